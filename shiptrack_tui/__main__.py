@@ -1,0 +1,3 @@
+from shiptrack_tui.cli import main
+
+raise SystemExit(main())

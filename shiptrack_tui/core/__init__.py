@@ -1,0 +1,1 @@
+"""The pure domain: standard library only, time always an argument."""

@@ -1,0 +1,211 @@
+"""The domain's nouns: what a monitor is, what a check found, what state things are in.
+
+Times are POSIX seconds (float, UTC) everywhere in the core; latencies are milliseconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Final
+
+DEFAULT_MAX_BODY_BYTES: Final = 1 << 20
+
+
+class Outcome(StrEnum):
+    """What one check concluded."""
+
+    UP = "up"
+    DEGRADED = "degraded"
+    DOWN = "down"
+
+
+class MonitorStatus(StrEnum):
+    """Where a monitor stands now (DESIGN §3)."""
+
+    UNKNOWN = "unknown"
+    UP = "up"
+    DEGRADED = "degraded"
+    PENDING = "pending"
+    DOWN = "down"
+    PAUSED = "paused"
+    MAINTENANCE = "maintenance"
+
+
+class IncidentState(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class TimelineKind(StrEnum):
+    """Kinds of entries on an incident's timeline (DESIGN §3)."""
+
+    OPENED = "opened"
+    ACKNOWLEDGED = "acknowledged"
+    NOTE = "note"
+    NOTIFIED = "notified"
+    NOTIFY_FAILED = "notify_failed"
+    REMINDER = "reminder"
+    RESOLVED = "resolved"
+
+
+class Transition(StrEnum):
+    """Incident transitions that people are told about; values are the `[notify] events` names."""
+
+    OPEN = "open"
+    ACK = "ack"
+    RESOLVE = "resolve"
+    REMINDER = "reminder"
+
+
+class ActionKind(StrEnum):
+    """Operator actions, written as rows by whichever process the operator uses (DESIGN §4)."""
+
+    ACK = "ack"
+    NOTE = "note"
+    PAUSE = "pause"
+    RESUME = "resume"
+    CHECK_NOW = "check_now"
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRange:
+    """An inclusive range of acceptable HTTP status codes."""
+
+    low: int
+    high: int
+
+    def __contains__(self, code: object) -> bool:
+        return isinstance(code, int) and self.low <= code <= self.high
+
+    def __str__(self) -> str:
+        return str(self.low) if self.low == self.high else f"{self.low}-{self.high}"
+
+
+DEFAULT_EXPECT_STATUS: Final = (StatusRange(200, 399),)
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorSpec:
+    """One monitor as configured. `name` is its identity across restarts."""
+
+    name: str
+    url: str
+    interval: float = 60.0
+    timeout: float = 10.0
+    failure_threshold: int = 3
+    recovery_threshold: int = 2
+    degraded_after: float | None = None
+    method: str = "GET"
+    headers: tuple[tuple[str, str], ...] = ()
+    body: str | None = None
+    expect_status: tuple[StatusRange, ...] = DEFAULT_EXPECT_STATUS
+    body_contains: str | None = None
+    body_regex: str | None = None
+    tags: tuple[str, ...] = ()
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+
+    @property
+    def kind(self) -> str:
+        """"tcp" for tcp://host:port targets, otherwise "http"."""
+        return "tcp" if self.url.startswith("tcp://") else "http"
+
+    @property
+    def wants_body(self) -> bool:
+        return self.body_contains is not None or self.body_regex is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What a probe saw on the wire, before any judgement.
+
+    `error` is set when the exchange failed (no usable response); it is already phrased for an
+    operator ("connection refused", "TLS: certificate has expired", "timeout after 10.0s").
+    """
+
+    at: float
+    latency_ms: float
+    status_code: int | None = None
+    body: bytes | None = None
+    error: str | None = None
+    cert_days_left: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """One evaluated check: the row that storage keeps for every check."""
+
+    monitor: str
+    at: float
+    outcome: Outcome
+    latency_ms: float | None
+    status_code: int | None = None
+    reason: str | None = None
+    cert_days_left: int | None = None
+    in_maintenance: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is not Outcome.DOWN
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The thresholds that turn runs of results into incidents."""
+
+    failure_threshold: int = 3
+    recovery_threshold: int = 2
+
+    @classmethod
+    def of(cls, spec: MonitorSpec) -> Policy:
+        return cls(spec.failure_threshold, spec.recovery_threshold)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenIncident:
+    """The incident a monitor currently has open; storage knows it by (monitor, started_at)."""
+
+    started_at: float
+    opened_at: float
+    cause: str
+    state: IncidentState = IncidentState.OPEN
+    acknowledged_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorState:
+    """Everything needed to continue a monitor exactly where it stopped; stored after each check."""
+
+    status: MonitorStatus = MonitorStatus.UNKNOWN
+    consecutive_failures: int = 0
+    consecutive_successes: int = 0
+    first_failure_at: float | None = None
+    first_failure_reason: str | None = None
+    incident: OpenIncident | None = None
+    last_check_at: float | None = None
+    last_latency_ms: float | None = None
+    last_error: str | None = None
+    paused: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """An incident as read back from storage, with its timeline."""
+
+    id: int
+    monitor: str
+    state: IncidentState
+    cause: str
+    started_at: float
+    opened_at: float
+    acknowledged_at: float | None = None
+    resolved_at: float | None = None
+    events: tuple[TimelineEntry, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    at: float
+    kind: TimelineKind
+    detail: str | None = None
