@@ -209,3 +209,66 @@ class TimelineEntry:
     at: float
     kind: TimelineKind
     detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WindowStats:
+    """Uptime and latency over one window; every figure is None when the window has no data."""
+
+    uptime: float | None = None
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    checks: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorSummary:
+    """One monitor as the dashboard and `shiptrack status` show it."""
+
+    name: str
+    target: str
+    tags: tuple[str, ...]
+    state: MonitorState
+    last_status_code: int | None = None
+    cert_days_left: int | None = None
+    windows: dict[str, WindowStats] = field(default_factory=dict)
+    open_incident_id: int | None = None
+    notify_failed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """An operator action waiting for (or applied by) the engine."""
+
+    id: int
+    at: float
+    kind: ActionKind
+    monitor: str | None = None
+    incident_id: int | None = None
+    note: str | None = None
+    source: str = "cli"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A notification to deliver to one URL, written in the same transaction as its transition."""
+
+    monitor: str
+    transition: Transition
+    url: str
+    title: str
+    body: str
+    notify_type: str  # Apprise type: "info", "success", "warning" or "failure"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """An outbox item as stored, with its delivery bookkeeping."""
+
+    id: int
+    incident_id: int | None
+    item: OutboxItem
+    created_at: float
+    attempts: int = 0
+    next_attempt_at: float = 0.0
+    last_error: str | None = None
