@@ -73,7 +73,17 @@ class StatusChanged:
     new: MonitorStatus
 
 
-Event = IncidentOpened | IncidentAcknowledged | IncidentResolved | StatusChanged
+@dataclass(frozen=True, slots=True)
+class ReminderDue:
+    """An open, unacknowledged incident has gone `remind_every` without anyone taking it."""
+
+    monitor: str
+    at: float
+    started_at: float
+    cause: str
+
+
+Event = IncidentOpened | IncidentAcknowledged | IncidentResolved | StatusChanged | ReminderDue
 
 
 def _next_incident_state(current: IncidentState, signal: Signal) -> IncidentState:
@@ -174,3 +184,15 @@ def resume(state: MonitorState, monitor: str, at: float) -> tuple[MonitorState, 
     status = MonitorStatus.DOWN if state.incident is not None else MonitorStatus.UNKNOWN
     new = replace(state, paused=False, status=status)
     return new, [StatusChanged(monitor, at, MonitorStatus.PAUSED, status)]
+
+
+def reminder_due(state: MonitorState, monitor: str, last_reminded_at: float | None,
+                 remind_every: float | None, now: float) -> ReminderDue | None:
+    """A reminder when an incident has stayed open and unacknowledged for another `remind_every`."""
+    incident = state.incident
+    if remind_every is None or incident is None or incident.state is not IncidentState.OPEN:
+        return None
+    since = last_reminded_at if last_reminded_at is not None else incident.opened_at
+    if now - since < remind_every:
+        return None
+    return ReminderDue(monitor, now, incident.started_at, incident.cause)
