@@ -1,0 +1,349 @@
+"""The engine: schedule checks, run the pipeline, apply operator actions, keep the outbox fed.
+
+One asyncio loop drives it. Blocking work (SQLite, Apprise) happens on other threads: the batching
+writer, the notification sender and `asyncio.to_thread` for reads. A slow target holds only its
+own check; a slow notifier holds nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from shiptrack_tui.config import Config
+from shiptrack_tui.core.evaluation import evaluate
+from shiptrack_tui.core.incidents import (
+    Event,
+    IllegalTransition,
+    acknowledge,
+    pause,
+    reminder_due,
+    resume,
+    step,
+)
+from shiptrack_tui.core.maintenance import in_maintenance
+from shiptrack_tui.core.model import (
+    Action,
+    ActionKind,
+    IncidentState,
+    MonitorSpec,
+    MonitorState,
+    Policy,
+    TimelineKind,
+)
+from shiptrack_tui.engine.lateness import LatenessRecorder
+from shiptrack_tui.engine.scheduler import DueCheck, Schedule
+from shiptrack_tui.engine.transitions import log_event
+from shiptrack_tui.notify import NotificationSender, outbox_items_for
+from shiptrack_tui.probes import ClientPool, probe
+from shiptrack_tui.storage import PipelineWrite, Store, Writer
+
+log = logging.getLogger("shiptrack.engine")
+
+Listener = Callable[[set[str]], None]
+ACTION_POLL_SECONDS = 0.5
+HOUSEKEEPING_SECONDS = 60.0
+
+
+@dataclass
+class EngineCounters:
+    """What the engine has done, for the benchmark and the logs."""
+
+    checks: int = 0
+    overlapping: int = 0
+    lateness: LatenessRecorder = field(default_factory=LatenessRecorder)
+
+
+class Engine:
+    """Runs every configured monitor against one database until `request_stop()`."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        *,
+        clock: Callable[[], float] = time.time,
+        pool: ClientPool | None = None,
+        max_in_flight: int = 256,
+        send_notifications: bool = True,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.counters = EngineCounters()
+        self._pool = pool
+        self._owns_pool = pool is None
+        self._max_in_flight = max_in_flight
+        self._send_notifications = send_notifications
+        self._specs: dict[str, MonitorSpec] = {}
+        self._states: dict[str, MonitorState] = {}
+        self._last_reminded: dict[str, float] = {}
+        self._in_flight: dict[str, asyncio.Task[None]] = {}
+        self._listeners: list[Listener] = []
+        self._schedule = Schedule()
+        self._submitted_actions: set[int] = set()
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._writer: Writer | None = None
+        self._sender: NotificationSender | None = None
+        self._slots: asyncio.Semaphore | None = None
+
+    # -- control, callable from any thread -------------------------------------------------
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def request_stop(self) -> None:
+        self._call_soon(self._stop.set)
+
+    def wake(self) -> None:
+        """Look at pending operator actions now rather than at the next poll."""
+        self._call_soon(self._wake.set)
+
+    def reload(self, config: Config) -> None:
+        self._call_soon(lambda: self._apply_config(config))
+
+    def _call_soon(self, callback: Callable[[], object]) -> None:
+        if self._loop is None or self._loop.is_closed():
+            return
+        self._loop.call_soon_threadsafe(callback)
+
+    @property
+    def states(self) -> dict[str, MonitorState]:
+        return dict(self._states)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Check until asked to stop; then finish in-flight checks, flush and return."""
+        self._loop = asyncio.get_running_loop()
+        self._slots = asyncio.Semaphore(self._max_in_flight)
+        if self._pool is None:
+            self._pool = ClientPool()
+        self._writer = Writer(self.store)
+        if self._send_notifications:
+            self._sender = NotificationSender(self.store, self.config.notify, clock=self.clock)
+            self._sender.start()
+        await self._apply_config_async(self.config)
+        self._seed_reminders(await asyncio.to_thread(self.store.incidents, True))
+        helpers = [
+            asyncio.create_task(self._action_loop(), name="actions"),
+            asyncio.create_task(self._housekeeping_loop(), name="housekeeping"),
+        ]
+        try:
+            await self._schedule_loop()
+        finally:
+            for task in helpers:
+                task.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+            await self._finish_in_flight()
+            await asyncio.to_thread(self._writer.close)
+            if self._sender is not None:
+                self._sender.stop()
+            if self._owns_pool:
+                await self._pool.aclose()
+
+    async def _finish_in_flight(self) -> None:
+        if not self._in_flight:
+            return
+        longest = max((s.timeout for s in self._specs.values()), default=10.0)
+        _done, pending = await asyncio.wait(list(self._in_flight.values()), timeout=longest + 1.0)
+        for task in pending:
+            task.cancel()
+
+    # -- configuration ------------------------------------------------------------------------
+    def _apply_config(self, config: Config) -> None:
+        task = asyncio.ensure_future(self._apply_config_async(config))
+        task.add_done_callback(_log_task_failure)
+
+    async def _apply_config_async(self, config: Config) -> None:
+        now = self.clock()
+        stored = await asyncio.to_thread(self.store.sync_monitors, config.monitors, now)
+        self.config = config
+        if self._sender is not None:
+            self._sender.settings = config.notify
+        wanted = {spec.name: spec for spec in config.monitors}
+        for name in set(self._specs) - set(wanted):
+            self._schedule.remove(name)
+            self._specs.pop(name)
+            self._states.pop(name, None)
+            log.info("monitor %s removed", name)
+        for name, spec in wanted.items():
+            previous = self._specs.get(name)
+            self._specs[name] = spec
+            self._states.setdefault(name, stored.get(name, MonitorState()))
+            if previous is None or previous.interval != spec.interval:
+                self._schedule.add(name, spec.interval, now)
+        self._wake.set()
+
+    def _seed_reminders(self, open_incidents: list) -> None:
+        for incident in open_incidents:
+            reminded = [e.at for e in incident.events if e.kind is TimelineKind.REMINDER]
+            if reminded:
+                self._last_reminded[incident.monitor] = max(reminded)
+
+    # -- scheduling ---------------------------------------------------------------------------
+    async def _schedule_loop(self) -> None:
+        while not self._stop.is_set():
+            now = self.clock()
+            for due in self._schedule.pop_due(now):
+                self._launch(due, now)
+            wake_at = self._schedule.next_wake()
+            delay = 1.0 if wake_at is None else max(0.0, min(wake_at - self.clock(), 1.0))
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._either(self._stop, self._wake)
+
+    @staticmethod
+    async def _either(*events: asyncio.Event) -> None:
+        waits = [asyncio.ensure_future(e.wait()) for e in events]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waits:
+                waiter.cancel()
+
+    def _launch(self, due: DueCheck, now: float) -> None:
+        spec = self._specs.get(due.name)
+        if spec is None or self._states.get(due.name, MonitorState()).paused:
+            return
+        if due.name in self._in_flight:
+            # Never two checks of one monitor at once: this slot is given up, not queued.
+            self.counters.overlapping += 1
+            return
+        task = asyncio.create_task(self._check(spec, due.due if due.recurring else now))
+        self._in_flight[due.name] = task
+        task.add_done_callback(lambda _t, name=due.name: self._in_flight.pop(name, None))
+        task.add_done_callback(_log_task_failure)
+
+    # -- the check pipeline -------------------------------------------------------------------
+    async def _check(self, spec: MonitorSpec, due: float) -> None:
+        assert self._slots is not None and self._pool is not None
+        async with self._slots:
+            self.counters.lateness.record(self.clock() - due)
+            observation = await probe(spec, self._pool, self.clock)
+        if spec.name not in self._specs:
+            return
+        maintenance = self._maintenance_for(spec, observation.at)
+        result = evaluate(spec, observation, in_maintenance=maintenance)
+        state, events = step(self._states[spec.name], result, Policy.of(spec))
+        self._states[spec.name] = state
+        self.counters.checks += 1
+        self._submit(spec, state, events, result=result)
+
+    def _maintenance_for(self, spec: MonitorSpec, at: float) -> bool:
+        return in_maintenance(self.config.maintenance, spec.name, spec.tags, at) is not None
+
+    def _submit(self, spec: MonitorSpec, state: MonitorState, events: list[Event], **extra: object) -> None:
+        assert self._writer is not None
+        muted = self._maintenance_for(spec, self.clock())
+        outbox = () if muted else outbox_items_for(events, spec, self.config.notify)
+        self._writer.submit(PipelineWrite(spec.name, state, events=tuple(events), outbox=outbox, **extra))
+        for event in events:
+            log_event(event, spec)
+        if outbox and self._sender is not None:
+            self._sender.wake()
+        for listener in self._listeners:
+            listener({spec.name})
+
+    # -- operator actions ---------------------------------------------------------------------
+    async def _action_loop(self) -> None:
+        while True:
+            try:
+                actions = await asyncio.to_thread(self.store.pending_actions)
+                for action in actions:
+                    if action.id not in self._submitted_actions:
+                        await self._apply_action(action)
+            except Exception:
+                log.exception("could not read operator actions; retrying")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(ACTION_POLL_SECONDS):
+                    await self._wake.wait()
+
+    async def _apply_action(self, action: Action) -> None:
+        self._submitted_actions.add(action.id)
+        name = action.monitor
+        spec = self._specs.get(name) if name else None
+        if spec is None:
+            self._reject(action, f"monitor {name!r} is not being monitored")
+            return
+        state = self._states[spec.name]
+        now = self.clock()
+        try:
+            if action.kind is ActionKind.CHECK_NOW:
+                self._schedule.run_now(spec.name, now)
+                self._wake.set()
+                self._submit(spec, state, [], action_id=action.id)
+                return
+            if action.kind in (ActionKind.ACK, ActionKind.NOTE):
+                await self._ensure_same_incident(action, state)
+            if action.kind is ActionKind.ACK:
+                state, events = acknowledge(state, spec.name, now, action.note)
+            elif action.kind is ActionKind.NOTE:
+                notes = ((now, action.note or ""),)
+                self._submit(spec, state, [], action_id=action.id, timeline_notes=notes)
+                return
+            elif action.kind is ActionKind.PAUSE:
+                state, events = pause(state, spec.name, now)
+            else:
+                state, events = resume(state, spec.name, now)
+        except IllegalTransition as error:
+            self._reject(action, str(error))
+            return
+        self._states[spec.name] = state
+        self._submit(spec, state, events, action_id=action.id)
+
+    async def _ensure_same_incident(self, action: Action, state: MonitorState) -> None:
+        """An ack or note names an incident id; refuse it when that incident is not the open one."""
+        if state.incident is None:
+            raise IllegalTransition(f"{action.monitor} has no open incident")
+        if action.incident_id is None:
+            return
+        incident = await asyncio.to_thread(self.store.incident, action.incident_id)
+        if incident is None or incident.state is IncidentState.RESOLVED or (
+            incident.started_at != state.incident.started_at
+        ):
+            raise IllegalTransition(f"incident {action.incident_id} is not open")
+
+    def _reject(self, action: Action, why: str) -> None:
+        """Record why an action could not be applied, so `shiptrack ack` can tell the operator."""
+        log.warning("action %s (%s) refused: %s", action.id, action.kind, why)
+        refusal = asyncio.to_thread(self.store.reject_action, action.id, self.clock(), why)
+        task = asyncio.ensure_future(refusal)
+        task.add_done_callback(_log_task_failure)
+
+    # -- periodic work ------------------------------------------------------------------------
+    async def _housekeeping_loop(self) -> None:
+        while True:
+            await asyncio.sleep(min(5.0, HOUSEKEEPING_SECONDS))
+            now = self.clock()
+            self._send_reminders(now)
+            if now - getattr(self, "_last_prune", 0.0) >= HOUSEKEEPING_SECONDS:
+                self._last_prune = now
+                try:
+                    await asyncio.to_thread(self.store.prune, now, self.config.storage.keep_raw)
+                    await asyncio.to_thread(self.store.checkpoint)
+                except Exception:
+                    log.exception("retention step failed; will retry")
+
+    def _send_reminders(self, now: float) -> None:
+        every = self.config.notify.remind_every
+        for name, state in self._states.items():
+            due = reminder_due(state, name, self._last_reminded.get(name), every, now)
+            if due is not None:
+                self._last_reminded[name] = now
+                self._submit(self._specs[name], state, [due])
+
+
+def _log_task_failure(task: asyncio.Future[object]) -> None:
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is not None:
+        log.error("engine task failed: %s", error, exc_info=error)
+
