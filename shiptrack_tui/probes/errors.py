@@ -1,0 +1,163 @@
+"""Turn network exceptions into the one-line reasons an operator reads ("connection refused").
+
+httpx wraps everything: a TLS failure is an `httpx.ConnectError` whose `ssl` error sits in
+`__cause__`, a refused port is `ConnectError` ← `httpcore.ConnectError` ← `OSError("All connection
+attempts failed")` ← `ConnectionRefusedError` (or an ExceptionGroup of them), and some messages
+are empty (`ReadTimeout()`, `ReadError()`). So we walk the whole chain and name the most telling
+cause, falling back to the exception class when there is no message.
+"""
+
+from __future__ import annotations
+
+import errno
+import re
+import socket
+import ssl
+from collections.abc import Iterator
+from typing import Final
+
+import httpx
+
+# OpenSSL X509_V_ERR_* codes, as reported in ssl.SSLCertVerificationError.verify_code.
+_CERT_EXPIRED: Final = 10
+_CERT_NOT_YET_VALID: Final = 9
+_CERT_REVOKED: Final = 23
+_HOSTNAME_MISMATCH: Final = 62
+_IP_MISMATCH: Final = 64
+_UNTRUSTED: Final = frozenset(
+    {
+        2,  # unable to get issuer certificate
+        18,  # self-signed certificate
+        19,  # self-signed certificate in chain
+        20,  # unable to get local issuer certificate
+        21,  # unable to verify the first certificate
+        27,  # certificate not trusted
+    }
+)
+
+_ERRNO_TEXT: Final = {
+    errno.ECONNREFUSED: "connection refused",
+    errno.ECONNRESET: "connection reset by peer",
+    errno.ECONNABORTED: "connection aborted",
+    errno.EPIPE: "connection closed by peer (broken pipe)",
+    errno.ENETUNREACH: "network unreachable",
+    errno.EHOSTUNREACH: "host unreachable",
+    errno.ETIMEDOUT: "connection timed out",
+    errno.EADDRNOTAVAIL: "cannot assign the address (address not available)",
+}
+
+# Python 3.11 asyncio folds several failed connection attempts into one OSError whose text lists them.
+_MULTI_ERRNO: Final = re.compile(r"\[Errno (\d+)\]")
+
+
+def timeout_text(seconds: float) -> str:
+    """`timeout after 10.0s`, `timeout after 0.25s`: the deadline as the operator configured it."""
+    text = f"{float(seconds):.3f}".rstrip("0")
+    return f"timeout after {text}0s" if text.endswith(".") else f"timeout after {text}s"
+
+
+def size_text(size: int) -> str:
+    """Bytes for people: `1 MiB`, `512 KiB`, `1.5 MiB`, `100 bytes`."""
+    value = float(size)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            if unit == "bytes":
+                return f"{size} bytes"
+            return f"{value:.1f}".removesuffix(".0") + f" {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, then everything behind it (causes, contexts, group members), each once."""
+    seen: set[int] = set()
+    queue: list[BaseException] = [exc]
+    while queue:
+        current = queue.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        if isinstance(current, BaseExceptionGroup):
+            queue.extend(current.exceptions)
+        for nxt in (current.__cause__, current.__context__):
+            if nxt is not None:
+                queue.append(nxt)
+
+
+def _class_words(exc: BaseException) -> str:
+    """`ReadError` → `read error`: the operator's text when an exception carries no message."""
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", type(exc).__name__).lower()
+
+
+def _plain(exc: BaseException) -> str:
+    message = str(exc).strip()
+    return f"{_class_words(exc)}: {message}" if message else _class_words(exc)
+
+
+def _cert_text(exc: ssl.SSLCertVerificationError) -> str:
+    code = exc.verify_code
+    message = (exc.verify_message or "").lower()
+    if code == _CERT_EXPIRED or "expired" in message:
+        return "TLS: certificate has expired"
+    if code == _CERT_NOT_YET_VALID or "not yet valid" in message:
+        return "TLS: certificate is not yet valid"
+    if code in (_HOSTNAME_MISMATCH, _IP_MISMATCH) or "mismatch" in message:
+        return "TLS: certificate is for another host"
+    if code in _UNTRUSTED or "self-signed" in message or "issuer" in message:
+        return "TLS: certificate is not trusted (self-signed or unknown issuer)"
+    if code == _CERT_REVOKED:
+        return "TLS: certificate has been revoked"
+    return f"TLS: certificate rejected ({exc.verify_message or exc})"
+
+
+def _ssl_text(exc: ssl.SSLError) -> str:
+    reason = exc.reason or str(exc) or type(exc).__name__
+    return f"TLS: handshake failed ({str(reason).replace('_', ' ').lower()})"
+
+
+def _oserror_text(exc: OSError) -> str | None:
+    if exc.errno in _ERRNO_TEXT:
+        return _ERRNO_TEXT[exc.errno]
+    codes = {int(code) for code in _MULTI_ERRNO.findall(str(exc))}
+    if len(codes) == 1 and (code := codes.pop()) in _ERRNO_TEXT:
+        return _ERRNO_TEXT[code]
+    return None
+
+
+def describe(exc: BaseException, host: str | None = None) -> str:
+    """Name a failed exchange in operator words; `host` is used for DNS failures."""
+    chain = list(causes(exc))
+    for item in chain:
+        if isinstance(item, httpx.TooManyRedirects):
+            return "too many redirects"
+    for item in chain:
+        if isinstance(item, ssl.SSLCertVerificationError):
+            return _cert_text(item)
+    for item in chain:
+        if isinstance(item, socket.gaierror):
+            return f'DNS: cannot resolve host "{host}"' if host else f"DNS: {item.strerror or item}"
+    for item in chain:
+        if isinstance(item, ssl.SSLError):
+            return _ssl_text(item)
+    for item in chain:
+        if isinstance(item, OSError) and (text := _oserror_text(item)) is not None:
+            return text
+    for item in chain:
+        if isinstance(item, httpx.RemoteProtocolError):
+            return _protocol_text(str(item))
+        if isinstance(item, httpx.UnsupportedProtocol | httpx.InvalidURL):
+            return f"invalid URL: {item}"
+    for item in chain:
+        if isinstance(item, httpx.ReadError | httpx.WriteError) and not str(item).strip():
+            return "connection closed unexpectedly"
+    return _plain(exc)
+
+
+def _protocol_text(message: str) -> str:
+    lowered = message.lower()
+    if "without sending a response" in lowered or "disconnected" in lowered:
+        return "connection closed before a response"
+    if "complete message body" in lowered:
+        return "connection closed before the body was complete"
+    return f"protocol error: {message.rstrip('.')}" if message else "protocol error"
