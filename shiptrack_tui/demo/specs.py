@@ -1,0 +1,57 @@
+"""The monitors `shiptrack --demo` watches, for whichever port the demo targets got."""
+
+from __future__ import annotations
+
+import json
+
+from shiptrack_tui.core.model import MonitorSpec
+
+__all__ = ["demo_config_text", "demo_monitor_specs"]
+
+
+def demo_monitor_specs(base_url: str) -> list[MonitorSpec]:
+    """Five monitors on the demo targets at `base_url` (e.g. ``http://127.0.0.1:8787``).
+
+    Intervals are short so that within two minutes the dashboard shows a degraded check (/slow),
+    the odd incident (/flaky) and an outage that opens and resolves (/outage).
+    """
+    base = base_url.rstrip("/")
+    tcp = "tcp://" + base.partition("://")[2]
+    return [
+        MonitorSpec(name="steady", url=f"{base}/steady", interval=2.0, timeout=1.0,
+                    body_contains="ok", tags=("demo", "api")),
+        MonitorSpec(name="slow", url=f"{base}/slow", interval=5.0, timeout=2.0,
+                    degraded_after=1.0, tags=("demo", "web")),
+        MonitorSpec(name="flaky", url=f"{base}/flaky", interval=3.0, timeout=1.0,
+                    tags=("demo", "api")),
+        MonitorSpec(name="outage", url=f"{base}/outage", interval=5.0, timeout=1.0,
+                    tags=("demo", "web")),
+        MonitorSpec(name="tcp", url=tcp, interval=5.0, timeout=1.0, tags=("demo", "tcp")),
+    ]
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:g}s" if seconds >= 1 and seconds == int(seconds) else f"{round(seconds * 1000)}ms"
+
+
+def demo_config_text(base_url: str) -> str:
+    """A config file (TOML, DESIGN §5) holding exactly `demo_monitor_specs(base_url)`."""
+    out = [
+        "# ShipTrack demo: built-in loopback targets (python -m shiptrack_tui.demo).",
+        "[defaults]",
+        'failure_threshold = 3',
+        'recovery_threshold = 2',
+    ]
+    for spec in demo_monitor_specs(base_url):
+        out += ["", "[[monitor]]", f"name = {json.dumps(spec.name)}", f"url = {json.dumps(spec.url)}",
+                f'interval = "{_duration(spec.interval)}"', f'timeout = "{_duration(spec.timeout)}"']
+        if spec.failure_threshold != 3:
+            out.append(f"failure_threshold = {spec.failure_threshold}")
+        if spec.recovery_threshold != 2:
+            out.append(f"recovery_threshold = {spec.recovery_threshold}")
+        if spec.degraded_after is not None:
+            out.append(f'degraded_after = "{_duration(spec.degraded_after)}"')
+        if spec.body_contains is not None:
+            out.append(f"body_contains = {json.dumps(spec.body_contains)}")
+        out.append(f"tags = [{', '.join(json.dumps(t) for t in spec.tags)}]")
+    return "\n".join(out) + "\n"
