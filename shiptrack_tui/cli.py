@@ -1,0 +1,323 @@
+"""The `shiptrack` command line (DESIGN §6). The TUI and the daemon are imported lazily.
+
+Exit codes: 0 ok, 1 runtime failure, 2 bad config or usage. Every command takes --config and --db
+before or after the subcommand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from shiptrack_tui import __version__
+
+if TYPE_CHECKING:
+    from shiptrack_tui.config import Config
+    from shiptrack_tui.demo import DemoTargetsThread
+    from shiptrack_tui.storage import Store
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A problem the operator fixes in their config or command line: exit 2."""
+
+
+def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    # Subparsers use SUPPRESS so a value given before the subcommand is not reset after it.
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument("--config", metavar="P", default=default,
+                        help="config file (default: $SHIPTRACK_CONFIG or ~/.config/shiptrack/config.toml)")
+    parser.add_argument("--db", metavar="P", default=default, help="database file (default: [storage] path "
+                        "or ~/.local/share/shiptrack/shiptrack.db)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="shiptrack", description="A local-first uptime monitor for the terminal."
+    )
+    _common(parser, top=True)
+    parser.add_argument("--daemon", action="store_true", help="run the engine headless (servers, systemd)")
+    parser.add_argument(
+        "--demo", action="store_true", help="watch the built-in loopback targets; no config needed"
+    )
+    parser.add_argument("--verbose", "-v", action="store_true", help="log every state change (daemon)")
+    parser.add_argument("--version", action="version", version=f"shiptrack {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        _common(p, top=False)
+        return p
+
+    command("check-config", "validate the config file")
+    p = command("status", "one row per monitor")
+    p.add_argument("--json", action="store_true")
+    p = command("incidents", "incidents with their timelines")
+    p.add_argument("--open", action="store_true", help="only open and acknowledged incidents")
+    p.add_argument("--monitor", metavar="NAME")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--json", action="store_true")
+    p = command("ack", "acknowledge an incident")
+    p.add_argument("id", type=int, metavar="ID")
+    p.add_argument("--note", metavar="TEXT")
+    p = command("note", "add a note to an incident's timeline")
+    p.add_argument("id", type=int, metavar="ID")
+    p.add_argument("text", metavar="TEXT")
+    command("notify-test", "send a test message to every notification URL")
+    monitor = command("monitor", "add or remove monitors in the config file")
+    msub = monitor.add_subparsers(dest="monitor_command", metavar="add|rm", required=True)
+    p = msub.add_parser("add", help="add a monitor (comments in the file are kept)")
+    _common(p, top=False)
+    p.add_argument("--name", required=True)
+    p.add_argument("--url", required=True)
+    p.add_argument("--interval")
+    p.add_argument("--tag", action="append", default=[])
+    p = msub.add_parser("rm", help="remove a monitor (comments in the file are kept)")
+    _common(p, top=False)
+    p.add_argument("name")
+    p = command("bench", "the capacity benchmark (see README)")
+    p.add_argument("bench_args", nargs=argparse.REMAINDER)
+    return parser
+
+
+# -- config and database paths ---------------------------------------------------------------
+def _config_path(args: argparse.Namespace) -> Path:
+    from shiptrack_tui.config import default_config_path
+
+    return Path(args.config).expanduser() if args.config else default_config_path()
+
+
+def _load(args: argparse.Namespace) -> Config:
+    from shiptrack_tui.config import ConfigError, load_config
+    from shiptrack_tui.notify import check_notify_url
+
+    try:
+        return load_config(_config_path(args), check_notify_url=check_notify_url)
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+
+
+def _db_path(args: argparse.Namespace, config: Config | None = None) -> Path:
+    from shiptrack_tui.config import default_db_path
+
+    if args.db:
+        return Path(args.db).expanduser()
+    return default_db_path(config)
+
+
+def _db_for_reading(args: argparse.Namespace) -> Path:
+    """Reading commands work without a config file; a broken one is still an error."""
+    if args.db:
+        return _db_path(args)
+    path = _config_path(args)
+    return _db_path(args, _load(args) if path.exists() else None)
+
+
+def _open_store(path: Path) -> Store:
+    from shiptrack_tui.storage import Store
+
+    if not path.exists():
+        raise UsageError(f"{path}: no ShipTrack database here yet; "
+                         "start `shiptrack` or `shiptrack --daemon` first")
+    return Store.open(path)
+
+
+# -- commands --------------------------------------------------------------------------------
+def cmd_check_config(args: argparse.Namespace) -> int:
+    config = _load(args)
+    notify = len(config.notify.urls) + sum(len(c.urls) for c in config.notify.channels)
+    print(f"{config.path}: ok — {len(config.monitors)} monitors, {notify} notification URLs, "
+          f"{len(config.maintenance)} maintenance windows")
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from shiptrack_tui.report import status_json, status_table
+
+    store = _open_store(_db_for_reading(args))
+    try:
+        now = time.time()
+        summaries = store.monitor_summaries(now)
+    finally:
+        store.close()
+    print(json.dumps(status_json(summaries), indent=2) if args.json else status_table(summaries, now))
+    return EXIT_OK
+
+
+def cmd_incidents(args: argparse.Namespace) -> int:
+    from shiptrack_tui.report import incidents_json, incidents_text
+
+    store = _open_store(_db_for_reading(args))
+    try:
+        found = store.incidents(open_only=args.open, monitor=args.monitor, limit=args.limit)
+    finally:
+        store.close()
+    print(json.dumps(incidents_json(found), indent=2) if args.json else incidents_text(found, time.time()))
+    return EXIT_OK
+
+
+def _act(args: argparse.Namespace, kind_name: str, note: str | None, done: str) -> int:
+    """Write an action row, then wait briefly for the engine to apply it and say what happened."""
+    from shiptrack_tui.core.model import ActionKind
+    from shiptrack_tui.lock import running_engine_pid
+
+    db = _db_for_reading(args)
+    store = _open_store(db)
+    try:
+        try:
+            action_id = store.add_action(ActionKind(kind_name), at=time.time(), incident_id=args.id,
+                                         note=note, source="cli")
+        except LookupError as error:
+            print(f"shiptrack: {error}", file=sys.stderr)
+            return EXIT_FAILURE
+        if running_engine_pid(db) is None:
+            print(f"queued: no engine runs on {db}; it is applied when `shiptrack` or the daemon starts")
+            return EXIT_OK
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline:
+            applied_at, error = store.action_outcome(action_id)
+            if error:
+                print(f"shiptrack: {error}", file=sys.stderr)
+                return EXIT_FAILURE
+            if applied_at is not None:
+                print(done)
+                return EXIT_OK
+            time.sleep(0.1)
+        print("queued: the engine has not applied it yet (is it busy or stopped?)", file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        store.close()
+
+
+def cmd_ack(args: argparse.Namespace) -> int:
+    return _act(args, "ack", args.note, f"acknowledged incident #{args.id}")
+
+
+def cmd_note(args: argparse.Namespace) -> int:
+    return _act(args, "note", args.text, f"noted on incident #{args.id}")
+
+
+def cmd_notify_test(args: argparse.Namespace) -> int:
+    from shiptrack_tui.notify import notify_test
+
+    config = _load(args)
+    results = notify_test(config.notify)
+    if not results:
+        print("no notification URLs configured ([notify] urls, apprise_config or [[notify.channel]])")
+        return EXIT_FAILURE
+    for url, delivered, why in results:
+        print(f"{'ok    ' if delivered else 'FAILED'}  {url}{'' if delivered else '  — ' + why}")
+    return EXIT_OK if all(ok for _u, ok, _w in results) else EXIT_FAILURE
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    from shiptrack_tui.config import ConfigConflict, ConfigError, add_monitor, remove_monitor
+
+    path = _config_path(args)
+    try:
+        if args.monitor_command == "add":
+            fields: dict[str, object] = {"name": args.name, "url": args.url}
+            if args.interval:
+                fields["interval"] = args.interval
+            if args.tag:
+                fields["tags"] = list(args.tag)
+            add_monitor(path, fields)
+            print(f"added monitor {args.name!r} to {path}")
+        else:
+            remove_monitor(path, args.name)
+            print(f"removed monitor {args.name!r} from {path}")
+    except (ConfigError, ConfigConflict, LookupError) as error:
+        raise UsageError(str(error).strip("'\"")) from None
+    print("a running daemon picks this up on SIGHUP (systemctl reload shiptrack)")
+    return EXIT_OK
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from shiptrack_tui.bench import main as bench_main
+
+    return bench_main(args.bench_args)
+
+
+def _demo_config(args: argparse.Namespace) -> tuple[Config, DemoTargetsThread]:
+    from shiptrack_tui.config import Config
+    from shiptrack_tui.demo import DemoTargetsThread, demo_monitor_specs
+
+    targets = DemoTargetsThread(port=8787, fallback=True)
+    targets.start()
+    return Config(path=Path("<demo>"), monitors=tuple(demo_monitor_specs(targets.base_url))), targets
+
+
+def _demo_db(args: argparse.Namespace) -> Path:
+    from shiptrack_tui.config import default_db_path
+
+    return Path(args.db).expanduser() if args.db else default_db_path(None).with_name("demo.db")
+
+
+def cmd_daemon(args: argparse.Namespace) -> int:
+    from shiptrack_tui.daemon import run_daemon, setup_logging
+
+    setup_logging(args.verbose)
+    if args.demo:
+        config, targets = _demo_config(args)
+        try:
+            return run_daemon(config, _demo_db(args), reload_config=lambda: config)
+        finally:
+            targets.stop()
+    config = _load(args)
+    return run_daemon(config, _db_path(args, config), reload_config=lambda: _load_reloaded(args))
+
+
+def _load_reloaded(args: argparse.Namespace) -> Config:
+    from shiptrack_tui.config import load_config
+    from shiptrack_tui.notify import check_notify_url
+
+    return load_config(_config_path(args), check_notify_url=check_notify_url)
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from shiptrack_tui.tui.launch import run_dashboard
+
+    if args.demo:
+        config, targets = _demo_config(args)
+        try:
+            return run_dashboard(config, _demo_db(args), config_error=None)
+        finally:
+            targets.stop()
+    try:
+        config = _load(args)
+    except UsageError as error:
+        return run_dashboard(None, _db_path(args), config_error=str(error))
+    return run_dashboard(config, _db_path(args, config), config_error=None)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "check-config": cmd_check_config,
+    "status": cmd_status,
+    "incidents": cmd_incidents,
+    "ack": cmd_ack,
+    "note": cmd_note,
+    "notify-test": cmd_notify_test,
+    "monitor": cmd_monitor,
+    "bench": cmd_bench,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command:
+            return COMMANDS[args.command](args)
+        return cmd_daemon(args) if args.daemon else cmd_dashboard(args)
+    except UsageError as error:
+        print(str(error), file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_FAILURE
+    except BrokenPipeError:
+        return EXIT_OK

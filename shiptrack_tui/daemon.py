@@ -1,0 +1,79 @@
+"""`shiptrack --daemon`: the engine headless, for servers and systemd.
+
+SIGTERM/SIGINT finish in-flight checks, flush and exit 0; SIGHUP reloads the config, keeping the
+old one running when the new one is invalid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from shiptrack_tui.config import Config, ConfigError
+from shiptrack_tui.engine import Engine
+from shiptrack_tui.lock import EngineLock, LockHeld
+from shiptrack_tui.storage import Store
+
+log = logging.getLogger("shiptrack.daemon")
+
+
+def setup_logging(verbose: bool = False) -> None:
+    """One line per record on stderr; journald adds its own timestamps but a terminal does not."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
+                                           "%Y-%m-%dT%H:%M:%S%z"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for noisy in ("httpx", "httpcore", "peewee", "apprise"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def run_daemon(config: Config, db_path: Path, reload_config: Callable[[], Config]) -> int:
+    """Hold the database's lock and run the engine until a signal stops it; the exit code."""
+    lock = EngineLock(db_path)
+    try:
+        lock.acquire()
+    except LockHeld as held:
+        print(f"shiptrack: {held}", file=sys.stderr)
+        return 1
+    try:
+        store = Store.open(db_path)
+        try:
+            return asyncio.run(_serve(config, store, reload_config))
+        finally:
+            store.close()
+    finally:
+        lock.release()
+
+
+async def _serve(config: Config, store: Store, reload_config: Callable[[], Config]) -> int:
+    engine = Engine(config, store)
+    loop = asyncio.get_running_loop()
+
+    def stop(signame: str) -> None:
+        log.info("%s received: finishing in-flight checks and flushing", signame)
+        engine.request_stop()
+
+    def reload() -> None:
+        try:
+            fresh = reload_config()
+        except ConfigError as error:
+            for line in str(error).splitlines():
+                log.error("config not reloaded: %s", line)
+            log.error("still running the previous config")
+            return
+        log.info("config reloaded: %d monitors", len(fresh.monitors))
+        engine.reload(fresh)
+
+    loop.add_signal_handler(signal.SIGTERM, stop, "SIGTERM")
+    loop.add_signal_handler(signal.SIGINT, stop, "SIGINT")
+    loop.add_signal_handler(signal.SIGHUP, reload)
+    log.info("shiptrack daemon started: %d monitors, database %s", len(config.monitors), store.path)
+    await engine.run()
+    log.info("stopped cleanly after %d checks", engine.counters.checks)
+    return 0
