@@ -1,0 +1,63 @@
+"""The dashboard's composition root: run the engine in-process, or attach to a running daemon."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from shiptrack_tui.config import Config
+from shiptrack_tui.lock import EngineLock, LockHeld, running_engine_pid
+
+
+def _log_to_file(db_path: Path) -> None:
+    """The screen belongs to the dashboard: engine logs go to a file beside the database."""
+    log_path = db_path.with_name(db_path.name + ".log")
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+    handler = logging.FileHandler(log_path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    for noisy in ("httpx", "httpcore", "peewee", "apprise"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def run_dashboard(config: Config | None, db_path: Path, config_error: str | None) -> int:
+    """Open the dashboard; returns the process exit code."""
+    from shiptrack_tui.tui.app import ShipTrackApp
+
+    if config is None or config_error is not None:
+        ShipTrackApp(db_path, config_error=config_error or "no configuration").run()
+        return 2
+    attached_pid = running_engine_pid(db_path)
+    if attached_pid is not None:
+        ShipTrackApp(db_path, attached_pid=attached_pid).run()
+        return 0
+    return _run_with_engine(config, db_path)
+
+
+def _run_with_engine(config: Config, db_path: Path) -> int:
+    from shiptrack_tui.engine import Engine, EngineThread
+    from shiptrack_tui.storage import Store
+    from shiptrack_tui.tui.app import ShipTrackApp
+
+    lock = EngineLock(db_path)
+    try:
+        lock.acquire()
+    except LockHeld as held:  # a daemon started between our look and our lock
+        ShipTrackApp(db_path, attached_pid=held.pid or 0).run()
+        return 0
+    try:
+        _log_to_file(db_path)
+        store = Store.open(db_path)
+        try:
+            engine = EngineThread(Engine(config, store))
+            ShipTrackApp(db_path, engine=engine).run()
+            engine.stop()  # idempotent: the app stops it on quit; this covers a crash
+        finally:
+            store.close()
+    finally:
+        lock.release()
+    return 0
