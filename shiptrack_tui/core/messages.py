@@ -1,0 +1,146 @@
+"""Notification text: what people read when an incident opens, is acknowledged, resolves or lingers.
+
+The first line says it all (`[OPEN] api — HTTP 503`); the body adds what failed, since when,
+for how long and the target. Pure and standard library only: time is always an argument.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Final
+
+from shiptrack_tui.core.durations import format_duration
+from shiptrack_tui.core.incidents import (
+    Event,
+    IncidentAcknowledged,
+    IncidentOpened,
+    IncidentResolved,
+    ReminderDue,
+    StatusChanged,
+)
+from shiptrack_tui.core.model import Transition
+
+TAGS: Final = {
+    Transition.OPEN: "OPEN",
+    Transition.ACK: "ACK",
+    Transition.RESOLVE: "RESOLVED",
+    Transition.REMINDER: "REMINDER",
+}
+
+# Apprise notification types (apprise.NotifyType values), kept as plain text so the core needs no Apprise.
+NOTIFY_TYPES: Final = {
+    Transition.OPEN: "failure",
+    Transition.ACK: "info",
+    Transition.RESOLVE: "success",
+    Transition.REMINDER: "failure",
+}
+
+MAX_CAUSE_IN_TITLE: Final = 120
+
+
+def iso_utc(at: float) -> str:
+    """POSIX seconds as ISO 8601 UTC with a `Z`, to the second."""
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def one_line(text: str, limit: int = MAX_CAUSE_IN_TITLE) -> str:
+    """Collapse whitespace (a reason may hold newlines) and cap the length for a title."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def render(
+    transition: Transition,
+    monitor: str,
+    target: str,
+    cause: str,
+    started_at: float,
+    at: float,
+    note: str | None = None,
+) -> tuple[str, str, str]:
+    """Return (title, body, Apprise notify type) for one transition of one incident.
+
+    `started_at` is the first failing check; `at` is when the transition happened.
+    """
+    cause = cause.strip() or "check failed"
+    lasted = format_duration(at - started_at)
+    since = iso_utc(started_at)
+    if transition is Transition.RESOLVE:
+        title = f"[RESOLVED] {monitor} — down for {lasted}"
+        lines = [
+            f"{monitor} is back up after {lasted} down.",
+            f"What failed: {cause}",
+            f"Down since: {since}",
+            f"Resolved at: {iso_utc(at)}",
+            f"Outage lasted: {lasted}",
+            f"Target: {target}",
+        ]
+    else:
+        title = f"[{TAGS[transition]}] {monitor} — {one_line(cause)}"
+        lines = [_opening_line(transition, monitor, cause, lasted)]
+        lines += [
+            f"What failed: {cause}",
+            f"Down since: {since}",
+            f"Down for: {lasted}",
+            f"Target: {target}",
+        ]
+        if transition is Transition.ACK:
+            lines.append(f"Acknowledged at: {iso_utc(at)}")
+            if note:
+                lines.append(f"Note: {note.strip()}")
+    return title, "\n".join(lines), NOTIFY_TYPES[transition]
+
+
+def _opening_line(transition: Transition, monitor: str, cause: str, lasted: str) -> str:
+    reason = one_line(cause)
+    if transition is Transition.OPEN:
+        return f"{monitor} is down: {reason}."
+    if transition is Transition.ACK:
+        return f"{monitor} is still down ({reason}); someone is on it."
+    return f"{monitor} is still down after {lasted} and nobody has acknowledged it: {reason}."
+
+
+def transition_of(event: Event) -> Transition | None:
+    """The transition an incident event announces; None for events nobody is told about."""
+    match event:
+        case IncidentOpened():
+            return Transition.OPEN
+        case IncidentAcknowledged():
+            return Transition.ACK
+        case IncidentResolved():
+            return Transition.RESOLVE
+        case ReminderDue():
+            return Transition.REMINDER
+    return None
+
+
+def render_event(
+    event: Event, target: str, cause: str | None = None
+) -> tuple[Transition, str, str, str] | None:
+    """(transition, title, body, notify type) for an incident event, or None if it is not announced.
+
+    An acknowledgement does not carry the incident's cause; pass it as `cause`.
+    """
+    transition = transition_of(event)
+    if transition is None or isinstance(event, StatusChanged):
+        return None
+    note = event.note if isinstance(event, IncidentAcknowledged) else None
+    own_cause = None if isinstance(event, IncidentAcknowledged) else event.cause
+    event_cause = own_cause or cause
+    title, body, notify_type = render(
+        transition, event.monitor, target, event_cause or "check failed", event.started_at, event.at, note
+    )
+    if event_cause is None and transition is Transition.ACK:
+        # The engine did not say why it was down; never invent a reason in the first line.
+        title = f"[ACK] {event.monitor} — acknowledged"
+    return transition, title, body, notify_type
+
+
+def render_test(at: float) -> tuple[str, str, str]:
+    """The message `shiptrack notify-test` sends to every configured URL."""
+    return (
+        "[TEST] ShipTrack — notifications work",
+        f"This is a test message from ShipTrack, sent at {iso_utc(at)}.\n"
+        "If you can read it, incidents will reach you here.",
+        "info",
+    )
