@@ -1,0 +1,33 @@
+"""The architecture's hard rules, checked in a fresh interpreter (DESIGN §1, STYLE §4)."""
+
+from __future__ import annotations
+
+import json
+import pkgutil
+import subprocess
+import sys
+
+import shiptrack_tui.core
+
+
+def _modules_loaded_by(imports: list[str]) -> set[str]:
+    code = (
+        "import importlib, json, sys\n"
+        f"for name in {imports!r}: importlib.import_module(name)\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return {name.split(".")[0] for name in json.loads(out.stdout)}
+
+
+def test_headless_modules_never_load_the_ui() -> None:
+    loaded = _modules_loaded_by(["shiptrack_tui.engine", "shiptrack_tui.daemon", "shiptrack_tui.cli"])
+    assert "textual" not in loaded
+    assert "rich" not in loaded
+
+
+def test_core_imports_the_standard_library_only() -> None:
+    core = [f"shiptrack_tui.core.{m.name}" for m in pkgutil.iter_modules(shiptrack_tui.core.__path__)]
+    loaded = _modules_loaded_by(core)
+    for library in ("httpx", "peewee", "apprise", "tomlkit", "textual", "rich", "platformdirs"):
+        assert library not in loaded, f"the pure core loaded {library}"
