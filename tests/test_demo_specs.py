@@ -1,0 +1,39 @@
+"""The demo's monitors: short intervals, sane thresholds, and a config text that says the same."""
+
+from __future__ import annotations
+
+import tomllib
+
+from shiptrack_tui.core.durations import parse_duration
+from shiptrack_tui.demo import demo_config_text, demo_monitor_specs
+
+BASE = "http://127.0.0.1:9999"
+
+
+def test_specs_cover_every_demo_target_on_the_given_port() -> None:
+    specs = {s.name: s for s in demo_monitor_specs(BASE + "/")}
+    assert {s.url for s in specs.values()} == {
+        f"{BASE}/steady", f"{BASE}/slow", f"{BASE}/flaky", f"{BASE}/outage", "tcp://127.0.0.1:9999"}
+    assert specs["tcp"].kind == "tcp"
+    assert specs["slow"].degraded_after == 1.0
+    for spec in specs.values():
+        assert 2 <= spec.interval <= 5 and 1 <= spec.timeout <= 2 < spec.interval + 1
+        assert spec.timeout < spec.interval
+        assert (spec.failure_threshold, spec.recovery_threshold) == (3, 2)
+        assert "demo" in spec.tags
+    assert {"api", "web"} <= {t for s in specs.values() for t in s.tags}
+
+
+def test_config_text_matches_the_specs() -> None:
+    doc = tomllib.loads(demo_config_text(BASE))
+    assert doc["defaults"] == {"failure_threshold": 3, "recovery_threshold": 2}
+    specs = demo_monitor_specs(BASE)
+    assert [m["name"] for m in doc["monitor"]] == [s.name for s in specs]
+    for table, spec in zip(doc["monitor"], specs, strict=True):
+        assert table["url"] == spec.url
+        assert parse_duration(table["interval"]) == spec.interval
+        assert parse_duration(table["timeout"]) == spec.timeout
+        assert tuple(table["tags"]) == spec.tags
+        assert table.get("body_contains") == spec.body_contains
+        degraded = table.get("degraded_after")
+        assert (parse_duration(degraded) if degraded else None) == spec.degraded_after
