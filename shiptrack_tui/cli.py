@@ -246,10 +246,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def _demo_config(args: argparse.Namespace) -> tuple[Config, DemoTargetsThread]:
     from shiptrack_tui.config import Config
-    from shiptrack_tui.demo import DemoTargetsThread, demo_monitor_specs
+    from shiptrack_tui.demo import DEFAULT_PORT, DemoTargetsThread, demo_monitor_specs
 
-    targets = DemoTargetsThread(port=8787, fallback=True)
-    targets.start()
+    targets = DemoTargetsThread()
+    targets.start(port=DEFAULT_PORT, fallback=True)  # another free port when 8787 is taken
     return Config(path=Path("<demo>"), monitors=tuple(demo_monitor_specs(targets.base_url))), targets
 
 

@@ -1,0 +1,252 @@
+"""End to end: a real daemon process against loopback targets that go down and come back."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shiptrack_tui.demo import DemoTargetsThread
+
+CONFIG = """\
+# A config like an operator's, comments and all.
+[defaults]
+interval = "1s"
+timeout = "500ms"
+failure_threshold = 2
+recovery_threshold = 2
+
+[[monitor]]
+name = "api"
+url = "{base}/t/api"
+tags = ["prod"]
+
+[[monitor]]
+name = "db"
+url = "{tcp}"
+"""
+
+
+@pytest.fixture
+def targets() -> Iterator[DemoTargetsThread]:
+    server = DemoTargetsThread()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, targets: DemoTargetsThread) -> Path:
+    (tmp_path / "shiptrack.toml").write_text(CONFIG.format(base=targets.base_url, tcp=targets.tcp_url))
+    return tmp_path
+
+
+def shiptrack(workdir: Path, *args: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "shiptrack_tui", *args,
+           "--config", str(workdir / "shiptrack.toml"), "--db", str(workdir / "st.db")]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+class Daemon:
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.stderr_path = workdir / f"daemon-{time.monotonic_ns()}.log"
+        self._stderr = self.stderr_path.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "shiptrack_tui", "--daemon",
+             "--config", str(workdir / "shiptrack.toml"), "--db", str(workdir / "st.db")],
+            stdout=subprocess.DEVNULL, stderr=self._stderr,
+        )
+
+    @property
+    def log(self) -> str:
+        return self.stderr_path.read_text()
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        code = self.proc.wait(timeout)
+        self._stderr.close()
+        return code
+
+
+@pytest.fixture
+def daemon(workdir: Path) -> Iterator[Callable[[], Daemon]]:
+    started: list[Daemon] = []
+
+    def start() -> Daemon:
+        started.append(Daemon(workdir))
+        return started[-1]
+
+    yield start
+    for d in started:
+        if d.proc.poll() is None:
+            d.proc.kill()
+            d.proc.wait()
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def status(workdir: Path) -> dict[str, dict[str, Any]]:
+    out = shiptrack(workdir, "status", "--json")
+    if out.returncode != 0:
+        return {}
+    return {row["name"]: row for row in json.loads(out.stdout)}
+
+
+def incidents(workdir: Path) -> list[dict[str, Any]]:
+    out = shiptrack(workdir, "incidents", "--json")
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def iso_to_epoch(text: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def test_outage_opens_one_incident_at_the_first_failure_and_resolves(workdir: Path, targets, daemon) -> None:
+    d = daemon()
+    wait_for(lambda: status(workdir).get("api", {}).get("state") == "up", what="api up")
+    assert wait_for(lambda: status(workdir).get("db", {}).get("state") == "up", what="tcp monitor up")
+
+    went_down = time.time()
+    targets.set_down("t/api")
+    opened = wait_for(lambda: [i for i in incidents(workdir) if i["state"] == "open"], what="incident open")
+    assert len(opened) == 1 and opened[0]["monitor"] == "api" and opened[0]["cause"] == "HTTP 503"
+    started = iso_to_epoch(opened[0]["events"][0]["at"])
+    assert opened[0]["events"][0]["kind"] == "opened"
+    row = status(workdir)["api"]
+    assert row["state"] == "down" and row["open_incident"] == opened[0]["id"]
+
+    came_back = time.time()
+    targets.set_up("t/api")
+    resolved = wait_for(lambda: [i for i in incidents(workdir) if i["state"] == "resolved"], what="resolved")
+    assert [i["id"] for i in incidents(workdir)] == [opened[0]["id"]]
+    resolved_at = iso_to_epoch(resolved[0]["resolved_at"])
+    assert came_back - 1 <= resolved_at <= came_back + 4  # two good checks at 1 s
+    assert went_down - 1 <= started <= iso_to_epoch(opened[0]["opened_at"])
+    assert [e["kind"] for e in resolved[0]["events"]][:1] == ["opened"]
+    assert resolved[0]["events"][-1]["kind"] == "resolved"
+
+    assert d.stop() == 0
+    assert d.log.count("[OPEN] api") == 1
+    assert d.log.count("[RESOLVED] api") == 1
+
+
+def test_kill_9_mid_outage_continues_the_same_incident(workdir: Path, targets, daemon) -> None:
+    first = daemon()
+    wait_for(lambda: status(workdir).get("api", {}).get("state") == "up", what="api up")
+    targets.set_down("t/api")
+    opened = wait_for(lambda: [i for i in incidents(workdir) if i["state"] == "open"], what="incident open")
+    first.proc.kill()
+    first.proc.wait()
+
+    second = daemon()
+    time.sleep(3)  # three more failing checks in the restarted daemon
+    again = incidents(workdir)
+    assert [i["id"] for i in again] == [opened[0]["id"]]
+    assert [e["kind"] for e in again[0]["events"]].count("opened") == 1
+    assert "[OPEN] api" not in second.log
+
+    targets.set_up("t/api")
+    wait_for(lambda: incidents(workdir)[0]["state"] == "resolved", what="resolved after restart")
+    assert len(incidents(workdir)) == 1
+    assert second.stop() == 0
+
+
+def test_second_daemon_on_the_same_database_exits_1_naming_the_pid(workdir: Path, daemon) -> None:
+    first = daemon()
+    wait_for(lambda: status(workdir).get("api"), what="first daemon running")
+    out = shiptrack(workdir, "--daemon")
+    assert out.returncode == 1
+    assert f"pid {first.proc.pid}" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert first.stop() == 0
+
+
+def test_ack_from_another_shell_lands_within_a_second(workdir: Path, targets, daemon) -> None:
+    d = daemon()
+    wait_for(lambda: status(workdir).get("api", {}).get("state") == "up", what="api up")
+    targets.set_down("t/api")
+    opened = wait_for(lambda: [i for i in incidents(workdir) if i["state"] == "open"], what="incident open")
+
+    began = time.monotonic()
+    out = shiptrack(workdir, "ack", str(opened[0]["id"]), "--note", "on it, restarting the pool")
+    took = time.monotonic() - began
+    assert out.returncode == 0, out.stderr
+    assert "acknowledged" in out.stdout
+    assert took < 1.0 + 1.5  # the action lands within a second; the rest is interpreter start-up
+    incident = incidents(workdir)[0]
+    assert incident["state"] == "acknowledged" and incident["acknowledged_at"]
+    ack = [e for e in incident["events"] if e["kind"] == "acknowledged"]
+    assert ack and ack[0]["detail"] == "on it, restarting the pool"
+
+    again = shiptrack(workdir, "ack", str(opened[0]["id"]))
+    assert again.returncode == 1 and again.stderr.strip()
+    assert d.stop() == 0
+    assert d.log.count("[ACK] api") == 1
+
+
+def test_sighup_reloads_and_an_invalid_edit_keeps_the_old_config(workdir: Path, targets, daemon) -> None:
+    d = daemon()
+    wait_for(lambda: status(workdir).get("api"), what="daemon running")
+    config = workdir / "shiptrack.toml"
+    config.write_text(config.read_text() + f'\n[[monitor]]\nname = "web"\nurl = "{targets.base_url}/steady"\n')
+    d.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: status(workdir).get("web", {}).get("state") == "up", what="new monitor checked")
+
+    config.write_text(config.read_text() + '\n[[monitor]]\nname = "broken"\nurl = "ftp://nope"\n')
+    d.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "config not reloaded" in d.log, what="reload error logged")
+    assert "shiptrack.toml:" in d.log  # the error names the file and line
+    hits = targets.hits("/steady")
+    wait_for(lambda: targets.hits("/steady") > hits, what="old config still checking")
+    assert d.proc.poll() is None
+    assert d.stop() == 0
+
+
+def test_sigterm_stops_promptly_with_checks_in_flight(workdir: Path, targets, daemon) -> None:
+    d = daemon()
+    wait_for(lambda: status(workdir).get("api"), what="daemon running")
+    targets.set_hang("t/api")  # a check is now stuck until its 500 ms deadline
+    time.sleep(1.2)
+    began = time.monotonic()
+    assert d.stop() == 0
+    assert time.monotonic() - began < 5
+    assert "Traceback" not in d.log
+
+
+def test_bad_config_is_one_line_and_exit_2(workdir: Path) -> None:
+    (workdir / "shiptrack.toml").write_text('[[monitor]]\nname = "api"\nurl = "http://x"\nintreval = "5s"\n')
+    for args in (("--daemon",), ("check-config",)):
+        out = shiptrack(workdir, *args)
+        assert out.returncode == 2
+        lines = out.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(str(workdir / "shiptrack.toml") + ":4:")
+        assert "Traceback" not in out.stderr
+
+
+def test_database_is_created_owner_only(workdir: Path, daemon) -> None:
+    d = daemon()
+    wait_for(lambda: status(workdir).get("api"), what="daemon running")
+    assert d.stop() == 0
+    mode = os.stat(workdir / "st.db").st_mode & 0o777
+    assert mode == 0o600
