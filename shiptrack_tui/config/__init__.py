@@ -1,0 +1,34 @@
+"""Configuration: read and validate TOML into core specs; write monitor edits back with tomlkit."""
+
+from shiptrack_tui.config.errors import ConfigConflict, ConfigError, ConfigNotFound
+from shiptrack_tui.config.loader import NotifyUrlCheck, load_config, parse_config
+from shiptrack_tui.config.paths import default_config_path, default_db_path
+from shiptrack_tui.config.redact import redact_url
+from shiptrack_tui.config.settings import (
+    NOTIFY_EVENTS,
+    Channel,
+    Config,
+    Defaults,
+    NotifySettings,
+    StorageSettings,
+)
+from shiptrack_tui.core.maintenance import MaintenanceWindow
+
+__all__ = [
+    "NOTIFY_EVENTS",
+    "Channel",
+    "Config",
+    "ConfigConflict",
+    "ConfigError",
+    "ConfigNotFound",
+    "Defaults",
+    "MaintenanceWindow",
+    "NotifySettings",
+    "NotifyUrlCheck",
+    "StorageSettings",
+    "default_config_path",
+    "default_db_path",
+    "load_config",
+    "parse_config",
+    "redact_url",
+]

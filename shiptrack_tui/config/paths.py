@@ -1,0 +1,27 @@
+"""Where the config file and the database live when nobody says."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+from shiptrack_tui.config.settings import Config
+
+APP_NAME = "shiptrack"
+
+
+def default_config_path() -> Path:
+    """`$SHIPTRACK_CONFIG`, else the platform config dir (`~/.config/shiptrack/config.toml` on Linux)."""
+    override = os.environ.get("SHIPTRACK_CONFIG")
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
+
+
+def default_db_path(config: Config | None = None) -> Path:
+    """`[storage] path` when configured, else the platform data dir (`~/.local/share/shiptrack/`)."""
+    if config is not None and config.storage.path is not None:
+        return config.storage.path
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "shiptrack.db"

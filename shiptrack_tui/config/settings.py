@@ -1,0 +1,78 @@
+"""The validated configuration: frozen values that the rest of ShipTrack reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from shiptrack_tui.core.maintenance import MaintenanceWindow
+from shiptrack_tui.core.model import MonitorSpec
+
+NOTIFY_EVENTS: Final = ("open", "ack", "resolve")
+DEFAULT_TIMEOUT: Final = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Defaults:
+    """`[defaults]`: what monitors inherit. `timeout` None means "10s, or half the interval if shorter"."""
+
+    interval: float = 60.0
+    timeout: float | None = None
+    failure_threshold: int = 3
+    recovery_threshold: int = 2
+    degraded_after: float | None = None
+
+    def timeout_for(self, interval: float) -> float:
+        """The timeout a monitor with this interval inherits."""
+        if self.timeout is not None:
+            return self.timeout
+        return min(DEFAULT_TIMEOUT, interval / 2)
+
+
+@dataclass(frozen=True, slots=True)
+class StorageSettings:
+    """`[storage]`: `path` None means the platform data dir (see paths.default_db_path)."""
+
+    path: Path | None = None
+    keep_raw: float = 30 * 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """`[[notify.channel]]`: extra URLs for monitors carrying one of `tags` (every monitor if none)."""
+
+    urls: tuple[str, ...]
+    tags: frozenset[str] = frozenset()
+    events: frozenset[str] = frozenset(NOTIFY_EVENTS)
+
+    def covers(self, monitor_tags: tuple[str, ...] | frozenset[str]) -> bool:
+        return not self.tags or not self.tags.isdisjoint(monitor_tags)
+
+
+@dataclass(frozen=True, slots=True)
+class NotifySettings:
+    """`[notify]`: where and when people are told."""
+
+    urls: tuple[str, ...] = ()
+    apprise_config: Path | None = None
+    events: frozenset[str] = frozenset(NOTIFY_EVENTS)
+    remind_every: float | None = None
+    give_up_after: float = 86400.0
+    channels: tuple[Channel, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """A whole config file, validated. `digest` is the sha256 of the file's bytes."""
+
+    path: Path
+    monitors: tuple[MonitorSpec, ...] = ()
+    defaults: Defaults = Defaults()
+    storage: StorageSettings = StorageSettings()
+    notify: NotifySettings = NotifySettings()
+    maintenance: tuple[MaintenanceWindow, ...] = ()
+    digest: str = ""
+
+    def monitor(self, name: str) -> MonitorSpec | None:
+        return next((spec for spec in self.monitors if spec.name == name), None)

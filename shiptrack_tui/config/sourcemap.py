@@ -1,0 +1,218 @@
+"""Where every key and value of a TOML document sits, so each problem can name its line.
+
+Neither tomllib nor tomlkit reports positions for keys, so this is a small scanner over text that
+tomllib has already accepted: it only has to find things, never to reject them. Paths mirror the
+parsed data: table keys are strings, array (and array-of-tables) positions are ints, e.g.
+`("monitor", 2, "timeout")` or `("monitor", 0, "maintenance", 1, "at")`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import tomllib
+from dataclasses import dataclass, field
+from typing import Final, TypeAlias
+
+KeyPath: TypeAlias = tuple[str | int, ...]
+
+_BARE_KEY_CHARS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+_SCALAR_END: Final = frozenset(",]}#\n\r")
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """A table header as written: `[a.b]` or `[[a]]`, resolved to its data path."""
+
+    path: KeyPath
+    array: bool
+    line: int
+
+
+@dataclass(slots=True)
+class SourceMap:
+    """Lines of keys, values and table headers in one document."""
+
+    lines: dict[KeyPath, int] = field(default_factory=dict)
+    headers: list[Header] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, text: str) -> SourceMap:
+        scanner = _Scanner(text)
+        scanner.run()
+        return cls(scanner.lines, scanner.headers)
+
+    def line(self, path: KeyPath) -> int:
+        """The line of `path`, or of its closest enclosing key or table; 1 when nothing matches."""
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return 1
+
+    def split_arrays(self) -> list[tuple[KeyPath, int, int]]:
+        """Arrays of tables interrupted by another table: (array path, interrupting line, resumed line).
+
+        tomlkit can reorder such a layout when it writes (DESIGN §9), so editors refuse it.
+        """
+        found: list[tuple[KeyPath, int, int]] = []
+        last_seen: dict[KeyPath, int] = {}  # array path -> index in self.headers of its latest element
+        for position, header in enumerate(self.headers):
+            if not header.array:
+                continue
+            base = header.path[:-1]
+            if base in last_seen:
+                between = self.headers[last_seen[base] + 1 : position]
+                strangers = [h for h in between if h.path[: len(base)] != base]
+                if strangers:
+                    found.append((base, strangers[0].line, header.line))
+            last_seen[base] = position
+        return found
+
+
+class _Scanner:
+    """Walks valid TOML once, recording the first line of every key, value and table."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+        self.newlines = [i for i, ch in enumerate(text) if ch == "\n"]
+        self.lines: dict[KeyPath, int] = {}
+        self.headers: list[Header] = []
+        self.array_counts: dict[KeyPath, int] = {}
+
+    def line_at(self, pos: int) -> int:
+        return bisect.bisect_left(self.newlines, pos) + 1
+
+    def peek(self, offset: int = 0) -> str:
+        index = self.pos + offset
+        return self.text[index] if index < len(self.text) else ""
+
+    def record(self, path: KeyPath, pos: int) -> None:
+        line = self.line_at(pos)
+        for end in range(1, len(path) + 1):
+            self.lines.setdefault(path[:end], line)
+
+    def skip_blank(self, newlines: bool) -> None:
+        """Skip spaces, tabs, comments and (when allowed) line breaks."""
+        while self.pos < len(self.text):
+            ch = self.text[self.pos]
+            if ch in " \t" or (newlines and ch in "\r\n"):
+                self.pos += 1
+            elif ch == "#":
+                end = self.text.find("\n", self.pos)
+                self.pos = len(self.text) if end < 0 else end
+            else:
+                return
+
+    def run(self) -> None:
+        table: KeyPath = ()
+        while True:
+            self.skip_blank(newlines=True)
+            if self.pos >= len(self.text):
+                return
+            if self.peek() == "[":
+                table = self.header()
+            else:
+                self.key_value(table)
+
+    def header(self) -> KeyPath:
+        start = self.pos
+        array = self.text.startswith("[[", self.pos)
+        self.pos += 2 if array else 1
+        keys = self.key()
+        self.pos += 2 if array else 1
+        path: KeyPath = ()
+        for number, key in enumerate(keys, start=1):
+            path += (key,)
+            if array and number == len(keys):
+                index = self.array_counts.get(path, 0)
+                self.array_counts[path] = index + 1
+                path += (index,)
+            elif path in self.array_counts:
+                path += (self.array_counts[path] - 1,)
+        self.lines[path] = self.line_at(start)
+        self.record(path, start)
+        self.headers.append(Header(path, array, self.line_at(start)))
+        return path
+
+    def key(self) -> tuple[str, ...]:
+        """A possibly dotted, possibly quoted key, decoded."""
+        parts: list[str] = []
+        while True:
+            self.skip_blank(newlines=False)
+            ch = self.peek()
+            if ch in "\"'":
+                start = self.pos
+                self.string()
+                raw = self.text[start : self.pos]
+                parts.append(str(tomllib.loads(f"k = {raw}")["k"]))
+            else:
+                start = self.pos
+                while self.peek() in _BARE_KEY_CHARS and self.peek():
+                    self.pos += 1
+                parts.append(self.text[start : self.pos])
+            self.skip_blank(newlines=False)
+            if self.peek() != ".":
+                return tuple(parts)
+            self.pos += 1
+
+    def key_value(self, table: KeyPath) -> None:
+        start = self.pos
+        path = table + self.key()
+        self.record(path, start)
+        self.skip_blank(newlines=False)
+        self.pos += 1  # "="
+        self.skip_blank(newlines=False)
+        self.value(path)
+
+    def value(self, path: KeyPath) -> None:
+        self.record(path, self.pos)
+        ch = self.peek()
+        if ch in "\"'":
+            self.string()
+        elif ch == "[":
+            self.pos += 1
+            index = 0
+            while True:
+                self.skip_blank(newlines=True)
+                if self.peek() in ("]", ""):
+                    self.pos += 1
+                    return
+                self.value((*path, index))
+                index += 1
+                self.skip_blank(newlines=True)
+                if self.peek() == ",":
+                    self.pos += 1
+        elif ch == "{":
+            self.pos += 1
+            while True:
+                self.skip_blank(newlines=True)
+                if self.peek() in ("}", ""):
+                    self.pos += 1
+                    return
+                self.key_value(path)
+                self.skip_blank(newlines=True)
+                if self.peek() == ",":
+                    self.pos += 1
+        else:
+            while self.pos < len(self.text) and self.text[self.pos] not in _SCALAR_END:
+                self.pos += 1
+
+    def string(self) -> None:
+        quote = self.peek()
+        triple = self.text.startswith(quote * 3, self.pos)
+        self.pos += 3 if triple else 1
+        while self.pos < len(self.text):
+            ch = self.text[self.pos]
+            if ch == "\\" and quote == '"':
+                self.pos += 2
+                continue
+            if ch == quote and (not triple or self.text.startswith(quote * 3, self.pos)):
+                self.pos += 3 if triple else 1
+                if triple:  # up to two quotes may close the content before the delimiter
+                    extra = 0
+                    while extra < 2 and self.peek() == quote:
+                        self.pos += 1
+                        extra += 1
+                return
+            self.pos += 1
