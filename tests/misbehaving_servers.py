@@ -75,9 +75,16 @@ def client_trusting_test_ca() -> ssl.SSLContext:
 
 @asynccontextmanager
 async def serve(
-    handler: Handler, tls: ssl.SSLContext | None = None, seen: Seen | None = None
+    handler: Handler,
+    tls: ssl.SSLContext | None = None,
+    seen: Seen | None = None,
+    greet: bytes | None = None,
 ) -> AsyncIterator[int]:
-    """Serve `handler` on 127.0.0.1; yield the port. Handler tasks are cancelled on exit."""
+    """Serve `handler` on 127.0.0.1; yield the port. Handler tasks are cancelled on exit.
+
+    `greet` is written as soon as a connection is accepted, before reading anything (a server that
+    speaks first, such as plain HTTP bytes meeting a TLS ClientHello).
+    """
     seen = seen if seen is not None else Seen()
     tasks: set[asyncio.Task[None]] = set()
 
@@ -89,18 +96,23 @@ async def serve(
         seen.open_now += 1
         seen.peak_open = max(seen.peak_open, seen.open_now)
         try:
+            if greet is not None:
+                writer.write(greet)
+                await writer.drain()
             request = await read_request(reader)
             if request is not None:
                 seen.requests.append(request)
                 await handler(reader, writer, request)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
+        except asyncio.CancelledError:
+            # Python 3.11's start_server callback logs a cancelled handler task as an error; a
+            # handler stopped at shutdown ends quietly instead.
+            pass
         finally:
             seen.open_now -= 1
             tasks.discard(task)
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+            writer.close()  # not awaited: awaiting here could be cancelled outside the except above
 
     server = await asyncio.start_server(on_connect, "127.0.0.1", 0, ssl=tls)
     try:
