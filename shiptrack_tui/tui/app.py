@@ -1,0 +1,121 @@
+"""ShipTrackApp: wiring only — the store gateway, the engine's start and stop, the screens."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from shiptrack_tui.tui.engine_handle import EngineHandle
+from shiptrack_tui.tui.messages import ActionWritten, DataChanged
+from shiptrack_tui.tui.screens.config_error import ConfigErrorScreen
+from shiptrack_tui.tui.screens.dashboard import Dashboard
+from shiptrack_tui.tui.store_access import StoreGateway
+
+# (title, help, action on the dashboard): the palette offers what the keys do.
+PALETTE_ACTIONS: tuple[tuple[str, str, str], ...] = (
+    ("Acknowledge incident", "Acknowledge the selected monitor's open incident (a)", "ack"),
+    ("Add note", "Add a note to the selected monitor's open incident (n)", "note"),
+    ("Check now", "Check the selected monitor now (c)", "check_now"),
+    ("Pause / resume", "Pause or resume the selected monitor (p)", "pause"),
+    ("Filter monitors", "Filter by name, tag or state (/)", "filter"),
+    ("Group by tag", "Toggle grouping monitors by tag (g)", "group"),
+    ("Chart: 1 hour", "Latency chart over the last hour (1)", "window('1h')"),
+    ("Chart: 24 hours", "Latency chart over the last day (2)", "window('24h')"),
+    ("Chart: 7 days", "Latency chart over the last week (3)", "window('7d')"),
+    ("Next pane", "Move to the next pane (tab)", "cycle_pane(1)"),
+    ("Keys", "List every key (?)", "help"),
+)
+
+
+class ShipTrackApp(App[None]):
+    """The dashboard. Reads the database through its own store; runs or attaches to an engine."""
+
+    TITLE = "ShipTrack"
+    CSS_PATH = "app.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+    ]
+
+    def __init__(
+        self,
+        store_path: Path,
+        *,
+        engine: EngineHandle | None = None,
+        attached_pid: int | None = None,
+        config_error: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__()
+        self.store_path = store_path
+        self.engine = engine
+        self.attached_pid = attached_pid
+        self.config_error = config_error
+        self.clock = clock
+        self.gateway = StoreGateway(store_path)
+        self._engine_started = False
+
+    @property
+    def mode(self) -> str:
+        if self.attached_pid is not None:
+            return f"attached to daemon (pid {self.attached_pid})"
+        return "engine running" if self.engine is not None else "viewer (no engine)"
+
+    def on_mount(self) -> None:
+        if self.config_error is not None:
+            self.push_screen(ConfigErrorScreen(self.config_error))
+            return
+        if self.engine is not None:
+            self.engine.add_listener(self._engine_changed)
+            self.engine.start()
+            self._engine_started = True
+        self.push_screen(Dashboard(self.gateway, self.clock, self.mode))
+
+    def _engine_changed(self, monitors: set[str]) -> None:
+        """Called from the engine's thread; post_message is thread-safe and the message coalesces."""
+        screen = self.screen_stack[-1] if self.screen_stack else None
+        target = next((s for s in self.screen_stack if isinstance(s, Dashboard)), screen)
+        if target is not None:
+            target.post_message(DataChanged(set(monitors)))
+
+    @on(ActionWritten)
+    def _wake_engine(self) -> None:
+        if self.engine is not None:
+            self.engine.wake()
+
+    async def _stop_engine(self) -> None:
+        if self.engine is not None and self._engine_started:
+            self._engine_started = False
+            await asyncio.to_thread(self.engine.stop)
+
+    async def action_quit(self) -> None:
+        """Stop the engine first (it finishes in-flight checks and flushes), then leave."""
+        self.notify("Stopping the engine…", timeout=2) if self.engine is not None else None
+        await self._stop_engine()
+        await self.gateway.close()
+        self.exit()
+
+    async def on_unmount(self) -> None:
+        # Any other way out (ctrl+c, an error) still stops and flushes the engine.
+        await self._stop_engine()
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR:
+            error = event.worker.error
+            self.notify(f"{event.worker.name or 'background task'} failed: {error}", title="Error",
+                        severity="error", timeout=8)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if isinstance(screen, Dashboard):
+            for title, help_text, action in PALETTE_ACTIONS:
+                yield SystemCommand(title, help_text, lambda action=action: screen.run_action(action))

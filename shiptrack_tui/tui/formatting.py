@@ -1,0 +1,121 @@
+"""Pure text helpers: state symbols, latencies, ages and sparklines as the dashboard prints them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Final
+
+from shiptrack_tui.core.durations import format_duration
+from shiptrack_tui.core.model import MonitorStatus, MonitorSummary
+
+STATE_SYMBOLS: Final = {
+    MonitorStatus.UP: "●",
+    MonitorStatus.DEGRADED: "◐",
+    MonitorStatus.PENDING: "▲",
+    MonitorStatus.DOWN: "✖",
+    MonitorStatus.PAUSED: "‖",
+    MonitorStatus.MAINTENANCE: "⚒",
+    MonitorStatus.UNKNOWN: "?",
+}
+
+STATE_LABELS: Final = {
+    MonitorStatus.UP: "up",
+    MonitorStatus.DEGRADED: "degraded",
+    MonitorStatus.PENDING: "pending",
+    MonitorStatus.DOWN: "down",
+    MonitorStatus.PAUSED: "paused",
+    MonitorStatus.MAINTENANCE: "maint",
+    MonitorStatus.UNKNOWN: "unknown",
+}
+
+# Trouble first: what needs a human sorts to the top.
+TROUBLE_ORDER: Final = {
+    MonitorStatus.DOWN: 0,
+    MonitorStatus.PENDING: 1,
+    MonitorStatus.DEGRADED: 2,
+    MonitorStatus.UNKNOWN: 3,
+    MonitorStatus.MAINTENANCE: 4,
+    MonitorStatus.PAUSED: 5,
+    MonitorStatus.UP: 6,
+}
+
+SPARK_BLOCKS: Final = "▁▂▃▄▅▆▇█"
+NO_DATA: Final = "—"
+
+
+def status_of(summary: MonitorSummary) -> MonitorStatus:
+    """The state to show: a paused flag wins over the last evaluated status."""
+    if summary.state.paused:
+        return MonitorStatus.PAUSED
+    return summary.state.status
+
+
+def state_text(status: MonitorStatus) -> str:
+    return f"{STATE_SYMBOLS[status]} {STATE_LABELS[status]}"
+
+
+def fmt_ms(value: float | None) -> str:
+    if value is None:
+        return NO_DATA
+    if value >= 10_000:
+        return f"{value / 1000:.0f}s"
+    if value >= 1000:
+        return f"{value / 1000:.1f}s"
+    if value >= 100:
+        return f"{value:.0f}ms"
+    return f"{value:.1f}ms"
+
+
+def fmt_uptime(value: float | None) -> str:
+    if value is None:
+        return NO_DATA
+    if value >= 100.0:
+        return "100%"
+    return f"{value:.2f}%"
+
+
+def fmt_ago(now: float, at: float | None) -> str:
+    if at is None:
+        return "never"
+    return format_duration(max(0.0, now - at))
+
+
+def fmt_time(at: float | None) -> str:
+    """A wall-clock time in UTC, compact and independent of the machine's time zone."""
+    if at is None:
+        return NO_DATA
+    return time.strftime("%m-%d %H:%M:%S", time.gmtime(at))
+
+
+def sparkline(values: Sequence[float | None], width: int) -> str:
+    """Block characters scaled between the series' minimum and maximum; gaps (failures) are `×`."""
+    values = list(values)[-width:]
+    present = [v for v in values if v is not None]
+    if not present:
+        return " " * width
+    low, high = min(present), max(present)
+    span = high - low
+    chars: list[str] = []
+    for value in values:
+        if value is None:
+            chars.append("×")
+        elif span <= 0:
+            chars.append(SPARK_BLOCKS[0])
+        else:
+            index = int((value - low) / span * (len(SPARK_BLOCKS) - 1) + 0.5)
+            chars.append(SPARK_BLOCKS[index])
+    return "".join(chars).rjust(width)
+
+
+def matches_filter(summary: MonitorSummary, text: str) -> bool:
+    """Does the monitor match the operator's filter (a piece of its name, a tag or a state)?"""
+    needle = text.strip().lower()
+    if not needle:
+        return True
+    status = status_of(summary)
+    return (
+        needle in summary.name.lower()
+        or any(needle in tag.lower() for tag in summary.tags)
+        or needle in (status.value, STATE_LABELS[status])
+    )

@@ -1,0 +1,51 @@
+"""Messages that travel up to the screen and the app; high-rate ones coalesce (like Textualize/toolong)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from textual.message import Message
+
+from shiptrack_tui.core.model import ActionKind
+from shiptrack_tui.tui.data import MonitorDetail, Overview
+
+
+@dataclass
+class DataChanged(Message):
+    """New data landed in the database (from the engine's listener or the data_version poll)."""
+
+    monitors: set[str] = field(default_factory=set)
+
+    def can_replace(self, message: Message) -> bool:
+        # The pending (newer) message stands for both: carry our names over to it.
+        if isinstance(message, DataChanged):
+            message.monitors |= self.monitors
+            return True
+        return False
+
+
+@dataclass
+class OverviewLoaded(Message):
+    """A fresh read of every monitor and the incident list."""
+
+    overview: Overview
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, OverviewLoaded)
+
+
+@dataclass
+class DetailLoaded(Message):
+    """A fresh read of the selected monitor's detail."""
+
+    detail: MonitorDetail
+
+
+@dataclass
+class ActionWritten(Message):
+    """An operator action row was written; the app wakes an in-process engine so it applies at once."""
+
+    kind: ActionKind
+    action_id: int
+    summary: str
+    """What the operator is told, e.g. "Pausing api."."""

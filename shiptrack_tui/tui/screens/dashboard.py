@@ -1,0 +1,378 @@
+"""The dashboard: monitors, the selected monitor's detail, and the incident timeline.
+
+The screen owns the reads (through the store gateway, never on the loop) and turns operator keys
+into action rows; the panes only render what they are given (attributes down, messages up).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from functools import partial
+from typing import ClassVar, Final
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.events import DescendantFocus, Resize
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Input, Tab, Tabs
+
+from shiptrack_tui.core.model import ActionKind, MonitorStatus, MonitorSummary
+from shiptrack_tui.tui.data import CHART_WINDOWS, Overview, read_detail, read_overview
+from shiptrack_tui.tui.formatting import status_of
+from shiptrack_tui.tui.messages import ActionWritten, DataChanged, DetailLoaded, OverviewLoaded
+from shiptrack_tui.tui.modals.help_screen import HelpScreen
+from shiptrack_tui.tui.modals.note_modal import NoteModal
+from shiptrack_tui.tui.store_access import StoreGateway
+from shiptrack_tui.tui.widgets.detail_pane import DetailPane
+from shiptrack_tui.tui.widgets.monitor_table import MonitorTable
+from shiptrack_tui.tui.widgets.status_bar import StatusBar, count_states
+from shiptrack_tui.tui.widgets.timeline_pane import TimelinePane
+
+PANES: Final = ("monitors", "detail", "timeline")
+PANE_TITLES: Final = {"monitors": "Monitors", "detail": "Detail", "timeline": "Incidents"}
+NARROW_WIDTH: Final = 120
+POLL_SECONDS: Final = 0.5
+WINDOW_KEYS: Final = dict(zip(("1", "2", "3"), CHART_WINDOWS, strict=True))
+
+HELP_KEYS: Final = (
+    ("↑ ↓  j k", "move between monitors"),
+    ("tab / shift+tab", "next / previous pane (monitors, detail, incidents)"),
+    ("enter", "open the selected monitor's detail"),
+    ("a", "acknowledge the selected monitor's open incident (optional note)"),
+    ("n", "add a note to the selected monitor's open incident"),
+    ("c", "check the selected monitor now"),
+    ("p", "pause or resume the selected monitor"),
+    ("/", "filter by name, tag or state; esc clears"),
+    ("g", "group monitors by tag"),
+    ("1 2 3", "chart window: 1 h, 24 h, 7 d"),
+    ("?", "this help"),
+    ("ctrl+p", "command palette (every action, themes)"),
+    ("q", "quit (the engine finishes its work and flushes first)"),
+)
+
+
+class Dashboard(Screen[None]):
+    """Reads through the gateway; writes operator actions as rows; never blocks the loop."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("tab", "cycle_pane(1)", "Next pane", id="dashboard.next-pane", show=False),
+        Binding("shift+tab", "cycle_pane(-1)", "Previous pane", id="dashboard.previous-pane", show=False),
+        Binding("a", "ack", "Ack", id="dashboard.ack"),
+        Binding("n", "note", "Note", id="dashboard.note"),
+        Binding("c", "check_now", "Check now", id="dashboard.check-now"),
+        Binding("p", "pause", "Pause/resume", id="dashboard.pause"),
+        Binding("slash", "filter", "Filter", id="dashboard.filter"),
+        Binding("escape", "clear_filter", "Clear filter", id="dashboard.clear-filter", show=False),
+        Binding("g", "group", "Group", id="dashboard.group", show=False),
+        Binding("1", "window('1h')", "1h", id="dashboard.window-1h", show=False),
+        Binding("2", "window('24h')", "24h", id="dashboard.window-24h", show=False),
+        Binding("3", "window('7d')", "7d", id="dashboard.window-7d", show=False),
+        Binding("question_mark", "help", "Help", id="dashboard.help"),
+    ]
+
+    active_pane: reactive[str] = reactive("monitors")
+    """Which pane has the keyboard; on a narrow terminal, the only one shown."""
+
+    def __init__(self, gateway: StoreGateway, clock: Callable[[], float], mode: str) -> None:
+        super().__init__()
+        self._gateway = gateway
+        self._clock = clock
+        self._mode = mode
+        self.overview: Overview | None = None
+        self._dirty = False
+        self._loading = False
+        self._detail_loads = 0
+        self._selected: str | None = None
+        self._detail_of: MonitorSummary | None = None
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        yield Tabs(*(Tab(PANE_TITLES[pane], id=f"tab-{pane}") for pane in PANES), id="pane-tabs")
+        with Horizontal(id="body"):
+            with Vertical(id="monitors-pane", classes="pane"):
+                yield Input(placeholder="filter: name, tag or state (esc clears)", id="filter")
+                yield MonitorTable(id="monitors")
+            with Vertical(id="side"):
+                yield DetailPane(id="detail-pane", classes="pane")
+                yield TimelinePane(id="timeline-pane", classes="pane")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(StatusBar).mode = self._mode
+        self.query_one("#pane-tabs", Tabs).can_focus = False
+        self.query_one("#filter", Input).display = False
+        for pane in PANES:
+            self.query_one(f"#{pane}-pane").border_title = PANE_TITLES[pane]
+        self.watch_active_pane(self.active_pane)
+        self.request_reload()
+        self._poll_data_version()
+        self.set_interval(1.0, self._tick)
+
+    # ---- reading -------------------------------------------------------------------------------
+
+    @property
+    def settled(self) -> bool:
+        """True once the first read landed and no read is in flight (tests wait for this)."""
+        return self.overview is not None and not self._loading and self._detail_loads == 0
+
+    def request_reload(self) -> None:
+        """Re-read the overview; requests arriving during a read coalesce into one more read."""
+        self._dirty = True
+        if not self._loading:
+            self._loading = True
+            self._load_overview()
+
+    @work(group="overview", exit_on_error=False)
+    async def _load_overview(self) -> None:
+        try:
+            while self._dirty:
+                self._dirty = False
+                read = partial(read_overview, now=self._clock(), previous=self.overview)
+                self.overview = await self._gateway.call(read)
+                self.post_message(OverviewLoaded(self.overview))
+        finally:
+            self._loading = False
+
+    @work(group="poll", exit_on_error=False)
+    async def _poll_data_version(self) -> None:
+        """The attached dashboard's only news of the daemon's writes; harmless with an engine too."""
+        last: int | None = None
+        while True:
+            version = await self._gateway.call(lambda store: store.data_version())
+            if last is not None and version != last:
+                self.post_message(DataChanged())
+            last = version
+            await asyncio.sleep(POLL_SECONDS)
+
+    def _load_detail(self, summary: MonitorSummary) -> None:
+        self._detail_of = summary
+        self._detail_loads += 1
+        self._read_detail(summary, self.query_one(DetailPane).window)
+
+    @work(group="detail", exclusive=True, exit_on_error=False)
+    async def _read_detail(self, summary: MonitorSummary, window: str) -> None:
+        try:
+            now = self._clock()
+            detail = await self._gateway.call(lambda store: read_detail(store, summary, window, now))
+            self.post_message(DetailLoaded(detail))
+        finally:
+            self._detail_loads -= 1
+
+    def _tick(self) -> None:
+        """Keep "checked … ago" honest between data changes (cells that did not change stay put)."""
+        if self.overview is not None:
+            self.query_one(MonitorTable).show(self.overview.summaries, self.overview.sparks, self._clock())
+
+    @on(DataChanged)
+    def _data_changed(self) -> None:
+        self.request_reload()
+
+    @on(OverviewLoaded)
+    def _show_overview(self, message: OverviewLoaded) -> None:
+        overview = message.overview
+        self.query_one(StatusBar).counts = count_states(overview.summaries)
+        table = self.query_one(MonitorTable)
+        table.show(overview.summaries, overview.sparks, overview.now)
+        timeline = self.query_one(TimelinePane)
+        timeline.now = overview.now
+        timeline.incidents = overview.incidents
+        self._selected = table.selected_monitor
+        summary = self._summary(self._selected)
+        if summary is None:
+            self.query_one(DetailPane).detail = None
+        elif summary != self._detail_of:
+            self._load_detail(summary)
+
+    @on(DetailLoaded)
+    def _show_detail(self, message: DetailLoaded) -> None:
+        if message.detail.summary.name == self._selected:
+            self.query_one(DetailPane).detail = message.detail
+
+    @on(MonitorTable.Selected)
+    def _monitor_selected(self, message: MonitorTable.Selected) -> None:
+        self._selected = message.monitor
+        summary = self._summary(message.monitor)
+        if summary is None:
+            self.query_one(DetailPane).detail = None
+        elif summary != self._detail_of or self.query_one(DetailPane).detail is None:
+            self._load_detail(summary)
+
+    @on(MonitorTable.Opened)
+    def _monitor_opened(self) -> None:
+        self.active_pane = "detail"
+
+    @on(DetailPane.WindowChosen)
+    def _window_chosen(self) -> None:
+        self._reload_detail()
+
+    def _reload_detail(self) -> None:
+        summary = self._summary(self._selected)
+        if summary is not None:
+            self._load_detail(summary)
+
+    def _summary(self, name: str | None) -> MonitorSummary | None:
+        if name is None or self.overview is None:
+            return None
+        return next((s for s in self.overview.summaries if s.name == name), None)
+
+    # ---- layout --------------------------------------------------------------------------------
+
+    def on_resize(self, event: Resize) -> None:
+        self.set_class(event.size.width < NARROW_WIDTH, "-narrow")
+
+    def watch_active_pane(self, pane: str) -> None:
+        for name in PANES:
+            self.set_class(name == pane, f"-pane-{name}")
+        self.query_one("#pane-tabs", Tabs).active = f"tab-{pane}"
+        target = self._focus_target(pane)
+        focused = self.focused
+        if focused is None or not (focused is target or target in focused.ancestors):
+            target.focus()
+
+    def _focus_target(self, pane: str) -> Widget:
+        if pane == "monitors":
+            return self.query_one(MonitorTable)
+        return self.query_one(f"#{pane}-pane")
+
+    def action_cycle_pane(self, step: int) -> None:
+        index = PANES.index(self.active_pane)
+        self.active_pane = PANES[(index + step) % len(PANES)]
+
+    @on(Tabs.TabActivated, "#pane-tabs")
+    def _pane_tab(self, event: Tabs.TabActivated) -> None:
+        pane = (event.tab.id or "").removeprefix("tab-")
+        if pane in PANES:
+            self.active_pane = pane
+
+    @on(DescendantFocus)
+    def _focus_moved(self, event: DescendantFocus) -> None:
+        for pane in PANES:
+            target = self._focus_target(pane)
+            holder = target if pane != "monitors" else self.query_one("#monitors-pane")
+            if event.widget is holder or holder in event.widget.ancestors:
+                self.active_pane = pane
+                return
+
+    # ---- operator actions ----------------------------------------------------------------------
+
+    def _require_selected(self) -> MonitorSummary | None:
+        summary = self._summary(self.query_one(MonitorTable).selected_monitor)
+        if summary is None:
+            self.notify("Select a monitor first.", severity="warning")
+        return summary
+
+    def _open_incident(self) -> tuple[MonitorSummary, int] | None:
+        summary = self._require_selected()
+        if summary is None:
+            return None
+        if summary.open_incident_id is None:
+            self.notify(f"{summary.name} has no open incident.", severity="warning")
+            return None
+        return summary, summary.open_incident_id
+
+    def action_ack(self) -> None:
+        found = self._open_incident()
+        if found is None:
+            return
+        summary, incident_id = found
+
+        def acknowledge(note: str | None) -> None:
+            if note is not None:
+                self._write_action(ActionKind.ACK, f"Acknowledged incident #{incident_id} on {summary.name}.",
+                                   incident_id=incident_id, note=note or None)
+
+        title = f"Acknowledge incident #{incident_id} on {summary.name}"
+        self.app.push_screen(NoteModal(title, confirm="Acknowledge"), acknowledge)
+
+    def action_note(self) -> None:
+        found = self._open_incident()
+        if found is None:
+            return
+        summary, incident_id = found
+
+        def add_note(note: str | None) -> None:
+            if note:
+                self._write_action(ActionKind.NOTE, f"Note added to incident #{incident_id}.",
+                                   incident_id=incident_id, note=note)
+
+        title = f"Note on incident #{incident_id} ({summary.name})"
+        self.app.push_screen(NoteModal(title, confirm="Add note", required=True), add_note)
+
+    def action_check_now(self) -> None:
+        summary = self._require_selected()
+        if summary is not None:
+            self._write_action(ActionKind.CHECK_NOW, f"Checking {summary.name} now.", monitor=summary.name)
+
+    def action_pause(self) -> None:
+        summary = self._require_selected()
+        if summary is None:
+            return
+        if status_of(summary) is MonitorStatus.PAUSED:
+            self._write_action(ActionKind.RESUME, f"Resuming {summary.name}.", monitor=summary.name)
+        else:
+            self._write_action(ActionKind.PAUSE, f"Pausing {summary.name}.", monitor=summary.name)
+
+    @work(group="actions", exit_on_error=False)
+    async def _write_action(
+        self,
+        kind: ActionKind,
+        done: str,
+        *,
+        monitor: str | None = None,
+        incident_id: int | None = None,
+        note: str | None = None,
+    ) -> None:
+        at = self._clock()
+        action_id = await self._gateway.call(
+            lambda store: store.add_action(
+                kind, at=at, monitor=monitor, incident_id=incident_id, note=note, source="tui"
+            )
+        )
+        self.post_message(ActionWritten(kind, action_id, done))
+
+    @on(ActionWritten)
+    def _action_written(self, message: ActionWritten) -> None:
+        # Not stopped: the app sees it next and wakes an in-process engine.
+        self.notify(message.summary, timeout=3)
+        self.request_reload()
+
+    def action_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        field.display = True
+        self.active_pane = "monitors"
+        field.focus()
+
+    def action_clear_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        if not field.display and not field.value:
+            return
+        field.value = ""
+        field.display = False
+        self.query_one(MonitorTable).refilter("")
+        self.query_one(MonitorTable).focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.query_one(MonitorTable).refilter(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self.query_one(MonitorTable).focus()
+
+    def action_group(self) -> None:
+        grouped = self.query_one(MonitorTable).toggle_grouping()
+        self.notify("Grouped by tag." if grouped else "Trouble first, ungrouped.", timeout=2)
+
+    def action_window(self, window: str) -> None:
+        pane = self.query_one(DetailPane)
+        if window in CHART_WINDOWS and pane.window != window:
+            pane.window = window
+            self._reload_detail()
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen(HELP_KEYS))

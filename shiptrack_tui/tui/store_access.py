@@ -1,0 +1,87 @@
+"""One thread owns the dashboard's database connection; the UI loop awaits its answers.
+
+peewee keeps a connection per thread, and Textual's thread workers start a new thread each time,
+so every read and write goes through a single-thread executor that opened the store itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+from shiptrack_tui.core.model import ActionKind, CheckResult, Incident, MonitorSummary, WindowStats
+
+T = TypeVar("T")
+
+
+class StoreReader(Protocol):
+    """The part of `shiptrack_tui.storage.store.Store` the dashboard uses."""
+
+    def close(self) -> None: ...
+
+    def monitor_summaries(
+        self, now: float, windows: Sequence[str] = ("1h", "24h", "7d", "30d")
+    ) -> list[MonitorSummary]: ...
+
+    def window_stats(self, monitor: str, now: float, window_seconds: float) -> WindowStats: ...
+
+    def incidents(
+        self, open_only: bool = False, monitor: str | None = None, limit: int | None = None
+    ) -> list[Incident]: ...
+
+    def recent_checks(self, monitor: str, limit: int = 50) -> list[CheckResult]: ...
+
+    def latency_series(self, monitor: str, since: float, until: float, points: int) -> list[float | None]: ...
+
+    def data_version(self) -> int: ...
+
+    def add_action(
+        self,
+        kind: ActionKind,
+        at: float,
+        monitor: str | None = None,
+        incident_id: int | None = None,
+        note: str | None = None,
+        source: str = "cli",
+    ) -> int: ...
+
+
+def open_store(path: Path) -> StoreReader:
+    from shiptrack_tui.storage.store import Store  # imported late: storage is a heavier layer
+
+    return Store.open(path)
+
+
+class StoreGateway:
+    """Runs store calls on one dedicated thread, in order, and hands results back to the loop."""
+
+    def __init__(self, path: Path, opener: Callable[[Path], StoreReader] = open_store) -> None:
+        self.path = path
+        self._opener = opener
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shiptrack-tui-db")
+        self._store: StoreReader | None = None
+
+    def _require(self) -> StoreReader:
+        if self._store is None:
+            self._store = self._opener(self.path)
+        return self._store
+
+    async def call(self, fn: Callable[[StoreReader], T]) -> T:
+        """Run `fn(store)` on the database thread (opening the store there on first use)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: fn(self._require()))
+
+    def _close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    async def close(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._executor, self._close)
+        finally:
+            self._executor.shutdown(wait=False, cancel_futures=True)

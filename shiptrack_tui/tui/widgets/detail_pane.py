@@ -1,0 +1,139 @@
+"""The detail pane: the selected monitor's latency chart, per-window figures, last error, checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Sparkline, Static, Tab, Tabs
+
+from shiptrack_tui.core.model import MonitorStatus
+from shiptrack_tui.tui.data import CHART_WINDOWS, MonitorDetail
+from shiptrack_tui.tui.formatting import (
+    NO_DATA,
+    STATE_SYMBOLS,
+    fmt_ago,
+    fmt_ms,
+    fmt_time,
+    fmt_uptime,
+    state_text,
+    status_of,
+)
+
+STATE_CLASSES: Final = tuple(f"-{status.value}" for status in MonitorStatus)
+
+
+class DetailPane(VerticalScroll):
+    """Shows one monitor; the screen sets `detail` and `window`, the pane reports window clicks."""
+
+    can_focus = True
+
+    detail: reactive[MonitorDetail | None] = reactive(None, init=False)
+    """The loaded detail for the selected monitor (None: nothing selected)."""
+    window: reactive[str] = reactive("1h")
+    """The chart window: one of CHART_WINDOWS."""
+
+    @dataclass
+    class WindowChosen(Message):
+        """The operator picked a chart window with the mouse."""
+
+        window: str
+
+    def compose(self) -> ComposeResult:
+        yield Static("No monitor selected.", id="detail-head")
+        yield Tabs(*(Tab(name, id=f"window-{name}") for name in CHART_WINDOWS), id="detail-windows")
+        yield Sparkline([], id="detail-chart")
+        yield Static("", id="detail-caption")
+        yield Static("", id="detail-body")
+
+    def watch_window(self, window: str) -> None:
+        self.query_one("#detail-windows", Tabs).active = f"window-{window}"
+
+    @on(Tabs.TabActivated, "#detail-windows")
+    def _window_tab(self, event: Tabs.TabActivated) -> None:
+        event.stop()
+        window = (event.tab.id or "").removeprefix("window-")
+        if window in CHART_WINDOWS and window != self.window:
+            self.window = window
+            self.post_message(self.WindowChosen(window))
+
+    def watch_detail(self, detail: MonitorDetail | None) -> None:
+        self.remove_class(*STATE_CLASSES)
+        head = self.query_one("#detail-head", Static)
+        chart = self.query_one("#detail-chart", Sparkline)
+        caption = self.query_one("#detail-caption", Static)
+        body = self.query_one("#detail-body", Static)
+        if detail is None:
+            head.update("No monitor selected.")
+            chart.data = []
+            caption.update("")
+            body.update("")
+            return
+        status = status_of(detail.summary)
+        self.add_class(f"-{status.value}")
+        head.update(_head(detail))
+        values = [value for value in detail.series if value is not None]
+        chart.data = [value if value is not None else 0.0 for value in detail.series] if values else []
+        if values:
+            caption.update(
+                f"{detail.window}: min {fmt_ms(min(values))}  max {fmt_ms(max(values))}"
+                f"  ({len(detail.series)} points, gaps = failures or no data)"
+            )
+        else:
+            caption.update(f"{detail.window}: no latency data in this window")
+        body.update(_body(detail))
+
+
+def _head(detail: MonitorDetail) -> Text:
+    summary = detail.summary
+    text = Text()
+    text.append(state_text(status_of(summary)), style="bold")
+    text.append(f"  {summary.name}", style="bold")
+    text.append(f"  {summary.target}")
+    if summary.tags:
+        text.append("  tags: " + ", ".join(summary.tags))
+    return text
+
+
+def _body(detail: MonitorDetail) -> Text:
+    summary = detail.summary
+    state = summary.state
+    text = Text()
+    text.append("window   uptime    p50      p95      checks\n", style="bold")
+    for name in CHART_WINDOWS:
+        stats = detail.stats.get(name)
+        if stats is None:
+            continue
+        text.append(
+            f"{name:<8} {fmt_uptime(stats.uptime):>7}  {fmt_ms(stats.p50_ms):>7}  "
+            f"{fmt_ms(stats.p95_ms):>7}  {stats.checks:>6}\n"
+        )
+    text.append("\nlast check  ", style="bold")
+    text.append(f"{fmt_ago(detail.now, state.last_check_at)} ago" if state.last_check_at else "never")
+    text.append(f"   latency {fmt_ms(state.last_latency_ms)}")
+    if summary.last_status_code is not None:
+        text.append(f"   HTTP {summary.last_status_code}")
+    text.append("\ncertificate ", style="bold")
+    days = summary.cert_days_left
+    text.append(NO_DATA if days is None else f"{days} days left")
+    text.append("\nlast error  ", style="bold")
+    text.append(state.last_error or "none")
+    if summary.open_incident_id is not None:
+        text.append("\nincident    ", style="bold")
+        text.append(f"#{summary.open_incident_id} open")
+    text.append("\n\nrecent checks (UTC)\n", style="bold")
+    if not detail.checks:
+        text.append("none yet\n")
+    for check in detail.checks:
+        symbol = STATE_SYMBOLS[MonitorStatus(check.outcome.value)]
+        code = f" {check.status_code}" if check.status_code is not None else ""
+        reason = f"  {check.reason}" if check.reason else ""
+        text.append(f"{fmt_time(check.at)}  {symbol} {check.outcome.value:<8} {fmt_ms(check.latency_ms):>7}")
+        text.append(f"{code}{reason}\n")
+    return text

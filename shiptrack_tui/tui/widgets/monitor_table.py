@@ -1,0 +1,221 @@
+"""The monitors pane: one row per monitor, trouble first, optionally grouped by tag.
+
+Rows are updated in place (`update_cell`) and reordered with `sort`: rebuilding a large DataTable
+blocks the loop (DESIGN §4), so `show` only touches what changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Final
+
+from rich.style import Style
+from rich.text import Text
+from textual import on
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import DataTable
+
+from shiptrack_tui.core.model import MonitorStatus, MonitorSummary
+from shiptrack_tui.tui.formatting import (
+    TROUBLE_ORDER,
+    fmt_ago,
+    fmt_ms,
+    fmt_uptime,
+    matches_filter,
+    sparkline,
+    state_text,
+    status_of,
+)
+
+COLUMNS: Final = (
+    ("state", "state", 10),
+    ("name", "name", None),
+    ("uptime", "up 24h", 7),
+    ("p50", "p50 24h", 7),
+    ("last", "last", 7),
+    ("checked", "checked", 7),
+    ("recent", "recent", 10),
+)
+GROUP_PREFIX: Final = "\x00group:"
+UNTAGGED: Final = "untagged"
+
+Cells = tuple[Text, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RowView:
+    """One row as it should appear: its key, sort rank and cells."""
+
+    key: str
+    rank: tuple[object, ...]
+    cells: Cells
+
+
+class MonitorTable(DataTable[Text]):
+    """Monitors with state symbol and colour, uptime, latency and an inline sparkline."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False, id="table.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="table.up"),
+    ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "monitor-table--up",
+        "monitor-table--degraded",
+        "monitor-table--pending",
+        "monitor-table--down",
+        "monitor-table--paused",
+        "monitor-table--maintenance",
+        "monitor-table--unknown",
+        "monitor-table--group",
+        "monitor-table--dim",
+    }
+
+    @dataclass
+    class Selected(Message):
+        """The operator highlighted a monitor (None: a group header or an empty table)."""
+
+        monitor: str | None
+
+    @dataclass
+    class Opened(Message):
+        """The operator pressed enter on a monitor."""
+
+        monitor: str
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        self._rows: dict[str, Cells] = {}
+        self._order: list[str] = []
+        self._last: tuple[Sequence[MonitorSummary], Mapping[str, Sequence[float | None]], float] | None = None
+        self.filter_text = ""
+        self.grouped = False
+
+    def on_mount(self) -> None:
+        for key, label, width in COLUMNS:
+            self.add_column(label, key=key, width=width)
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._restyle())
+
+    @property
+    def selected_monitor(self) -> str | None:
+        if not self.row_count:
+            return None
+        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        return None if key is None or key.startswith(GROUP_PREFIX) else key
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"monitor-table--{name}", partial=True)
+
+    def _cells(self, summary: MonitorSummary, spark: Sequence[float | None], now: float) -> Cells:
+        status = status_of(summary)
+        style = self._style(status.value)
+        day = summary.windows.get("24h")
+        quiet = self._style("dim") if status in (MonitorStatus.PAUSED, MonitorStatus.MAINTENANCE) else ""
+        return (
+            Text(state_text(status), style=style),
+            Text(summary.name, style=quiet),
+            Text(fmt_uptime(day.uptime if day else None), justify="right"),
+            Text(fmt_ms(day.p50_ms if day else None), justify="right"),
+            Text(fmt_ms(summary.state.last_latency_ms), justify="right"),
+            Text(fmt_ago(now, summary.state.last_check_at), justify="right"),
+            Text(sparkline(spark, 10), style=style),
+        )
+
+    def _views(
+        self, summaries: Sequence[MonitorSummary], sparks: Mapping[str, Sequence[float | None]], now: float
+    ) -> list[RowView]:
+        views: list[RowView] = []
+        groups: dict[str, int] = {}
+        for summary in summaries:
+            group = (summary.tags[0] if summary.tags else UNTAGGED) if self.grouped else ""
+            rank = (group == UNTAGGED, group, 1, TROUBLE_ORDER[status_of(summary)], summary.name)
+            views.append(RowView(summary.name, rank, self._cells(summary, sparks.get(summary.name, ()), now)))
+            groups[group] = groups.get(group, 0) + 1
+        if self.grouped:
+            header = self._style("group")
+            for group, count in groups.items():
+                label = Text(f"▾ {group} ({count})", style=header)
+                cells = (Text(""), label, *(Text("") for _ in COLUMNS[2:]))
+                views.append(RowView(GROUP_PREFIX + group, (group == UNTAGGED, group, 0), cells))
+        views.sort(key=lambda view: view.rank)
+        return views
+
+    def show(
+        self,
+        summaries: Sequence[MonitorSummary],
+        sparks: Mapping[str, Sequence[float | None]],
+        now: float,
+    ) -> None:
+        """Bring the table in line with the data, touching only rows and cells that changed."""
+        self._last = (summaries, sparks, now)
+        wanted = [s for s in summaries if matches_filter(s, self.filter_text)]
+        views = self._views(wanted, sparks, now)
+        keep = {view.key for view in views}
+        selected = self.selected_monitor
+        for key in [key for key in self._rows if key not in keep]:
+            self.remove_row(key)
+            del self._rows[key]
+        column_keys = [key for key, _, _ in COLUMNS]
+        for view in views:
+            old = self._rows.get(view.key)
+            if old is None:
+                self.add_row(*view.cells, key=view.key)
+                self._rows[view.key] = view.cells
+                continue
+            merged: list[Text] = []
+            for column, before, after in zip(column_keys, old, view.cells, strict=True):
+                if _same(before, after):
+                    merged.append(before)
+                else:
+                    self.update_cell(view.key, column, after)
+                    merged.append(after)
+            self._rows[view.key] = tuple(merged)
+        order = [view.key for view in views]
+        if order != self._order:
+            # The table holds the very name-cell objects kept in self._rows: sort by their identity.
+            position = {id(self._rows[key][1]): index for index, key in enumerate(order)}
+            self.sort("name", key=lambda cell: position[id(cell)])
+            self._order = order
+        self._restore_cursor(selected)
+
+    def _restore_cursor(self, selected: str | None) -> None:
+        if selected is not None and selected in self._rows:
+            index = self.get_row_index(selected)
+            if index != self.cursor_row:
+                self.move_cursor(row=index, animate=False)
+
+    def refilter(self, text: str) -> None:
+        self.filter_text = text
+        if self._last is not None:
+            self.show(*self._last)
+
+    def toggle_grouping(self) -> bool:
+        self.grouped = not self.grouped
+        if self._last is not None:
+            self.show(*self._last)
+        return self.grouped
+
+    def _restyle(self) -> None:
+        self._rows.clear()
+        self._order = []
+        self.clear()
+        if self._last is not None:
+            self.show(*self._last)
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self.post_message(self.Selected(self.selected_monitor))
+
+    @on(DataTable.RowSelected)
+    def _opened(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        monitor = self.selected_monitor
+        if monitor is not None:
+            self.post_message(self.Opened(monitor))
+
+
+def _same(a: Text, b: Text) -> bool:
+    """Text equality that also sees the style (rich's __eq__ compares plain text and spans only)."""
+    return a.plain == b.plain and a.style == b.style and a.spans == b.spans and a.justify == b.justify
