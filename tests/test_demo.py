@@ -312,3 +312,14 @@ def test_module_runs_standalone_and_stops_on_sigterm() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+async def test_many_concurrent_connections(targets: DemoTargets) -> None:
+    request = b"GET /t/%d HTTP/1.1\r\nHost: x\r\n\r\n"
+
+    async def one(i: int) -> bytes:
+        return await raw_exchange(targets, (request % i) * 3, responses=3)
+
+    answers = await asyncio.gather(*(one(i) for i in range(300)))
+    assert all(a.count(b"HTTP/1.1 200 OK") == 3 for a in answers)
+    assert targets.requests == 900

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import tomllib
+from pathlib import Path
+
+import pytest
 
 from shiptrack_tui.core.durations import parse_duration
 from shiptrack_tui.demo import demo_config_text, demo_monitor_specs
@@ -37,3 +40,18 @@ def test_config_text_matches_the_specs() -> None:
         assert table.get("body_contains") == spec.body_contains
         degraded = table.get("degraded_after")
         assert (parse_duration(degraded) if degraded else None) == spec.degraded_after
+
+
+def test_config_text_passes_the_real_config_parser() -> None:
+    from shiptrack_tui.config import parse_config
+
+    config = parse_config(demo_config_text(BASE).encode(), Path("/tmp/demo.toml"))
+    assert config.monitors == tuple(demo_monitor_specs(BASE))
+
+
+def test_shipped_demo_config_points_at_the_same_targets() -> None:
+    shipped = Path(__file__).resolve().parents[1] / "config" / "demo.toml"
+    if not shipped.exists():
+        pytest.skip("config/demo.toml not shipped yet")
+    urls = {m["url"] for m in tomllib.loads(shipped.read_text())["monitor"]}
+    assert {s.url for s in demo_monitor_specs("http://127.0.0.1:8787")} <= urls
