@@ -1,5 +1,6 @@
 """Notifications: routing transitions to Apprise URLs and draining the outbox to them."""
 
+from shiptrack_tui.notify.delivery import Delivery, Outcome, deliver
 from shiptrack_tui.notify.routing import (
     ConfigTarget,
     all_urls,
@@ -8,14 +9,23 @@ from shiptrack_tui.notify.routing import (
     route,
     wants,
 )
+from shiptrack_tui.notify.sender import NotificationSender, backoff, judge
+from shiptrack_tui.notify.trial import notify_test
 from shiptrack_tui.notify.validate import check_apprise_config, check_notify_url
 
 __all__ = [
     "ConfigTarget",
+    "Delivery",
+    "NotificationSender",
+    "Outcome",
     "all_urls",
+    "backoff",
     "check_apprise_config",
     "check_notify_url",
+    "deliver",
+    "judge",
     "load_config_targets",
+    "notify_test",
     "outbox_items_for",
     "route",
     "wants",

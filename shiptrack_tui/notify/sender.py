@@ -1,0 +1,246 @@
+"""Drain the outbox: deliver each due row to its one URL, record every attempt, back off, give up.
+
+The sender has its own thread and touches the store only from it; deliveries run on short-lived
+daemon threads, one URL at a time per URL, so a hanging notifier holds neither a check nor the
+other URLs, and `stop()` returns within seconds whatever Apprise is doing.
+
+Delivery is at-least-once: the outbox row is durable, `delivered` is recorded after Apprise
+answers, and a crash between the two sends the message once more after a restart. Order per
+(incident, URL) is the store's job: `due_outbox` hands out a row only once every earlier row of
+the same incident and URL was delivered or given up.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+from shiptrack_tui.core.durations import format_duration
+from shiptrack_tui.core.model import OutboxRow
+from shiptrack_tui.notify.delivery import DEFAULT_TIMEOUT, Delivery, Outcome, deliver
+from shiptrack_tui.notify.redact import redact_url
+
+log = logging.getLogger("shiptrack.notify")
+
+DEFAULT_GIVE_UP_AFTER: Final = 86400.0
+BACKOFF_BASE: Final = 5.0
+BACKOFF_CAP: Final = 600.0
+POLL_SECONDS: Final = 1.0
+MAX_IN_FLIGHT: Final = 8
+
+Deliver = Callable[[str, str, str, str, float], Delivery]
+
+
+class OutboxStore(Protocol):
+    """The part of `storage.Store` the sender uses."""
+
+    def due_outbox(self, now: float, limit: int = 100) -> list[OutboxRow]: ...
+
+    def record_attempt(
+        self,
+        row_id: int,
+        at: float,
+        delivered: bool,
+        error: str | None = None,
+        next_attempt_at: float | None = None,
+        give_up: bool = False,
+        detail: str | None = None,
+    ) -> None: ...
+
+
+class SenderSettings(Protocol):
+    @property
+    def give_up_after(self) -> float: ...
+
+
+def backoff(attempts: int, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> float:
+    """Seconds to wait after the `attempts`-th failed attempt: base, 2×base, 4×base, … capped."""
+    return min(cap, base * 2 ** max(0, attempts - 1))
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """What the sender records for one delivery attempt of one outbox row."""
+
+    row_id: int
+    at: float
+    delivered: bool
+    error: str | None
+    next_attempt_at: float | None
+    give_up: bool
+    detail: str
+
+
+def judge(row: OutboxRow, result: Delivery, at: float, give_up_after: float,
+          base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> Attempt:
+    """Turn one delivery result into the attempt to record: delivered, retry later, or give up."""
+    shown = redact_url(row.item.url)
+    what = f"{row.item.transition} → {shown}"
+    attempts = row.attempts + 1
+    if result.delivered:
+        return Attempt(row.id, at, True, None, None, False, f"{what}: delivered (attempt {attempts})")
+    deadline = row.created_at + give_up_after
+    if result.outcome is Outcome.UNUSABLE or at >= deadline:
+        after = format_duration(at - row.created_at)
+        return Attempt(row.id, at, False, result.why, None, True,
+                       f"{what}: gave up after {attempts} attempts over {after}: {result.why}")
+    retry_at = min(at + backoff(attempts, base, cap), deadline)
+    return Attempt(row.id, at, False, result.why, retry_at, False,
+                   f"{what}: attempt {attempts} failed: {result.why}; "
+                   f"next try in {format_duration(retry_at - at)}")
+
+
+class NotificationSender:
+    """Delivers outbox rows in the background; `wake()` when new rows land, `stop()` to finish."""
+
+    def __init__(
+        self,
+        store: OutboxStore,
+        settings: SenderSettings | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        timeout: float = DEFAULT_TIMEOUT,
+        poll_seconds: float = POLL_SECONDS,
+        backoff_base: float = BACKOFF_BASE,
+        backoff_cap: float = BACKOFF_CAP,
+        max_in_flight: int = MAX_IN_FLIGHT,
+        deliver_fn: Deliver = deliver,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.timeout = timeout
+        self.poll_seconds = poll_seconds
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.max_in_flight = max_in_flight
+        self._deliver = deliver_fn
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._done: queue.SimpleQueue[tuple[OutboxRow, Delivery, float]] = queue.SimpleQueue()
+        self._in_flight: dict[int, str] = {}  # row id → url
+        self._thread: threading.Thread | None = None
+        self.attempts = 0  # attempts recorded since start, for tests and the logs
+
+    @property
+    def give_up_after(self) -> float:
+        value = getattr(self.settings, "give_up_after", None)
+        return DEFAULT_GIVE_UP_AFTER if value is None else float(value)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="shiptrack-notify", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """New rows landed: look at the outbox now rather than at the next poll."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 3.0) -> None:
+        """Stop sending; records what has finished and returns within about `timeout` seconds.
+
+        A delivery still waiting on a hanging service is abandoned: its row stays undelivered in
+        the outbox and is sent again after a restart.
+        """
+        self._stop.set()
+        self._wake.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():
+                log.warning("the notification sender is still busy; leaving it behind")
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # -- the loop -------------------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("notification sender step failed; retrying")
+            self._wake.wait(self.poll_seconds)
+            self._wake.clear()
+        # Record what finished while we were stopping; anything still running is left to a restart.
+        deadline = time.monotonic() + 1.0
+        while self._in_flight and time.monotonic() < deadline:
+            self._record_finished(block=0.05)
+        self._record_finished()
+
+    def run_once(self) -> int:
+        """Record finished deliveries and start the due ones; returns how many were started."""
+        self._record_finished()
+        if self._stop.is_set():
+            return 0
+        free = self.max_in_flight - len(self._in_flight)
+        if free <= 0:
+            return 0
+        busy_urls = set(self._in_flight.values())
+        started = 0
+        for row in self.store.due_outbox(self.clock(), limit=max(free * 4, 16)):
+            if started >= free:
+                break
+            if row.id in self._in_flight or row.item.url in busy_urls:
+                continue  # one delivery at a time per URL keeps its messages in order
+            busy_urls.add(row.item.url)
+            self._in_flight[row.id] = row.item.url
+            threading.Thread(target=self._deliver_row, args=(row,), daemon=True,
+                             name=f"shiptrack-notify-{row.id}").start()
+            started += 1
+        return started
+
+    def drain(self, timeout: float = 10.0) -> None:
+        """Run the loop inline until nothing is due or in flight (tests and one-shot use)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            started = self.run_once()
+            if not started and not self._in_flight:
+                return
+            self._record_finished(block=0.05)
+        raise TimeoutError("the outbox did not drain in time")
+
+    def _deliver_row(self, row: OutboxRow) -> None:
+        item = row.item
+        try:
+            result = self._deliver(item.url, item.title, item.body, item.notify_type, self.timeout)
+        except Exception as exc:  # deliver() does not raise, but a replacement might
+            result = Delivery(Outcome.FAILED, type(exc).__name__)
+        self._done.put((row, result, self.clock()))
+        self._wake.set()
+
+    def _record_finished(self, block: float = 0.0) -> None:
+        while True:
+            try:
+                row, result, at = self._done.get(timeout=block) if block else self._done.get_nowait()
+            except queue.Empty:
+                return
+            block = 0.0
+            try:
+                attempt = judge(row, result, at, self.give_up_after, self.backoff_base, self.backoff_cap)
+                self.store.record_attempt(
+                    attempt.row_id, attempt.at, attempt.delivered, error=attempt.error,
+                    next_attempt_at=attempt.next_attempt_at, give_up=attempt.give_up,
+                    detail=attempt.detail,
+                )
+                self.attempts += 1
+                level = logging.INFO if attempt.delivered else logging.WARNING
+                log.log(level, "%s: %s", item_label(row), attempt.detail)
+            except Exception:
+                # Not recorded: the row stays due and is tried again (at most one duplicate).
+                log.exception("could not record a notification attempt for outbox row %s", row.id)
+            finally:
+                self._in_flight.pop(row.id, None)
+
+
+def item_label(row: OutboxRow) -> str:
+    return f"{row.item.monitor} [{row.item.transition}]"
