@@ -10,9 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
-import tomlkit
-import tomlkit.exceptions
-
 from shiptrack_tui.config.checker import Checker, Scope
 from shiptrack_tui.config.errors import ConfigError, ConfigNotFound
 from shiptrack_tui.config.monitors import MIN_INTERVAL, MonitorReader
@@ -50,6 +47,8 @@ _TOML_HINTS: Final = (
     ("Unclosed inline table", "an inline table is not closed; add the missing \"}\" (an inline table must "
                               "fit on one line)"),
     ("Unterminated string", "a string is not closed; add the missing quote"),
+    ("Illegal character '\\n'", "a string is not closed before the end of the line; add the missing "
+                                 'quote (use """ for text over several lines)'),
     ("Expected newline or end of document after a statement",
      "unexpected text after a value; write one key = value per line"),
     ("Expected '=' after a key", "expected \"=\" after the key; write key = value"),
@@ -101,8 +100,8 @@ def _parse_toml(text: str, shown: str) -> dict[str, Any]:
     reason = message[: position.start()] if position else message
     if position and position.group(1):
         line, column = int(position.group(1)), int(position.group(2))
-    else:  # "at end of document": tomlkit usually knows where the unclosed thing started
-        line, column = _tomlkit_position(text), 0
+    else:  # "at end of document": point at the statement that never closed instead
+        line, column = _unclosed_line(text), 0
     for prefix, hint in _TOML_HINTS:
         if reason.startswith(prefix):
             reason = hint
@@ -113,20 +112,21 @@ def _parse_toml(text: str, shown: str) -> dict[str, Any]:
     raise ConfigError([f"{shown}:{line}: TOML syntax error: {reason}{where}"]) from None
 
 
-def _tomlkit_position(text: str) -> int:
-    try:
-        tomlkit.parse(text)
-    except tomlkit.exceptions.ParseError as exc:
-        if text.count("\n") + 1 >= exc.line >= 1:
-            return exc.line
-    except Exception:  # tomlkit has its own bugs; a line number is all we want from it
-        pass
-    return max(1, text.rstrip("\n").count("\n") + 1)
+def _unclosed_line(text: str) -> int:
+    """The line where the unclosed statement starts: the first line of the longest prefix that fails."""
+    lines = text.splitlines(keepends=True)
+    for end in range(len(lines) - 1, 0, -1):
+        try:
+            tomllib.loads("".join(lines[:end]))
+        except tomllib.TOMLDecodeError:
+            continue
+        return end + 1
+    return 1
 
 
 def _read(ck: Checker, raw: dict[str, Any], path: Path, digest: str,
           check_notify_url: NotifyUrlCheck | None) -> Config:
-    ck.known_keys(Scope("the top level", ()), raw, TOP_KEYS)
+    ck.known_keys(Scope("the file", ()), raw, TOP_KEYS)
     base = path.parent
     defaults, timeout_set = _defaults(ck, _section(ck, raw, "defaults"))
     storage = _storage(ck, _section(ck, raw, "storage"), base)
@@ -240,7 +240,7 @@ def _check_urls(ck: Checker, scope: Scope, key: str, urls: tuple[str, ...], chec
             redacted = redact_url(url)
             problem = problem.replace(url, redacted).replace("\n", " ").strip()
             at = (*scope.path, key) if single else (*scope.path, key, index)
-            ck.report(at, f"{scope.subject(key)}: cannot use {show(redacted)}: {problem}")
+            ck.report(at, f"{scope.subject(key)} {show(redacted)} cannot be used: {problem}")
 
 
 def _channels(ck: Checker, raw: object, events: frozenset[str], check: NotifyUrlCheck | None

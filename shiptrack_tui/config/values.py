@@ -70,7 +70,8 @@ def as_duration(value: object, minimum: float | None = None) -> float:
     try:
         seconds = parse_duration(value)
     except DurationError:
-        if isinstance(value, str) and value.strip().startswith("-"):
+        negative = isinstance(value, int | float) and not isinstance(value, bool) and value < 0
+        if negative or (isinstance(value, str) and value.strip().startswith("-")):
             raise Bad(f"{show(value)} cannot be negative; expected a duration like \"30s\"") from None
         raise Bad(
             f'{show(value)} is not a duration; expected a string like "500ms", "30s", "5m", "1h", "7d" '
