@@ -12,6 +12,7 @@ the same incident and URL was delivered or given up.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -164,6 +165,12 @@ class NotificationSender:
 
     # -- the loop -------------------------------------------------------------------------------
     def _run(self) -> None:
+        # peewee gives each thread its own connection: open ours for the loop's life, then close it.
+        opener = getattr(self.store, "connection_context", None)
+        with opener() if opener is not None else contextlib.nullcontext():
+            self._loop()
+
+    def _loop(self) -> None:
         while not self._stop.is_set():
             try:
                 self.run_once()
