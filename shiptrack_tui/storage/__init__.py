@@ -1,0 +1,9 @@
+"""Storage: SQLite through peewee. Rows stay in here; callers get the core's dataclasses."""
+
+from shiptrack_tui.storage.db import StorageError
+from shiptrack_tui.storage.migrations import SCHEMA_VERSION
+from shiptrack_tui.storage.pipeline import PipelineWrite
+from shiptrack_tui.storage.store import Store
+from shiptrack_tui.storage.writer import Writer
+
+__all__ = ["SCHEMA_VERSION", "PipelineWrite", "StorageError", "Store", "Writer"]

@@ -1,0 +1,61 @@
+"""Schema versions: ordered migration functions, applied in one IMMEDIATE transaction at open.
+
+Migration N turns a version N-1 database into version N. A database written by a newer ShipTrack
+is refused with a clear message rather than guessed at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+from peewee import SchemaManager, SqliteDatabase
+
+from shiptrack_tui.storage import models as m
+from shiptrack_tui.storage.db import StorageError
+
+
+def _initial_schema(db: SqliteDatabase) -> None:
+    for model in m.MODELS:
+        SchemaManager(model, database=db).create_all(safe=False)
+    for statement in (
+        # At most one incident that is not resolved per monitor.
+        'CREATE UNIQUE INDEX incident_one_open ON incident (monitor_id) WHERE state != \'resolved\'',
+        "CREATE INDEX incident_monitor ON incident (monitor_id, id)",
+        "CREATE INDEX timeline_incident ON timeline (incident_id, at)",
+        "CREATE INDEX action_pending ON action (id) WHERE applied_at IS NULL AND error IS NULL",
+        "CREATE INDEX outbox_pending ON outbox (incident_id, url, id) "
+        "WHERE delivered_at IS NULL AND failed_at IS NULL",
+    ):
+        db.execute_sql(statement)
+
+
+MIGRATIONS: Final[tuple[Callable[[SqliteDatabase], None], ...]] = (_initial_schema,)
+SCHEMA_VERSION: Final = len(MIGRATIONS)
+
+
+def schema_version(db: SqliteDatabase) -> int:
+    """The version recorded in the file; 0 for a new, empty database."""
+    if not db.table_exists("meta"):
+        return 0
+    row = db.execute_sql("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(db: SqliteDatabase, path: str) -> int:
+    """Bring the database up to `SCHEMA_VERSION`; return the version it had before."""
+    with db.atomic("IMMEDIATE"):
+        found = schema_version(db)
+        if found > SCHEMA_VERSION:
+            raise StorageError(
+                f"{path} was written by a newer ShipTrack (schema {found}, this version reads up to "
+                f"{SCHEMA_VERSION}); upgrade ShipTrack or point --db at another file."
+            )
+        for version in range(found + 1, SCHEMA_VERSION + 1):
+            MIGRATIONS[version - 1](db)
+            db.execute_sql(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(version),),
+            )
+    return found

@@ -1,0 +1,75 @@
+"""Ids for monitor names and failure texts, cached once their rows are known to be committed.
+
+A lookup inside a transaction may insert a row; that id only joins the shared cache after the
+transaction commits (`commit()`), so a rolled-back batch never leaves a dangling id behind.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+
+class Names:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._monitors: dict[str, int] = {}
+        self._reasons: dict[str, int] = {}
+        self._local = threading.local()
+
+    def _pending(self) -> tuple[dict[str, int], dict[str, int]]:
+        pending = getattr(self._local, "pending", None)
+        if pending is None:
+            pending = self._local.pending = ({}, {})
+        return pending
+
+    def monitor_id(self, conn: sqlite3.Connection, name: str) -> int:
+        """The monitor's id, creating a bare row for a monitor that was never synced."""
+        with self._lock:
+            known = self._monitors.get(name)
+        if known is not None:
+            return known
+        pending = self._pending()[0]
+        if name in pending:
+            return pending[name]
+        row = conn.execute("SELECT id FROM monitor WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            row = (conn.execute("INSERT INTO monitor (name) VALUES (?)", (name,)).lastrowid,)
+        pending[name] = int(row[0])
+        return pending[name]
+
+    def find_monitor(self, conn: sqlite3.Connection, name: str) -> int | None:
+        """The monitor's id, or None when there is no such monitor (never creates one)."""
+        with self._lock:
+            known = self._monitors.get(name)
+        if known is not None:
+            return known
+        row = conn.execute("SELECT id FROM monitor WHERE name = ?", (name,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def reason_id(self, conn: sqlite3.Connection, text: str) -> int:
+        with self._lock:
+            known = self._reasons.get(text)
+        if known is not None:
+            return known
+        pending = self._pending()[1]
+        if text in pending:
+            return pending[text]
+        row = conn.execute("SELECT id FROM reason WHERE text = ?", (text,)).fetchone()
+        if row is None:
+            row = (conn.execute("INSERT INTO reason (text) VALUES (?)", (text,)).lastrowid,)
+        pending[text] = int(row[0])
+        return pending[text]
+
+    def commit(self) -> None:
+        """The transaction that looked names up committed: its new ids are now safe to share."""
+        monitors, reasons = self._pending()
+        with self._lock:
+            self._monitors.update(monitors)
+            self._reasons.update(reasons)
+        monitors.clear()
+        reasons.clear()
+
+    def rollback(self) -> None:
+        for pending in self._pending():
+            pending.clear()

@@ -1,0 +1,65 @@
+"""The notification outbox: which rows are due, and what happened when one was attempted.
+
+Per (incident, url), a row is due only when every earlier row of the pair is delivered or given
+up: a notifier never sends RESOLVED before OPEN (DESIGN §7).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from shiptrack_tui.core.model import OutboxItem, OutboxRow, TimelineKind, Transition
+
+_DUE = """
+SELECT o.id, o.incident_id, o.monitor, o.transition, o.url, o.title, o.body, o.notify_type,
+       o.created_at, o.attempts, o.next_attempt_at, o.last_error
+FROM outbox AS o
+WHERE o.delivered_at IS NULL AND o.failed_at IS NULL AND o.next_attempt_at <= ?
+  AND NOT EXISTS (
+    SELECT 1 FROM outbox AS p
+    WHERE p.incident_id = o.incident_id AND p.url = o.url AND p.id < o.id
+      AND p.delivered_at IS NULL AND p.failed_at IS NULL)
+ORDER BY o.next_attempt_at, o.id
+LIMIT ?
+"""
+
+
+def due_outbox(conn: sqlite3.Connection, now: float, limit: int) -> list[OutboxRow]:
+    rows = conn.execute(_DUE, (now, limit)).fetchall()
+    return [
+        OutboxRow(
+            id=row_id,
+            incident_id=incident_id,
+            item=OutboxItem(monitor, Transition(transition), url, title, body, notify_type),
+            created_at=created_at,
+            attempts=attempts,
+            next_attempt_at=next_attempt_at,
+            last_error=last_error,
+        )
+        for (row_id, incident_id, monitor, transition, url, title, body, notify_type, created_at,
+             attempts, next_attempt_at, last_error) in rows
+    ]
+
+
+def record_attempt(conn: sqlite3.Connection, row_id: int, at: float, delivered: bool, error: str | None,
+                   next_attempt_at: float | None, give_up: bool, detail: str | None) -> None:
+    """Update the row and, for a delivery or a give-up, note it on the incident's timeline."""
+    row = conn.execute("SELECT incident_id, transition FROM outbox WHERE id = ?", (row_id,)).fetchone()
+    if row is None:
+        raise LookupError(f"There is no outbox row {row_id}.")
+    incident_id, transition = row
+    if delivered:
+        conn.execute("UPDATE outbox SET attempts = attempts + 1, delivered_at = ?, last_error = NULL "
+                     "WHERE id = ?", (at, row_id))
+        kind, text = TimelineKind.NOTIFIED, detail or f"{transition} sent"
+    elif give_up:
+        conn.execute("UPDATE outbox SET attempts = attempts + 1, failed_at = ?, last_error = ? WHERE id = ?",
+                     (at, error, row_id))
+        kind, text = TimelineKind.NOTIFY_FAILED, detail or f"{transition} not delivered: {error or 'failed'}"
+    else:
+        conn.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? "
+                     "WHERE id = ?", (error, at if next_attempt_at is None else next_attempt_at, row_id))
+        return
+    if incident_id is not None:
+        conn.execute("INSERT INTO timeline (incident_id, at, kind, detail) VALUES (?, ?, ?, ?)",
+                     (incident_id, at, kind.value, text))

@@ -1,0 +1,224 @@
+"""The check pipeline's write: checks, rollups, state, incidents, outbox and actions in one batch.
+
+`apply_writes` runs inside the caller's IMMEDIATE transaction; everything a batch touches commits
+together or not at all (DESIGN §2 step 5).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from shiptrack_tui.core.durations import format_duration
+from shiptrack_tui.core.incidents import (
+    Event,
+    IncidentAcknowledged,
+    IncidentOpened,
+    IncidentResolved,
+    ReminderDue,
+)
+from shiptrack_tui.core.model import (
+    CheckResult,
+    IncidentState,
+    MonitorState,
+    OutboxItem,
+    TimelineEntry,
+    TimelineKind,
+)
+from shiptrack_tui.storage.codec import pack_code, to_ms, to_us
+from shiptrack_tui.storage.names import Names
+from shiptrack_tui.storage.rollups import RollupAccumulator
+
+log = logging.getLogger("shiptrack.storage")
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineWrite:
+    """One monitor's change, as the engine hands it to storage.
+
+    `timeline` is an addition to the agreed shape: extra entries (any kind) for the monitor's
+    current incident, for callers that record something other than a note.
+    """
+
+    monitor: str
+    state: MonitorState  # the monitor's state after the change
+    result: CheckResult | None = None  # the check row to store (None for action-only writes)
+    events: tuple[Event, ...] = ()
+    outbox: tuple[OutboxItem, ...] = ()  # linked to the incident these events concern
+    action_id: int | None = None  # mark this action applied in the same transaction
+    action_error: str | None = None  # or record why it could not be applied
+    timeline_notes: tuple[tuple[float, str], ...] = ()  # (at, text) notes on the current incident
+    timeline: tuple[TimelineEntry, ...] = ()
+
+    @property
+    def at(self) -> float:
+        """When this change happened, by the engine's clock when it says so."""
+        if self.events:
+            return self.events[-1].at
+        if self.result is not None:
+            return self.result.at
+        if self.timeline_notes:
+            return self.timeline_notes[-1][0]
+        return time.time()
+
+
+def _add_timeline(conn: sqlite3.Connection, incident_id: int, at: float, kind: TimelineKind,
+                  detail: str | None) -> None:
+    conn.execute("INSERT INTO timeline (incident_id, at, kind, detail) VALUES (?, ?, ?, ?)",
+                 (incident_id, at, kind.value, detail))
+
+
+def open_incident_row(conn: sqlite3.Connection, monitor_id: int) -> tuple[int, float] | None:
+    """(id, started_at) of the monitor's incident that is not resolved, if any."""
+    return conn.execute(
+        "SELECT id, started_at FROM incident WHERE monitor_id = ? AND state != 'resolved'", (monitor_id,)
+    ).fetchone()
+
+
+class _Batch:
+    def __init__(self, conn: sqlite3.Connection, names: Names) -> None:
+        self.conn = conn
+        self.names = names
+        self.rollups = RollupAccumulator()
+        self.final: dict[int, tuple[MonitorState, CheckResult | None]] = {}
+
+    def apply(self, write: PipelineWrite) -> None:
+        monitor_id = self.names.monitor_id(self.conn, write.monitor)
+        if write.result is not None:
+            self._store_check(monitor_id, write.result, write.state.paused)
+        concerned: int | None = None
+        for event in write.events:
+            concerned = self._apply_event(monitor_id, event) or concerned
+        if concerned is None and (write.outbox or write.timeline_notes or write.timeline):
+            row = open_incident_row(self.conn, monitor_id)
+            concerned = row[0] if row else None
+        if concerned is not None:
+            for at, text in write.timeline_notes:
+                _add_timeline(self.conn, concerned, at, TimelineKind.NOTE, text)
+            for entry in write.timeline:
+                _add_timeline(self.conn, concerned, entry.at, entry.kind, entry.detail)
+        elif write.timeline_notes or write.timeline:
+            log.warning("timeline entries for %s dropped: it has no incident", write.monitor)
+        self._queue_outbox(concerned, write)
+        if write.action_id is not None:
+            self._finish_action(write)
+        previous = self.final.get(monitor_id)
+        last_result = write.result or (previous[1] if previous else None)
+        self.final[monitor_id] = (write.state, last_result)
+
+    def _store_check(self, monitor_id: int, result: CheckResult, paused: bool) -> None:
+        at_ms = to_ms(result.at)
+        code = pack_code(result.outcome, result.in_maintenance, paused)
+        latency_us = to_us(result.latency_ms)
+        error_id = self.names.reason_id(self.conn, result.reason) if result.reason else None
+        inserted = self.conn.execute(
+            'INSERT OR IGNORE INTO "check" (monitor_id, at_ms, code, latency_us, status, error_id) '
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (monitor_id, at_ms, code, latency_us, result.status_code, error_id),
+        ).rowcount
+        if not inserted:
+            # Same monitor, same millisecond: the newer check replaces the older, and so must its tally.
+            old_code, old_latency = self.conn.execute(
+                'SELECT code, latency_us FROM "check" WHERE monitor_id = ? AND at_ms = ?', (monitor_id, at_ms)
+            ).fetchone()
+            self.rollups.add(monitor_id, at_ms, old_code, old_latency, sign=-1)
+            self.conn.execute(
+                'UPDATE "check" SET code = ?, latency_us = ?, status = ?, error_id = ? '
+                "WHERE monitor_id = ? AND at_ms = ?",
+                (code, latency_us, result.status_code, error_id, monitor_id, at_ms),
+            )
+        self.rollups.add(monitor_id, at_ms, code, latency_us)
+
+    def _apply_event(self, monitor_id: int, event: Event) -> int | None:
+        """Write one incident event; return the id of the incident it concerns."""
+        if isinstance(event, IncidentOpened):
+            return self._open(monitor_id, event)
+        row = open_incident_row(self.conn, monitor_id)
+        if isinstance(event, IncidentAcknowledged | IncidentResolved | ReminderDue) and row is None:
+            log.warning("%s for %s ignored: no open incident is stored", type(event).__name__, event.monitor)
+            return None
+        if isinstance(event, IncidentAcknowledged):
+            assert row is not None
+            self.conn.execute("UPDATE incident SET state = ?, acknowledged_at = ? WHERE id = ?",
+                              (IncidentState.ACKNOWLEDGED.value, event.at, row[0]))
+            _add_timeline(self.conn, row[0], event.at, TimelineKind.ACKNOWLEDGED, event.note)
+            return row[0]
+        if isinstance(event, IncidentResolved):
+            assert row is not None
+            self._resolve(row[0], event.at, f"after {format_duration(event.duration)}")
+            return row[0]
+        if isinstance(event, ReminderDue):
+            assert row is not None
+            detail = f"open for {format_duration(event.at - event.started_at)}"
+            _add_timeline(self.conn, row[0], event.at, TimelineKind.REMINDER, detail)
+            return row[0]
+        return None  # StatusChanged lives in the monitor's state
+
+    def _open(self, monitor_id: int, event: IncidentOpened) -> int:
+        existing = open_incident_row(self.conn, monitor_id)
+        if existing is not None:
+            if existing[1] == event.started_at:
+                return existing[0]  # already stored: writing it twice must not open it twice
+            log.warning("incident %s of %s superseded by a new one", existing[0], event.monitor)
+            self._resolve(existing[0], event.at, "superseded by a new incident")
+        cursor = self.conn.execute(
+            "INSERT INTO incident (monitor_id, state, cause, started_at, opened_at) VALUES (?, ?, ?, ?, ?)",
+            (monitor_id, IncidentState.OPEN.value, event.cause, event.started_at, event.at),
+        )
+        incident_id = int(cursor.lastrowid or 0)
+        _add_timeline(self.conn, incident_id, event.at, TimelineKind.OPENED, event.cause)
+        return incident_id
+
+    def _resolve(self, incident_id: int, at: float, detail: str) -> None:
+        self.conn.execute("UPDATE incident SET state = ?, resolved_at = ? WHERE id = ?",
+                          (IncidentState.RESOLVED.value, at, incident_id))
+        _add_timeline(self.conn, incident_id, at, TimelineKind.RESOLVED, detail)
+
+    def _queue_outbox(self, incident_id: int | None, write: PipelineWrite) -> None:
+        if not write.outbox:
+            return
+        created = write.at
+        self.conn.executemany(
+            "INSERT INTO outbox (incident_id, monitor, transition, url, title, body, notify_type, "
+            "created_at, attempts, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0.0)",
+            [(incident_id, item.monitor, item.transition.value, item.url, item.title, item.body,
+              item.notify_type, created) for item in write.outbox],
+        )
+
+    def _finish_action(self, write: PipelineWrite) -> None:
+        if write.action_error is not None:
+            self.conn.execute("UPDATE action SET error = ? WHERE id = ?",
+                              (write.action_error, write.action_id))
+        else:
+            self.conn.execute("UPDATE action SET applied_at = ? WHERE id = ?", (write.at, write.action_id))
+
+    def finish(self) -> None:
+        self.rollups.flush(self.conn)
+        rows = []
+        for monitor_id, (state, result) in self.final.items():
+            rows.append((
+                state.status.value, state.consecutive_failures, state.consecutive_successes,
+                state.first_failure_at, state.first_failure_reason, state.last_check_at,
+                state.last_latency_ms, state.last_error, int(state.paused),
+                result is not None, result.status_code if result else None,
+                result.cert_days_left if result else None, monitor_id,
+            ))
+        self.conn.executemany(
+            "UPDATE monitor SET status = ?, consecutive_failures = ?, consecutive_successes = ?, "
+            "first_failure_at = ?, first_failure_reason = ?, last_check_at = ?, last_latency_ms = ?, "
+            "last_error = ?, paused = ?, "
+            "last_status_code = CASE WHEN ? THEN ? ELSE last_status_code END, "
+            "cert_days_left = COALESCE(?, cert_days_left) WHERE id = ?",
+            rows,
+        )
+
+
+def apply_writes(conn: sqlite3.Connection, names: Names, writes: Sequence[PipelineWrite]) -> None:
+    """Store a batch of pipeline writes; call inside an IMMEDIATE transaction."""
+    batch = _Batch(conn, names)
+    for write in writes:
+        batch.apply(write)
+    batch.finish()

@@ -1,0 +1,241 @@
+"""The `Store` facade: every blocking, thread-safe storage call the rest of ShipTrack makes.
+
+Each Store owns one `SqliteDatabase`; peewee gives every thread its own connection to it, so
+calls from several threads run side by side. Every write is one IMMEDIATE transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+from peewee import ConnectionContext, SqliteDatabase
+from peewee import DatabaseError as PeeweeDatabaseError
+
+from shiptrack_tui.core.model import (
+    Action,
+    ActionKind,
+    CheckResult,
+    Incident,
+    MonitorSpec,
+    MonitorState,
+    MonitorSummary,
+    OutboxRow,
+    WindowStats,
+)
+from shiptrack_tui.core.stats import WINDOWS
+from shiptrack_tui.storage import models as m
+from shiptrack_tui.storage import outbox, reads, retention, windows
+from shiptrack_tui.storage.codec import dump_tags, load_tags
+from shiptrack_tui.storage.db import StorageError, open_database
+from shiptrack_tui.storage.migrations import migrate
+from shiptrack_tui.storage.names import Names
+from shiptrack_tui.storage.pipeline import PipelineWrite, apply_writes
+from shiptrack_tui.storage.writer import Writer
+
+
+class Store:
+    """ShipTrack's database. Open with `Store.open(path)`; times are POSIX seconds."""
+
+    Writer = Writer  # `Store.Writer(store)` and `storage.Writer(store)` are the same batching thread
+
+    def __init__(self, db: SqliteDatabase, path: Path) -> None:
+        self._db = db
+        self.path = path
+        self._names = Names()
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> Store:
+        """Open (creating it 0600, with parents) and migrate the database at `path`."""
+        path = Path(path).expanduser()
+        try:
+            db = open_database(path)
+            migrate(db, str(path))
+        except (sqlite3.DatabaseError, PeeweeDatabaseError) as error:
+            raise StorageError(f"{path} cannot be used as a ShipTrack database ({error}); "
+                               "check the --db path.") from error
+        except OSError as error:
+            raise StorageError(f"{path} cannot be opened ({error.strerror}); check the --db path "
+                               "and its permissions.") from error
+        return cls(db, path)
+
+    def close(self) -> None:
+        """Close this thread's connection (other threads' close with their thread)."""
+        if not self._db.is_closed():
+            self._db.close()
+
+    def connection_context(self) -> ConnectionContext:
+        """Open this thread's connection for a block of work and close it after (thread workers)."""
+        return self._db.connection_context()
+
+    def _conn(self) -> sqlite3.Connection:
+        return self._db.connection()
+
+    # -- monitors -----------------------------------------------------------------------------
+    def sync_monitors(self, specs: Sequence[MonitorSpec], now: float) -> dict[str, MonitorState]:
+        """Upsert each spec's name/target/tags, mark monitors absent from `specs` removed (their
+        history stays), and return the stored state of every spec (MonitorState() when new)."""
+        wanted = {spec.name: spec for spec in specs}
+        with self._db.atomic("IMMEDIATE"):
+            conn = self._conn()
+            conn.executemany(
+                "INSERT INTO monitor (name, target, tags, removed) VALUES (?, ?, ?, 0) "
+                "ON CONFLICT (name) DO UPDATE SET target = excluded.target, tags = excluded.tags, "
+                "removed = 0",
+                [(spec.name, spec.url, dump_tags(spec.tags)) for spec in wanted.values()],
+            )
+            present = [row[0] for row in conn.execute("SELECT name FROM monitor WHERE removed = 0")]
+            conn.executemany("UPDATE monitor SET removed = 1 WHERE name = ?",
+                             [(name,) for name in present if name not in wanted])
+            states = {row.name: state for row, _incident, state in reads.monitor_rows(self._db)}
+        return {name: states.get(name, MonitorState()) for name in wanted}
+
+    def load_states(self) -> dict[str, MonitorState]:
+        """The stored state of every monitor that is not removed."""
+        return {row.name: state for row, _incident, state in reads.monitor_rows(self._db)}
+
+    # -- the check pipeline -------------------------------------------------------------------
+    def commit_batch(self, writes: Sequence[PipelineWrite]) -> None:
+        """Store checks, rollups, states, incidents, outbox rows and action outcomes atomically."""
+        if not writes:
+            return
+        try:
+            with self._db.atomic("IMMEDIATE"):
+                apply_writes(self._conn(), self._names, writes)
+        except BaseException:
+            self._names.rollback()
+            raise
+        self._names.commit()
+
+    # -- operator actions ---------------------------------------------------------------------
+    def add_action(self, kind: ActionKind, at: float, monitor: str | None = None,
+                   incident_id: int | None = None, note: str | None = None, source: str = "cli") -> int:
+        """Queue an operator action for the engine; return its id.
+
+        With only `incident_id`, the monitor is the incident's. Raises LookupError for an unknown
+        incident or monitor, and ValueError when neither is given.
+        """
+        if incident_id is not None:
+            row = self._conn().execute(
+                "SELECT m.name FROM incident AS i JOIN monitor AS m ON m.id = i.monitor_id WHERE i.id = ?",
+                (incident_id,),
+            ).fetchone()
+            if row is None:
+                raise LookupError(f"There is no incident #{incident_id}; `shiptrack incidents` lists them.")
+            if monitor is not None and monitor != row[0]:
+                raise LookupError(f"Incident #{incident_id} belongs to {row[0]!r}, not {monitor!r}.")
+            monitor = row[0]
+        elif monitor is not None:
+            if self._names.find_monitor(self._conn(), monitor) is None:
+                raise LookupError(f"There is no monitor named {monitor!r}; `shiptrack status` lists them.")
+        else:
+            raise ValueError("an action needs a monitor or an incident")
+        with self._db.atomic("IMMEDIATE"):
+            return int(m.Action.insert(at=at, kind=ActionKind(kind).value, monitor=monitor,
+                                       incident=incident_id, note=note, source=source).execute(self._db))
+
+    def pending_actions(self) -> list[Action]:
+        """Actions neither applied nor refused yet, oldest first."""
+        query = (m.Action.select()
+                 .where(m.Action.applied_at.is_null() & m.Action.error.is_null())
+                 .order_by(m.Action.id))
+        return [Action(id=row.id, at=row.at, kind=ActionKind(row.kind), monitor=row.monitor,
+                       incident_id=row.incident_id, note=row.note, source=row.source)
+                for row in query.execute(self._db)]
+
+    def reject_action(self, action_id: int, at: float, error: str) -> None:
+        """Record why an action could not be applied (`action_outcome` then reports the error)."""
+        with self._db.atomic("IMMEDIATE"):
+            m.Action.update(error=error).where(m.Action.id == action_id).execute(self._db)
+
+    def action_outcome(self, action_id: int) -> tuple[float | None, str | None]:
+        """(applied_at, error): both None while the action waits. LookupError for an unknown id."""
+        query = "SELECT applied_at, error FROM action WHERE id = ?"
+        row = self._conn().execute(query, (action_id,)).fetchone()
+        if row is None:
+            raise LookupError(f"There is no action #{action_id}.")
+        return row[0], row[1]
+
+    # -- reads for the dashboard and the CLI --------------------------------------------------
+    def monitor_summaries(self, now: float,
+                          windows: Sequence[str] = ("1h", "24h", "7d", "30d")) -> list[MonitorSummary]:
+        """Every monitor that is not removed, by name, with stats for the named windows."""
+        failed = reads.notify_failed_incidents(self._db)
+        summaries = []
+        for row, incident, state in reads.monitor_rows(self._db):
+            stats = {name: self._window(row.id, now, WINDOWS[name]) for name in windows}
+            incident_id = incident.id if incident is not None else None
+            summaries.append(MonitorSummary(
+                name=row.name, target=row.target, tags=load_tags(row.tags), state=state,
+                last_status_code=row.last_status_code, cert_days_left=row.cert_days_left,
+                windows=stats, open_incident_id=incident_id, notify_failed=incident_id in failed,
+            ))
+        return summaries
+
+    def _window(self, monitor_id: int, now: float, seconds: float) -> WindowStats:
+        return windows.window_stats(self._conn(), monitor_id, now, seconds)
+
+    def window_stats(self, monitor: str, now: float, window_seconds: float) -> WindowStats:
+        """Uptime and p50/p95 over (now - window_seconds, now]; WindowStats() without data."""
+        monitor_id = self._names.find_monitor(self._conn(), monitor)
+        if monitor_id is None:
+            return WindowStats()
+        return self._window(monitor_id, now, window_seconds)
+
+    def incidents(self, open_only: bool = False, monitor: str | None = None,
+                  limit: int | None = None) -> list[Incident]:
+        """Newest first, open/acknowledged before resolved, each with its timeline in time order."""
+        return reads.incidents(self._db, open_only=open_only, monitor=monitor, limit=limit)
+
+    def incident(self, incident_id: int) -> Incident | None:
+        found = reads.incidents(self._db, incident_id=incident_id)
+        return found[0] if found else None
+
+    def recent_checks(self, monitor: str, limit: int = 50) -> list[CheckResult]:
+        """The monitor's latest raw checks, newest first."""
+        monitor_id = self._names.find_monitor(self._conn(), monitor)
+        if monitor_id is None:
+            return []
+        return reads.recent_checks(self._db, monitor_id, monitor, limit)
+
+    def latency_series(self, monitor: str, since: float, until: float, points: int) -> list[float | None]:
+        """Median latency per equal slice of [since, until] (None where empty), for charts."""
+        monitor_id = self._names.find_monitor(self._conn(), monitor)
+        if monitor_id is None:
+            return [None] * max(points, 0)
+        return windows.latency_series(self._conn(), monitor_id, since, until, points)
+
+    def data_version(self) -> int:
+        """PRAGMA data_version on this thread's connection: it changes when another one commits."""
+        return int(self._conn().execute("PRAGMA data_version").fetchone()[0])
+
+    # -- outbox -------------------------------------------------------------------------------
+    def due_outbox(self, now: float, limit: int = 100) -> list[OutboxRow]:
+        """Rows to attempt now, oldest first, never one ahead of an undelivered earlier row of the
+        same (incident, url)."""
+        return outbox.due_outbox(self._conn(), now, limit)
+
+    def record_attempt(self, row_id: int, at: float, delivered: bool, error: str | None = None,
+                       next_attempt_at: float | None = None, give_up: bool = False,
+                       detail: str | None = None) -> None:
+        """Record one delivery attempt; a delivery adds 'notified' to the incident's timeline and a
+        give-up adds 'notify_failed' (text: `detail`, else one built from the transition/error)."""
+        with self._db.atomic("IMMEDIATE"):
+            outbox.record_attempt(self._conn(), row_id, at, delivered, error, next_attempt_at, give_up,
+                                  detail)
+
+    # -- maintenance --------------------------------------------------------------------------
+    def prune(self, now: float, keep_raw_seconds: float, max_rows: int = 5000) -> int:
+        """Delete at most `max_rows` raw checks older than `keep_raw_seconds`, in small transactions."""
+        return retention.prune(self._db, now, keep_raw_seconds, max_rows)
+
+    def checkpoint(self, truncate: bool = False) -> None:
+        """Checkpoint the WAL (PASSIVE by default, so it never waits for the writer)."""
+        retention.checkpoint(self._db, truncate)
+
+    def schema_version(self) -> int:
+        from shiptrack_tui.storage.migrations import schema_version
+
+        return schema_version(self._db)
