@@ -1,9 +1,7 @@
-"""The loopback HTTP/1.1 server behind the demo targets, on a bare `asyncio.Protocol`.
+"""`DemoTargets`: the demo endpoints, their controls and the listening socket's lifecycle.
 
-Speed matters (`shiptrack bench` must measure ShipTrack, not its target), so the common path
-parses a request and writes a ready-made response inside `data_received`: no task, no thread
-per connection. Only delayed, dripped or hung answers schedule anything, and then a single
-`call_later` handle. See the package docstring for the endpoints.
+The HTTP/1.1 plumbing lives in `wire`; this module decides what each path answers.
+See the package docstring for the endpoints.
 """
 
 from __future__ import annotations
@@ -13,15 +11,14 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http import HTTPStatus
 from typing import Final, Self
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs
 
-__all__ = ["DemoTargets", "Override", "Request"]
+from shiptrack_tui.demo.wire import OK_CLOSE, OK_KEEP, Connection, Request, build_response
+
+__all__ = ["DEFAULT_PORT", "FLAKY_PATTERN", "SLOW_PATTERN_MS", "DemoTargets", "Override", "index_text"]
 
 DEFAULT_PORT: Final = 8787
-MAX_HEAD: Final = 64 * 1024
-MAX_REQUEST_BODY: Final = 8 * 1024 * 1024
 MAX_DELAY_MS: Final = 600_000
 MAX_BYTES: Final = 64 * 1024 * 1024
 IDLE_SWEEP_S: Final = 5.0
@@ -30,25 +27,6 @@ IDLE_SWEEP_S: Final = 5.0
 SLOW_PATTERN_MS: Final = (300, 800, 1200, 450, 1500, 650, 1050, 350, 900, 1350)
 #: `/flaky` outcomes cycled by request count (True = 503): 6 of 24, one run of three.
 FLAKY_PATTERN: Final = tuple(i in {3, 9, 15, 16, 17, 21} for i in range(24))
-
-_REASONS: Final = {s.value: s.phrase.encode("latin-1") for s in HTTPStatus}
-_NO_BODY_STATUS: Final = frozenset({204, 304})
-
-
-@dataclass(slots=True)
-class Request:
-    """One parsed request; `key` is the path without its leading and trailing slashes."""
-
-    method: str
-    path: str
-    query: str
-    headers: list[tuple[bytes, bytes]]
-    body: bytes
-    keep_alive: bool
-
-    @property
-    def key(self) -> str:
-        return self.path.strip("/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,197 +37,8 @@ class Override:
     hang: bool = False
 
 
-def build_response(status: int, body: bytes = b"", *, keep_alive: bool = True, head: bool = False,
-                   content_type: bytes = b"text/plain; charset=utf-8",
-                   length: int | None = None) -> bytes:
-    """Serialise a complete HTTP/1.1 response with a Content-Length (none for 204/304)."""
-    reason = _REASONS.get(status, b"Status")
-    lines = [b"HTTP/1.1 %d %s\r\nServer: shiptrack-demo\r\n" % (status, reason)]
-    if status not in _NO_BODY_STATUS:
-        lines.append(b"Content-Type: %s\r\nContent-Length: %d\r\n"
-                     % (content_type, len(body) if length is None else length))
-    else:
-        body = b""
-    if not keep_alive:
-        lines.append(b"Connection: close\r\n")
-    lines.append(b"\r\n")
-    if not head:
-        lines.append(body)
-    return b"".join(lines)
 
-
-_OK_KEEP: Final = build_response(200, b"ok")
-_OK_CLOSE: Final = build_response(200, b"ok", keep_alive=False)
-
-
-class _Connection(asyncio.Protocol):
-    """One client connection: parses requests in order and answers them one at a time."""
-
-    __slots__ = ("_buf", "_busy", "_closed", "_handle", "_pending", "_server", "last_active",
-                 "transport")
-
-    def __init__(self, server: DemoTargets) -> None:
-        self._server = server
-        self._buf = bytearray()
-        self._busy = False
-        self._closed = False
-        self._handle: asyncio.TimerHandle | None = None
-        self._pending: Request | None = None
-        self.transport: asyncio.Transport | None = None
-        self.last_active = time.monotonic()
-
-    # asyncio callbacks -------------------------------------------------------------------------
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        self._server._conns.add(self)
-
-    def data_received(self, data: bytes) -> None:
-        self.last_active = time.monotonic()
-        self._buf += data
-        if not self._busy:
-            self._process()
-        elif len(self._buf) > MAX_HEAD + MAX_REQUEST_BODY and self.transport is not None:
-            self.transport.pause_reading()  # a client pipelining far ahead of a slow answer
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._closed = True
-        self._cancel()
-        self._server._conns.discard(self)
-        self._server._hung.discard(self)
-
-    def eof_received(self) -> bool | None:
-        return None  # close once the peer half-closes; nothing more can be asked
-
-    # parsing ---------------------------------------------------------------------------------
-    def _process(self) -> None:
-        buf = self._buf
-        while not self._busy and not self._closed and buf:
-            while buf[:2] == b"\r\n":  # RFC 9112 §2.2: ignore empty lines before a request
-                del buf[:2]
-            end = buf.find(b"\r\n\r\n")
-            if end < 0:
-                if len(buf) > MAX_HEAD:
-                    self._fail(431)
-                return
-            lines = bytes(buf[:end]).split(b"\r\n")
-            parts = lines[0].split(b" ")
-            if len(parts) != 3 or not parts[2].startswith(b"HTTP/1."):
-                self._fail(400)
-                return
-            method, target, version = parts
-            headers: list[tuple[bytes, bytes]] = []
-            length = 0
-            connection = b""
-            for line in lines[1:]:
-                name, sep, value = line.partition(b":")
-                if not sep:
-                    self._fail(400)
-                    return
-                name = name.strip().lower()
-                value = value.strip()
-                headers.append((name, value))
-                if name == b"content-length":
-                    if not value.isdigit():
-                        self._fail(400)
-                        return
-                    length = int(value)
-                elif name == b"connection":
-                    connection = value.lower()
-                elif name == b"transfer-encoding":
-                    self._fail(501)  # monitors send Content-Length bodies; chunked is not needed
-                    return
-            if length > MAX_REQUEST_BODY:
-                self._fail(413)
-                return
-            total = end + 4 + length
-            if len(buf) < total:
-                return
-            body = bytes(buf[end + 4:total])
-            del buf[:total]
-            keep_alive = (b"close" not in connection if version == b"HTTP/1.1"
-                          else b"keep-alive" in connection)
-            path, _, query = target.decode("latin-1").partition("?")
-            if not path.startswith("/"):  # absolute-form: http://host/path
-                scheme, sep, rest = path.partition("://")
-                path = "/" + rest.partition("/")[2] if sep else "/" + scheme
-            if "%" in path:
-                path = unquote(path)
-            self._server._dispatch(
-                self, Request(method.decode("latin-1"), path, query, headers, body, keep_alive))
-        if self.transport is not None and not self._busy and not self._closed:
-            self.transport.resume_reading()
-
-    def _fail(self, status: int) -> None:
-        self.send(build_response(status, f"{_REASONS.get(status, b'').decode()}\n".encode(),
-                                 keep_alive=False), keep_alive=False)
-
-    # answering -------------------------------------------------------------------------------
-    def send(self, data: bytes, keep_alive: bool) -> None:
-        """Write a whole response; close afterwards unless the connection is kept alive."""
-        transport = self.transport
-        if self._closed or transport is None:
-            return
-        transport.write(data)
-        self.last_active = time.monotonic()
-        if not keep_alive:
-            self._closed = True
-            self._buf.clear()
-            transport.close()
-
-    def send_later(self, delay: float, data: bytes, keep_alive: bool) -> None:
-        """Answer after `delay` seconds; later pipelined requests wait their turn."""
-        self._busy = True
-        self._handle = asyncio.get_running_loop().call_later(delay, self._finish, data, keep_alive)
-
-    def drip(self, head: bytes, body: bytes, interval: float, keep_alive: bool) -> None:
-        """Send the head now, then the body one byte every `interval` seconds."""
-        self.send(head, keep_alive=True)
-        self._busy = True
-        self._drip_next(body, 0, interval, keep_alive)
-
-    def _drip_next(self, body: bytes, i: int, interval: float, keep_alive: bool) -> None:
-        if i >= len(body):
-            self._finish(b"", keep_alive)
-            return
-        self.send(body[i:i + 1], keep_alive=True)
-        self._handle = asyncio.get_running_loop().call_later(
-            interval, self._drip_next, body, i + 1, interval, keep_alive)
-
-    def hang(self, request: Request) -> None:
-        """Hold `request` unanswered until its override changes (see `DemoTargets.set_up`)."""
-        self._busy = True
-        self._pending = request
-        self._server._hung.add(self)
-
-    def release(self) -> None:
-        """Re-dispatch a held request under the current overrides."""
-        request, self._pending = self._pending, None
-        self._busy = False
-        self._server._hung.discard(self)
-        if request is not None and not self._closed:
-            self._server._dispatch(self, request, counted=True)
-            self._process()
-
-    def _finish(self, data: bytes, keep_alive: bool) -> None:
-        self._handle = None
-        self._busy = False
-        if data or not keep_alive:
-            self.send(data, keep_alive)
-        self._process()
-
-    def _cancel(self) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
-
-    def close(self) -> None:
-        self._cancel()
-        if self.transport is not None:
-            self.transport.close()
-
-
-Handler = Callable[[_Connection, Request, list[str]], None]
+Handler = Callable[[Connection, Request, list[str]], None]
 
 
 class DemoTargets:
@@ -272,8 +61,8 @@ class DemoTargets:
         self._port = 0
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.TimerHandle | None = None
-        self._conns: set[_Connection] = set()
-        self._hung: set[_Connection] = set()
+        self.live: set[Connection] = set()
+        self.held: set[Connection] = set()
         self._overrides: dict[str, Override] = {}
         self._hits: dict[str, int] = {}
         self.requests = 0
@@ -290,12 +79,12 @@ class DemoTargets:
             raise RuntimeError("demo targets already started")
         loop = asyncio.get_running_loop()
         try:
-            server = await loop.create_server(lambda: _Connection(self), host, port,
+            server = await loop.create_server(lambda: Connection(self), host, port,
                                               reuse_address=True, backlog=1024)
         except OSError:
             if not fallback or port == 0:
                 raise
-            server = await loop.create_server(lambda: _Connection(self), host, 0,
+            server = await loop.create_server(lambda: Connection(self), host, 0,
                                               reuse_address=True, backlog=1024)
         self._server = server
         self.host = host
@@ -311,10 +100,10 @@ class DemoTargets:
         if self._sweeper is not None:
             self._sweeper.cancel()
         server.close()
-        for conn in list(self._conns):
+        for conn in list(self.live):
             conn.close()
-        self._conns.clear()
-        self._hung.clear()
+        self.live.clear()
+        self.held.clear()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(server.wait_closed(), 2.0)
 
@@ -342,12 +131,12 @@ class DemoTargets:
 
     @property
     def connections(self) -> int:
-        return len(self._conns)
+        return len(self.live)
 
     def _sweep(self) -> None:
         now = time.monotonic()
-        for conn in list(self._conns):
-            if not conn._busy and now - conn.last_active > self.idle_timeout:
+        for conn in list(self.live):
+            if not conn.busy and now - conn.last_active > self.idle_timeout:
                 conn.close()
         if self._server is not None:
             self._sweeper = asyncio.get_running_loop().call_later(IDLE_SWEEP_S, self._sweep)
@@ -371,7 +160,7 @@ class DemoTargets:
         self._hits.clear()
         self.requests = 0
         self.outage_epoch = time.monotonic()
-        for conn in list(self._hung):
+        for conn in list(self.held):
             conn.release()
 
     def overrides(self) -> dict[str, Override]:
@@ -394,8 +183,8 @@ class DemoTargets:
             self._overrides.pop(key, None)
         else:
             self._overrides[key] = override
-        for conn in list(self._hung):
-            pending = conn._pending
+        for conn in list(self.held):
+            pending = conn.pending
             still = self._override_for(pending.key) if pending is not None else None
             if still is None or not still.hang:
                 conn.release()
@@ -414,7 +203,7 @@ class DemoTargets:
         return None
 
     # dispatch --------------------------------------------------------------------------------
-    def _dispatch(self, conn: _Connection, req: Request, counted: bool = False) -> None:
+    def dispatch(self, conn: Connection, req: Request, counted: bool = False) -> None:
         """Answer `req`; `counted` when it was already counted before being held."""
         key = req.key
         if key == "steady" and not self._overrides:  # the benchmark's hot path
@@ -424,7 +213,7 @@ class DemoTargets:
                 conn.send(build_response(200, b"ok", keep_alive=req.keep_alive, head=True),
                           req.keep_alive)
             else:
-                conn.send(_OK_KEEP if req.keep_alive else _OK_CLOSE, req.keep_alive)
+                conn.send(OK_KEEP if req.keep_alive else OK_CLOSE, req.keep_alive)
             return
         parts = key.split("/")
         if parts[0] == "control":
@@ -447,7 +236,7 @@ class DemoTargets:
         else:
             handler(conn, req, parts[1:])
 
-    def _reply(self, conn: _Connection, req: Request, status: int, text: str | bytes,
+    def _reply(self, conn: Connection, req: Request, status: int, text: str | bytes,
                delay: float = 0.0) -> None:
         body = text.encode() if isinstance(text, str) else text
         data = build_response(status, body, keep_alive=req.keep_alive, head=req.method == "HEAD")
@@ -468,50 +257,50 @@ class DemoTargets:
         return value if low <= value <= high else None
 
     # endpoints -------------------------------------------------------------------------------
-    def _index(self, conn: _Connection, req: Request, args: list[str]) -> None:
+    def _index(self, conn: Connection, req: Request, args: list[str]) -> None:
         self._reply(conn, req, 200, index_text(self.base_url, self.outage_up, self.outage_down))
 
-    def _steady(self, conn: _Connection, req: Request, args: list[str]) -> None:
+    def _steady(self, conn: Connection, req: Request, args: list[str]) -> None:
         self._reply(conn, req, 200, b"ok")
 
-    def _slow(self, conn: _Connection, req: Request, args: list[str]) -> None:
+    def _slow(self, conn: Connection, req: Request, args: list[str]) -> None:
         delay_ms = SLOW_PATTERN_MS[self._count(req) % len(SLOW_PATTERN_MS)]
         self._reply(conn, req, 200, b"ok", delay=delay_ms / 1000)
 
-    def _flaky(self, conn: _Connection, req: Request, args: list[str]) -> None:
+    def _flaky(self, conn: Connection, req: Request, args: list[str]) -> None:
         if FLAKY_PATTERN[self._count(req) % len(FLAKY_PATTERN)]:
             self._reply(conn, req, 503, b"flaky: failing this time\n")
         else:
             self._reply(conn, req, 200, b"ok")
 
-    def _outage(self, conn: _Connection, req: Request, args: list[str]) -> None:
+    def _outage(self, conn: Connection, req: Request, args: list[str]) -> None:
         if self.outage_is_up():
             self._reply(conn, req, 200, b"ok")
         else:
             self._reply(conn, req, 503, b"outage: down for now\n")
 
-    def _status(self, conn: _Connection, req: Request, args: list[str]) -> None:
+    def _status(self, conn: Connection, req: Request, args: list[str]) -> None:
         code = self._number(args, 200, 599)
         if code is None:
             self._reply(conn, req, 400, b"usage: /status/{code} with 200 <= code <= 599\n")
         else:
             self._reply(conn, req, code, f"{code}\n")
 
-    def _delay(self, conn: _Connection, req: Request, args: list[str]) -> None:
+    def _delay(self, conn: Connection, req: Request, args: list[str]) -> None:
         ms = self._number(args, 0, MAX_DELAY_MS)
         if ms is None:
             self._reply(conn, req, 400, f"usage: /delay/{{ms}} with ms <= {MAX_DELAY_MS}\n")
         else:
             self._reply(conn, req, 200, b"ok", delay=ms / 1000)
 
-    def _bytes(self, conn: _Connection, req: Request, args: list[str]) -> None:
+    def _bytes(self, conn: Connection, req: Request, args: list[str]) -> None:
         n = self._number(args, 0, MAX_BYTES)
         if n is None:
             self._reply(conn, req, 400, f"usage: /bytes/{{n}} with n <= {MAX_BYTES}\n")
         else:
             self._reply(conn, req, 200, b"x" * n)
 
-    def _drip(self, conn: _Connection, req: Request, args: list[str]) -> None:
+    def _drip(self, conn: Connection, req: Request, args: list[str]) -> None:
         ms = self._number(args, 1, MAX_DELAY_MS)
         n_values = parse_qs(req.query).get("n", ["10"])
         if ms is None or not n_values[0].isdigit() or int(n_values[0]) > 1_000_000:
@@ -524,13 +313,13 @@ class DemoTargets:
         else:
             conn.drip(head, body, ms / 1000, req.keep_alive)
 
-    def _echo(self, conn: _Connection, req: Request, args: list[str]) -> None:
+    def _echo(self, conn: Connection, req: Request, args: list[str]) -> None:
         lines = [f"{req.method} {req.path}{'?' + req.query if req.query else ''}"]
         lines += [f"{k.decode('latin-1')}: {v.decode('latin-1')}" for k, v in req.headers]
         text = "\n".join(lines).encode() + b"\n\n" + req.body
         self._reply(conn, req, 200, text)
 
-    def _control(self, conn: _Connection, req: Request, args: list[str]) -> None:
+    def _control(self, conn: Connection, req: Request, args: list[str]) -> None:
         if args == ["reset"]:
             self.reset()
             self._reply(conn, req, 200, b"reset\n")
