@@ -203,6 +203,15 @@ async def test_hang_holds_requests_until_set_up(targets: DemoTargets, client: ht
     assert (await asyncio.wait_for(held, 2)).status_code == 200
 
 
+async def test_held_requests_count_once(targets: DemoTargets, client: httpx.AsyncClient) -> None:
+    targets.set_hang("t")
+    held = asyncio.gather(client.get("/t/a"), client.get("/steady"))
+    await asyncio.sleep(0.1)
+    targets.set_up("t")
+    assert [r.status_code for r in await asyncio.wait_for(held, 2)] == [200, 200]
+    assert (targets.hits("t/a"), targets.hits("steady"), targets.requests) == (1, 1, 2)
+
+
 async def test_stop_closes_hung_connections(targets: DemoTargets, client: httpx.AsyncClient) -> None:
     targets.set_hang("steady")
     held = asyncio.create_task(client.get("/steady"))
