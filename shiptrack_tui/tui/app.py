@@ -12,7 +12,6 @@ from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.worker import Worker, WorkerState
 
 from shiptrack_tui.tui.engine_handle import EngineHandle
 from shiptrack_tui.tui.messages import ActionWritten, DataChanged
@@ -106,13 +105,6 @@ class ShipTrackApp(App[None]):
     async def on_unmount(self) -> None:
         # Any other way out (ctrl+c, an error) still stops and flushes the engine.
         await self._stop_engine()
-
-    @on(Worker.StateChanged)
-    def _worker_failed(self, event: Worker.StateChanged) -> None:
-        if event.state is WorkerState.ERROR:
-            error = event.worker.error
-            self.notify(f"{event.worker.name or 'background task'} failed: {error}", title="Error",
-                        severity="error", timeout=8)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

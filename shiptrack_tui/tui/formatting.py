@@ -29,15 +29,15 @@ STATE_LABELS: Final = {
     MonitorStatus.UNKNOWN: "unknown",
 }
 
-# Trouble first: what needs a human sorts to the top.
+# Trouble first: what needs a human sorts to the top; monitors nobody is counting sort last.
 TROUBLE_ORDER: Final = {
     MonitorStatus.DOWN: 0,
     MonitorStatus.PENDING: 1,
     MonitorStatus.DEGRADED: 2,
     MonitorStatus.UNKNOWN: 3,
-    MonitorStatus.MAINTENANCE: 4,
-    MonitorStatus.PAUSED: 5,
-    MonitorStatus.UP: 6,
+    MonitorStatus.UP: 4,
+    MonitorStatus.MAINTENANCE: 5,
+    MonitorStatus.PAUSED: 6,
 }
 
 SPARK_BLOCKS: Final = "▁▂▃▄▅▆▇█"

@@ -20,6 +20,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Tab, Tabs
+from textual.worker import Worker, WorkerState
 
 from shiptrack_tui.core.model import ActionKind, MonitorStatus, MonitorSummary
 from shiptrack_tui.tui.data import CHART_WINDOWS, Overview, read_detail, read_overview
@@ -37,7 +38,12 @@ PANES: Final = ("monitors", "detail", "timeline")
 PANE_TITLES: Final = {"monitors": "Monitors", "detail": "Detail", "timeline": "Incidents"}
 NARROW_WIDTH: Final = 120
 POLL_SECONDS: Final = 0.5
-WINDOW_KEYS: Final = dict(zip(("1", "2", "3"), CHART_WINDOWS, strict=True))
+WORKER_TASKS: Final = {
+    "_load_overview": "Reading the monitors",
+    "_poll_data_version": "Watching the database",
+    "_read_detail": "Reading the monitor's detail",
+    "_write_action": "Writing the action",
+}
 
 HELP_KEYS: Final = (
     ("↑ ↓  j k", "move between monitors"),
@@ -167,6 +173,13 @@ class Dashboard(Screen[None]):
         """Keep "checked … ago" honest between data changes (cells that did not change stay put)."""
         if self.overview is not None:
             self.query_one(MonitorTable).show(self.overview.summaries, self.overview.sparks, self._clock())
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """Every read and write runs in a worker: a failure is a notification, never a crash."""
+        if event.state is WorkerState.ERROR:
+            what = WORKER_TASKS.get(event.worker.name, "a background task")
+            self.notify(f"{what} failed: {event.worker.error}", title="Error", severity="error", timeout=8)
 
     @on(DataChanged)
     def _data_changed(self) -> None:
