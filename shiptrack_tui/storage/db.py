@@ -16,7 +16,6 @@ BUSY_TIMEOUT_SECONDS: Final = 10.0
 PRAGMAS: Final = (
     ("journal_mode", "wal"),
     ("synchronous", "NORMAL"),
-    ("busy_timeout", int(BUSY_TIMEOUT_SECONDS * 1000)),
     ("foreign_keys", 1),
     # After a checkpoint resets the log, SQLite truncates it back to this size.
     ("journal_size_limit", 32 * 1024 * 1024),
@@ -42,9 +41,10 @@ def create_private_file(path: Path) -> None:
         os.close(fd)
 
 
-def open_database(path: Path) -> SqliteDatabase:
+def open_database(path: Path, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> SqliteDatabase:
     """A deferred database bound to `path`, with the pragmas applied to every new connection."""
     create_private_file(path)
     db = SqliteDatabase(None)
-    db.init(str(path), pragmas=PRAGMAS, timeout=BUSY_TIMEOUT_SECONDS)
+    pragmas = (*PRAGMAS, ("busy_timeout", int(busy_timeout * 1000)))
+    db.init(str(path), pragmas=pragmas, timeout=busy_timeout)
     return db

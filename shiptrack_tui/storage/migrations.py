@@ -44,6 +44,8 @@ def schema_version(db: SqliteDatabase) -> int:
 
 def migrate(db: SqliteDatabase, path: str) -> int:
     """Bring the database up to `SCHEMA_VERSION`; return the version it had before."""
+    if schema_version(db) == SCHEMA_VERSION:
+        return SCHEMA_VERSION  # the common case takes no write lock: a viewer opens beside the engine
     with db.atomic("IMMEDIATE"):
         found = schema_version(db)
         if found > SCHEMA_VERSION:

@@ -29,7 +29,7 @@ from shiptrack_tui.core.stats import WINDOWS
 from shiptrack_tui.storage import models as m
 from shiptrack_tui.storage import outbox, reads, retention, windows
 from shiptrack_tui.storage.codec import dump_tags, load_tags
-from shiptrack_tui.storage.db import StorageError, open_database
+from shiptrack_tui.storage.db import BUSY_TIMEOUT_SECONDS, StorageError, open_database
 from shiptrack_tui.storage.migrations import migrate
 from shiptrack_tui.storage.names import Names
 from shiptrack_tui.storage.pipeline import PipelineWrite, apply_writes
@@ -47,11 +47,14 @@ class Store:
         self._names = Names()
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> Store:
-        """Open (creating it 0600, with parents) and migrate the database at `path`."""
+    def open(cls, path: str | os.PathLike[str], busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> Store:
+        """Open (creating it 0600, with parents) and migrate the database at `path`.
+
+        `busy_timeout` (seconds, default 10) is how long a write waits for another writer.
+        """
         path = Path(path).expanduser()
         try:
-            db = open_database(path)
+            db = open_database(path, busy_timeout)
             migrate(db, str(path))
         except (sqlite3.DatabaseError, PeeweeDatabaseError) as error:
             raise StorageError(f"{path} cannot be used as a ShipTrack database ({error}); "
