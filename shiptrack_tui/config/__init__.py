@@ -1,5 +1,12 @@
 """Configuration: read and validate TOML into core specs; write monitor edits back with tomlkit."""
 
+from shiptrack_tui.config.editing import (
+    ConfigEditor,
+    MonitorNotFound,
+    add_monitor,
+    remove_monitor,
+    update_monitor,
+)
 from shiptrack_tui.config.errors import ConfigConflict, ConfigError, ConfigNotFound
 from shiptrack_tui.config.loader import NotifyUrlCheck, load_config, parse_config
 from shiptrack_tui.config.paths import default_config_path, default_db_path
@@ -19,16 +26,21 @@ __all__ = [
     "Channel",
     "Config",
     "ConfigConflict",
+    "ConfigEditor",
     "ConfigError",
     "ConfigNotFound",
     "Defaults",
     "MaintenanceWindow",
+    "MonitorNotFound",
     "NotifySettings",
     "NotifyUrlCheck",
     "StorageSettings",
+    "add_monitor",
     "default_config_path",
     "default_db_path",
     "load_config",
     "parse_config",
     "redact_url",
+    "remove_monitor",
+    "update_monitor",
 ]

@@ -28,18 +28,33 @@ class Header:
     line: int
 
 
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """A `key = value` line (or lines) directly in a table, not inside an inline table.
+
+    Lines are 1-based and inclusive; `value_start`/`value_end` are offsets into the text.
+    """
+
+    path: KeyPath
+    first_line: int
+    last_line: int
+    value_start: int
+    value_end: int
+
+
 @dataclass(slots=True)
 class SourceMap:
     """Lines of keys, values and table headers in one document."""
 
     lines: dict[KeyPath, int] = field(default_factory=dict)
     headers: list[Header] = field(default_factory=list)
+    statements: list[Statement] = field(default_factory=list)
 
     @classmethod
     def of(cls, text: str) -> SourceMap:
         scanner = _Scanner(text)
         scanner.run()
-        return cls(scanner.lines, scanner.headers)
+        return cls(scanner.lines, scanner.headers, scanner.statements)
 
     def line(self, path: KeyPath) -> int:
         """The line of `path`, or of its closest enclosing key or table; 1 when nothing matches."""
@@ -78,6 +93,7 @@ class _Scanner:
         self.newlines = [i for i, ch in enumerate(text) if ch == "\n"]
         self.lines: dict[KeyPath, int] = {}
         self.headers: list[Header] = []
+        self.statements: list[Statement] = []
         self.array_counts: dict[KeyPath, int] = {}
 
     def line_at(self, pos: int) -> int:
@@ -113,7 +129,7 @@ class _Scanner:
             if self.peek() == "[":
                 table = self.header()
             else:
-                self.key_value(table)
+                self.key_value(table, statement=True)
 
     def header(self) -> KeyPath:
         start = self.pos
@@ -156,14 +172,22 @@ class _Scanner:
                 return tuple(parts)
             self.pos += 1
 
-    def key_value(self, table: KeyPath) -> None:
+    def key_value(self, table: KeyPath, statement: bool = False) -> None:
         start = self.pos
         path = table + self.key()
         self.record(path, start)
         self.skip_blank(newlines=False)
         self.pos += 1  # "="
         self.skip_blank(newlines=False)
+        value_start = self.pos
         self.value(path)
+        value_end = self.pos
+        if statement:
+            while value_end > value_start and self.text[value_end - 1] in " \t":
+                value_end -= 1
+            self.statements.append(
+                Statement(path, self.line_at(start), self.line_at(value_end - 1), value_start, value_end)
+            )
 
     def value(self, path: KeyPath) -> None:
         self.record(path, self.pos)
