@@ -34,6 +34,8 @@ def bench_specs(targets: TargetProcess, count: int, interval: float) -> tuple[Mo
 class EngineRun:
     """What one engine run did over its measured window."""
 
+    t0: float = 0.0  # wall-clock start and end of the measured window
+    t1: float = 0.0
     window_s: float = 0.0
     checks: int = 0
     stored_in_window: int = 0
@@ -95,7 +97,7 @@ async def run_engine(targets: TargetProcess, specs: tuple[MonitorSpec, ...], db_
         await task
         result.writer_batches = writer.batches if writer is not None else 0
     await asyncio.to_thread(store.close)
-    result.window_s = cpu.wall
+    result.t0, result.t1, result.window_s = t0, t1, cpu.wall
     result.cpu_percent = cpu.own_percent
     result.target_cpu_percent = cpu.other_percent
     result.rss_peak_mb = rss.peak_mb
