@@ -105,7 +105,8 @@ async def _scenario(targets: TargetProcess, monitors: int, interval: float, dura
     engine_expected = expected_slots(specs, run.t0, run.t1)
     disk = await asyncio.to_thread(shiptrack_bytes, db_path, run.stored_total)
     naive = await asyncio.to_thread(naive_bytes, db_path, workdir)
-    base = await run_baseline(specs, min(warmup, 5.0), min(duration, BASELINE_MAX_SECONDS), targets.cpu_seconds)
+    base = await run_baseline(specs, min(warmup, 5.0), min(duration, BASELINE_MAX_SECONDS),
+                              targets.cpu_seconds)
     figures = {
         "checks_expected": engine_expected,
         "checks_started": run.lateness_samples,
