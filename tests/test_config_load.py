@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import tomlkit
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from shiptrack_tui.config import (
     Channel,
@@ -290,3 +294,49 @@ def test_windows_use_utc_by_default() -> None:
     window = MaintenanceWindow(days=frozenset({0}), minute=120, duration=900)
     monday = datetime(2026, 11, 23, 2, 5, tzinfo=UTC).timestamp()
     assert window.active_at(monday) and not window.active_at(monday + 900)
+
+
+# -- the source map against arbitrary documents -------------------------------------------------
+KEYS = st.sampled_from(["a", "b-c", "d_1", "a b", "x.y", "#k", "[t]", "q'"])
+SCALARS = st.one_of(
+    st.integers(-(10**6), 10**6),
+    st.booleans(),
+    st.text(alphabet='ab #"\'\\[]{}=,\n\t.', max_size=8),
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(KEYS, inner, min_size=1, max_size=3),
+        st.lists(st.dictionaries(KEYS, inner, min_size=1, max_size=3), min_size=1, max_size=3),
+    ),
+    max_leaves=12,
+)
+
+
+def leaf_paths(value: object, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    if isinstance(value, dict):
+        return [path] * bool(path) + [p for k, v in value.items() for p in leaf_paths(v, (*path, k))]
+    if isinstance(value, list):
+        return [path] * bool(path) + [p for i, v in enumerate(value) for p in leaf_paths(v, (*path, i))]
+    return [path]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(KEYS, VALUES, min_size=1, max_size=4))
+def test_source_map_finds_every_key_and_value(data: dict[str, object]) -> None:
+    text = tomlkit.dumps(data)
+    assume(tomllib.loads(text) == data)
+    source = SourceMap.of(text)
+    lines = text.splitlines()
+    for path in leaf_paths(data):
+        assert path in source.lines, (path, text)
+        if isinstance(path[-1], str):
+            assert path[-1] in lines[source.lines[path] - 1], (path, text)
+    for statement in source.statements:
+        expected: object = data
+        for part in statement.path:
+            expected = expected[part]  # type: ignore[index]
+        raw = text[statement.value_start : statement.value_end]
+        assert tomllib.loads(f"v = {raw}")["v"] == expected, (statement, text)

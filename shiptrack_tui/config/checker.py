@@ -28,10 +28,18 @@ class Scope:
 class Checker:
     """The problems found so far, plus helpers that read keys and report what is wrong."""
 
-    def __init__(self, display: str, source: SourceMap) -> None:
+    def __init__(self, display: str, text: str) -> None:
         self.display = display
-        self.source = source
+        self.text = text
+        self._source: SourceMap | None = None
         self._problems: list[tuple[int, int, str]] = []
+
+    @property
+    def source(self) -> SourceMap:
+        """Built on the first problem: a valid file never pays for the scan."""
+        if self._source is None:
+            self._source = SourceMap.of(self.text)
+        return self._source
 
     def report(self, path: KeyPath, message: str) -> None:
         line = self.source.line(path)

@@ -22,7 +22,6 @@ from shiptrack_tui.config.settings import (
     NotifySettings,
     StorageSettings,
 )
-from shiptrack_tui.config.sourcemap import SourceMap
 from shiptrack_tui.config.values import Bad, as_choices, as_duration, as_int, as_str, as_str_list, kind, show
 from shiptrack_tui.config.windows import GLOBAL_KEYS as WINDOW_KEYS
 from shiptrack_tui.config.windows import read_window, window_label
@@ -84,7 +83,7 @@ def parse_config(data: bytes, path: Path, display: str | None = None,
         line = data[: exc.start].count(b"\n") + 1
         raise ConfigError([f"{shown}:{line}: the file is not UTF-8 text; save it as UTF-8"]) from None
     raw = _parse_toml(text, shown)
-    ck = Checker(shown, SourceMap.of(text))
+    ck = Checker(shown, text)
     config = _read(ck, raw, path, digest, check_notify_url)
     if ck.problems:
         raise ConfigError(ck.problems)

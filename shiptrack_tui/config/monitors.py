@@ -100,7 +100,7 @@ class MonitorReader:
         self.ck = ck
         self.defaults = defaults
         self.defaults_timeout_set = defaults_timeout_set
-        self.first_line: dict[str, int] = {}
+        self.first_index: dict[str, int] = {}
         self.windows: list[MaintenanceWindow] = []
 
     def read_all(self, raw: object) -> list[MonitorSpec]:
@@ -167,12 +167,12 @@ class MonitorReader:
         )
 
     def check_unique(self, scope: Scope, name: str) -> None:
-        line = self.ck.source.line((*scope.path, "name"))
-        if name in self.first_line:
-            self.ck.report((*scope.path, "name"), f'{scope.label} is defined twice (first at line '
-                                                  f"{self.first_line[name]}); monitor names must be unique")
+        if name in self.first_index:
+            first = self.ck.source.line(("monitor", self.first_index[name], "name"))
+            self.ck.report((*scope.path, "name"), f"{scope.label} is defined twice (first at line "
+                                                  f"{first}); monitor names must be unique")
         else:
-            self.first_line[name] = line
+            self.first_index[name] = int(scope.path[1])
 
     def timing(self, scope: Scope, table: dict[str, Any]) -> tuple[float, float]:
         """The effective interval and timeout, reporting a timeout that does not fit the interval."""

@@ -9,14 +9,23 @@ parsed data: table keys are strings, array (and array-of-tables) positions are i
 from __future__ import annotations
 
 import bisect
+import re
 import tomllib
 from dataclasses import dataclass, field
 from typing import Final, TypeAlias
 
 KeyPath: TypeAlias = tuple[str | int, ...]
 
-_BARE_KEY_CHARS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
-_SCALAR_END: Final = frozenset(",]}#\n\r")
+_BARE_KEY: Final = re.compile(r"[A-Za-z0-9_-]*")
+_SCALAR: Final = re.compile(r"[^,\]}#\r\n]*")
+_BLANK: Final = re.compile(r"(?:[ \t]+|#[^\n]*)*")
+_BLANK_LINES: Final = re.compile(r"(?:[ \t\r\n]+|#[^\n]*)*")
+_STRINGS: Final = {
+    '"""': re.compile(r'"""(?:[^\\]|\\.)*?"{3,5}', re.DOTALL),
+    "'''": re.compile(r"'''.*?'{3,5}", re.DOTALL),
+    '"': re.compile(r'"(?:[^"\\\n]|\\.)*"'),
+    "'": re.compile(r"'[^'\n]*'"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,15 +119,10 @@ class _Scanner:
 
     def skip_blank(self, newlines: bool) -> None:
         """Skip spaces, tabs, comments and (when allowed) line breaks."""
-        while self.pos < len(self.text):
-            ch = self.text[self.pos]
-            if ch in " \t" or (newlines and ch in "\r\n"):
-                self.pos += 1
-            elif ch == "#":
-                end = self.text.find("\n", self.pos)
-                self.pos = len(self.text) if end < 0 else end
-            else:
-                return
+        pattern = _BLANK_LINES if newlines else _BLANK
+        match = pattern.match(self.text, self.pos)
+        if match:
+            self.pos = match.end()
 
     def run(self) -> None:
         table: KeyPath = ()
@@ -163,10 +167,10 @@ class _Scanner:
                 raw = self.text[start : self.pos]
                 parts.append(str(tomllib.loads(f"k = {raw}")["k"]))
             else:
-                start = self.pos
-                while self.peek() in _BARE_KEY_CHARS and self.peek():
-                    self.pos += 1
-                parts.append(self.text[start : self.pos])
+                match = _BARE_KEY.match(self.text, self.pos)
+                end = match.end() if match else self.pos
+                parts.append(self.text[self.pos : end])
+                self.pos = end
             self.skip_blank(newlines=False)
             if self.peek() != ".":
                 return tuple(parts)
@@ -219,24 +223,13 @@ class _Scanner:
                 if self.peek() == ",":
                     self.pos += 1
         else:
-            while self.pos < len(self.text) and self.text[self.pos] not in _SCALAR_END:
-                self.pos += 1
+            match = _SCALAR.match(self.text, self.pos)
+            self.pos = match.end() if match else self.pos
 
     def string(self) -> None:
-        quote = self.peek()
-        triple = self.text.startswith(quote * 3, self.pos)
-        self.pos += 3 if triple else 1
-        while self.pos < len(self.text):
-            ch = self.text[self.pos]
-            if ch == "\\" and quote == '"':
-                self.pos += 2
-                continue
-            if ch == quote and (not triple or self.text.startswith(quote * 3, self.pos)):
-                self.pos += 3 if triple else 1
-                if triple:  # up to two quotes may close the content before the delimiter
-                    extra = 0
-                    while extra < 2 and self.peek() == quote:
-                        self.pos += 1
-                        extra += 1
+        """Step over a string of any of the four kinds (the text is valid, so it is closed)."""
+        for opener in ('"""', "'''", '"', "'"):
+            if self.text.startswith(opener, self.pos):
+                match = _STRINGS[opener].match(self.text, self.pos)
+                self.pos = match.end() if match else len(self.text)
                 return
-            self.pos += 1
