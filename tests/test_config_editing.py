@@ -14,6 +14,7 @@ from shiptrack_tui.config import (
     ConfigError,
     MonitorNotFound,
     add_monitor,
+    fields_from_spec,
     load_config,
     remove_monitor,
     update_monitor,
@@ -267,3 +268,22 @@ def test_symlinked_config_stays_a_symlink_and_no_temp_files_remain(tmp_path: Pat
     remove_monitor(link, "db")
     assert link.is_symlink() and "tcp://db.internal" not in real.read_text()
     assert sorted(os.listdir(real.parent)) == ["config.toml"]
+
+
+def test_fields_from_spec_round_trips(tmp_path: Path) -> None:
+    from shiptrack_tui.demo.specs import demo_monitor_specs
+
+    example = load_config(Path(__file__).resolve().parent.parent / "config" / "example.toml")
+    specs = [*example.monitors, *demo_monitor_specs("http://127.0.0.1:8787")]
+    path = tmp_path / "c.toml"
+    path.write_text('[defaults]\ninterval = "30s"\n')
+    defaults = load_config(path).defaults
+    for spec in specs:
+        add_monitor(path, fields_from_spec(spec, defaults))
+    assert load_config(path).monitors == tuple(specs)
+    assert fields_from_spec(specs[0]) == {
+        "name": "api", "url": "https://api.example.com/health",
+        "headers": {"Accept": "application/json", "Authorization": "Bearer change-me"},
+        "expect_status": [200, "300-399"], "body_contains": "ok", "interval": "30s", "timeout": "5s",
+        "failure_threshold": 2, "degraded_after": "800ms", "tags": ["prod", "api"],
+    }

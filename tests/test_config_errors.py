@@ -149,6 +149,11 @@ BROKEN = [
         id="empty_name",
     ),
     pytest.param(
+        '[[monitor]]\nname = "api "\nurl = "http://a"\n',
+        'cfg.toml:2: monitor #1: name "api " must be one line without leading or trailing spaces, like "api"',
+        id="name_with_space",
+    ),
+    pytest.param(
         '[[monitor]]\nname = "api"\n',
         'cfg.toml:1: monitor "api" has no url; add url = "https://..." or "tcp://host:port"',
         id="no_url",

@@ -4,6 +4,7 @@ from shiptrack_tui.config.editing import (
     ConfigEditor,
     MonitorNotFound,
     add_monitor,
+    fields_from_spec,
     remove_monitor,
     update_monitor,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "add_monitor",
     "default_config_path",
     "default_db_path",
+    "fields_from_spec",
     "load_config",
     "parse_config",
     "redact_url",

@@ -24,8 +24,9 @@ import tomlkit
 
 from shiptrack_tui.config.errors import ConfigConflict, ConfigError
 from shiptrack_tui.config.loader import NotifyUrlCheck, parse_config
-from shiptrack_tui.config.settings import Config
+from shiptrack_tui.config.settings import Config, Defaults
 from shiptrack_tui.config.sourcemap import Header, KeyPath, SourceMap
+from shiptrack_tui.core.model import DEFAULT_EXPECT_STATUS, DEFAULT_MAX_BODY_BYTES, MonitorSpec
 
 NEW_FILE_MODE: Final = 0o600
 _BARE_KEY: Final = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -312,3 +313,52 @@ def update_monitor(path: str | os.PathLike[str], name: str, fields: Mapping[str,
     editor = ConfigEditor(path, expected_digest)
     editor.update_monitor(name, fields)
     return editor.save()
+
+
+def fields_from_spec(spec: MonitorSpec, defaults: Defaults | None = None) -> dict[str, Any]:
+    """The TOML keys for a MonitorSpec, leaving out what it would inherit anyway (for add_monitor)."""
+    inherited = defaults or Defaults()
+    fields: dict[str, Any] = {"name": spec.name, "url": spec.url}
+    if spec.method != "GET":
+        fields["method"] = spec.method
+    if spec.headers:
+        fields["headers"] = dict(spec.headers)
+    if spec.body is not None:
+        fields["body"] = spec.body
+    if spec.expect_status != DEFAULT_EXPECT_STATUS:
+        fields["expect_status"] = [r.low if r.low == r.high else str(r) for r in spec.expect_status]
+    if spec.body_contains is not None:
+        fields["body_contains"] = spec.body_contains
+    if spec.body_regex is not None:
+        fields["body_regex"] = spec.body_regex
+    if spec.interval != inherited.interval:
+        fields["interval"] = duration_text(spec.interval)
+    if spec.timeout != inherited.timeout_for(spec.interval):
+        fields["timeout"] = duration_text(spec.timeout)
+    if spec.failure_threshold != inherited.failure_threshold:
+        fields["failure_threshold"] = spec.failure_threshold
+    if spec.recovery_threshold != inherited.recovery_threshold:
+        fields["recovery_threshold"] = spec.recovery_threshold
+    if spec.degraded_after != inherited.degraded_after and spec.degraded_after is not None:
+        fields["degraded_after"] = duration_text(spec.degraded_after)
+    if spec.tags:
+        fields["tags"] = list(spec.tags)
+    if spec.max_body_bytes != DEFAULT_MAX_BODY_BYTES:
+        fields["max_body"] = size_text(spec.max_body_bytes)
+    return fields
+
+
+def duration_text(seconds: float) -> str:
+    """The shortest exact duration string: "2h", "90s", "1m", "500ms"."""
+    millis = round(seconds * 1000)
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)):
+        if millis and millis % size == 0:
+            return f"{millis // size}{unit}"
+    return f"{millis}ms"
+
+
+def size_text(size: int) -> str | int:
+    for unit, factor in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size % factor == 0:
+            return f"{size // factor}{unit}"
+    return size

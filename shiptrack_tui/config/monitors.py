@@ -72,6 +72,13 @@ def as_target(value: object) -> str:
     return url
 
 
+def as_name(value: object) -> str:
+    name = as_str(value, '"api"')
+    if name != name.strip() or any(not ch.isprintable() for ch in name):
+        raise Bad(f"{show(value)} must be one line without leading or trailing spaces, like \"api\"")
+    return name
+
+
 def as_method(value: object) -> str:
     method = as_str(value, '"GET"').upper()
     if method not in METHODS:
@@ -118,7 +125,7 @@ class MonitorReader:
     def read(self, index: int, table: dict[str, Any]) -> MonitorSpec | None:
         ck = self.ck
         scope = Scope(f"monitor #{index + 1}", ("monitor", index))
-        name = ck.read(scope, table, "name", lambda v: as_str(v, '"api"'))
+        name = ck.read(scope, table, "name", as_name)
         if name is not None:
             scope.label = f'monitor "{name}"'
             self.check_unique(scope, name)
