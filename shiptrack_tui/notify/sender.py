@@ -25,6 +25,7 @@ from shiptrack_tui.core.durations import format_duration
 from shiptrack_tui.core.model import OutboxRow
 from shiptrack_tui.notify.delivery import DEFAULT_TIMEOUT, Delivery, Outcome, deliver
 from shiptrack_tui.notify.redact import redact_url
+from shiptrack_tui.notify.routing import load_config_targets
 
 log = logging.getLogger("shiptrack.notify")
 
@@ -167,8 +168,18 @@ class NotificationSender:
     def _run(self) -> None:
         # peewee gives each thread its own connection: open ours for the loop's life, then close it.
         opener = getattr(self.store, "connection_context", None)
+        self._preload_apprise_config()
         with opener() if opener is not None else contextlib.nullcontext():
             self._loop()
+
+    def _preload_apprise_config(self) -> None:
+        """Parse the Apprise config file here, so the engine's first routing call finds it cached."""
+        path = getattr(self.settings, "apprise_config", None)
+        if path:
+            try:
+                load_config_targets(path)
+            except Exception:
+                log.exception("could not read the Apprise config file")
 
     def _loop(self) -> None:
         while not self._stop.is_set():
