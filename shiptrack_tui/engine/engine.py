@@ -241,7 +241,8 @@ class Engine:
     def _submit(self, spec: MonitorSpec, state: MonitorState, events: list[Event], **extra: object) -> None:
         assert self._writer is not None
         muted = self._maintenance_for(spec, self.clock())
-        outbox = () if muted else outbox_items_for(events, spec, self.config.notify)
+        cause = state.incident.cause if state.incident is not None else None
+        outbox = () if muted else outbox_items_for(events, spec, self.config.notify, cause=cause)
         self._writer.submit(PipelineWrite(spec.name, state, events=tuple(events), outbox=outbox, **extra))
         for event in events:
             log_event(event, spec)
