@@ -252,3 +252,13 @@ async def test_tcp_dns_failure(pool: ClientPool) -> None:
 async def test_tcp_target_without_port_is_named(pool: ClientPool) -> None:
     obs = await probe(spec("tcp://db.internal"), pool)
     assert obs.error == "invalid TCP target 'tcp://db.internal': expected tcp://host:port"
+
+
+async def test_connection_closed_mid_body(pool: ClientPool) -> None:
+    async def short_body(_r: object, writer: asyncio.StreamWriter, _q: object) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b")
+        await writer.drain()
+
+    async with ms.serve(short_body) as port:
+        obs = await probe(spec(f"http://127.0.0.1:{port}/", body_contains="ten"), pool)
+    assert obs.error == "connection closed before the body was complete"

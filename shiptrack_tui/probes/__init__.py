@@ -8,8 +8,8 @@ import sys
 if "httpx" not in sys.modules:
     sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
 
-from shiptrack_tui.probes.check import probe  # noqa: E402
-from shiptrack_tui.probes.errors import describe  # noqa: E402
-from shiptrack_tui.probes.pool import USER_AGENT, ClientPool  # noqa: E402
+from shiptrack_tui.probes.check import probe
+from shiptrack_tui.probes.errors import describe
+from shiptrack_tui.probes.pool import USER_AGENT, ClientPool
 
 __all__ = ["USER_AGENT", "ClientPool", "describe", "probe"]

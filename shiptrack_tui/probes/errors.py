@@ -151,7 +151,8 @@ def describe(exc: BaseException, host: str | None = None) -> str:
     for item in chain:
         if isinstance(item, httpx.ReadError | httpx.WriteError) and not str(item).strip():
             return "connection closed unexpectedly"
-    return _plain(exc)
+    # Nothing we know by name: say what the first real (non-group) exception says.
+    return _plain(next((item for item in chain if not isinstance(item, BaseExceptionGroup)), exc))
 
 
 def _protocol_text(message: str) -> str:

@@ -108,6 +108,11 @@ class ClientPool:
             finally:
                 shard.in_flight -= 1
 
+    @property
+    def capacity(self) -> int:
+        """How many HTTP checks can be on the wire at once; more wait for a slot."""
+        return self.size * self.max_connections_per_client
+
     def in_flight(self) -> int:
         """Checks currently holding a slot, across all clients."""
         return sum(shard.in_flight for shard in self._shards if shard is not None)

@@ -1,0 +1,178 @@
+"""How exceptions become operator text, including the shapes loopback servers cannot easily produce."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+
+import httpx
+import pytest
+
+from shiptrack_tui.probes.errors import describe, size_text, timeout_text
+
+
+def chained(outer: BaseException, *inner: BaseException) -> BaseException:
+    """Build `outer` ← inner[0] ← inner[1] ... as `raise X from Y` would."""
+    current = outer
+    for cause in inner:
+        current.__cause__ = cause
+        current = cause
+    return outer
+
+
+def cert_error(code: int, message: str) -> ssl.SSLCertVerificationError:
+    exc = ssl.SSLCertVerificationError(
+        1, f"[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {message}"
+    )
+    exc.verify_code = code
+    exc.verify_message = message
+    return exc
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (10, "timeout after 10.0s"),
+        (10.0, "timeout after 10.0s"),
+        (0.25, "timeout after 0.25s"),
+        (1.5, "timeout after 1.5s"),
+    ],
+)
+def test_timeout_text(seconds: float, text: str) -> None:
+    assert timeout_text(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("size", "text"),
+    [
+        (100, "100 bytes"),
+        (1024, "1 KiB"),
+        (512 * 1024, "512 KiB"),
+        (1 << 20, "1 MiB"),
+        (3 << 19, "1.5 MiB"),
+        (5 << 30, "5 GiB"),
+    ],
+)
+def test_size_text(size: int, text: str) -> None:
+    assert size_text(size) == text
+
+
+@pytest.mark.parametrize(
+    ("exc", "text"),
+    [
+        (httpx.ReadError(""), "connection closed unexpectedly"),
+        (httpx.ReadTimeout(""), "read timeout"),
+        (httpx.TooManyRedirects("Exceeded maximum allowed redirects."), "too many redirects"),
+        (
+            httpx.RemoteProtocolError("Server disconnected without sending a response."),
+            "connection closed before a response",
+        ),
+        (
+            httpx.RemoteProtocolError(
+                "peer closed connection without sending complete message body (incomplete chunked read)"
+            ),
+            "connection closed before the body was complete",
+        ),
+        (
+            httpx.RemoteProtocolError("illegal status line: bytearray(b'SSH')"),
+            "protocol error: illegal status line: bytearray(b'SSH')",
+        ),
+        (
+            chained(
+                httpx.ConnectError(""),
+                OSError("All connection attempts failed"),
+                ConnectionRefusedError(111, "refused"),
+            ),
+            "connection refused",
+        ),
+        (
+            chained(
+                httpx.ConnectError("All connection attempts failed"),
+                ExceptionGroup(
+                    "multiple connection attempts failed",
+                    [ConnectionRefusedError(111, "x"), ConnectionRefusedError(111, "y")],
+                ),
+            ),
+            "connection refused",
+        ),
+        (
+            OSError(
+                "Multiple exceptions: [Errno 111] Connect call failed ('::1', 1), "
+                "[Errno 111] Connect call failed"
+            ),
+            "connection refused",
+        ),
+        (
+            chained(httpx.ReadError(""), ConnectionResetError(104, "Connection reset by peer")),
+            "connection reset by peer",
+        ),
+        (OSError(101, "Network is unreachable"), "network unreachable"),
+        (OSError(113, "No route to host"), "host unreachable"),
+        (
+            chained(httpx.ConnectError("x"), cert_error(10, "certificate has expired")),
+            "TLS: certificate has expired",
+        ),
+        (
+            chained(httpx.ConnectError("x"), cert_error(9, "certificate is not yet valid")),
+            "TLS: certificate is not yet valid",
+        ),
+        (
+            chained(
+                httpx.ConnectError("x"),
+                cert_error(62, "Hostname mismatch, certificate is not valid for 'a'."),
+            ),
+            "TLS: certificate is for another host",
+        ),
+        (
+            chained(httpx.ConnectError("x"), cert_error(64, "IP address mismatch")),
+            "TLS: certificate is for another host",
+        ),
+        (
+            chained(httpx.ConnectError("x"), cert_error(18, "self-signed certificate")),
+            "TLS: certificate is not trusted (self-signed or unknown issuer)",
+        ),
+        (
+            chained(httpx.ConnectError("x"), cert_error(20, "unable to get local issuer certificate")),
+            "TLS: certificate is not trusted (self-signed or unknown issuer)",
+        ),
+        (
+            chained(httpx.ConnectError("x"), cert_error(23, "certificate revoked")),
+            "TLS: certificate has been revoked",
+        ),
+        (
+            chained(httpx.ConnectError("x"), cert_error(50, "application verification failure")),
+            "TLS: certificate rejected (application verification failure)",
+        ),
+        (
+            httpx.UnsupportedProtocol("Request URL has an unsupported protocol 'ftp://'."),
+            "invalid URL: Request URL has an unsupported protocol 'ftp://'.",
+        ),
+        (
+            ExceptionGroup(
+                "unhandled errors in a TaskGroup", [OverflowError("connect(): port must be 0-65535.")]
+            ),
+            "overflow error: connect(): port must be 0-65535.",
+        ),
+        (KeyError(), "key error"),
+    ],
+)
+def test_describe(exc: BaseException, text: str) -> None:
+    assert describe(exc) == text
+
+
+def test_handshake_failure_names_the_ssl_reason() -> None:
+    inner = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)")
+    inner.reason = "WRONG_VERSION_NUMBER"
+    assert describe(chained(httpx.ConnectError(""), inner)) == "TLS: handshake failed (wrong version number)"
+
+
+def test_dns_failure_names_the_host() -> None:
+    exc = chained(httpx.ConnectError(""), socket.gaierror(-2, "Name or service not known"))
+    assert describe(exc, host="api.example") == 'DNS: cannot resolve host "api.example"'
+    assert describe(exc) == "DNS: Name or service not known"
+
+
+def test_cyclic_context_does_not_loop() -> None:
+    a, b = httpx.ReadError(""), httpx.WriteError("")
+    a.__context__, b.__context__ = b, a
+    assert describe(a) == "connection closed unexpectedly"
