@@ -379,3 +379,10 @@ def test_notify_errors_never_show_the_secret(tmp_path: Path, monkeypatch: pytest
         'cfg.toml:2: [notify] urls "slack://T000/***" cannot be used: Apprise cannot parse it (slack://T000/***)',
         'cfg.toml:4: [[notify.channel]] #1: url "slack://T1/***" cannot be used: Apprise cannot parse it (slack://T1/***)',
     ]
+
+
+def test_lines_with_crlf_and_spaced_headers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = '# x\r\n[ defaults ]\r\n\r\n[[ monitor ]]  # one\r\nname = "api"\r\n "url" = "https://a"\r\ninterval = "0s"\r\n'
+    assert problems_of(text, tmp_path, monkeypatch) == [
+        'cfg.toml:7: monitor "api": interval "0s" must be longer than 0; expected a duration like "30s"'
+    ]
