@@ -262,3 +262,20 @@ async def test_connection_closed_mid_body(pool: ClientPool) -> None:
     async with ms.serve(short_body) as port:
         obs = await probe(spec(f"http://127.0.0.1:{port}/", body_contains="ten"), pool)
     assert obs.error == "connection closed before the body was complete"
+
+
+async def test_keepalive_pool_reuses_connections() -> None:
+    """The benchmark-only mode: one connection serves successive checks of a monitor."""
+    seen = ms.Seen()
+
+    async def keep_alive(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _q: object) -> None:
+        while True:
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            await writer.drain()
+            if await ms.read_request(reader) is None:
+                return
+
+    async with ClientPool(clients=1, keepalive=True) as reuse, ms.serve(keep_alive, seen=seen) as port:
+        for _ in range(3):
+            assert (await probe(spec(f"http://127.0.0.1:{port}/"), reuse)).status_code == 200
+    assert seen.connections == 1

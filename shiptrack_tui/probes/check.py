@@ -36,7 +36,7 @@ async def probe(spec: MonitorSpec, pool: ClientPool, clock: Callable[[], float] 
         deadline = asyncio.timeout(spec.timeout)
         try:
             async with deadline:
-                seen = await exchange(spec, client, at)
+                seen = await exchange(spec, client, at, drain=pool.keepalive)
         except ProbeFailure as exc:
             return Observation(at=at, latency_ms=_since(started), error=str(exc))
         except Exception as exc:

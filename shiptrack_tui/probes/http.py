@@ -51,11 +51,21 @@ async def _read_capped(response: httpx.Response, cap: int) -> bytes:
     return b"".join(chunks)
 
 
-async def exchange(spec: MonitorSpec, client: httpx.AsyncClient, now: float) -> HttpSeen:
+async def _drain(response: httpx.Response, cap: int) -> None:
+    """Read and drop a body so its connection can be reused; give up (and lose it) past `cap`."""
+    size = 0
+    async for chunk in response.aiter_raw():
+        size += len(chunk)
+        if size > cap:
+            return
+
+
+async def exchange(spec: MonitorSpec, client: httpx.AsyncClient, now: float, drain: bool = False) -> HttpSeen:
     """Send the monitor's request, follow up to MAX_REDIRECTS redirects, and read what it asks for.
 
     Redirects are followed here rather than by httpx so that every HTTPS hop's certificate is read
     while its connection is open; the soonest expiry is reported, since any hop breaks the check.
+    With `drain`, unread bodies are read and dropped so that a keep-alive connection survives.
     """
     request = client.build_request(
         spec.method,
@@ -73,7 +83,11 @@ async def exchange(spec: MonitorSpec, client: httpx.AsyncClient, now: float) -> 
                 body = None
                 if spec.wants_body and _status_expected(spec, response.status_code):
                     body = await _read_capped(response, spec.max_body_bytes)
+                elif drain:
+                    await _drain(response, spec.max_body_bytes)
                 return HttpSeen(response.status_code, body, days)
+            if drain:
+                await _drain(response, spec.max_body_bytes)
         finally:
             await response.aclose()
         request = next_request
