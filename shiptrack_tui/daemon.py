@@ -1,7 +1,7 @@
 """`shiptrack --daemon`: the engine headless, for servers and systemd.
 
-SIGTERM/SIGINT finish in-flight checks, flush and exit 0; SIGHUP reloads the config, keeping the
-old one running when the new one is invalid.
+SIGTERM/SIGINT finish in-flight checks, flush and exit 0; SIGHUP (or a change of the file on disk)
+reloads the config, keeping the old one running when the new one is invalid.
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ def run_daemon(config: Config, db_path: Path, reload_config: Callable[[], Config
 
 
 async def _serve(config: Config, store: Store, reload_config: Callable[[], Config]) -> int:
-    engine = Engine(config, store)
+    watch = reload_config if config.path.is_file() else None  # the demo has no file to watch
+    engine = Engine(config, store, config_loader=watch)
     loop = asyncio.get_running_loop()
 
     def stop(signame: str) -> None:

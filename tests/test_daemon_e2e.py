@@ -250,3 +250,17 @@ def test_database_is_created_owner_only(workdir: Path, daemon) -> None:
     assert d.stop() == 0
     mode = os.stat(workdir / "st.db").st_mode & 0o777
     assert mode == 0o600
+
+
+def test_a_config_edit_on_disk_is_picked_up_without_a_signal(workdir: Path, targets, daemon) -> None:
+    d = daemon()
+    wait_for(lambda: status(workdir).get("api"), what="daemon running")
+    out = shiptrack(workdir, "monitor", "add", "--name", "web", "--url", f"{targets.base_url}/steady",
+                    "--interval", "1s", "--tag", "edge")
+    assert out.returncode == 0, out.stderr
+    assert "# A config like an operator's, comments and all." in (workdir / "shiptrack.toml").read_text()
+    wait_for(lambda: status(workdir).get("web", {}).get("state") == "up", what="added monitor checked")
+    out = shiptrack(workdir, "monitor", "rm", "web")
+    assert out.returncode == 0, out.stderr
+    wait_for(lambda: "web" not in status(workdir), what="removed monitor gone from status")
+    assert d.stop() == 0

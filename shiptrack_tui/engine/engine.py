@@ -14,7 +14,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from shiptrack_tui.config import Config
+from shiptrack_tui.config import Config, ConfigError
+from shiptrack_tui.config.watch import ConfigWatcher
 from shiptrack_tui.core.evaluation import evaluate
 from shiptrack_tui.core.incidents import (
     Event,
@@ -46,6 +47,7 @@ log = logging.getLogger("shiptrack.engine")
 
 Listener = Callable[[set[str]], None]
 ACTION_POLL_SECONDS = 0.5
+CONFIG_POLL_SECONDS = 2.0
 HOUSEKEEPING_SECONDS = 60.0
 
 
@@ -70,6 +72,7 @@ class Engine:
         pool: ClientPool | None = None,
         max_in_flight: int = 256,
         send_notifications: bool = True,
+        config_loader: Callable[[], Config] | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -79,6 +82,7 @@ class Engine:
         self._owns_pool = pool is None
         self._max_in_flight = max_in_flight
         self._send_notifications = send_notifications
+        self._config_loader = config_loader
         self._specs: dict[str, MonitorSpec] = {}
         self._states: dict[str, MonitorState] = {}
         self._last_reminded: dict[str, float] = {}
@@ -133,6 +137,8 @@ class Engine:
             asyncio.create_task(self._action_loop(), name="actions"),
             asyncio.create_task(self._housekeeping_loop(), name="housekeeping"),
         ]
+        if self._config_loader is not None:
+            helpers.append(asyncio.create_task(self._config_watch_loop(), name="config-watch"))
         try:
             await self._schedule_loop()
         finally:
@@ -317,6 +323,24 @@ class Engine:
         refusal = asyncio.to_thread(self.store.reject_action, action.id, self.clock(), why)
         task = asyncio.ensure_future(refusal)
         task.add_done_callback(_log_task_failure)
+
+    # -- the config file ------------------------------------------------------------------------
+    async def _config_watch_loop(self) -> None:
+        """Pick up edits made on disk without a SIGHUP; an invalid edit keeps the running config."""
+        assert self._config_loader is not None
+        watcher = ConfigWatcher(self.config.path, self.config.digest)
+        while True:
+            await asyncio.sleep(CONFIG_POLL_SECONDS)
+            if not await asyncio.to_thread(watcher.changed):
+                continue
+            try:
+                fresh = await asyncio.to_thread(self._config_loader)
+            except ConfigError as error:
+                for line in str(error).splitlines():
+                    log.error("config not reloaded: %s", line)
+                continue
+            log.info("config file changed: reloading %d monitors", len(fresh.monitors))
+            await self._apply_config_async(fresh)
 
     # -- periodic work ------------------------------------------------------------------------
     async def _housekeeping_loop(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from shiptrack_tui.config import Config
@@ -38,6 +39,16 @@ def run_dashboard(config: Config | None, db_path: Path, config_error: str | None
     return _run_with_engine(config, db_path)
 
 
+def _loader(config: Config) -> Callable[[], Config] | None:
+    """How the engine re-reads an edited config file; the demo has none."""
+    if not config.path.is_file():
+        return None
+    from shiptrack_tui.config import load_config
+    from shiptrack_tui.notify import check_notify_url
+
+    return lambda: load_config(config.path, check_notify_url=check_notify_url)
+
+
 def _run_with_engine(config: Config, db_path: Path) -> int:
     from shiptrack_tui.engine import Engine, EngineThread
     from shiptrack_tui.storage import Store
@@ -53,7 +64,7 @@ def _run_with_engine(config: Config, db_path: Path) -> int:
         _log_to_file(db_path)
         store = Store.open(db_path)
         try:
-            engine = EngineThread(Engine(config, store))
+            engine = EngineThread(Engine(config, store, config_loader=_loader(config)))
             ShipTrackApp(db_path, engine=engine).run()
             engine.stop()  # idempotent: the app stops it on quit; this covers a crash
         finally:
