@@ -264,3 +264,38 @@ def test_a_config_edit_on_disk_is_picked_up_without_a_signal(workdir: Path, targ
     assert out.returncode == 0, out.stderr
     wait_for(lambda: "web" not in status(workdir), what="removed monitor gone from status")
     assert d.stop() == 0
+
+
+def test_daemon_notifies_each_transition_once_in_order_through_a_receiver_outage(
+    workdir: Path, targets, daemon
+) -> None:
+    from receiver import Receiver
+
+    with Receiver() as rx:
+        config = workdir / "shiptrack.toml"
+        hook = rx.url("hook", userinfo="ops:s3cr3t-token")
+        config.write_text(f'[notify]\nurls = ["{hook}"]\n\n' + config.read_text())
+        d = daemon()
+        wait_for(lambda: status(workdir).get("api", {}).get("state") == "up", what="api up")
+
+        rx.down()  # the notifier is dead for the whole outage
+        targets.set_down("t/api")
+        opened = wait_for(lambda: [i for i in incidents(workdir) if i["state"] == "open"], what="open")
+        assert shiptrack(workdir, "ack", str(opened[0]["id"]), "--note", "db failover").returncode == 0
+        targets.set_up("t/api")
+        wait_for(lambda: incidents(workdir)[0]["state"] == "resolved", what="resolved")
+        assert rx.posts == []
+
+        rx.up()
+        posts = rx.wait_for(3, timeout=30)
+        time.sleep(1.5)  # nothing more may follow
+        assert [p.title for p in rx.posts] == [
+            "[OPEN] api — HTTP 503", "[ACK] api — HTTP 503", rx.posts[2].title,
+        ]
+        assert rx.posts[2].title.startswith("[RESOLVED] api — down for ")
+        assert [p.type for p in posts] == ["failure", "info", "success"]
+        kinds = [e["kind"] for e in incidents(workdir)[0]["events"]]
+        assert kinds.count("notified") == 3
+        assert d.stop() == 0
+        assert "s3cr3t-token" not in d.log
+        assert "s3cr3t-token" not in json.dumps(incidents(workdir))
