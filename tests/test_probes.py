@@ -184,7 +184,7 @@ async def test_pool_queues_beyond_its_limit_without_charging_the_target(pool: Cl
         results = await asyncio.gather(*(probe(s, narrow) for s in specs))
     assert [r.error for r in results] == [None] * 6
     assert seen.peak_open == 2
-    assert max(r.latency_ms for r in results) < 330
+    assert max(r.latency_ms for r in results) < 390  # a queued wait would add at least 200 ms
 
 
 async def test_each_check_opens_a_fresh_connection(pool: ClientPool) -> None:
