@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -126,6 +127,8 @@ def main(argv: list[str]) -> int:
             shutil.rmtree(scenario_dir, ignore_errors=True)
             scenario_dir.mkdir(parents=True)
             results[scenario] = run_scenario(scenario, args, scenario_dir)
+            # Other processes on a shared machine move every figure: say how busy it was.
+            results[scenario]["loadavg_after"] = list(os.getloadavg())
             if not args.json_only:
                 print(_summary(results[scenario]), file=sys.stderr, flush=True)
     finally:

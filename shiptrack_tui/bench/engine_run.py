@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shiptrack_tui.bench.measure import CpuWindow, RssSampler, rss_mb
+from shiptrack_tui.bench.measure import CpuWindow, LoopLag, RssSampler, rss_mb
 from shiptrack_tui.bench.targets import TargetProcess
 from shiptrack_tui.config import Config
 from shiptrack_tui.core.model import MonitorSpec
@@ -53,7 +53,7 @@ class EngineRun:
     writer_pending_at_end: int = 0
     writer_batches: int = 0
     down_checks: int = 0
-    extra: dict[str, object] = field(default_factory=dict)
+    loop: dict[str, object] = field(default_factory=dict)  # event-loop lag and checks in flight
 
     @property
     def checks_per_s(self) -> float:
@@ -81,8 +81,10 @@ async def run_engine(targets: TargetProcess, specs: tuple[MonitorSpec, ...], db_
         checks0, overlapping0, skipped0 = counters.checks, counters.overlapping, schedule.skipped
         t0 = time.time()
         cpu = CpuWindow(other=targets.cpu_seconds).start()
+        lag = LoopLag().start(lambda: len(engine._in_flight))
         await asyncio.sleep(duration)
         cpu.stop()
+        result.loop = await lag.stop()
         t1 = time.time()
         result.checks = counters.checks - checks0
         result.overlapping = counters.overlapping - overlapping0

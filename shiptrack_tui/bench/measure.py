@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import platform
 import sqlite3
@@ -142,3 +144,49 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "loadavg_at_start": [round(x, 2) for x in load],
     }
+
+
+class LoopLag:
+    """How late this event loop wakes a 20 ms sleeper: stalls here delay every check's start.
+
+    Stalls over `stall_ms` are kept with their offset from `start()` so they can be lined up
+    with periodic work (housekeeping runs every 60 s) or with noise from other processes.
+    """
+
+    def __init__(self, every: float = 0.02, stall_ms: float = 100.0, keep: int = 30) -> None:
+        self.every = every
+        self.stall_ms = stall_ms
+        self.keep = keep
+        self.lags_ms: list[float] = []
+        self.stalls: list[tuple[float, float]] = []  # (seconds since start, lag ms)
+        self.peak_in_flight = 0
+        self._task: asyncio.Task[None] | None = None
+        self._in_flight: Callable[[], int] | None = None
+
+    def start(self, in_flight: Callable[[], int] | None = None) -> LoopLag:
+        self._in_flight = in_flight
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="bench-loop-lag")
+        return self
+
+    async def _run(self) -> None:
+        started = time.perf_counter()
+        while True:
+            before = time.perf_counter()
+            await asyncio.sleep(self.every)
+            lag_ms = (time.perf_counter() - before - self.every) * 1000
+            self.lags_ms.append(lag_ms)
+            if lag_ms > self.stall_ms and len(self.stalls) < self.keep:
+                self.stalls.append((round(before - started, 1), round(lag_ms)))
+            if self._in_flight is not None:
+                self.peak_in_flight = max(self.peak_in_flight, self._in_flight())
+
+    async def stop(self) -> dict[str, Any]:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        ordered = sorted(self.lags_ms)
+        p99 = ordered[max(0, int(len(ordered) * 0.99) - 1)] if ordered else None
+        return {"loop_lag_p99_ms": p99, "loop_lag_max_ms": ordered[-1] if ordered else None,
+                "stalls_over_100ms": sum(1 for lag in ordered if lag > self.stall_ms),
+                "stalls_first": self.stalls, "peak_in_flight": self.peak_in_flight}

@@ -17,7 +17,7 @@ from typing import Any
 
 from shiptrack_tui.bench.disk import naive_bytes, shiptrack_bytes
 from shiptrack_tui.bench.engine_run import bench_specs, run_engine
-from shiptrack_tui.bench.measure import CpuWindow, ratio, rss_mb
+from shiptrack_tui.bench.measure import CpuWindow, LoopLag, ratio, rss_mb
 from shiptrack_tui.bench.pipeline import ENGINE_MAX_IN_FLIGHT
 from shiptrack_tui.bench.targets import TargetProcess
 from shiptrack_tui.core.model import MonitorSpec
@@ -45,6 +45,7 @@ async def run_baseline(specs: tuple[MonitorSpec, ...], warmup: float, duration: 
     """A minimal scheduler on the same grid: per-monitor sleep-until-due, GET, repeat."""
     pool = ClientPool()
     slots = asyncio.Semaphore(ENGINE_MAX_IN_FLIGHT)
+    lag = LoopLag()
     lateness: list[float] = []
     done = 0
     measuring = False
@@ -73,8 +74,10 @@ async def run_baseline(specs: tuple[MonitorSpec, ...], warmup: float, duration: 
         measuring = True
         t0 = time.time()
         cpu = CpuWindow(other=target_cpu).start()
+        lag.start(pool.in_flight)
         await asyncio.sleep(duration)
         cpu.stop()
+        loop = await lag.stop()
         measuring = False
         t1 = time.time()
     finally:
@@ -93,6 +96,7 @@ async def run_baseline(specs: tuple[MonitorSpec, ...], warmup: float, duration: 
         "lateness_p99_ms": None if p99 is None else p99 * 1000,
         "cpu_percent": cpu.own_percent,
         "target_cpu_percent": cpu.other_percent,
+        "loop": loop,
     }
 
 
@@ -123,6 +127,7 @@ async def _scenario(targets: TargetProcess, monitors: int, interval: float, dura
         "rss_peak_mb": run.rss_peak_mb,
         "rss_before_engine_mb": rss_idle,
         "writer_batches": run.writer_batches,
+        "loop": run.loop,
         "bytes_per_check": disk["bytes_per_check"],
         "disk": disk,
     }

@@ -1,0 +1,88 @@
+"""`shiptrack bench` smoke runs: every scenario at toy size prints one JSON object with every figure.
+
+These prove the benchmark works end to end (targets in a child process, engine, baselines, seeding,
+first paint), not that the figures meet their targets: that is the full-size run's job.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from shiptrack_tui.bench import main
+
+COMMON_KEYS = {"machine", "scenario", "params", "figures", "baseline", "ratio", "target", "pass", "notes",
+               "elapsed_s"}
+
+
+def bench(capsys: pytest.CaptureFixture[str], tmp_path: Path, *argv: str) -> dict[str, Any]:
+    assert main([*argv, "--json-only", "--db", str(tmp_path / "bench.db")]) == 0
+    out = capsys.readouterr().out
+    report = json.loads(out)  # exactly one JSON object on stdout
+    assert report.keys() >= COMMON_KEYS
+    assert report["ratio"] is not None and report["ratio"] > 0
+    assert set(report["pass"]) and all(isinstance(ok, bool) for ok in report["pass"].values())
+    # The targets ran in a child process that is gone again.
+    assert not psutil.Process().children(recursive=True)
+    return report
+
+
+def test_pipeline(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    report = bench(capsys, tmp_path, "--scenario", "pipeline", "--monitors", "300", "--interval", "1s",
+                   "--duration", "1.5s", "--warmup", "0.5s", "--rounds", "1")
+    figures, baseline = report["figures"], report["baseline"]
+    assert figures["engine_checks_per_s"] > 0 and baseline["checks_per_s"] > 0
+    engine = figures["engine_rounds"][0]
+    assert engine["checks"] > 0 and engine["down_checks"] == 0
+    assert engine["stored_per_s"] > 0
+    assert baseline["rounds"][0]["errors"] == 0
+    expected = figures["engine_checks_per_s"] / baseline["checks_per_s"]
+    assert report["ratio"] == pytest.approx(expected, rel=0.01)
+
+
+def test_schedule(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    report = bench(capsys, tmp_path, "--scenario", "schedule", "--monitors", "300", "--interval", "2s",
+                   "--duration", "2s", "--warmup", "0.5s")
+    figures = report["figures"]
+    for key in ("checks_expected", "checks_started", "overlapping", "skipped", "lateness_p50_ms",
+                "lateness_p99_ms", "cpu_percent", "rss_peak_mb", "bytes_per_check"):
+        assert figures[key] is not None, key
+    assert figures["checks_expected"] > 0 and figures["checks_started"] > 0
+    assert figures["overlapping"] >= 0 and figures["skipped"] >= 0
+    assert 0 < figures["cpu_percent"] < 400 and figures["rss_peak_mb"] > 10
+    assert 10 < figures["bytes_per_check"] < report["baseline"]["naive_bytes_per_check"]
+    assert report["baseline"]["checks_done"] > 0
+
+
+def test_storage(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    report = bench(capsys, tmp_path, "--scenario", "storage", "--checks", "6000", "--monitors", "20")
+    figures, baseline = report["figures"], report["baseline"]
+    assert figures["disk"]["checks"] == 6000
+    assert 10 < figures["bytes_per_check"] < baseline["naive_bytes_per_check"]
+    assert figures["prune_deleted"] == baseline["naive_prune_deleted"] == 3000
+    assert figures["writer_checks_per_s"] > 0 and baseline["bare_executemany_checks_per_s"] > 0
+    assert figures["wal_peak_bytes_writing"] > 0
+
+
+def test_stats(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    report = bench(capsys, tmp_path, "--scenario", "stats", "--monitors", "20", "--days", "1",
+                   "--raw-hours", "1", "--repeat", "1")
+    figures, seeding = report["figures"], report["seeding"]
+    assert seeding["checks_represented"] == pytest.approx(20 * 1440, abs=20)
+    assert seeding["raw_tail_checks"] == pytest.approx(20 * 60, abs=20)
+    assert figures["summaries_ms"] > 0 and report["baseline"]["naive_ms"] > 0
+    assert figures["accuracy"]["monitors_sampled"] == 1
+    assert figures["accuracy"]["worst_percentile_error_percent"] <= 2.0
+    assert figures["first_paint_ms"] is not None and figures["first_paint"]["bare_datatable_ms"] is not None
+    assert figures["profile_top_own_time"]
+
+
+def test_bad_duration_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--scenario", "pipeline", "--duration", "soon"])
+    assert exit_info.value.code == 2
+    assert "duration" in capsys.readouterr().err
