@@ -8,6 +8,7 @@ import os
 import platform
 import sqlite3
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -143,7 +144,21 @@ def machine() -> dict[str, Any]:
         "sqlite": sqlite3.sqlite_version,
         "platform": platform.platform(),
         "loadavg_at_start": [round(x, 2) for x in load],
+        "code": _code_version(),
     }
+
+
+def _code_version() -> dict[str, Any]:
+    """The commit measured, and which package files differed from it (a tree being worked on)."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
+                              text=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "shiptrack_tui"], cwd=root,
+                               capture_output=True, text=True, timeout=5).stdout.split("\n")
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    return {"commit": head, "uncommitted": sorted(line[3:] for line in dirty if line.strip())}
 
 
 class LoopLag:
