@@ -9,8 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from test_tui_seed import ALL_UP, NOW, WITH_INCIDENT, Plan, fold, open_store, seed
-from textual.pilot import Pilot
+from test_tui_seed import ALL_UP, NOW, WITH_INCIDENT, Plan, fold, open_store, seed, settled, wait_until
 
 from shiptrack_tui.core.model import ActionKind
 from shiptrack_tui.tui import ShipTrackApp
@@ -45,27 +44,6 @@ class RecordingEngine:
 
     def add_listener(self, callback: Callable[[set[str]], None]) -> None:
         self.listeners.append(callback)
-
-
-async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], seconds: float = 5.0) -> None:
-    for _ in range(int(seconds / 0.02)):
-        if condition():
-            await pilot.pause()
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("condition not reached in time")
-
-
-async def settled(pilot: Pilot[None]) -> Dashboard:
-    def ready() -> bool:
-        screen = pilot.app.screen
-        return isinstance(screen, Dashboard) and screen.settled
-    await wait_until(pilot, ready)
-    await pilot.pause()
-    dashboard = pilot.app.screen
-    assert isinstance(dashboard, Dashboard)
-    await wait_until(pilot, lambda: dashboard.settled)
-    return dashboard
 
 
 def actions(db: Path) -> list[tuple[str, str | None, int | None, str | None, str]]:

@@ -7,11 +7,13 @@ what the engine would have stored. The tests here check the dashboard's read lay
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
+
+from textual.pilot import Pilot
 
 from shiptrack_tui.core.incidents import Event, acknowledge, pause, step
 from shiptrack_tui.core.model import (
@@ -26,8 +28,9 @@ from shiptrack_tui.core.model import (
 from shiptrack_tui.storage.pipeline import PipelineWrite
 from shiptrack_tui.storage.store import Store
 from shiptrack_tui.tui.data import read_detail, read_overview
+from shiptrack_tui.tui.screens.dashboard import Dashboard
 
-NOW: Final = 1_795_000_000.0  # 2026-11-19 08:26:40 UTC: every test runs at this instant
+NOW: Final = 1_795_000_000.0  # 2026-11-18 UTC: every test runs at this instant
 POLICY: Final = Policy(failure_threshold=3, recovery_threshold=2)
 
 
@@ -119,6 +122,27 @@ WITH_ACK: Final = (
     Plan("web", "u" * 40, tags=("prod",)),
     Plan("tcp-db", "u" * 40),
 )
+
+
+async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            await pilot.pause()
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("condition not reached in time")
+
+
+async def settled(pilot: Pilot[None]) -> Dashboard:
+    def ready() -> bool:
+        screen = pilot.app.screen
+        return isinstance(screen, Dashboard) and screen.settled
+    await wait_until(pilot, ready)
+    await pilot.pause()
+    dashboard = pilot.app.screen
+    assert isinstance(dashboard, Dashboard)
+    await wait_until(pilot, lambda: dashboard.settled)
+    return dashboard
 
 
 def test_overview_reads_states_sparks_and_incidents(tmp_path: Path) -> None:

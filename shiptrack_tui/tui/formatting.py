@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from shiptrack_tui.core.durations import format_duration
-from shiptrack_tui.core.model import MonitorStatus, MonitorSummary
+from shiptrack_tui.core.model import IncidentState, MonitorStatus, MonitorSummary
 
 STATE_SYMBOLS: Final = {
     MonitorStatus.UP: "●",
@@ -51,8 +51,15 @@ def status_of(summary: MonitorSummary) -> MonitorStatus:
     return summary.state.status
 
 
-def state_text(status: MonitorStatus) -> str:
-    return f"{STATE_SYMBOLS[status]} {STATE_LABELS[status]}"
+def state_text(status: MonitorStatus, acknowledged: bool = False) -> str:
+    """`✖ down`, or `✖ down ack` once someone has taken the incident."""
+    suffix = " ack" if acknowledged and status is MonitorStatus.DOWN else ""
+    return f"{STATE_SYMBOLS[status]} {STATE_LABELS[status]}{suffix}"
+
+
+def is_acknowledged(summary: MonitorSummary) -> bool:
+    incident = summary.state.incident
+    return incident is not None and incident.state is IncidentState.ACKNOWLEDGED
 
 
 def fmt_ms(value: float | None) -> str:
@@ -81,6 +88,17 @@ def fmt_ago(now: float, at: float | None) -> str:
     return format_duration(max(0.0, now - at))
 
 
+def fmt_age(now: float, at: float | None) -> str:
+    """A coarse age for table cells (`42s`, `5m`, `3h`, `2d`): it changes rarely, so cells stay put."""
+    if at is None:
+        return "never"
+    seconds = max(0.0, now - at)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
 def fmt_time(at: float | None) -> str:
     """A wall-clock time in UTC, compact and independent of the machine's time zone."""
     if at is None:
@@ -92,9 +110,7 @@ def sparkline(values: Sequence[float | None], width: int) -> str:
     """Block characters scaled between the series' minimum and maximum; gaps (failures) are `×`."""
     values = list(values)[-width:]
     present = [v for v in values if v is not None]
-    if not present:
-        return " " * width
-    low, high = min(present), max(present)
+    low, high = (min(present), max(present)) if present else (0.0, 0.0)
     span = high - low
     chars: list[str] = []
     for value in values:

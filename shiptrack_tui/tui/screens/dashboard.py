@@ -18,6 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.events import DescendantFocus, Resize
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Tab, Tabs
 from textual.worker import Worker, WorkerState
@@ -38,6 +39,7 @@ PANES: Final = ("monitors", "detail", "timeline")
 PANE_TITLES: Final = {"monitors": "Monitors", "detail": "Detail", "timeline": "Incidents"}
 NARROW_WIDTH: Final = 120
 POLL_SECONDS: Final = 0.5
+DETAIL_DELAY: Final = 0.12
 WORKER_TASKS: Final = {
     "_load_overview": "Reading the monitors",
     "_poll_data_version": "Watching the database",
@@ -70,8 +72,8 @@ class Dashboard(Screen[None]):
         Binding("shift+tab", "cycle_pane(-1)", "Previous pane", id="dashboard.previous-pane", show=False),
         Binding("a", "ack", "Ack", id="dashboard.ack"),
         Binding("n", "note", "Note", id="dashboard.note"),
-        Binding("c", "check_now", "Check now", id="dashboard.check-now"),
-        Binding("p", "pause", "Pause/resume", id="dashboard.pause"),
+        Binding("c", "check_now", "Check", id="dashboard.check-now"),
+        Binding("p", "pause", "Pause", id="dashboard.pause"),
         Binding("slash", "filter", "Filter", id="dashboard.filter"),
         Binding("escape", "clear_filter", "Clear filter", id="dashboard.clear-filter", show=False),
         Binding("g", "group", "Group", id="dashboard.group", show=False),
@@ -92,7 +94,9 @@ class Dashboard(Screen[None]):
         self.overview: Overview | None = None
         self._dirty = False
         self._loading = False
-        self._detail_loads = 0
+        self._detail_worker: Worker[None] | None = None
+        self._detail_timer: Timer | None = None
+        self._by_name: dict[str, MonitorSummary] = {}
         self._selected: str | None = None
         self._detail_of: MonitorSummary | None = None
 
@@ -124,7 +128,10 @@ class Dashboard(Screen[None]):
     @property
     def settled(self) -> bool:
         """True once the first read landed and no read is in flight (tests wait for this)."""
-        return self.overview is not None and not self._loading and self._detail_loads == 0
+        detail_done = self._detail_timer is None and (
+            self._detail_worker is None or self._detail_worker.is_finished
+        )
+        return self.overview is not None and not self._loading and detail_done
 
     def request_reload(self) -> None:
         """Re-read the overview; requests arriving during a read coalesce into one more read."""
@@ -157,17 +164,14 @@ class Dashboard(Screen[None]):
 
     def _load_detail(self, summary: MonitorSummary) -> None:
         self._detail_of = summary
-        self._detail_loads += 1
-        self._read_detail(summary, self.query_one(DetailPane).window)
+        # Exclusive: a newer selection cancels an older read (which may never have started).
+        self._detail_worker = self._read_detail(summary, self.query_one(DetailPane).window)
 
     @work(group="detail", exclusive=True, exit_on_error=False)
     async def _read_detail(self, summary: MonitorSummary, window: str) -> None:
-        try:
-            now = self._clock()
-            detail = await self._gateway.call(lambda store: read_detail(store, summary, window, now))
-            self.post_message(DetailLoaded(detail))
-        finally:
-            self._detail_loads -= 1
+        now = self._clock()
+        detail = await self._gateway.call(lambda store: read_detail(store, summary, window, now))
+        self.post_message(DetailLoaded(detail))
 
     def _tick(self) -> None:
         """Keep "checked … ago" honest between data changes (cells that did not change stay put)."""
@@ -188,6 +192,7 @@ class Dashboard(Screen[None]):
     @on(OverviewLoaded)
     def _show_overview(self, message: OverviewLoaded) -> None:
         overview = message.overview
+        self._by_name = {summary.name: summary for summary in overview.summaries}
         self.query_one(StatusBar).counts = count_states(overview.summaries)
         table = self.query_one(MonitorTable)
         table.show(overview.summaries, overview.sparks, overview.now)
@@ -213,6 +218,15 @@ class Dashboard(Screen[None]):
         if summary is None:
             self.query_one(DetailPane).detail = None
         elif summary != self._detail_of or self.query_one(DetailPane).detail is None:
+            # Wait for the cursor to rest: holding j must not queue a database read per row.
+            if self._detail_timer is not None:
+                self._detail_timer.stop()
+            self._detail_timer = self.set_timer(DETAIL_DELAY, self._selection_rested)
+
+    def _selection_rested(self) -> None:
+        self._detail_timer = None
+        summary = self._summary(self._selected)
+        if summary is not None:
             self._load_detail(summary)
 
     @on(MonitorTable.Opened)
@@ -229,9 +243,7 @@ class Dashboard(Screen[None]):
             self._load_detail(summary)
 
     def _summary(self, name: str | None) -> MonitorSummary | None:
-        if name is None or self.overview is None:
-            return None
-        return next((s for s in self.overview.summaries if s.name == name), None)
+        return None if name is None else self._by_name.get(name)
 
     # ---- layout --------------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from shiptrack_tui.tui.formatting import (
     fmt_ms,
     fmt_time,
     fmt_uptime,
+    is_acknowledged,
     state_text,
     status_of,
 )
@@ -64,7 +65,11 @@ class DetailPane(VerticalScroll):
             self.post_message(self.WindowChosen(window))
 
     def watch_detail(self, detail: MonitorDetail | None) -> None:
-        self.remove_class(*STATE_CLASSES)
+        # Touch classes only on a change of state: every class change restyles the subtree.
+        wanted = f"-{status_of(detail.summary).value}" if detail is not None else None
+        for name in STATE_CLASSES:
+            if self.has_class(name) != (name == wanted):
+                self.set_class(name == wanted, name)
         head = self.query_one("#detail-head", Static)
         chart = self.query_one("#detail-chart", Sparkline)
         caption = self.query_one("#detail-caption", Static)
@@ -75,15 +80,13 @@ class DetailPane(VerticalScroll):
             caption.update("")
             body.update("")
             return
-        status = status_of(detail.summary)
-        self.add_class(f"-{status.value}")
         head.update(_head(detail))
         values = [value for value in detail.series if value is not None]
         chart.data = [value if value is not None else 0.0 for value in detail.series] if values else []
         if values:
             caption.update(
                 f"{detail.window}: min {fmt_ms(min(values))}  max {fmt_ms(max(values))}"
-                f"  ({len(detail.series)} points, gaps = failures or no data)"
+                f"  (lowest bars: failures or no data)"
             )
         else:
             caption.update(f"{detail.window}: no latency data in this window")
@@ -93,7 +96,7 @@ class DetailPane(VerticalScroll):
 def _head(detail: MonitorDetail) -> Text:
     summary = detail.summary
     text = Text()
-    text.append(state_text(status_of(summary)), style="bold")
+    text.append(state_text(status_of(summary), is_acknowledged(summary)), style="bold")
     text.append(f"  {summary.name}", style="bold")
     text.append(f"  {summary.target}")
     if summary.tags:

@@ -20,9 +20,10 @@ from textual.widgets import DataTable
 from shiptrack_tui.core.model import MonitorStatus, MonitorSummary
 from shiptrack_tui.tui.formatting import (
     TROUBLE_ORDER,
-    fmt_ago,
+    fmt_age,
     fmt_ms,
     fmt_uptime,
+    is_acknowledged,
     matches_filter,
     sparkline,
     state_text,
@@ -91,6 +92,9 @@ class MonitorTable(DataTable[Text]):
         self._last: tuple[Sequence[MonitorSummary], Mapping[str, Sequence[float | None]], float] | None = None
         self.filter_text = ""
         self.grouped = False
+        self._styles: dict[str, Style] = {}
+        # What each row was last built from: unchanged inputs reuse the same cells (and skip them).
+        self._inputs: dict[str, tuple[MonitorSummary, Sequence[float | None], str]] = {}
 
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
@@ -105,7 +109,11 @@ class MonitorTable(DataTable[Text]):
         return None if key is None or key.startswith(GROUP_PREFIX) else key
 
     def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(f"monitor-table--{name}", partial=True)
+        # Resolving a component style is costly; with 1,000 rows it dominated a refresh.
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = self.get_component_rich_style(f"monitor-table--{name}", partial=True)
+        return style
 
     def _cells(self, summary: MonitorSummary, spark: Sequence[float | None], now: float) -> Cells:
         status = status_of(summary)
@@ -113,12 +121,12 @@ class MonitorTable(DataTable[Text]):
         day = summary.windows.get("24h")
         quiet = self._style("dim") if status in (MonitorStatus.PAUSED, MonitorStatus.MAINTENANCE) else ""
         return (
-            Text(state_text(status), style=style),
+            Text(state_text(status, is_acknowledged(summary)), style=style),
             Text(summary.name, style=quiet),
             Text(fmt_uptime(day.uptime if day else None), justify="right"),
             Text(fmt_ms(day.p50_ms if day else None), justify="right"),
             Text(fmt_ms(summary.state.last_latency_ms), justify="right"),
-            Text(fmt_ago(now, summary.state.last_check_at), justify="right"),
+            Text(fmt_age(now, summary.state.last_check_at), justify="right"),
             Text(sparkline(spark, 10), style=style),
         )
 
@@ -128,9 +136,18 @@ class MonitorTable(DataTable[Text]):
         views: list[RowView] = []
         groups: dict[str, int] = {}
         for summary in summaries:
+            name = summary.name
             group = (summary.tags[0] if summary.tags else UNTAGGED) if self.grouped else ""
-            rank = (group == UNTAGGED, group, 1, TROUBLE_ORDER[status_of(summary)], summary.name)
-            views.append(RowView(summary.name, rank, self._cells(summary, sparks.get(summary.name, ()), now)))
+            rank = (group == UNTAGGED, group, 1, TROUBLE_ORDER[status_of(summary)], name)
+            spark = sparks.get(name, ())
+            inputs = (summary, spark, fmt_age(now, summary.state.last_check_at))
+            old = self._rows.get(name)
+            if old is not None and self._inputs.get(name) == inputs:
+                cells = old
+            else:
+                cells = self._cells(summary, spark, now)
+                self._inputs[name] = inputs
+            views.append(RowView(name, rank, cells))
             groups[group] = groups.get(group, 0) + 1
         if self.grouped:
             header = self._style("group")
@@ -156,9 +173,12 @@ class MonitorTable(DataTable[Text]):
         for key in [key for key in self._rows if key not in keep]:
             self.remove_row(key)
             del self._rows[key]
+            self._inputs.pop(key, None)
         column_keys = [key for key, _, _ in COLUMNS]
         for view in views:
             old = self._rows.get(view.key)
+            if old is view.cells:
+                continue
             if old is None:
                 self.add_row(*view.cells, key=view.key)
                 self._rows[view.key] = view.cells
@@ -197,6 +217,8 @@ class MonitorTable(DataTable[Text]):
         return self.grouped
 
     def _restyle(self) -> None:
+        self._styles.clear()
+        self._inputs.clear()
         self._rows.clear()
         self._order = []
         self.clear()

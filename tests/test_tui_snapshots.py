@@ -1,0 +1,76 @@
+"""How the dashboard looks, pinned with pytest-textual-snapshot (plain `def` tests, fixed clock).
+
+Update after an intended change with `pytest tests/test_tui_snapshots.py --snapshot-update`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from test_tui_seed import ALL_UP, NOW, WITH_ACK, WITH_INCIDENT, Plan, seed, settled
+from textual.pilot import Pilot
+
+from shiptrack_tui.tui import ShipTrackApp
+
+WIDE = (150, 40)
+
+
+def _app(tmp_path: Path, plans: Sequence[Plan], **kwargs: Any) -> ShipTrackApp:
+    db = tmp_path / "shiptrack.db"
+    seed(db, plans)
+    return ShipTrackApp(db, clock=lambda: NOW, **kwargs)
+
+
+async def _settle(pilot: Pilot[None]) -> None:
+    await settled(pilot)
+    await pilot.pause()
+
+
+def test_all_up(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(_app(tmp_path, ALL_UP), terminal_size=WIDE, run_before=_settle)
+
+
+def test_open_incident(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(_app(tmp_path, WITH_INCIDENT), terminal_size=WIDE, run_before=_settle)
+
+
+def test_acknowledged_incident(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(_app(tmp_path, WITH_ACK), terminal_size=WIDE, run_before=_settle)
+
+
+def test_attached_to_daemon(snap_compare: Any, tmp_path: Path) -> None:
+    app = _app(tmp_path, WITH_INCIDENT, attached_pid=4242)
+    assert snap_compare(app, terminal_size=WIDE, run_before=_settle)
+
+
+def test_small_terminal_monitors(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(_app(tmp_path, WITH_INCIDENT), terminal_size=(80, 24), run_before=_settle)
+
+
+def test_small_terminal_detail(snap_compare: Any, tmp_path: Path) -> None:
+    async def open_detail(pilot: Pilot[None]) -> None:
+        await _settle(pilot)
+        await pilot.press("enter")
+        await _settle(pilot)
+
+    assert snap_compare(_app(tmp_path, WITH_INCIDENT), terminal_size=(80, 24), run_before=open_detail)
+
+
+def test_ack_dialog(snap_compare: Any, tmp_path: Path) -> None:
+    async def ask(pilot: Pilot[None]) -> None:
+        await _settle(pilot)
+        await pilot.press("a", *"on it")
+
+    assert snap_compare(_app(tmp_path, WITH_INCIDENT), terminal_size=(80, 24), run_before=ask)
+
+
+def test_light_theme(snap_compare: Any, tmp_path: Path) -> None:
+    app = _app(tmp_path, WITH_INCIDENT)
+
+    async def light(pilot: Pilot[None]) -> None:
+        pilot.app.theme = "textual-light"
+        await _settle(pilot)
+
+    assert snap_compare(app, terminal_size=WIDE, run_before=light)
