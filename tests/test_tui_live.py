@@ -1,0 +1,109 @@
+"""The dashboard driving a real engine: in-process, and attached to a real daemon process."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_tui_seed import settled, wait_until
+
+from shiptrack_tui.config import Config
+from shiptrack_tui.core.model import IncidentState, MonitorSpec
+from shiptrack_tui.demo import DemoTargetsThread
+from shiptrack_tui.engine import Engine, EngineThread
+from shiptrack_tui.storage import Store
+from shiptrack_tui.tui import ShipTrackApp
+from shiptrack_tui.tui.modals.note_modal import NoteModal
+from shiptrack_tui.tui.widgets.status_bar import StatusBar
+
+WIDE = (160, 40)
+
+
+@pytest.fixture
+def targets() -> Iterator[DemoTargetsThread]:
+    server = DemoTargetsThread()
+    server.start()
+    yield server
+    server.stop()
+
+
+def incident_state(db: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT i.state, COALESCE(t.detail, '') FROM incident i "
+                            "LEFT JOIN timeline t ON t.incident_id = i.id AND t.kind = 'acknowledged'").fetchall()
+
+
+def stored_checks(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT COUNT(*) FROM \"check\"").fetchone()[0]
+
+
+async def test_ack_from_the_dashboard_reaches_the_in_process_engine_and_quit_flushes(
+    tmp_path: Path, targets: DemoTargetsThread
+) -> None:
+    db = tmp_path / "live.db"
+    spec = MonitorSpec(name="api", url=f"{targets.base_url}/t/api", interval=1.0, timeout=0.5,
+                       failure_threshold=2, recovery_threshold=2)
+    store = Store.open(db)
+    engine = Engine(Config(path=tmp_path / "none.toml", monitors=(spec,)), store)
+    handle = EngineThread(engine)
+    app = ShipTrackApp(db, engine=handle)
+    try:
+        async with app.run_test(size=WIDE) as pilot:
+            await settled(pilot)
+            targets.set_down("t/api")
+            await wait_until(pilot, lambda: bool(incident_state(db)), seconds=10)
+            await wait_until(pilot, lambda: app.screen.query_one(StatusBar).counts["down"] == 1, seconds=5)
+            await pilot.press("a")
+            assert isinstance(app.screen, NoteModal)
+            await pilot.press(*"paging the dba", "enter")
+            await wait_until(pilot, lambda: incident_state(db) == [("acknowledged", "paging the dba")],
+                             seconds=5)
+            await pilot.press("q")
+            await wait_until(pilot, lambda: not handle.running, seconds=10)
+        assert stored_checks(db) == engine.counters.checks  # every check the engine made was flushed
+    finally:
+        handle.stop()
+        store.close()
+
+
+async def test_dashboard_attached_to_a_daemon_acknowledges_what_the_daemon_opened(
+    tmp_path: Path, targets: DemoTargetsThread
+) -> None:
+    config = tmp_path / "shiptrack.toml"
+    config.write_text(f'[[monitor]]\nname = "api"\nurl = "{targets.base_url}/t/api"\ninterval = "1s"\n'
+                      'timeout = "500ms"\nfailure_threshold = 2\n')
+    db = tmp_path / "st.db"
+    daemon = subprocess.Popen([sys.executable, "-m", "shiptrack_tui", "--daemon", "--config", str(config),
+                               "--db", str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        targets.set_down("t/api")
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not (db.exists() and _has_incident(db)):
+            time.sleep(0.1)
+        assert _has_incident(db), "the daemon never opened the incident"
+
+        app = ShipTrackApp(db, attached_pid=daemon.pid)
+        async with app.run_test(size=WIDE) as pilot:
+            await settled(pilot)
+            bar = app.screen.query_one(StatusBar)
+            assert f"attached to daemon (pid {daemon.pid})" in str(bar.render())
+            await pilot.press("a", *"seen from the viewer", "enter")
+            await wait_until(pilot, lambda: incident_state(db) == [("acknowledged", "seen from the viewer")],
+                             seconds=5)
+        assert [row[0] for row in incident_state(db)] == [IncidentState.ACKNOWLEDGED.value]
+    finally:
+        daemon.terminate()
+        assert daemon.wait(10) == 0
+
+
+def _has_incident(db: Path) -> bool:
+    try:
+        return bool(incident_state(db))
+    except sqlite3.OperationalError:  # the daemon has not created its schema yet
+        return False
