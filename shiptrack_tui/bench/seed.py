@@ -2,10 +2,14 @@
 
 For each monitor, every check of `days` on its real grid (stable offset + k × interval) is drawn
 from a per-monitor latency distribution with a little background failure and one outage. Checks
-older than the raw tail are folded into hourly rollups with the writer's own `Tally` and
-`encode_histogram` and inserted directly (a real run would have pruned their raw rows); checks in
+older than the raw tail are folded into hour rollup rows with storage's own `RollupAccumulator`
+(a real run would have pruned their raw rows); with wider blocks in the schema, the monitor's
+first tail batch through the Writer folds those hours into them, as a real run would; checks in
 the raw tail go through the real path — `evaluate`, `step`, `PipelineWrite`, `Writer` — which
 stores the raw rows, merges them into the same rollups and keeps monitor state and incidents.
+The raw checks of the hours where the 24h, 7d and 30d windows start are inserted too (packed as
+the writer packs them): statistics read raw rows at window edges, and a real 30-day `keep_raw`
+would have them, so the timing pays for those reads.
 Generation runs in a process pool (one worker per core) since it is pure Python arithmetic.
 """
 
@@ -21,15 +25,18 @@ from pathlib import Path
 
 from shiptrack_tui.core.evaluation import evaluate
 from shiptrack_tui.core.incidents import step
-from shiptrack_tui.core.model import MonitorSpec, MonitorState, Observation, Policy
+from shiptrack_tui.core.model import MonitorSpec, MonitorState, Observation, Outcome, Policy
 from shiptrack_tui.core.schedule import stable_offset
+from shiptrack_tui.core.stats import WINDOWS
 from shiptrack_tui.storage import PipelineWrite, Store, Writer
-from shiptrack_tui.storage.codec import hour_of, to_ms
+from shiptrack_tui.storage.codec import hour_of, pack_code, to_ms
 from shiptrack_tui.storage.db import BUSY_TIMEOUT_SECONDS
-from shiptrack_tui.storage.rollups import Tally
+from shiptrack_tui.storage.rollups import RollupAccumulator
 
 DOWN_LATENCY_US = 10_000_000  # a timed-out check's latency, which statistics ignore
-RollupRow = tuple[int, int, int, int, int, int, bytes]
+DOWN_REASON = "timeout after 10.0s"
+RAW_INSERT = ('INSERT INTO "check" (monitor_id, at_ms, code, latency_us, status, error_id) '
+              "VALUES (?, ?, ?, ?, ?, ?)")
 RawCheck = tuple[float, int, int]  # (at, code, latency_us)
 
 
@@ -50,11 +57,18 @@ class SeedPlan:
     def tail_start(self) -> float:
         return self.now - self.raw_hours * 3600
 
+    @property
+    def edge_hours(self) -> frozenset[int]:
+        """The hours each statistics window starts in: their raw checks are read at the edges."""
+        return frozenset(hour_of(to_ms(self.now - seconds)) for seconds in WINDOWS.values()
+                         if self.now - seconds < self.tail_start)
+
 
 @dataclass
 class MonitorHistory:
-    rollups: list[RollupRow]
     checks: int
+    rollup_rows: int
+    edge_checks: int
     tail: list[RawCheck]
     sample: list[RawCheck] | None  # every check, for monitors in the accuracy sample
 
@@ -63,10 +77,13 @@ def monitor_name(index: int) -> str:
     return f"m{index:05d}"
 
 
-def _history(plan: SeedPlan, index: int, monitor_id: int) -> MonitorHistory:
-    """Every check of one monitor: rollups for the pruned part, raw checks for the tail."""
-    from shiptrack_tui.storage.rollups import encode_histogram
+def _history(plan: SeedPlan, index: int, monitor_id: int, conn: sqlite3.Connection,
+             reason_id: int) -> MonitorHistory:
+    """Every check of one monitor: hour rollups and edge raw rows stored now, the tail returned.
 
+    Hour rows go through storage's own `RollupAccumulator` (its Tally, its blob encoding, its
+    SQL), so the seeded rows are byte for byte what the writer would have stored.
+    """
     rng = random.Random(index)
     median_ms = math.exp(rng.uniform(math.log(3.0), math.log(250.0)))
     mu, sigma = math.log(median_ms), rng.uniform(0.15, 0.6)
@@ -76,8 +93,10 @@ def _history(plan: SeedPlan, index: int, monitor_id: int) -> MonitorHistory:
     offset = stable_offset(monitor_name(index), plan.interval)
     k = math.ceil((plan.start - offset) / plan.interval)
     tail_start, now_, interval = plan.tail_start, plan.now, plan.interval
-    tallies: dict[int, Tally] = {}
+    hours = RollupAccumulator()
     tail: list[RawCheck] = []
+    edges: list[RawCheck] = []
+    edge_hours = plan.edge_hours
     sample: list[RawCheck] | None = [] if index % plan.sample_every == 0 else None
     lognorm, uniform = rng.lognormvariate, rng.random
     checks = 0
@@ -93,19 +112,27 @@ def _history(plan: SeedPlan, index: int, monitor_id: int) -> MonitorHistory:
         if at >= tail_start:
             tail.append((at, code, latency_us))
             continue
-        hour = hour_of(to_ms(at))
-        tally = tallies.get(hour)
-        if tally is None:
-            tally = tallies[hour] = Tally()
-        tally.add_check(code, latency_us)
-    rollups = [(monitor_id, hour, t.up, t.degraded, t.down, t.maintenance, encode_histogram(t.clean_hist()))
-               for hour, t in tallies.items()]
-    return MonitorHistory(rollups, checks, tail, sample)
+        at_ms = to_ms(at)
+        if hour_of(at_ms) in edge_hours:
+            edges.append((at, code, latency_us))
+        hours.add(monitor_id, at_ms, code, latency_us)
+    rollup_rows = len(hours.deltas)
+    conn.execute("BEGIN IMMEDIATE")
+    hours.flush(conn)
+    conn.executemany(RAW_INSERT, _raw_rows(monitor_id, edges, reason_id))
+    conn.execute("COMMIT")
+    return MonitorHistory(checks, rollup_rows, len(edges), tail, sample)
 
 
-def _chunk(plan: SeedPlan, indexes: list[int], ids: list[int]) -> list[tuple[int, MonitorHistory]]:
-    pairs = zip(indexes, ids, strict=True)
-    return [(index, _history(plan, index, monitor_id)) for index, monitor_id in pairs]
+def _chunk(plan: SeedPlan, db_path: Path, indexes: list[int], ids: list[int],
+           reason_id: int) -> list[tuple[int, MonitorHistory]]:
+    """One worker's share of monitors, written on the worker's own connection."""
+    conn = sqlite3.connect(db_path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+    try:
+        pairs = zip(indexes, ids, strict=True)
+        return [(index, _history(plan, index, monitor_id, conn, reason_id)) for index, monitor_id in pairs]
+    finally:
+        conn.close()
 
 
 def seed(store: Store, db_path: Path, plan: SeedPlan, url: str, workers: int = 2) -> dict[str, object]:
@@ -114,52 +141,39 @@ def seed(store: Store, db_path: Path, plan: SeedPlan, url: str, workers: int = 2
     specs = [MonitorSpec(name=monitor_name(i), url=f"{url}/t/{monitor_name(i)}", interval=plan.interval,
                          timeout=min(10.0, plan.interval * 0.9)) for i in range(plan.monitors)]
     store.sync_monitors(specs, plan.start)
-    # A connection of our own for the direct rollup inserts, with the store's busy timeout.
     conn = sqlite3.connect(db_path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
-    ids = dict(conn.execute("SELECT name, id FROM monitor").fetchall())
-    insert = _hour_row_insert(conn)
+    try:
+        ids = dict(conn.execute("SELECT name, id FROM monitor").fetchall())
+        conn.execute("INSERT OR IGNORE INTO reason (text) VALUES (?)", (DOWN_REASON,))
+        reason_id = conn.execute("SELECT id FROM reason WHERE text = ?", (DOWN_REASON,)).fetchone()[0]
+    finally:
+        conn.close()
     order = list(range(plan.monitors))
     chunks = [order[i::workers * 8] for i in range(workers * 8)]
     histories: dict[int, MonitorHistory] = {}
-    rollup_rows = checks = 0
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_chunk, plan, chunk, [ids[monitor_name(i)] for i in chunk])
+        futures = [pool.submit(_chunk, plan, db_path, chunk, [ids[monitor_name(i)] for i in chunk], reason_id)
                    for chunk in chunks]
         for future in futures:
-            for index, history in future.result():
-                conn.execute("BEGIN IMMEDIATE")
-                conn.executemany(insert, history.rollups)
-                conn.execute("COMMIT")
-                rollup_rows += len(history.rollups)
-                checks += history.checks
-                history.rollups = []
-                histories[index] = history
-    conn.close()
+            histories.update(future.result())
     generated = time.perf_counter() - started
     tail_checks = _write_tail(store, specs, histories)
     samples = {monitor_name(i): h.sample for i, h in histories.items() if h.sample is not None}
     return {
         "seconds": time.perf_counter() - started,
         "generate_and_rollups_s": generated,
-        "rollup_rows": rollup_rows,
+        "hour_rollup_rows": sum(h.rollup_rows for h in histories.values()),
         "raw_tail_checks": tail_checks,
-        "checks_represented": checks,
+        "raw_edge_checks": sum(h.edge_checks for h in histories.values()),
+        "checks_represented": sum(h.checks for h in histories.values()),
         "samples": samples,
     }
 
 
-def _hour_row_insert(conn: sqlite3.Connection) -> str:
-    """The INSERT for one-hour rollup rows, whether or not the schema has wider blocks (`span`).
-
-    Only hour rows are seeded: with wider blocks, the monitor's first tail batch through the
-    Writer folds every earlier hour into them with storage's own code, as a real run would have.
-    """
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(rollup)")}
-    if "span" in columns:
-        return ("INSERT INTO rollup (monitor_id, span, hour, up, degraded, down, maintenance, hist) "
-                "VALUES (?, 1, ?, ?, ?, ?, ?, ?)")
-    return ("INSERT INTO rollup (monitor_id, hour, up, degraded, down, maintenance, hist) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)")
+def _raw_rows(monitor_id: int, checks: list[RawCheck], reason_id: int) -> list[tuple[object, ...]]:
+    """Raw check rows packed as the writer packs them (codec.py)."""
+    return [(monitor_id, to_ms(at), pack_code(Outcome.DOWN if code == 2 else Outcome.UP, False), latency_us,
+             None if code == 2 else 200, reason_id if code == 2 else None) for at, code, latency_us in checks]
 
 
 def _write_tail(store: Store, specs: list[MonitorSpec], histories: dict[int, MonitorHistory]) -> int:
@@ -171,7 +185,7 @@ def _write_tail(store: Store, specs: list[MonitorSpec], histories: dict[int, Mon
     for at, index, code, latency_us in merged:
         spec = specs[index]
         if code == 2:
-            observation = Observation(at=at, latency_ms=latency_us / 1000, error="timeout after 10.0s")
+            observation = Observation(at=at, latency_ms=latency_us / 1000, error=DOWN_REASON)
         else:
             observation = Observation(at=at, latency_ms=latency_us / 1000, status_code=200)
         result = evaluate(spec, observation)

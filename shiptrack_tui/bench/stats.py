@@ -140,8 +140,9 @@ def run(*, monitors: int, interval: float, days: float, raw_hours: float, repeat
     paint = asyncio.run(first_paint(db_path, monitors, repeat=min(repeat, 3)))
     paint_ms = paint.get("dashboard_ms")
     notes = [
-        f"seeded the raw tail ({raw_hours:g} h) through the real Writer and hourly rollups for the rest "
-        "(a real run with keep_raw = that tail leaves this database); old outages have no incident rows",
+        f"seeded the raw tail ({raw_hours:g} h) through the real Writer, hourly rollups for the rest "
+        "(folded into wider blocks by the Writer itself) and the raw checks of each window's first hour: "
+        "what statistics read from a real 30-day keep_raw database; old outages have no incident rows",
         "baseline_30d_extrapolated_ms scales the measured naive scan by rows: a raw-only 30-day scan was "
         "not run",
     ]
