@@ -67,6 +67,7 @@ class Monitor(BaseModel):
     paused = BooleanField(default=False, constraints=default("0"))
     last_status_code = IntegerField(null=True)
     cert_days_left = IntegerField(null=True)
+    rolled_hour = IntegerField(null=True)  # hours up to this one are folded into wider rollups
 
 
 class Reason(BaseModel):
@@ -97,9 +98,10 @@ class Check(BaseModel):
 
 
 class Rollup(BaseModel):
-    """Counts per outcome and a latency histogram for one monitor-hour (`hour` = epoch hours)."""
+    """Counts per outcome and a latency histogram for `span` hours from epoch hour `hour`."""
 
     monitor_id = IntegerField()
+    span = IntegerField()
     hour = IntegerField()
     up = IntegerField(default=0)
     degraded = IntegerField(default=0)
@@ -108,7 +110,7 @@ class Rollup(BaseModel):
     hist = BlobField(default=b"")
 
     class Meta:
-        primary_key = CompositeKey("monitor_id", "hour")
+        primary_key = CompositeKey("monitor_id", "span", "hour")
         without_rowid = True
 
 

@@ -30,7 +30,7 @@ from shiptrack_tui.core.model import (
 )
 from shiptrack_tui.storage.codec import pack_code, to_ms, to_us
 from shiptrack_tui.storage.names import Names
-from shiptrack_tui.storage.rollups import RollupAccumulator
+from shiptrack_tui.storage.rollups import RollupAccumulator, update_rollups
 
 log = logging.getLogger("shiptrack.storage")
 
@@ -196,7 +196,7 @@ class _Batch:
             self.conn.execute("UPDATE action SET applied_at = ? WHERE id = ?", (write.at, write.action_id))
 
     def finish(self) -> None:
-        self.rollups.flush(self.conn)
+        update_rollups(self.conn, self.rollups)
         rows = []
         for monitor_id, (state, result) in self.final.items():
             rows.append((

@@ -8,6 +8,7 @@ from typing import Final
 from peewee import SqliteDatabase
 
 from shiptrack_tui.storage.codec import HOUR, to_ms
+from shiptrack_tui.storage.rollups import SPANS
 
 ROLLUP_KEEP_SECONDS: Final = 400 * 86400.0
 ROWS_PER_TRANSACTION: Final = 1000
@@ -15,7 +16,8 @@ ROWS_PER_TRANSACTION: Final = 1000
 BOOKKEEPING_KEEP_SECONDS: Final = 30 * 86400.0
 
 
-def _delete_old(db: SqliteDatabase, table: str, column: str, cutoff: int, budget: int) -> int:
+def _delete_old(db: SqliteDatabase, table: str, key: str, column: str, cutoff: int, budget: int,
+                where: str = "1") -> int:
     """Delete rows with `column` < cutoff, at most `budget` in all, ROWS_PER_TRANSACTION at a time.
 
     The inner select walks the primary key monitor by monitor, so it never scans the table.
@@ -25,9 +27,8 @@ def _delete_old(db: SqliteDatabase, table: str, column: str, cutoff: int, budget
         step = min(ROWS_PER_TRANSACTION, budget - deleted)
         with db.atomic("IMMEDIATE"):
             count = db.execute_sql(
-                f'DELETE FROM "{table}" WHERE (monitor_id, {column}) IN ('
-                f'SELECT monitor_id, {column} FROM "{table}" '
-                f"WHERE monitor_id IN (SELECT id FROM monitor) AND {column} < ? LIMIT ?)",
+                f'DELETE FROM "{table}" WHERE ({key}) IN (SELECT {key} FROM "{table}" '
+                f"WHERE monitor_id IN (SELECT id FROM monitor) AND {where} AND {column} < ? LIMIT ?)",
                 (cutoff, step),
             ).rowcount
         deleted += count
@@ -41,10 +42,13 @@ def prune(db: SqliteDatabase, now: float, keep_raw_seconds: float, max_rows: int
 
     Also trims rollups past 400 days and old finished outbox and action rows, within the same budget.
     """
-    deleted = _delete_old(db, "check", "at_ms", to_ms(now - keep_raw_seconds), max_rows)
+    deleted = _delete_old(db, "check", "monitor_id, at_ms", "at_ms", to_ms(now - keep_raw_seconds), max_rows)
     spare = max(0, max_rows - deleted)
     if spare:
-        _delete_old(db, "rollup", "hour", int((now - ROLLUP_KEEP_SECONDS) // HOUR), spare)
+        oldest_hour = int((now - ROLLUP_KEEP_SECONDS) // HOUR)
+        for span in SPANS:
+            spare -= _delete_old(db, "rollup", "monitor_id, span, hour", "hour", oldest_hour, spare,
+                                 where=f"span = {span}")
         cutoff = now - BOOKKEEPING_KEEP_SECONDS
         with db.atomic("IMMEDIATE"):
             db.execute_sql(

@@ -1,19 +1,31 @@
-"""Hourly rollups: counts per outcome plus a latency histogram, merged exactly as checks land.
+"""Rollups: counts per outcome plus a latency histogram (histograms.py) per monitor and block of hours.
 
-The writer folds every stored check into its monitor-hour in the same transaction as the check
-row itself, so rollups are exact across crashes and restarts: they commit or vanish together.
+Blocks come in spans of 1, 6, 24 and 168 hours, each aligned to a multiple of its span, so any
+run of whole hours splits into a few dozen blocks at most: a 30-day window reads about 16 rows
+per monitor instead of 720.
+
+Hour rows (span 1) take every check as it is written. When a monitor's first check of a new hour
+arrives, the hours before it are complete and are folded into the wider blocks; a check that
+lands in an already folded hour is added to the wider blocks directly. Everything happens in
+the batch's own transaction, so rollups are exact across crashes and restarts.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Final
 
-from shiptrack_tui.core.stats import bucket_of, decode_histogram, encode_histogram
+from shiptrack_tui.core.stats import bucket_of
+from shiptrack_tui.storage import histograms
 from shiptrack_tui.storage.codec import EXCLUDED, OUTCOME_MASK, hour_of
 
-DOWN_CODE = 2
+DOWN_CODE: Final = 2
+SPANS: Final = (1, 6, 24, 168)  # each divides the next
+WIDER_SPANS: Final = SPANS[1:]
+
+RollupKey = tuple[int, int, int]  # (monitor_id, span, first hour)
 
 
 @dataclass(slots=True)
@@ -43,60 +55,116 @@ class Tally:
             bucket = bucket_of(latency_us / 1000)
             self.hist[bucket] = self.hist.get(bucket, 0) + sign
 
-    def add_rollup(self, up: int, degraded: int, down: int, maintenance: int,
-                   hist: Mapping[int, int]) -> None:
-        self.up += up
-        self.degraded += degraded
-        self.down += down
-        self.maintenance += maintenance
+    def add_counts(self, up: int, degraded: int, down: int, maintenance: int, hist: Mapping[int, int],
+                   sign: int = 1) -> None:
+        self.up += sign * up
+        self.degraded += sign * degraded
+        self.down += sign * down
+        self.maintenance += sign * maintenance
+        merged = self.hist
         for bucket, count in hist.items():
-            self.hist[bucket] = self.hist.get(bucket, 0) + count
+            merged[bucket] = merged.get(bucket, 0) + sign * count
+
+    def add_row(self, up: int, degraded: int, down: int, maintenance: int, blob: bytes | None,
+                sign: int = 1) -> None:
+        """Add (or with sign=-1 take away) one stored rollup row."""
+        self.add_counts(up, degraded, down, maintenance, histograms.decode(blob), sign)
+
+    def add(self, other: Tally, sign: int = 1) -> None:
+        self.add_counts(other.up, other.degraded, other.down, other.maintenance, other.hist, sign)
 
     @property
     def counted(self) -> int:
         return self.up + self.degraded + self.down
 
-    def clean_hist(self) -> dict[int, int]:
-        return {bucket: count for bucket, count in self.hist.items() if count > 0}
-
 
 class RollupAccumulator:
-    """Deltas per (monitor_id, hour) gathered during one batch, merged into the table at its end."""
+    """Deltas per rollup block gathered during one batch, merged into the table at its end."""
 
     def __init__(self) -> None:
-        self._deltas: dict[tuple[int, int], Tally] = {}
+        self.deltas: dict[RollupKey, Tally] = {}
+
+    def tally(self, key: RollupKey) -> Tally:
+        found = self.deltas.get(key)
+        if found is None:
+            found = self.deltas[key] = Tally()
+        return found
 
     def add(self, monitor_id: int, at_ms: int, code: int, latency_us: int | None, sign: int = 1) -> None:
-        key = (monitor_id, hour_of(at_ms))
-        tally = self._deltas.get(key)
-        if tally is None:
-            tally = self._deltas[key] = Tally()
-        tally.add_check(code, latency_us, sign)
+        """Count one check in its hour row."""
+        self.tally((monitor_id, 1, hour_of(at_ms))).add_check(code, latency_us, sign)
 
     def flush(self, conn: sqlite3.Connection) -> None:
-        """Read-merge-write each touched monitor-hour; call inside the batch's transaction."""
+        """Read-merge-write each touched block; call inside the batch's transaction."""
         rows = []
-        for (monitor_id, hour), delta in self._deltas.items():
+        for (monitor_id, span, hour), delta in self.deltas.items():
+            merged = Tally()
+            merged.add(delta)
             current = conn.execute(
-                "SELECT up, degraded, down, maintenance, hist FROM rollup WHERE monitor_id = ? AND hour = ?",
-                (monitor_id, hour),
+                "SELECT up, degraded, down, maintenance, hist FROM rollup "
+                "WHERE monitor_id = ? AND span = ? AND hour = ?", (monitor_id, span, hour),
             ).fetchone()
             if current is not None:
-                up, degraded, down, maintenance, hist = current
-                delta.add_rollup(up, degraded, down, maintenance, decode_histogram(hist or b""))
-            rows.append((monitor_id, hour, delta.up, delta.degraded, delta.down, delta.maintenance,
-                         encode_histogram(delta.clean_hist())))
+                merged.add_row(*current)
+            rows.append((monitor_id, span, hour, merged.up, merged.degraded, merged.down, merged.maintenance,
+                         histograms.encode(merged.hist)))
         conn.executemany(
-            "INSERT OR REPLACE INTO rollup (monitor_id, hour, up, degraded, down, maintenance, hist) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO rollup (monitor_id, span, hour, up, degraded, down, maintenance, hist) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
-        self._deltas.clear()
+        self.deltas.clear()
 
 
-def tally_rows(rows: Iterable[tuple[int, int | None]]) -> Tally:
-    """A tally of raw (code, latency_us) rows."""
-    tally = Tally()
-    for code, latency_us in rows:
-        tally.add_check(code, latency_us)
-    return tally
+def update_rollups(conn: sqlite3.Connection, hours: RollupAccumulator) -> None:
+    """Write a batch's hour deltas, then keep the wider blocks in step (see the module docstring)."""
+    by_monitor: dict[int, list[tuple[int, Tally]]] = {}
+    for (monitor_id, _span, hour), delta in hours.deltas.items():
+        by_monitor.setdefault(monitor_id, []).append((hour, delta))
+    wider = RollupAccumulator()
+    for monitor_id, touched in by_monitor.items():
+        row = conn.execute("SELECT rolled_hour FROM monitor WHERE id = ?", (monitor_id,)).fetchone()
+        rolled = row[0] if row and row[0] is not None else None
+        for hour, delta in touched:
+            if rolled is not None and hour <= rolled:
+                for span in WIDER_SPANS:
+                    wider.tally((monitor_id, span, hour - hour % span)).add(delta)
+    hours.flush(conn)  # hour rows first: folding below reads them complete
+    for monitor_id, touched in by_monitor.items():
+        row = conn.execute("SELECT rolled_hour FROM monitor WHERE id = ?", (monitor_id,)).fetchone()
+        rolled = row[0] if row and row[0] is not None else None
+        complete = max(hour for hour, _delta in touched) - 1
+        if rolled is not None and complete <= rolled:
+            continue
+        folded = conn.execute(
+            "SELECT hour, up, degraded, down, maintenance, hist FROM rollup "
+            "WHERE monitor_id = ? AND span = 1 AND hour > ? AND hour <= ?",
+            (monitor_id, -1 if rolled is None else rolled, complete),
+        )
+        for hour, up, degraded, down, maintenance, blob in folded:
+            hist = histograms.decode(blob)
+            for span in WIDER_SPANS:
+                block = wider.tally((monitor_id, span, hour - hour % span))
+                block.add_counts(up, degraded, down, maintenance, hist)
+        conn.execute("UPDATE monitor SET rolled_hour = ? WHERE id = ?", (complete, monitor_id))
+    wider.flush(conn)
+
+
+def decompose(first: int, stop: int, folded_until: int | None) -> list[tuple[int, int, int]]:
+    """Split hours [first, stop) into aligned blocks: (span, start, stop) runs of equal span.
+
+    Only hours before `folded_until` (the first hour not yet folded) may use wider blocks.
+    """
+    limit = first if folded_until is None else max(first, min(stop, folded_until))
+    runs: list[tuple[int, int, int]] = []
+    hour = first
+    while hour < stop:
+        span = 1
+        if hour < limit:
+            span = max(s for s in SPANS if hour % s == 0 and hour + s <= limit)
+        if runs and runs[-1][0] == span and runs[-1][2] == hour:
+            runs[-1] = (span, runs[-1][1], hour + span)
+        else:
+            runs.append((span, hour, hour + span))
+        hour += span
+    return runs

@@ -33,6 +33,7 @@ from shiptrack_tui.storage.db import BUSY_TIMEOUT_SECONDS, StorageError, open_da
 from shiptrack_tui.storage.migrations import migrate
 from shiptrack_tui.storage.names import Names
 from shiptrack_tui.storage.pipeline import PipelineWrite, apply_writes
+from shiptrack_tui.storage.windows import Subject
 from shiptrack_tui.storage.writer import Writer
 
 
@@ -166,9 +167,12 @@ class Store:
                           windows: Sequence[str] = ("1h", "24h", "7d", "30d")) -> list[MonitorSummary]:
         """Every monitor that is not removed, by name, with stats for the named windows."""
         failed = reads.notify_failed_incidents(self._db)
+        rows = reads.monitor_rows(self._db)
+        subjects = [Subject(row.id, row.rolled_hour, row.last_check_at) for row, _incident, _state in rows]
+        by_window = {name: self._windows(subjects, now, WINDOWS[name]) for name in windows}
         summaries = []
-        for row, incident, state in reads.monitor_rows(self._db):
-            stats = {name: self._window(row.id, now, WINDOWS[name]) for name in windows}
+        for row, incident, state in rows:
+            stats = {name: by_window[name][row.id] for name in windows}
             incident_id = incident.id if incident is not None else None
             summaries.append(MonitorSummary(
                 name=row.name, target=row.target, tags=load_tags(row.tags), state=state,
@@ -177,15 +181,18 @@ class Store:
             ))
         return summaries
 
-    def _window(self, monitor_id: int, now: float, seconds: float) -> WindowStats:
-        return windows.window_stats(self._conn(), monitor_id, now, seconds)
+    def _windows(self, subjects: list[Subject], now: float, seconds: float) -> dict[int, WindowStats]:
+        if not subjects:
+            return {}
+        return windows.window_stats_many(self._conn(), subjects, now, seconds)
 
     def window_stats(self, monitor: str, now: float, window_seconds: float) -> WindowStats:
         """Uptime and p50/p95 over (now - window_seconds, now]; WindowStats() without data."""
-        monitor_id = self._names.find_monitor(self._conn(), monitor)
-        if monitor_id is None:
+        row = self._conn().execute("SELECT id, rolled_hour, last_check_at FROM monitor WHERE name = ?",
+                                   (monitor,)).fetchone()
+        if row is None:
             return WindowStats()
-        return self._window(monitor_id, now, window_seconds)
+        return self._windows([Subject(*row)], now, window_seconds)[row[0]]
 
     def incidents(self, open_only: bool = False, monitor: str | None = None,
                   limit: int | None = None) -> list[Incident]:

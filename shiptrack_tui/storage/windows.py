@@ -1,94 +1,168 @@
-"""Statistics over time windows: rollups for whole hours, raw rows only for the partial edges.
+"""Statistics over time windows, read from rollups wherever rollups are exact.
 
-A 30-day window therefore reads at most two hours of raw checks, however many checks it spans.
+A window [now - w, now] splits into
+- the tail of the hour it starts in: raw checks (or, when that tail is more than half the hour,
+  the hour's rollup minus the raw checks before the window starts);
+- whole hours: aligned rollup blocks (see rollups.decompose), a few dozen rows at most;
+- the hour `now` falls in: its hour rollup when the monitor has no check after `now` (the usual
+  case), else raw checks.
+A window inside a single hour reads raw checks only and gets exact percentiles. Monitors are
+handled in bulk: each part is one query for all of them.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from shiptrack_tui.core.model import WindowStats
-from shiptrack_tui.core.stats import (
-    decode_histogram,
-    exact_percentile,
-    histogram_percentile,
-    uptime_percent,
-)
+from shiptrack_tui.core.stats import exact_percentile, histogram_percentile, uptime_percent
+from shiptrack_tui.storage import histograms
 from shiptrack_tui.storage.codec import EXCLUDED, HOUR, OUTCOME_MASK, to_ms
-from shiptrack_tui.storage.rollups import DOWN_CODE, Tally
+from shiptrack_tui.storage.histograms import DenseHistogram
+from shiptrack_tui.storage.rollups import DOWN_CODE, decompose
 
 HOUR_MS = HOUR * 1000
 
-_RAW = 'SELECT code, latency_us FROM "check" WHERE monitor_id = ? AND at_ms >= ? AND at_ms <= ?'
-_ROLLUPS = ("SELECT up, degraded, down, maintenance, hist FROM rollup "
-            "WHERE monitor_id = ? AND hour >= ? AND hour < ?")
+_RAW = ('SELECT monitor_id, code, latency_us FROM "check" '
+        "WHERE monitor_id IN (SELECT value FROM json_each(?)) AND at_ms >= ? AND at_ms <= ?")
+_BLOCKS = ("SELECT monitor_id, up, degraded, down, maintenance, hist FROM rollup "
+           "WHERE monitor_id IN (SELECT value FROM json_each(?)) AND span = ? AND hour >= ? AND hour < ?")
 
 
-def whole_hours(start_ms: int, end_ms: int) -> tuple[int, int]:
-    """[h0, h1): the epoch hours lying entirely inside [start_ms, end_ms]; empty when h0 >= h1."""
-    return -(-start_ms // HOUR_MS), (end_ms + 1) // HOUR_MS
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """What the window arithmetic needs to know about one monitor."""
+
+    monitor_id: int
+    rolled_hour: int | None  # hours up to this one are folded into wider blocks
+    last_check_at: float | None  # None when unknown: the current hour is then read raw
 
 
-def raw_spans(start_ms: int, end_ms: int) -> list[tuple[int, int]]:
-    """The inclusive ms ranges of [start_ms, end_ms] that whole-hour rollups do not cover."""
-    h0, h1 = whole_hours(start_ms, end_ms)
-    if h0 >= h1:
-        return [(start_ms, end_ms)]
-    spans = [(start_ms, h0 * HOUR_MS - 1), (h1 * HOUR_MS, end_ms)]
-    return [(low, high) for low, high in spans if low <= high]
+class WindowTally:
+    """Counts and a dense latency histogram for one monitor over one window."""
+
+    __slots__ = ("degraded", "down", "exact", "hist", "maintenance", "up")
+
+    def __init__(self, exact: bool) -> None:
+        self.up = self.degraded = self.down = self.maintenance = 0
+        self.hist = DenseHistogram()
+        self.exact: list[float] | None = [] if exact else None  # every latency, when all are raw
+
+    def add_check(self, code: int, latency_us: int | None, sign: int = 1) -> None:
+        if code & EXCLUDED:
+            self.maintenance += sign
+            return
+        outcome = code & OUTCOME_MASK
+        if outcome == 0:
+            self.up += sign
+        elif outcome == 1:
+            self.degraded += sign
+        else:
+            self.down += sign
+            return
+        if latency_us is not None:
+            self.hist.add_latency(latency_us / 1000, sign)
+            if self.exact is not None:
+                self.exact.append(latency_us / 1000)
+
+    def add_row(self, up: int, degraded: int, down: int, maintenance: int, blob: bytes | None,
+                sign: int = 1) -> None:
+        self.up += sign * up
+        self.degraded += sign * degraded
+        self.down += sign * down
+        self.maintenance += sign * maintenance
+        self.hist.add_blob(blob, sign)
+
+    def stats(self) -> WindowStats:
+        counted = self.up + self.degraded + self.down
+        if counted <= 0:
+            return WindowStats()
+        if self.exact is not None:
+            p50 = exact_percentile(self.exact, 0.5)
+            p95 = exact_percentile(self.exact, 0.95)
+        else:
+            p50, p95 = self.hist.percentiles(0.5, 0.95)
+        return WindowStats(uptime=uptime_percent(self.up + self.degraded, self.down), p50_ms=p50,
+                           p95_ms=p95, checks=counted)
 
 
-def stats_of(tally: Tally, exact_latencies: list[float] | None = None) -> WindowStats:
-    """WindowStats from a tally; exact percentiles when every latency is at hand."""
-    if tally.counted == 0:
-        return WindowStats()
-    if exact_latencies is not None:
-        p50 = exact_percentile(exact_latencies, 0.5)
-        p95 = exact_percentile(exact_latencies, 0.95)
-    else:
-        hist = tally.clean_hist()
-        p50 = histogram_percentile(hist, 0.5)
-        p95 = histogram_percentile(hist, 0.95)
-    return WindowStats(
-        uptime=uptime_percent(tally.up + tally.degraded, tally.down),
-        p50_ms=p50,
-        p95_ms=p95,
-        checks=tally.counted,
-    )
+def _counts(latency_us: int | None, code: int) -> bool:
+    return latency_us is not None and not code & EXCLUDED and (code & OUTCOME_MASK) != DOWN_CODE
 
 
-def counted_latencies(rows: Iterable[tuple[int, int | None]]) -> list[float]:
-    """Latencies (ms) of the raw rows that count for latency statistics."""
-    return [latency / 1000 for code, latency in rows
-            if latency is not None and not code & EXCLUDED and (code & OUTCOME_MASK) != DOWN_CODE]
+class _Reader:
+    def __init__(self, conn: sqlite3.Connection, subjects: Sequence[Subject], exact: bool) -> None:
+        self.conn = conn
+        self.tallies = {subject.monitor_id: WindowTally(exact) for subject in subjects}
+
+    def raw(self, ids: Iterable[int], low_ms: int, high_ms: int, sign: int = 1) -> None:
+        ids = list(ids)
+        if not ids or low_ms > high_ms:
+            return
+        tallies = self.tallies
+        for monitor_id, code, latency_us in self.conn.execute(_RAW, (json.dumps(ids), low_ms, high_ms)):
+            tallies[monitor_id].add_check(code, latency_us, sign)
+
+    def blocks(self, ids: Iterable[int], span: int, first: int, stop: int, sign: int = 1) -> None:
+        ids = list(ids)
+        if not ids or first >= stop:
+            return
+        tallies = self.tallies
+        for monitor_id, up, degraded, down, maintenance, blob in self.conn.execute(
+            _BLOCKS, (json.dumps(ids), span, first, stop)
+        ):
+            tallies[monitor_id].add_row(up, degraded, down, maintenance, blob, sign)
 
 
-def window_stats(conn: sqlite3.Connection, monitor_id: int, now: float, window_seconds: float) -> WindowStats:
+def window_stats_many(conn: sqlite3.Connection, subjects: Sequence[Subject], now: float,
+                      window_seconds: float) -> dict[int, WindowStats]:
+    """WindowStats over [now - window_seconds, now] for each subject, by monitor id."""
     start_ms, end_ms = to_ms(now - window_seconds), to_ms(now)
-    h0, h1 = whole_hours(start_ms, end_ms)
-    tally = Tally()
-    raw: list[tuple[int, int | None]] = []
-    for low, high in raw_spans(start_ms, end_ms):
-        raw.extend(conn.execute(_RAW, (monitor_id, low, high)).fetchall())
-    for code, latency in raw:
-        tally.add_check(code, latency)
-    rolled = False
-    if h0 < h1:
-        for up, degraded, down, maintenance, hist in conn.execute(_ROLLUPS, (monitor_id, h0, h1)):
-            rolled = rolled or bool(hist)
-            tally.add_rollup(up, degraded, down, maintenance, decode_histogram(hist or b""))
-    # Exact percentiles whenever every latency in the window is a raw row at hand.
-    return stats_of(tally, None if rolled else counted_latencies(raw))
+    ids = [subject.monitor_id for subject in subjects]
+    first_whole = -(-start_ms // HOUR_MS)
+    current = end_ms // HOUR_MS
+    if first_whole > current:  # the window lies inside one hour: exact, from raw checks
+        reader = _Reader(conn, subjects, exact=True)
+        reader.raw(ids, start_ms, end_ms)
+        return {monitor_id: tally.stats() for monitor_id, tally in reader.tallies.items()}
+    reader = _Reader(conn, subjects, exact=False)
+
+    # The tail of the hour the window starts in.
+    boundary = first_whole * HOUR_MS
+    if boundary - start_ms > HOUR_MS // 2:
+        reader.blocks(ids, 1, first_whole - 1, first_whole)
+        reader.raw(ids, boundary - HOUR_MS, start_ms - 1, sign=-1)
+    else:
+        reader.raw(ids, start_ms, boundary - 1)
+
+    # Whole hours, in aligned blocks; monitors folded up to the same hour share their queries.
+    groups: dict[int | None, list[int]] = {}
+    for subject in subjects:
+        folded_until = None if subject.rolled_hour is None else subject.rolled_hour + 1
+        groups.setdefault(folded_until, []).append(subject.monitor_id)
+    for folded_until, members in groups.items():
+        for span, first, stop in decompose(first_whole, current, folded_until):
+            reader.blocks(members, span, first, stop)
+
+    # The hour `now` falls in.
+    settled = [s.monitor_id for s in subjects
+               if s.last_check_at is not None and to_ms(s.last_check_at) <= end_ms]
+    reader.blocks(settled, 1, current, current + 1)
+    unsettled = set(ids).difference(settled)
+    reader.raw(unsettled, current * HOUR_MS, end_ms)
+    return {monitor_id: tally.stats() for monitor_id, tally in reader.tallies.items()}
 
 
 def latency_series(conn: sqlite3.Connection, monitor_id: int, since: float, until: float,
                    points: int) -> list[float | None]:
     """Median latency per equal slice of [since, until]; None where a slice has no data.
 
-    Slices an hour wide or wider read rollups (each hour lands in the slice holding its middle);
-    narrower slices read raw checks.
+    Slices an hour wide or wider read hour rollups (each hour lands in the slice holding its
+    middle); narrower slices read raw checks.
     """
     if points <= 0 or until <= since:
         return [None] * max(points, 0)
@@ -96,20 +170,19 @@ def latency_series(conn: sqlite3.Connection, monitor_id: int, since: float, unti
     if width >= HOUR:
         hists: list[dict[int, int]] = [{} for _ in range(points)]
         first, last = math.floor(since / HOUR), math.ceil(until / HOUR)
-        query = "SELECT hour, hist FROM rollup WHERE monitor_id = ? AND hour >= ? AND hour < ?"
+        query = "SELECT hour, hist FROM rollup WHERE monitor_id = ? AND span = 1 AND hour >= ? AND hour < ?"
         for hour, blob in conn.execute(query, (monitor_id, first, last)):
             index = int((hour * HOUR + HOUR / 2 - since) / width)
             if 0 <= index < points:
                 merged = hists[index]
-                for bucket, count in decode_histogram(blob or b"").items():
+                for bucket, count in histograms.decode(blob).items():
                     merged[bucket] = merged.get(bucket, 0) + count
         return [histogram_percentile(hist, 0.5) for hist in hists]
     slices: list[list[float]] = [[] for _ in range(points)]
     rows = conn.execute('SELECT at_ms, code, latency_us FROM "check" WHERE monitor_id = ? '
                         "AND at_ms >= ? AND at_ms <= ?", (monitor_id, to_ms(since), to_ms(until)))
-    for at_ms, code, latency in rows:
-        if latency is None or code & EXCLUDED or (code & OUTCOME_MASK) == DOWN_CODE:
-            continue
-        index = min(points - 1, int((at_ms / 1000 - since) / width))
-        slices[index].append(latency / 1000)
+    for at_ms, code, latency_us in rows:
+        if _counts(latency_us, code):
+            index = min(points - 1, int((at_ms / 1000 - since) / width))
+            slices[index].append(latency_us / 1000)
     return [exact_percentile(values, 0.5) for values in slices]
