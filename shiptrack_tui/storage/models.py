@@ -68,6 +68,7 @@ class Monitor(BaseModel):
     last_status_code = IntegerField(null=True)
     cert_days_left = IntegerField(null=True)
     rolled_hour = IntegerField(null=True)  # hours up to this one are folded into wider rollups
+    newest_check_ms = IntegerField(null=True)  # the latest stored check's at_ms (not the state's)
 
 
 class Reason(BaseModel):

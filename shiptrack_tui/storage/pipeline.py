@@ -84,6 +84,7 @@ class _Batch:
         self.names = names
         self.rollups = RollupAccumulator()
         self.final: dict[int, tuple[MonitorState, CheckResult | None]] = {}
+        self.newest: dict[int, int] = {}  # monitor id -> latest at_ms written in this batch
 
     def apply(self, write: PipelineWrite) -> None:
         monitor_id = self.names.monitor_id(self.conn, write.monitor)
@@ -131,6 +132,7 @@ class _Batch:
                 (code, latency_us, result.status_code, error_id, monitor_id, at_ms),
             )
         self.rollups.add(monitor_id, at_ms, code, latency_us)
+        self.newest[monitor_id] = max(at_ms, self.newest.get(monitor_id, at_ms))
 
     def _apply_event(self, monitor_id: int, event: Event) -> int | None:
         """Write one incident event; return the id of the incident it concerns."""
@@ -197,6 +199,10 @@ class _Batch:
 
     def finish(self) -> None:
         update_rollups(self.conn, self.rollups)
+        self.conn.executemany(
+            "UPDATE monitor SET newest_check_ms = MAX(COALESCE(newest_check_ms, ?1), ?1) WHERE id = ?2",
+            [(at_ms, monitor_id) for monitor_id, at_ms in self.newest.items()],
+        )
         rows = []
         for monitor_id, (state, result) in self.final.items():
             rows.append((

@@ -168,7 +168,7 @@ class Store:
         """Every monitor that is not removed, by name, with stats for the named windows."""
         failed = reads.notify_failed_incidents(self._db)
         rows = reads.monitor_rows(self._db)
-        subjects = [Subject(row.id, row.rolled_hour, row.last_check_at) for row, _incident, _state in rows]
+        subjects = [Subject(row.id, row.rolled_hour, row.newest_check_ms) for row, _incident, _state in rows]
         by_window = {name: self._windows(subjects, now, WINDOWS[name]) for name in windows}
         summaries = []
         for row, incident, state in rows:
@@ -188,7 +188,7 @@ class Store:
 
     def window_stats(self, monitor: str, now: float, window_seconds: float) -> WindowStats:
         """Uptime and p50/p95 over (now - window_seconds, now]; WindowStats() without data."""
-        row = self._conn().execute("SELECT id, rolled_hour, last_check_at FROM monitor WHERE name = ?",
+        row = self._conn().execute("SELECT id, rolled_hour, newest_check_ms FROM monitor WHERE name = ?",
                                    (monitor,)).fetchone()
         if row is None:
             return WindowStats()

@@ -39,7 +39,7 @@ class Subject:
 
     monitor_id: int
     rolled_hour: int | None  # hours up to this one are folded into wider blocks
-    last_check_at: float | None  # None when unknown: the current hour is then read raw
+    newest_check_ms: int | None  # the latest stored check; None when unknown
 
 
 class WindowTally:
@@ -150,7 +150,7 @@ def window_stats_many(conn: sqlite3.Connection, subjects: Sequence[Subject], now
 
     # The hour `now` falls in.
     settled = [s.monitor_id for s in subjects
-               if s.last_check_at is not None and to_ms(s.last_check_at) <= end_ms]
+               if s.newest_check_ms is not None and s.newest_check_ms <= end_ms]
     reader.blocks(settled, 1, current, current + 1)
     unsettled = set(ids).difference(settled)
     reader.raw(unsettled, current * HOUR_MS, end_ms)

@@ -1,0 +1,141 @@
+"""Rollup blocks: aligned decomposition, exact counts across folds, late checks and restarts."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from storage_helpers import T0, Feed, check
+
+from shiptrack_tui.core.model import CheckResult, Outcome
+from shiptrack_tui.core.stats import exact_percentile
+from shiptrack_tui.storage import Store
+from shiptrack_tui.storage.codec import to_ms, to_us
+from shiptrack_tui.storage.histograms import DenseHistogram, decode, encode
+from shiptrack_tui.storage.rollups import SPANS, decompose
+
+HOUR = 3600.0
+
+
+@pytest.mark.parametrize(("first", "stop", "folded"), [
+    (0, 1000, None), (5, 700, 10_000), (1, 900, 500), (171, 172, 172), (30, 30, 40), (3, 400, 0),
+])
+def test_decompose_covers_the_range_with_aligned_folded_blocks(first: int, stop: int,
+                                                               folded: int | None) -> None:
+    runs = decompose(first, stop, folded)
+    hours = []
+    for span, start, end in runs:
+        assert span in SPANS and start % span == 0 and (end - start) % span == 0
+        if span > 1:
+            assert folded is not None and end <= folded
+        hours.extend(range(start, end))
+    assert hours == list(range(first, stop))
+    if folded and folded >= stop and stop - first > 400:
+        assert len(runs) <= 7  # runs of equal spans, a few dozen rows at most
+
+
+def test_histogram_blobs_round_trip_and_merge() -> None:
+    counts = {0: 3, 150: 70_000, 932: 1}
+    assert decode(encode(counts)) == counts
+    assert decode(encode({})) == {} == decode(None)
+    dense = DenseHistogram()
+    dense.add_blob(encode(counts))
+    dense.add_blob(encode({150: 5}), sign=-1)
+    dense.add_latency(5000.0)
+    assert dense.percentiles(0.0001, 1.0)[0] is not None
+    assert DenseHistogram().percentiles(0.5) == [None]
+
+
+def _history(days: int, every: float, seed: int) -> list[CheckResult]:
+    rng = random.Random(seed)
+    results = []
+    for i in range(int(days * 86400 / every)):
+        roll = rng.random()
+        outcome = Outcome.DOWN if roll < 0.05 else Outcome.DEGRADED if roll < 0.1 else Outcome.UP
+        results.append(check("api", T0 + 1234.5 + i * every, outcome, latency_ms=rng.lognormvariate(3, 0.5),
+                             maintenance=rng.random() < 0.03))
+    return results
+
+
+def _exact(results: list[CheckResult], now: float, window: float) -> tuple[int, float, float, float]:
+    inside = [r for r in results if to_ms(now - window) <= to_ms(r.at) <= to_ms(now) and not r.in_maintenance]
+    good = sum(r.outcome is not Outcome.DOWN for r in inside)
+    latencies = [to_us(r.latency_ms) / 1000 for r in inside if r.outcome is not Outcome.DOWN]
+    return len(inside), 100.0 * good / len(inside), exact_percentile(latencies, 0.5), exact_percentile(
+        latencies, 0.95)
+
+
+def _assert_matches(store: Store, results: list[CheckResult], now: float, window: float) -> None:
+    checks, uptime, p50, p95 = _exact(results, now, window)
+    stats = store.window_stats("api", now, window)
+    assert stats.checks == checks, (now, window)
+    assert stats.uptime == pytest.approx(uptime)
+    assert stats.p50_ms == pytest.approx(p50, rel=0.02)
+    assert stats.p95_ms == pytest.approx(p95, rel=0.02)
+
+
+def _write_hourly(store: Store, feed: Feed, results: list[CheckResult]) -> None:
+    batch: list = []
+    hour = None
+    for result in results:
+        if hour is not None and result.at // HOUR != hour:
+            store.commit_batch(batch)
+            batch = []
+        hour = result.at // HOUR
+        batch.append(feed.write(result))
+    store.commit_batch(batch)
+
+
+def test_long_windows_from_folded_blocks_match_the_raw_history(tmp_path: Path) -> None:
+    results = _history(days=10, every=300.0, seed=5)
+    path = tmp_path / "db.sqlite"
+    store = Store.open(path)
+    feed = Feed("api")
+    half = len(results) // 2
+    _write_hourly(store, feed, results[:half])
+    store.close()
+    store = Store.open(path)  # folding carries on where it stopped
+    _write_hourly(store, feed, results[half:])
+    spans = store._conn().execute("SELECT DISTINCT span FROM rollup ORDER BY span").fetchall()
+    assert [span for (span,) in spans] == list(SPANS)
+    last = results[-1].at
+    for now in (last, last + 17.0, last - 5 * HOUR - 1234.0, T0 + 4.3 * 86400):
+        for window in (HOUR, 1.5 * HOUR, 30 * HOUR, 3 * 86400, 7 * 86400, 30 * 86400):
+            _assert_matches(store, results, now, window)
+    store.close()
+
+
+def test_blocks_of_every_span_sum_to_the_hours_they_cover(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "db.sqlite")
+    _write_hourly(store, Feed("api"), _history(days=9, every=600.0, seed=2))
+    conn = store._conn()
+    (rolled,) = conn.execute("SELECT rolled_hour FROM monitor").fetchone()
+    hours_of = "FROM rollup WHERE span = 1 AND hour >= ? AND hour < ?"
+    for span in SPANS[1:]:
+        blocks = "SELECT hour, up, down, hist FROM rollup WHERE span = ? AND hour + ? <= ?"
+        for start, up, down, blob in conn.execute(blocks, (span, span, rolled + 1)).fetchall():
+            hours = conn.execute(f"SELECT sum(up), sum(down) {hours_of}", (start, start + span)).fetchone()
+            assert (up, down) == hours
+            merged: dict[int, int] = {}
+            for (hour_blob,) in conn.execute(f"SELECT hist {hours_of}", (start, start + span)):
+                for bucket, count in decode(hour_blob).items():
+                    merged[bucket] = merged.get(bucket, 0) + count
+            assert decode(blob) == merged
+    store.close()
+
+
+def test_late_and_replayed_checks_in_folded_hours_keep_windows_exact(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "db.sqlite")
+    results = _history(days=3, every=600.0, seed=9)
+    feed = Feed("api")
+    _write_hourly(store, feed, results)
+    late = check("api", T0 + 7 * HOUR + 11.0, Outcome.DOWN)
+    replayed = check("api", results[30].at, Outcome.UP, latency_ms=999.0)
+    store.commit_batch([feed.write(late), feed.write(replayed)])
+    history = sorted([r for r in results if r.at != replayed.at] + [late, replayed], key=lambda r: r.at)
+    now = results[-1].at + 60
+    for window in (2 * HOUR, 36 * HOUR, 3 * 86400):
+        _assert_matches(store, history, now, window)
+    _assert_matches(store, history, T0 + 30 * HOUR, 30 * HOUR)  # a past `now`: later checks stay out
+    store.close()
