@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -289,3 +290,41 @@ def test_data_version_changes_when_another_connection_commits(tmp_path: Path) ->
     assert viewer.data_version() != seen
     engine.close()
     viewer.close()
+
+
+def test_a_version_1_database_gains_the_silence_table(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "db.sqlite"
+    with monkeypatch.context() as patch:
+        patch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:1])
+        patch.setattr(migrations, "SCHEMA_VERSION", 1)
+        old = Store.open(path)
+        old.commit_batch([Feed("api").write(check("api", T0))])
+        assert old.schema_version() == 1
+        old.close()
+    store = Store.open(path)
+    assert store.schema_version() == SCHEMA_VERSION >= 2
+    assert store.recent_checks("api")
+    assert store._conn().execute("SELECT count(*) FROM silence").fetchone() == (0,)
+    store.close()
+
+
+def test_silences_start_end_and_mark_their_actions_applied(store: Store) -> None:
+    from shiptrack_tui.core import model
+
+    if not hasattr(model, "Silence"):
+        pytest.skip("the core has no Silence yet")
+    store.sync_monitors([spec("api", tags=("prod",))], T0)
+    first = store.add_action(ActionKind("silence"), T0, monitor="api", note="1h tag:prod")
+    wanted = model.Silence(0, model.SilenceScope.TAG, "prod", T0 + 1, until=T0 + 3601, source="tui")
+    stored = store.start_silence(wanted, action_id=first)
+    assert stored.id > 0 and stored == replace(wanted, id=stored.id)
+    other = store.start_silence(model.Silence(0, model.SilenceScope.MONITOR, "api", T0 + 2,
+                                              until_resolved=True))
+    assert store.active_silences() == [stored, other]
+    assert store.action_outcome(first) == (T0 + 1, None)
+    second = store.add_action(ActionKind("unsilence"), T0 + 5, monitor="api", note="tag:prod")
+    store.end_silences([stored.id], T0 + 6, "lifted by tui", action_id=second)
+    store.end_silences([stored.id], T0 + 9, "again")  # ending twice keeps the first end
+    assert store.active_silences() == [other]
+    assert store.recent_silences()[1] == replace(stored, ended_at=T0 + 6)
+    assert store.action_outcome(second) == (T0 + 6, None)

@@ -12,6 +12,7 @@ from typing import Final
 from peewee import SchemaManager, SqliteDatabase
 
 from shiptrack_tui.storage import models as m
+from shiptrack_tui.storage import silences
 from shiptrack_tui.storage.db import StorageError
 
 
@@ -30,7 +31,11 @@ def _initial_schema(db: SqliteDatabase) -> None:
         db.execute_sql(statement)
 
 
-MIGRATIONS: Final[tuple[Callable[[SqliteDatabase], None], ...]] = (_initial_schema,)
+def _silences(db: SqliteDatabase) -> None:
+    silences.create_table(db.connection())
+
+
+MIGRATIONS: Final[tuple[Callable[[SqliteDatabase], None], ...]] = (_initial_schema, _silences)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 

@@ -10,6 +10,7 @@ import os
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from peewee import ConnectionContext, SqliteDatabase
 from peewee import DatabaseError as PeeweeDatabaseError
@@ -27,7 +28,7 @@ from shiptrack_tui.core.model import (
 )
 from shiptrack_tui.core.stats import WINDOWS
 from shiptrack_tui.storage import models as m
-from shiptrack_tui.storage import outbox, reads, retention, windows
+from shiptrack_tui.storage import outbox, reads, retention, silences, windows
 from shiptrack_tui.storage.codec import dump_tags, load_tags
 from shiptrack_tui.storage.db import BUSY_TIMEOUT_SECONDS, StorageError, open_database
 from shiptrack_tui.storage.migrations import migrate
@@ -35,6 +36,9 @@ from shiptrack_tui.storage.names import Names
 from shiptrack_tui.storage.pipeline import PipelineWrite, apply_writes
 from shiptrack_tui.storage.windows import Subject
 from shiptrack_tui.storage.writer import Writer
+
+if TYPE_CHECKING:
+    from shiptrack_tui.core.model import Silence
 
 
 class Store:
@@ -235,6 +239,33 @@ class Store:
         with self._db.atomic("IMMEDIATE"):
             outbox.record_attempt(self._conn(), row_id, at, delivered, error, next_attempt_at, give_up,
                                   detail)
+
+    # -- silences -----------------------------------------------------------------------------
+    def start_silence(self, silence: Silence, action_id: int | None = None) -> Silence:
+        """Store a silence (its `id` is ignored) and return it with its id; marks `action_id`
+        applied in the same transaction."""
+        with self._db.atomic("IMMEDIATE"):
+            stored = silences.start(self._conn(), silence)
+            self._mark_applied(action_id, silence.created_at)
+        return stored
+
+    def end_silences(self, ids: Sequence[int], at: float, reason: str, action_id: int | None = None) -> None:
+        """End the given silences (already ended ones stay as they were)."""
+        with self._db.atomic("IMMEDIATE"):
+            silences.end(self._conn(), ids, at, reason)
+            self._mark_applied(action_id, at)
+
+    def active_silences(self) -> list[Silence]:
+        """Silences not ended yet, oldest first."""
+        return silences.active(self._conn())
+
+    def recent_silences(self, limit: int = 50) -> list[Silence]:
+        """The latest silences, ended or not, newest first."""
+        return silences.recent(self._conn(), limit)
+
+    def _mark_applied(self, action_id: int | None, at: float) -> None:
+        if action_id is not None:
+            self._conn().execute("UPDATE action SET applied_at = ? WHERE id = ?", (at, action_id))
 
     # -- maintenance --------------------------------------------------------------------------
     def prune(self, now: float, keep_raw_seconds: float, max_rows: int = 5000) -> int:
