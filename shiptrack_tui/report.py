@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from shiptrack_tui.core.durations import format_duration
+from shiptrack_tui.core.messages import iso_utc
 from shiptrack_tui.core.model import Incident, MonitorSummary, WindowStats
 from shiptrack_tui.core.stats import WINDOWS
 
@@ -17,10 +17,8 @@ STATE_SYMBOLS = {
 
 
 def iso(at: float | None) -> str | None:
-    """ISO 8601 UTC with a `Z`, to the second."""
-    if at is None:
-        return None
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """ISO 8601 UTC with a `Z`, to the second; None stays None (JSON null)."""
+    return None if at is None else iso_utc(at)
 
 
 def _rounded(value: float | None, digits: int = 2) -> float | None:

@@ -1,44 +1,25 @@
-"""One log line per incident transition, for the daemon's stderr and journald."""
+"""One log line per incident transition, for the daemon's stderr and journald.
+
+The line is the notification's own title (`[OPEN] api — HTTP 503`), so the log and the messages
+people receive always say the same thing.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from shiptrack_tui.core.durations import format_duration
-from shiptrack_tui.core.incidents import (
-    Event,
-    IncidentAcknowledged,
-    IncidentOpened,
-    IncidentResolved,
-    ReminderDue,
-    StatusChanged,
-)
+from shiptrack_tui.core.incidents import Event, StatusChanged
+from shiptrack_tui.core.messages import render_event
 from shiptrack_tui.core.model import MonitorSpec
 
 log = logging.getLogger("shiptrack.incidents")
 
 
-def describe(event: Event, spec: MonitorSpec) -> str | None:
-    """The log line for an event, or None for events too small to log at warning level."""
-    match event:
-        case IncidentOpened():
-            return f"[OPEN] {spec.name} — {event.cause} ({spec.url})"
-        case IncidentAcknowledged():
-            note = f": {event.note}" if event.note else ""
-            return f"[ACK] {spec.name}{note}"
-        case IncidentResolved():
-            return f"[RESOLVED] {spec.name} — down for {format_duration(event.duration)}"
-        case ReminderDue():
-            down_for = format_duration(event.at - event.started_at)
-            return f"[REMINDER] {spec.name} — {event.cause}, down for {down_for}"
-        case StatusChanged():
-            return None
-    return None
-
-
-def log_event(event: Event, spec: MonitorSpec) -> None:
-    line = describe(event, spec)
-    if line is not None:
-        log.warning(line)
-    elif isinstance(event, StatusChanged):
+def log_event(event: Event, spec: MonitorSpec, cause: str | None = None) -> None:
+    if isinstance(event, StatusChanged):
         log.info("%s is %s (was %s)", spec.name, event.new, event.old)
+        return
+    rendered = render_event(event, spec.url, cause)
+    if rendered is not None:
+        _transition, title, _body, _type = rendered
+        log.warning("%s (%s)", title, spec.url)
