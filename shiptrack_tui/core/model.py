@@ -48,6 +48,8 @@ class TimelineKind(StrEnum):
     NOTIFY_FAILED = "notify_failed"
     REMINDER = "reminder"
     RESOLVED = "resolved"
+    SILENCED = "silenced"
+    SILENCE_ENDED = "silence_ended"
 
 
 class Transition(StrEnum):
@@ -67,6 +69,15 @@ class ActionKind(StrEnum):
     PAUSE = "pause"
     RESUME = "resume"
     CHECK_NOW = "check_now"
+    SILENCE = "silence"
+    UNSILENCE = "unsilence"
+
+
+class SilenceScope(StrEnum):
+    """What a silence covers: one monitor by name, or every monitor carrying a tag."""
+
+    MONITOR = "monitor"
+    TAG = "tag"
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,3 +283,26 @@ class OutboxRow:
     attempts: int = 0
     next_attempt_at: float = 0.0
     last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    """Notifications muted for a monitor or a tag; checks and incidents go on as usual.
+
+    `until` is when it expires (None with `until_resolved`: it ends when an incident of a covered
+    monitor resolves and none is left open). `ended_at` is set once it has ended.
+    """
+
+    id: int
+    scope: SilenceScope
+    value: str
+    created_at: float
+    until: float | None = None
+    until_resolved: bool = False
+    source: str = "cli"
+    ended_at: float | None = None
+
+    @property
+    def label(self) -> str:
+        """`api` or `tag:prod`, as the operator wrote it."""
+        return self.value if self.scope is SilenceScope.MONITOR else f"tag:{self.value}"

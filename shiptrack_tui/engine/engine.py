@@ -34,10 +34,12 @@ from shiptrack_tui.core.model import (
     MonitorSpec,
     MonitorState,
     Policy,
+    TimelineEntry,
     TimelineKind,
 )
 from shiptrack_tui.engine.lateness import LatenessRecorder
 from shiptrack_tui.engine.scheduler import DueCheck, Schedule
+from shiptrack_tui.engine.silencing import Silencer, SilenceRefused
 from shiptrack_tui.engine.transitions import log_event
 from shiptrack_tui.notify import NotificationSender, outbox_items_for
 from shiptrack_tui.probes import ClientPool, probe
@@ -90,6 +92,7 @@ class Engine:
         self._listeners: list[Listener] = []
         self._schedule = Schedule()
         self._submitted_actions: set[int] = set()
+        self._silencer = Silencer(store)
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -132,7 +135,9 @@ class Engine:
             self._sender = NotificationSender(self.store, self.config.notify, clock=self.clock)
             self._sender.start()
         await self._apply_config_async(self.config)
-        self._seed_reminders(await asyncio.to_thread(self.store.incidents, True))
+        open_incidents = await asyncio.to_thread(self.store.incidents, True)
+        self._seed_reminders(open_incidents)
+        self._silencer.seed(await asyncio.to_thread(self.store.active_silences), open_incidents)
         helpers = [
             asyncio.create_task(self._action_loop(), name="actions"),
             asyncio.create_task(self._housekeeping_loop(), name="housekeeping"),
@@ -246,12 +251,20 @@ class Engine:
 
     def _submit(self, spec: MonitorSpec, state: MonitorState, events: list[Event], **extra: object) -> None:
         assert self._writer is not None
-        muted = self._maintenance_for(spec, self.clock())
+        now = self.clock()
+        still_open = [name for name, known in self._states.items() if known.incident is not None]
+        tags_of = {name: known.tags for name, known in self._specs.items()}
+        hush = self._silencer.consider(spec, state, events, now, tags_of, still_open)
+        muted = hush.muted or self._maintenance_for(spec, now)
         cause = state.incident.cause if state.incident is not None else None
         outbox = () if muted else outbox_items_for(events, spec, self.config.notify, cause=cause)
-        self._writer.submit(PipelineWrite(spec.name, state, events=tuple(events), outbox=outbox, **extra))
+        self._writer.submit(PipelineWrite(spec.name, state, events=tuple(events), outbox=outbox,
+                                          timeline=hush.timeline, **extra))
+        if hush.ended:
+            ending = asyncio.to_thread(self._silencer.store_end, hush.ended, now, "incident resolved")
+            asyncio.ensure_future(ending).add_done_callback(_log_task_failure)
         for event in events:
-            log_event(event, spec)
+            log_event(event, spec, cause)
         if outbox and self._sender is not None:
             self._sender.wake()
         for listener in self._listeners:
@@ -267,13 +280,42 @@ class Engine:
                         await self._apply_action(action)
             except Exception:
                 log.exception("could not read operator actions; retrying")
+            try:
+                await self._expire_silences()
+            except Exception:
+                log.exception("could not end expired silences; retrying")
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(ACTION_POLL_SECONDS):
                     await self._wake.wait()
 
+    # -- silences -------------------------------------------------------------------------------
+    async def _apply_silence_action(self, action: Action) -> None:
+        try:
+            notes = await self._silencer.apply(action, self._specs.values(), self.clock())
+        except SilenceRefused as refusal:
+            self._reject(action, str(refusal))
+            return
+        self._note_on_incidents(notes)
+
+    async def _expire_silences(self) -> None:
+        self._note_on_incidents(await self._silencer.expire(self._specs.values(), self.clock()))
+
+    def _note_on_incidents(self, notes: list[tuple[str, TimelineEntry]]) -> None:
+        """Record a silence starting or ending on the timeline of each covered open incident."""
+        assert self._writer is not None
+        for name, entry in notes:
+            state = self._states.get(name)
+            if state is not None and state.incident is not None:
+                self._writer.submit(PipelineWrite(name, state, timeline=(entry,)))
+        for listener in self._listeners:
+            listener({name for name, _ in notes})
+
     async def _apply_action(self, action: Action) -> None:
         self._submitted_actions.add(action.id)
+        if action.kind in (ActionKind.SILENCE, ActionKind.UNSILENCE):
+            await self._apply_silence_action(action)
+            return
         name = action.monitor
         spec = self._specs.get(name) if name else None
         if spec is None:

@@ -7,6 +7,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from shiptrack_tui.config import Config
 from shiptrack_tui.engine.engine import Engine
 
 log = logging.getLogger("shiptrack.engine")
@@ -50,6 +51,10 @@ class EngineThread:
 
     def wake(self) -> None:
         self.engine.wake()
+
+    def reload(self, config: Config) -> None:
+        """Apply a new config on the engine's loop (thread-safe; returns at once)."""
+        self.engine.reload(config)
 
     def add_listener(self, callback: Callable[[set[str]], None]) -> None:
         self.engine.add_listener(callback)

@@ -14,7 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from shiptrack_tui.tui.engine_handle import EngineHandle
-from shiptrack_tui.tui.messages import ActionWritten, DataChanged
+from shiptrack_tui.tui.messages import ActionWritten, ConfigSaved, DataChanged
 from shiptrack_tui.tui.screens.config_error import ConfigErrorScreen
 from shiptrack_tui.tui.screens.dashboard import Dashboard
 from shiptrack_tui.tui.store_access import StoreGateway
@@ -25,6 +25,13 @@ PALETTE_ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("Add note", "Add a note to the selected monitor's open incident (n)", "note"),
     ("Check now", "Check the selected monitor now (c)", "check_now"),
     ("Pause / resume", "Pause or resume the selected monitor (p)", "pause"),
+    ("Silence", "Mute notifications for the monitor or a tag: 15 min, 1 h, 4 h, until resolved (s)",
+     "silence"),
+    ("Lift silence", "End the silence covering the selected monitor (S)", "unsilence"),
+    ("Edit monitor", "Edit the selected monitor in the config file (e)", "edit_monitor"),
+    ("Add monitor", "Add a monitor to the config file (+)", "add_monitor"),
+    ("Duplicate monitor", "Add a copy of the selected monitor (d)", "duplicate_monitor"),
+    ("Delete monitor", "Remove the selected monitor from the config file (delete)", "delete_monitor"),
     ("Filter monitors", "Filter by name, tag or state (/)", "filter"),
     ("Group by tag", "Toggle grouping monitors by tag (g)", "group"),
     ("Chart: 1 hour", "Latency chart over the last hour (1)", "window('1h')"),
@@ -51,6 +58,7 @@ class ShipTrackApp(App[None]):
         engine: EngineHandle | None = None,
         attached_pid: int | None = None,
         config_error: str | None = None,
+        config_path: Path | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__()
@@ -58,6 +66,8 @@ class ShipTrackApp(App[None]):
         self.engine = engine
         self.attached_pid = attached_pid
         self.config_error = config_error
+        self.config_path = config_path
+        """The config file the dashboard edits; None (the demo) disables editing."""
         self.clock = clock
         self.gateway = StoreGateway(store_path)
         self._engine_started = False
@@ -76,7 +86,7 @@ class ShipTrackApp(App[None]):
             self.engine.add_listener(self._engine_changed)
             self.engine.start()
             self._engine_started = True
-        self.push_screen(Dashboard(self.gateway, self.clock, self.mode))
+        self.push_screen(Dashboard(self.gateway, self.clock, self.mode, self.config_path))
 
     def _engine_changed(self, monitors: set[str]) -> None:
         """Called from the engine's thread; post_message is thread-safe and the message coalesces."""
@@ -89,6 +99,13 @@ class ShipTrackApp(App[None]):
     def _wake_engine(self) -> None:
         if self.engine is not None:
             self.engine.wake()
+
+    @on(ConfigSaved)
+    def _reload_engine(self, message: ConfigSaved) -> None:
+        """The dashboard saved the config file: the in-process engine takes it at once (a daemon
+        notices the file change itself)."""
+        if self.engine is not None:
+            self.engine.reload(message.config)
 
     async def _stop_engine(self) -> None:
         if self.engine is not None and self._engine_started:

@@ -15,6 +15,7 @@ from shiptrack_tui.core.model import (
     IncidentState,
     MonitorSummary,
     Outcome,
+    Silence,
     WindowStats,
 )
 from shiptrack_tui.core.stats import WINDOWS
@@ -37,6 +38,7 @@ class Overview:
     summaries: tuple[MonitorSummary, ...] = ()
     sparks: Mapping[str, tuple[float | None, ...]] = field(default_factory=dict)
     incidents: tuple[Incident, ...] = ()
+    silences: tuple[Silence, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +72,8 @@ def read_overview(store: StoreReader, now: float, previous: Overview | None = No
             sparks[name] = ()
         else:
             sparks[name] = _spark_of(store.recent_checks(name, limit=SPARK_WIDTH))
-    return Overview(now=now, summaries=summaries, sparks=sparks, incidents=read_incidents(store))
+    return Overview(now=now, summaries=summaries, sparks=sparks, incidents=read_incidents(store),
+                    silences=tuple(store.active_silences()))
 
 
 def read_incidents(store: StoreReader) -> tuple[Incident, ...]:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from shiptrack_tui.config import Config
 
 
 class EngineHandle(Protocol):
@@ -20,3 +23,6 @@ class EngineHandle(Protocol):
 
     def add_listener(self, callback: Callable[[set[str]], None]) -> None:
         """Call `callback` from the engine thread with the names of monitors whose data changed."""
+
+    def reload(self, config: Config) -> None:
+        """Run with this config from now on (the dashboard saved the file); returns at once."""

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Final
 
 from shiptrack_tui.core.durations import format_duration
-from shiptrack_tui.core.model import IncidentState, MonitorStatus, MonitorSummary
+from shiptrack_tui.core.maintenance import MaintenanceWindow, in_maintenance, next_change
+from shiptrack_tui.core.model import IncidentState, MonitorStatus, MonitorSummary, Silence
+from shiptrack_tui.core.silences import expiry_text, target_of
 
 STATE_SYMBOLS: Final = {
     MonitorStatus.UP: "●",
@@ -135,3 +137,30 @@ def matches_filter(summary: MonitorSummary, text: str) -> bool:
         or any(needle in tag.lower() for tag in summary.tags)
         or needle in (status.value, STATE_LABELS[status])
     )
+
+
+MUTED_MARK: Final = "⊘"
+
+
+def maintenance_note(windows: Iterable[MaintenanceWindow], monitor: str, tags: Sequence[str],
+                     now: float) -> str | None:
+    """`⚒ in maintenance "backups" until 11-18 02:30:00 UTC`, the next window, or None."""
+    windows = tuple(windows)
+    current = in_maintenance(windows, monitor, tags, now)
+    change = next_change(windows, monitor, tags, now)
+    if current is not None:
+        name = f' "{current.name}"' if current.name else ""
+        until = f" until {fmt_time(change)} UTC" if change is not None else ""
+        return f"⚒ in maintenance{name}{until}; failures open no incident"
+    if change is not None:
+        upcoming = in_maintenance(windows, monitor, tags, change)
+        if upcoming is not None:
+            name = f' "{upcoming.name}"' if upcoming.name else ""
+            return f"next maintenance{name} at {fmt_time(change)} UTC"
+    return None
+
+
+def silence_note(silences: Iterable[Silence], now: float) -> str | None:
+    """`⊘ silenced: tag:prod (14m left, by tui)` for the silences covering a monitor, or None."""
+    parts = [f"{target_of(s).label} ({expiry_text(s, now)}, by {s.source})" for s in silences]
+    return f"{MUTED_MARK} silenced: " + "; ".join(parts) if parts else None

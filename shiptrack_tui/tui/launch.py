@@ -34,9 +34,14 @@ def run_dashboard(config: Config | None, db_path: Path, config_error: str | None
         return 2
     attached_pid = running_engine_pid(db_path)
     if attached_pid is not None:
-        ShipTrackApp(db_path, attached_pid=attached_pid).run()
+        ShipTrackApp(db_path, attached_pid=attached_pid, config_path=_editable(config)).run()
         return 0
     return _run_with_engine(config, db_path)
+
+
+def _editable(config: Config) -> Path | None:
+    """The file the dashboard may edit; the demo has none (editing is then disabled)."""
+    return config.path if config.path.is_file() else None
 
 
 def _loader(config: Config) -> Callable[[], Config] | None:
@@ -58,14 +63,14 @@ def _run_with_engine(config: Config, db_path: Path) -> int:
     try:
         lock.acquire()
     except LockHeld as held:  # a daemon started between our look and our lock
-        ShipTrackApp(db_path, attached_pid=held.pid or 0).run()
+        ShipTrackApp(db_path, attached_pid=held.pid or 0, config_path=_editable(config)).run()
         return 0
     try:
         _log_to_file(db_path)
         store = Store.open(db_path)
         try:
             engine = EngineThread(Engine(config, store, config_loader=_loader(config)))
-            ShipTrackApp(db_path, engine=engine).run()
+            ShipTrackApp(db_path, engine=engine, config_path=_editable(config)).run()
             engine.stop()  # idempotent: the app stops it on quit; this covers a crash
         finally:
             store.close()

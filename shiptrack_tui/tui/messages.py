@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 
 from textual.message import Message
 
+from shiptrack_tui.config import Config
 from shiptrack_tui.core.model import ActionKind
+from shiptrack_tui.tui.config_edits import MonitorEdit
 from shiptrack_tui.tui.data import MonitorDetail, Overview
 
 
@@ -49,3 +51,21 @@ class ActionWritten(Message):
     action_id: int
     summary: str
     """What the operator is told, e.g. "Pausing api."."""
+
+
+@dataclass
+class ConfigSaved(Message):
+    """The config file was written; the app hands the new Config to an in-process engine at once."""
+
+    config: Config
+    summary: str
+    """What the operator is told, e.g. 'Saved monitor "api" in the config file.'."""
+
+
+@dataclass
+class EditFailed(Message):
+    """A monitor edit was not saved: the file changed on disk (`conflict`) or the edit did not apply."""
+
+    edit: MonitorEdit
+    reason: str
+    conflict: bool = False

@@ -12,7 +12,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from shiptrack_tui.core.model import ActionKind, CheckResult, Incident, MonitorSummary, WindowStats
+from shiptrack_tui.core.model import (
+    ActionKind,
+    CheckResult,
+    Incident,
+    MonitorSummary,
+    Silence,
+    WindowStats,
+)
 
 T = TypeVar("T")
 
@@ -37,6 +44,8 @@ class StoreReader(Protocol):
     def latency_series(self, monitor: str, since: float, until: float, points: int) -> list[float | None]: ...
 
     def data_version(self) -> int: ...
+
+    def active_silences(self) -> list[Silence]: ...
 
     def add_action(
         self,

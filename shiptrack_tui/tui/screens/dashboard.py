@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import ClassVar, Final
 
 from textual import on, work
@@ -17,18 +18,19 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import DescendantFocus, Resize
 from textual.reactive import reactive
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Tab, Tabs
 from textual.worker import Worker, WorkerState
 
 from shiptrack_tui.core.model import ActionKind, MonitorStatus, MonitorSummary
+from shiptrack_tui.core.silences import expiry_text, is_active, target_of
 from shiptrack_tui.tui.data import CHART_WINDOWS, Overview, read_detail, read_overview
-from shiptrack_tui.tui.formatting import status_of
-from shiptrack_tui.tui.messages import ActionWritten, DataChanged, DetailLoaded, OverviewLoaded
+from shiptrack_tui.tui.formatting import maintenance_note, silence_note, status_of
+from shiptrack_tui.tui.messages import DataChanged, DetailLoaded, OverviewLoaded
 from shiptrack_tui.tui.modals.help_screen import HelpScreen
 from shiptrack_tui.tui.modals.note_modal import NoteModal
+from shiptrack_tui.tui.screens.monitor_actions import MonitorActions
 from shiptrack_tui.tui.store_access import StoreGateway
 from shiptrack_tui.tui.widgets.detail_pane import DetailPane
 from shiptrack_tui.tui.widgets.monitor_table import MonitorTable
@@ -45,6 +47,8 @@ WORKER_TASKS: Final = {
     "_poll_data_version": "Watching the database",
     "_read_detail": "Reading the monitor's detail",
     "_write_action": "Writing the action",
+    "_load_snapshot": "Reading the config file",
+    "_save_edit": "Saving the config file",
 }
 
 HELP_KEYS: Final = (
@@ -55,6 +59,11 @@ HELP_KEYS: Final = (
     ("n", "add a note to the selected monitor's open incident"),
     ("c", "check the selected monitor now"),
     ("p", "pause or resume the selected monitor"),
+    ("s / S", "silence notifications (monitor or tag; 15 min, 1 h, 4 h, until resolved) / lift it"),
+    ("e", "edit the selected monitor in the config file (validated as you type)"),
+    ("+ / ctrl+n", "add a monitor to the config file"),
+    ("d", "duplicate the selected monitor"),
+    ("delete / x", "delete the selected monitor from the config file (asks first)"),
     ("/", "filter by name, tag or state; esc clears"),
     ("g", "group monitors by tag"),
     ("1 2 3", "chart window: 1 h, 24 h, 7 d"),
@@ -64,7 +73,7 @@ HELP_KEYS: Final = (
 )
 
 
-class Dashboard(Screen[None]):
+class Dashboard(MonitorActions):
     """Reads through the gateway; writes operator actions as rows; never blocks the loop."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -86,9 +95,9 @@ class Dashboard(Screen[None]):
     active_pane: reactive[str] = reactive("monitors")
     """Which pane has the keyboard; on a narrow terminal, the only one shown."""
 
-    def __init__(self, gateway: StoreGateway, clock: Callable[[], float], mode: str) -> None:
-        super().__init__()
-        self._gateway = gateway
+    def __init__(self, gateway: StoreGateway, clock: Callable[[], float], mode: str,
+                 config_path: Path | None = None) -> None:
+        super().__init__(gateway, config_path)
         self._clock = clock
         self._mode = mode
         self.overview: Overview | None = None
@@ -96,7 +105,6 @@ class Dashboard(Screen[None]):
         self._loading = False
         self._detail_worker: Worker[None] | None = None
         self._detail_timer: Timer | None = None
-        self._by_name: dict[str, MonitorSummary] = {}
         self._selected: str | None = None
         self._detail_of: MonitorSummary | None = None
 
@@ -120,6 +128,7 @@ class Dashboard(Screen[None]):
             self.query_one(f"#{pane}-pane").border_title = PANE_TITLES[pane]
         self.watch_active_pane(self.active_pane)
         self.request_reload()
+        self.load_config_snapshot()
         self._poll_data_version()
         self.set_interval(1.0, self._tick)
 
@@ -176,7 +185,9 @@ class Dashboard(Screen[None]):
     def _tick(self) -> None:
         """Keep "checked … ago" honest between data changes (cells that did not change stay put)."""
         if self.overview is not None:
-            self.query_one(MonitorTable).show(self.overview.summaries, self.overview.sparks, self._clock())
+            now = self._clock()
+            self._show_silences(now)
+            self.query_one(MonitorTable).show(self.overview.summaries, self.overview.sparks, now)
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
@@ -194,6 +205,8 @@ class Dashboard(Screen[None]):
         overview = message.overview
         self._by_name = {summary.name: summary for summary in overview.summaries}
         self.query_one(StatusBar).counts = count_states(overview.summaries)
+        self.silences = overview.silences
+        self._show_silences(overview.now)
         table = self.query_one(MonitorTable)
         table.show(overview.summaries, overview.sparks, overview.now)
         timeline = self.query_one(TimelinePane)
@@ -210,6 +223,35 @@ class Dashboard(Screen[None]):
     def _show_detail(self, message: DetailLoaded) -> None:
         if message.detail.summary.name == self._selected:
             self.query_one(DetailPane).detail = message.detail
+            self._show_notes()
+
+    def _show_silences(self, now: float) -> None:
+        """The header lists active silences with their expiry; muted monitors carry a marker."""
+        active = [s for s in self.silences if is_active(s, now)]
+        labels = tuple(f"{target_of(s).label} {expiry_text(s, now)}" for s in active)
+        self.query_one(StatusBar).silenced = labels
+        self.query_one(MonitorTable).muted = frozenset(
+            summary.name for summary in self._by_name.values()
+            if any(target_of(s).covers(summary.name, summary.tags) for s in active)
+        )
+        self._show_notes()
+
+    def _show_notes(self) -> None:
+        """Maintenance window and silences of the monitor in the detail pane."""
+        pane = self.query_one(DetailPane)
+        summary = self._summary(pane.detail.summary.name) if pane.detail is not None else None
+        if summary is None:
+            pane.notes = ()
+            return
+        now = self._clock()
+        windows = self.snapshot.config.maintenance if self.snapshot is not None else ()
+        notes = (maintenance_note(windows, summary.name, summary.tags, now),
+                 silence_note(self.covering_silences(summary, now), now))
+        pane.notes = tuple(note for note in notes if note)
+
+    def snapshot_loaded(self) -> None:
+        if self.is_mounted:
+            self._show_notes()
 
     @on(MonitorTable.Selected)
     def _monitor_selected(self, message: MonitorTable.Selected) -> None:
@@ -241,9 +283,6 @@ class Dashboard(Screen[None]):
         summary = self._summary(self._selected)
         if summary is not None:
             self._load_detail(summary)
-
-    def _summary(self, name: str | None) -> MonitorSummary | None:
-        return None if name is None else self._by_name.get(name)
 
     # ---- layout --------------------------------------------------------------------------------
 
@@ -285,11 +324,12 @@ class Dashboard(Screen[None]):
 
     # ---- operator actions ----------------------------------------------------------------------
 
-    def _require_selected(self) -> MonitorSummary | None:
-        summary = self._summary(self.query_one(MonitorTable).selected_monitor)
-        if summary is None:
-            self.notify("Select a monitor first.", severity="warning")
-        return summary
+    def selected_name(self) -> str | None:
+        return self.query_one(MonitorTable).selected_monitor
+
+    def app_clock(self) -> float:
+        return self._clock()
+
 
     def _open_incident(self) -> tuple[MonitorSummary, int] | None:
         summary = self._require_selected()
@@ -341,30 +381,6 @@ class Dashboard(Screen[None]):
             self._write_action(ActionKind.RESUME, f"Resuming {summary.name}.", monitor=summary.name)
         else:
             self._write_action(ActionKind.PAUSE, f"Pausing {summary.name}.", monitor=summary.name)
-
-    @work(group="actions", exit_on_error=False)
-    async def _write_action(
-        self,
-        kind: ActionKind,
-        done: str,
-        *,
-        monitor: str | None = None,
-        incident_id: int | None = None,
-        note: str | None = None,
-    ) -> None:
-        at = self._clock()
-        action_id = await self._gateway.call(
-            lambda store: store.add_action(
-                kind, at=at, monitor=monitor, incident_id=incident_id, note=note, source="tui"
-            )
-        )
-        self.post_message(ActionWritten(kind, action_id, done))
-
-    @on(ActionWritten)
-    def _action_written(self, message: ActionWritten) -> None:
-        # Not stopped: the app sees it next and wakes an in-process engine.
-        self.notify(message.summary, timeout=3)
-        self.request_reload()
 
     def action_filter(self) -> None:
         field = self.query_one("#filter", Input)

@@ -39,6 +39,8 @@ class DetailPane(VerticalScroll):
     """The loaded detail for the selected monitor (None: nothing selected)."""
     window: reactive[str] = reactive("1h")
     """The chart window: one of CHART_WINDOWS."""
+    notes: reactive[tuple[str, ...]] = reactive(tuple)
+    """Lines under the heading: a maintenance window, silences."""
 
     @dataclass
     class WindowChosen(Message):
@@ -48,10 +50,16 @@ class DetailPane(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Static("No monitor selected.", id="detail-head")
+        yield Static("", id="detail-notes")
         yield Tabs(*(Tab(name, id=f"window-{name}") for name in CHART_WINDOWS), id="detail-windows")
         yield Sparkline([], id="detail-chart")
         yield Static("", id="detail-caption")
         yield Static("", id="detail-body")
+
+    def watch_notes(self, notes: tuple[str, ...]) -> None:
+        field = self.query_one("#detail-notes", Static)
+        field.update("\n".join(notes))
+        field.display = bool(notes)
 
     def watch_window(self, window: str) -> None:
         self.query_one("#detail-windows", Tabs).active = f"window-{window}"

@@ -19,6 +19,7 @@ from textual.widgets import DataTable
 
 from shiptrack_tui.core.model import MonitorStatus, MonitorSummary
 from shiptrack_tui.tui.formatting import (
+    MUTED_MARK,
     TROUBLE_ORDER,
     fmt_age,
     fmt_ms,
@@ -92,9 +93,11 @@ class MonitorTable(DataTable[Text]):
         self._last: tuple[Sequence[MonitorSummary], Mapping[str, Sequence[float | None]], float] | None = None
         self.filter_text = ""
         self.grouped = False
+        self.muted: frozenset[str] = frozenset()
+        """Monitors whose notifications a silence mutes: their name carries a marker."""
         self._styles: dict[str, Style] = {}
         # What each row was last built from: unchanged inputs reuse the same cells (and skip them).
-        self._inputs: dict[str, tuple[MonitorSummary, Sequence[float | None], str]] = {}
+        self._inputs: dict[str, tuple[MonitorSummary, Sequence[float | None], str, bool]] = {}
 
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
@@ -122,7 +125,7 @@ class MonitorTable(DataTable[Text]):
         quiet = self._style("dim") if status in (MonitorStatus.PAUSED, MonitorStatus.MAINTENANCE) else ""
         return (
             Text(state_text(status, is_acknowledged(summary)), style=style),
-            Text(summary.name, style=quiet),
+            Text(f"{summary.name} {MUTED_MARK}" if summary.name in self.muted else summary.name, style=quiet),
             Text(fmt_uptime(day.uptime if day else None), justify="right"),
             Text(fmt_ms(day.p50_ms if day else None), justify="right"),
             Text(fmt_ms(summary.state.last_latency_ms), justify="right"),
@@ -140,7 +143,7 @@ class MonitorTable(DataTable[Text]):
             group = (summary.tags[0] if summary.tags else UNTAGGED) if self.grouped else ""
             rank = (group == UNTAGGED, group, 1, TROUBLE_ORDER[status_of(summary)], name)
             spark = sparks.get(name, ())
-            inputs = (summary, spark, fmt_age(now, summary.state.last_check_at))
+            inputs = (summary, spark, fmt_age(now, summary.state.last_check_at), name in self.muted)
             old = self._rows.get(name)
             if old is not None and self._inputs.get(name) == inputs:
                 cells = old

@@ -11,7 +11,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from shiptrack_tui.core.model import MonitorStatus, MonitorSummary
-from shiptrack_tui.tui.formatting import STATE_SYMBOLS, status_of
+from shiptrack_tui.tui.formatting import MUTED_MARK, STATE_SYMBOLS, status_of
 
 SHOWN: Final = (
     (MonitorStatus.UP, "up", "up"),
@@ -35,6 +35,8 @@ class StatusBar(Widget):
     """Monitors per state."""
     mode: reactive[str] = reactive("engine running")
     """"engine running" or "attached to daemon (pid N)"."""
+    silenced: reactive[tuple[str, ...]] = reactive(tuple)
+    """Active silences with their expiry, e.g. "tag:prod 14m left"."""
 
     def watch_counts(self, counts: dict[MonitorStatus, int]) -> None:
         self.set_class(counts.get(MonitorStatus.DOWN, 0) > 0, "-trouble")
@@ -50,4 +52,7 @@ class StatusBar(Widget):
             text.append(f"{STATE_SYMBOLS[status]} {counts.get(status, 0)} {short if compact else label}")
         text.append(" │ " if compact else "   │ ")
         text.append(self.mode, style="bold")
+        if self.silenced:
+            text.append(f"  │ {MUTED_MARK} ", style="bold")
+            text.append(", ".join(self.silenced))
         return text

@@ -1,0 +1,286 @@
+"""Editing monitors from the dashboard: the forms write the user's file, byte for byte, like a careful
+person would (golden texts), validate as you type with check-config's words, and show conflicts."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from test_tui_seed import NOW, Plan, seed, settled, wait_until
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from shiptrack_tui.config import Config, ConfigError, load_config
+from shiptrack_tui.tui import ShipTrackApp
+from shiptrack_tui.tui.modals.choice_modal import ChoiceModal
+from shiptrack_tui.tui.modals.monitor_form import MonitorForm
+from shiptrack_tui.tui.screens.dashboard import Dashboard
+from shiptrack_tui.tui.screens.monitor_actions import NO_FILE
+from shiptrack_tui.tui.widgets.detail_pane import DetailPane
+from shiptrack_tui.tui.widgets.monitor_table import MonitorTable
+
+WIDE = (160, 40)
+
+COMMENTED = """\
+# ShipTrack config for the shop.
+# Keep it tidy.
+
+[defaults]
+interval = "60s"   # once a minute
+timeout = "10s"
+
+# --- monitors ---------------------------------------------------------------
+
+# The public API.
+[[monitor]]
+name = "api"        # never rename: history hangs on it
+url = "https://api.example.com/health"
+interval = "30s"    # tighter than the default
+tags = [
+    "prod",   # pages people
+    "api",
+]
+# body_contains = "ok"
+
+# The shop front.
+[[monitor]]
+name = "shop"
+url = "https://shop.example.com/"
+[monitor.headers]
+Accept = "text/html"   # like a browser
+
+# --- maintenance ------------------------------------------------------------
+
+# Backups every night.
+[[maintenance]]
+name = "backups"
+at = "02:00"
+duration = "30m"
+"""
+
+SHOP = """\
+# The shop front.
+[[monitor]]
+name = "shop"
+url = "https://shop.example.com/"
+[monitor.headers]
+Accept = "text/html"   # like a browser
+"""
+
+
+class ReloadingEngine:
+    """Stands in at the EngineHandle boundary: records the configs the dashboard hands over."""
+
+    def __init__(self) -> None:
+        self.reloaded: list[Config] = []
+        self.event = threading.Event()
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = 5.0) -> None: ...
+
+    def wake(self) -> None: ...
+
+    def add_listener(self, callback: Callable[[set[str]], None]) -> None: ...
+
+    def reload(self, config: Config) -> None:
+        self.reloaded.append(config)
+        self.event.set()
+
+
+@pytest.fixture
+def cfg(tmp_path: Path) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(COMMENTED)
+    return path
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "st.db"
+    seed(path, (Plan("api", "u" * 20, tags=("prod", "api")), Plan("shop", "u" * 20)))
+    return path
+
+
+async def open_dashboard(pilot: Pilot[None]) -> Dashboard:
+    dashboard = await settled(pilot)
+    await wait_until(pilot, lambda: dashboard.snapshot is not None)
+    return dashboard
+
+
+async def fill(pilot: Pilot[None], key: str, text: str) -> None:
+    """Clear a form field and type into it, key by key (validation runs on every change)."""
+    field = pilot.app.screen.query_one(f"#field-{key}", Input)
+    field.focus()
+    await pilot.press("home", "ctrl+k", *text)
+
+
+def problems_text(app: ShipTrackApp) -> str:
+    return str(app.screen.query_one("#form-problems", Static).render())
+
+
+async def save_and_wait(pilot: Pilot[None], cfg: Path, before: str) -> None:
+    await pilot.press("ctrl+s")
+    await wait_until(pilot, lambda: cfg.read_text() != before)
+
+
+async def test_add_through_the_form_appends_after_the_last_monitor(cfg: Path, db: Path) -> None:
+    engine = ReloadingEngine()
+    app = ShipTrackApp(db, engine=engine, clock=lambda: NOW, config_path=cfg)
+    async with app.run_test(size=WIDE) as pilot:
+        await open_dashboard(pilot)
+        await pilot.press("plus")
+        assert isinstance(app.screen, MonitorForm)
+        await fill(pilot, "name", "db")
+        await fill(pilot, "url", "tcp://db:5432")
+        await fill(pilot, "interval", "30s")
+        await fill(pilot, "tags", "prod,db")
+        assert "✓ valid" in problems_text(app)
+        await save_and_wait(pilot, cfg, COMMENTED)
+        await wait_until(pilot, engine.event.is_set)
+    expected = COMMENTED.replace(SHOP, SHOP + '\n[[monitor]]\nname = "db"\nurl = "tcp://db:5432"\n'
+                                 'interval = "30s"\ntags = ["prod", "db"]\n')
+    assert cfg.read_text() == expected
+    assert [spec.name for spec in engine.reloaded[-1].monitors] == ["api", "shop", "db"]
+
+
+async def test_edit_changes_only_the_edited_values(cfg: Path, db: Path) -> None:
+    app = ShipTrackApp(db, clock=lambda: NOW, config_path=cfg)
+    async with app.run_test(size=WIDE) as pilot:
+        await open_dashboard(pilot)
+        assert app.screen.query_one(MonitorTable).selected_monitor == "api"
+        await pilot.press("e")
+        form = app.screen
+        assert isinstance(form, MonitorForm)
+        assert form.texts()["interval"] == "30s" and form.texts()["tags"] == "prod, api"
+        await fill(pilot, "interval", "45s")
+        await fill(pilot, "body_contains", "ok")
+        await save_and_wait(pilot, cfg, COMMENTED)
+    expected = COMMENTED.replace('interval = "30s"    # tighter', 'interval = "45s"    # tighter').replace(
+        '    "api",\n]\n', '    "api",\n]\nbody_contains = "ok"\n')
+    assert cfg.read_text() == expected  # the multi-line tags and every comment are untouched
+
+
+async def test_duplicate_is_prefilled_and_keeps_the_other_keys(cfg: Path, db: Path) -> None:
+    app = ShipTrackApp(db, clock=lambda: NOW, config_path=cfg)
+    async with app.run_test(size=WIDE) as pilot:
+        await open_dashboard(pilot)
+        await pilot.press("j")  # shop
+        await wait_until(pilot, lambda: app.screen.query_one(MonitorTable).selected_monitor == "shop")
+        await pilot.press("d")
+        form = app.screen
+        assert isinstance(form, MonitorForm)
+        assert form.texts()["name"] == "copy of shop"
+        assert form.texts()["url"] == "https://shop.example.com/"
+        await save_and_wait(pilot, cfg, COMMENTED)
+    expected = COMMENTED.replace(SHOP, SHOP + '\n[[monitor]]\nname = "copy of shop"\n'
+                                 'url = "https://shop.example.com/"\nheaders = { Accept = "text/html" }\n')
+    assert cfg.read_text() == expected
+
+
+async def test_delete_asks_then_removes_the_monitor_and_its_comments(cfg: Path, db: Path) -> None:
+    app = ShipTrackApp(db, clock=lambda: NOW, config_path=cfg)
+    async with app.run_test(size=WIDE) as pilot:
+        await open_dashboard(pilot)
+        await pilot.press("j")
+        await wait_until(pilot, lambda: app.screen.query_one(MonitorTable).selected_monitor == "shop")
+        await pilot.press("x")
+        assert isinstance(app.screen, ChoiceModal)
+        await pilot.press("escape")  # first, think better of it
+        assert cfg.read_text() == COMMENTED
+        await pilot.press("delete")
+        await pilot.click("#choice-delete")
+        await wait_until(pilot, lambda: cfg.read_text() != COMMENTED)
+    assert cfg.read_text() == COMMENTED.replace(SHOP + "\n", "")
+
+
+async def test_validation_appears_as_you_type_in_check_configs_words(cfg: Path, db: Path,
+                                                                     tmp_path: Path) -> None:
+    app = ShipTrackApp(db, clock=lambda: NOW, config_path=cfg)
+    async with app.run_test(size=WIDE) as pilot:
+        await open_dashboard(pilot)
+        await pilot.press("plus")
+        form = app.screen
+        assert isinstance(form, MonitorForm)
+        assert "has no name" in problems_text(app)
+        await fill(pilot, "name", "api")
+        assert "is defined twice" in problems_text(app) or "already exists" in problems_text(app)
+        await fill(pilot, "name", "new")
+        await fill(pilot, "url", "ftp://x")
+        url_problem = problems_text(app)
+        assert form.query_one("#field-url", Input).has_class("-problem")
+        await fill(pilot, "url", "http://n.io")
+        await fill(pilot, "interval", "500ms")
+        interval_problem = problems_text(app)
+        await fill(pilot, "interval", "5s")  # the timeout from [defaults] no longer fits
+        assert "must be above the timeout (10s, from [defaults])" in problems_text(app)
+        await fill(pilot, "interval", "15s")
+        assert "✓ valid" in problems_text(app)
+        await pilot.press("escape")
+    assert cfg.read_text() == COMMENTED  # cancelled: nothing written
+    # The same words as `check-config` on a file with those values, without the PATH:LINE: prefix.
+    for url, interval, shown in (("ftp://x", "15s", url_problem), ("http://n.io", "500ms",
+                                                                  interval_problem)):
+        bad = tmp_path / "bad.toml"
+        bad.write_text(f'[[monitor]]\nname = "new"\nurl = "{url}"\ninterval = "{interval}"\n')
+        with pytest.raises(ConfigError) as error:
+            load_config(bad)
+        (line,) = error.value.problems
+        assert line.split(": ", 1)[1] == shown
+
+
+async def test_a_file_changed_on_disk_is_shown_as_a_conflict_then_reapplied(cfg: Path, db: Path) -> None:
+    app = ShipTrackApp(db, clock=lambda: NOW, config_path=cfg)
+    async with app.run_test(size=WIDE) as pilot:
+        await open_dashboard(pilot)
+        await pilot.press("e")
+        await fill(pilot, "interval", "45s")
+        changed = COMMENTED.replace("# Keep it tidy.", "# Keep it tidy. (edited in vim)")
+        cfg.write_text(changed)  # someone else saves while the form is open
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, ChoiceModal))
+        assert app.screen.query_one("#choice-dialog").has_class("-conflict")
+        assert "changed on disk" in str(app.screen.query_one("#choice-body", Static).render())
+        assert cfg.read_text() == changed  # nothing overwritten blindly
+        await pilot.click("#choice-reapply")
+        await wait_until(pilot, lambda: cfg.read_text() != changed)
+    expected = changed.replace('interval = "30s"    # tighter', 'interval = "45s"    # tighter')
+    assert cfg.read_text() == expected
+
+
+async def test_conflict_cancelled_keeps_the_other_writers_file(cfg: Path, db: Path) -> None:
+    app = ShipTrackApp(db, clock=lambda: NOW, config_path=cfg)
+    async with app.run_test(size=WIDE) as pilot:
+        await open_dashboard(pilot)
+        cfg.write_text(COMMENTED + "# appended elsewhere\n")
+        await pilot.press("x")
+        await pilot.click("#choice-delete")
+        await wait_until(pilot, lambda: isinstance(app.screen, ChoiceModal)
+                         and app.screen.query_one("#choice-dialog").has_class("-conflict"))
+        await pilot.press("escape")
+        await pilot.pause()
+    assert cfg.read_text() == COMMENTED + "# appended elsewhere\n"
+
+
+async def test_without_a_config_file_editing_explains_why_not(db: Path) -> None:
+    app = ShipTrackApp(db, clock=lambda: NOW)
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot)
+        for key in ("plus", "e", "d", "x"):
+            await pilot.press(key)
+            assert isinstance(app.screen, Dashboard)
+        assert sum(n.message == NO_FILE for n in app._notifications) == 4
+
+
+async def test_detail_pane_shows_the_maintenance_window(cfg: Path, db: Path) -> None:
+    night = 1_795_054_000.0  # 2026-11-19 02:06:40 UTC: inside the nightly 02:00-02:30 backups
+    seed(db, (Plan("api", "u" * 3, tags=("prod", "api")),), end=night)
+    app = ShipTrackApp(db, clock=lambda: night, config_path=cfg)
+    async with app.run_test(size=WIDE) as pilot:
+        dashboard = await open_dashboard(pilot)
+        pane = dashboard.query_one(DetailPane)
+        await wait_until(pilot, lambda: bool(pane.notes))
+        notes = " ".join(pane.notes)
+    assert 'in maintenance "backups" until 11-19 02:30:00 UTC' in notes
