@@ -328,3 +328,34 @@ def test_silences_start_end_and_mark_their_actions_applied(store: Store) -> None
     assert store.active_silences() == [other]
     assert store.recent_silences()[1] == replace(stored, ended_at=T0 + 6)
     assert store.action_outcome(second) == (T0 + 6, None)
+
+
+def test_close_closes_the_connections_of_every_thread(tmp_path: Path) -> None:
+    import threading
+
+    store = Store.open(tmp_path / "db.sqlite")
+    release = threading.Event()
+    loaded = threading.Barrier(4)
+
+    def work() -> None:
+        store.load_states()
+        loaded.wait()
+        release.wait()
+
+    workers = [threading.Thread(target=work) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    loaded.wait()
+    assert store._db.open_connections == 4  # this thread's and the three workers'
+    release.set()
+    for worker in workers:
+        worker.join()
+    late = threading.Thread(target=store.load_states)
+    late.start()
+    late.join()
+    assert store._db.open_connections == 2  # the ended workers' connections were closed
+    store.commit_batch([Feed("api").write(check("api", T0))])
+    store.close()
+    assert store._db.open_connections == 0
+    # The last connection out checkpoints and removes the log: nobody is left holding it.
+    assert not (tmp_path / "db.sqlite-wal").exists()

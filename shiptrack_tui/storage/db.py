@@ -6,6 +6,8 @@ Each `Store` owns one `SqliteDatabase`; peewee keeps one connection per thread o
 from __future__ import annotations
 
 import os
+import sqlite3
+import threading
 from pathlib import Path
 from typing import Final
 
@@ -41,10 +43,55 @@ def create_private_file(path: Path) -> None:
         os.close(fd)
 
 
-def open_database(path: Path, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> SqliteDatabase:
-    """A deferred database bound to `path`, with the pragmas applied to every new connection."""
+class TrackedDatabase(SqliteDatabase):
+    """peewee's per-thread connections, remembered so that one call can close them all.
+
+    A connection whose thread has ended is closed when the next one opens, so short-lived
+    worker threads do not pile up open files.
+    """
+
+    def __init__(self, database: str | None, **kwargs: object) -> None:
+        super().__init__(database, **kwargs)
+        self._opened: dict[sqlite3.Connection, threading.Thread] = {}
+        self._opened_lock = threading.Lock()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = super()._connect()
+        with self._opened_lock:
+            orphans = [old for old, thread in self._opened.items() if not thread.is_alive()]
+            for old in orphans:
+                del self._opened[old]
+            self._opened[conn] = threading.current_thread()
+        for old in orphans:
+            old.close()
+        return conn
+
+    def _close(self, conn: sqlite3.Connection) -> None:
+        with self._opened_lock:
+            self._opened.pop(conn, None)
+        conn.close()
+
+    @property
+    def open_connections(self) -> int:
+        with self._opened_lock:
+            return len(self._opened)
+
+    def close_all(self) -> None:
+        """Close every connection still open, whichever thread opened it."""
+        with self._opened_lock:
+            opened, self._opened = list(self._opened), {}
+        for conn in opened:
+            conn.close()
+        self.dispose()  # forget this thread's (now closed) connection
+
+
+def open_database(path: Path, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> TrackedDatabase:
+    """A deferred database bound to `path`, with the pragmas applied to every new connection.
+
+    Connections may be closed from any thread (`close_all`); each is still used by one thread only.
+    """
     create_private_file(path)
-    db = SqliteDatabase(None)
+    db = TrackedDatabase(None)
     pragmas = (*PRAGMAS, ("busy_timeout", int(busy_timeout * 1000)))
-    db.init(str(path), pragmas=pragmas, timeout=busy_timeout)
+    db.init(str(path), pragmas=pragmas, timeout=busy_timeout, check_same_thread=False)
     return db

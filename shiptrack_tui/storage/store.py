@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from peewee import ConnectionContext, SqliteDatabase
+from peewee import ConnectionContext
 from peewee import DatabaseError as PeeweeDatabaseError
 
 from shiptrack_tui.core.model import (
@@ -30,7 +30,7 @@ from shiptrack_tui.core.stats import WINDOWS
 from shiptrack_tui.storage import models as m
 from shiptrack_tui.storage import outbox, reads, retention, silences, windows
 from shiptrack_tui.storage.codec import dump_tags, load_tags
-from shiptrack_tui.storage.db import BUSY_TIMEOUT_SECONDS, StorageError, open_database
+from shiptrack_tui.storage.db import BUSY_TIMEOUT_SECONDS, StorageError, TrackedDatabase, open_database
 from shiptrack_tui.storage.migrations import migrate
 from shiptrack_tui.storage.names import Names
 from shiptrack_tui.storage.pipeline import PipelineWrite, apply_writes
@@ -46,7 +46,7 @@ class Store:
 
     Writer = Writer  # `Store.Writer(store)` and `storage.Writer(store)` are the same batching thread
 
-    def __init__(self, db: SqliteDatabase, path: Path) -> None:
+    def __init__(self, db: TrackedDatabase, path: Path) -> None:
         self._db = db
         self.path = path
         self._names = Names()
@@ -70,9 +70,11 @@ class Store:
         return cls(db, path)
 
     def close(self) -> None:
-        """Close this thread's connection (other threads' close with their thread)."""
-        if not self._db.is_closed():
-            self._db.close()
+        """Close every connection this store opened, on every thread.
+
+        Call it once the threads using the store (a Writer, workers) are done with it.
+        """
+        self._db.close_all()
 
     def connection_context(self) -> ConnectionContext:
         """Open this thread's connection for a block of work and close it after (thread workers)."""
