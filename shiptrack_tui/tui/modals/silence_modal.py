@@ -35,10 +35,10 @@ class SilenceModal(ModalScreen[SilenceRequest | None]):
                 with RadioSet(id="silence-scope"):
                     for index, target in enumerate(self._targets):
                         label = f"monitor {target.value}" if index == 0 else target.label
-                        yield RadioButton(label, value=index == 0)
+                        yield RadioButton(label, value=index == 0, id=f"silence-scope-{index}")
                 with RadioSet(id="silence-length"):
                     for index, (label, _seconds) in enumerate(SILENCE_CHOICES):
-                        yield RadioButton(label, value=index == 1)
+                        yield RadioButton(label, value=index == 1, id=f"silence-length-{index}")
             with Horizontal(id="silence-buttons"):
                 yield Button("Silence", variant="primary", id="silence-ok")
                 yield Button("Cancel", id="silence-cancel")
