@@ -70,6 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", type=int, metavar="ID")
     p.add_argument("text", metavar="TEXT")
     command("notify-test", "send a test message to every notification URL")
+    p = command("silence", "mute a monitor's or a tag's notifications (checks keep running)")
+    p.add_argument("target", metavar="MONITOR|tag:TAG")
+    length = p.add_mutually_exclusive_group(required=True)
+    length.add_argument("--for", dest="length", metavar="DURATION", help='how long, e.g. "15m", "1h", "4h"')
+    length.add_argument("--until-resolved", action="store_true", help="until the incident resolves")
+    p = command("unsilence", "lift the silence on a monitor or a tag")
+    p.add_argument("target", metavar="MONITOR|tag:TAG")
     monitor = command("monitor", "add or remove monitors in the config file")
     msub = monitor.add_subparsers(dest="monitor_command", metavar="add|rm", required=True)
     p = msub.add_parser("add", help="add a monitor (comments in the file are kept)")
@@ -162,7 +169,8 @@ def cmd_incidents(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _act(args: argparse.Namespace, kind_name: str, note: str | None, done: str) -> int:
+def _act(args: argparse.Namespace, kind_name: str, note: str | None, done: str,
+         monitor: str | None = None) -> int:
     """Write an action row, then wait briefly for the engine to apply it and say what happened."""
     from shiptrack_tui.core.model import ActionKind
     from shiptrack_tui.lock import running_engine_pid
@@ -171,8 +179,9 @@ def _act(args: argparse.Namespace, kind_name: str, note: str | None, done: str) 
     store = _open_store(db)
     try:
         try:
-            action_id = store.add_action(ActionKind(kind_name), at=time.time(), incident_id=args.id,
-                                         note=note, source="cli")
+            incident_id = getattr(args, "id", None)
+            action_id = store.add_action(ActionKind(kind_name), at=time.time(), incident_id=incident_id,
+                                         monitor=monitor, note=note, source="cli")
         except LookupError as error:
             print(f"shiptrack: {error}", file=sys.stderr)
             return EXIT_FAILURE
@@ -201,6 +210,44 @@ def cmd_ack(args: argparse.Namespace) -> int:
 
 def cmd_note(args: argparse.Namespace) -> int:
     return _act(args, "note", args.text, f"noted on incident #{args.id}")
+
+
+def _silence_target(args: argparse.Namespace) -> tuple[str, str]:
+    """(the target as the action note writes it, a monitor it covers: the action row's monitor)."""
+    from shiptrack_tui.core.silences import SilenceError, SilenceTarget
+
+    try:
+        target = SilenceTarget.parse(args.target)
+    except SilenceError as error:
+        raise UsageError(f"shiptrack: {error}") from None
+    store = _open_store(_db_for_reading(args))
+    try:
+        covered = [s.name for s in store.monitor_summaries(time.time(), windows=())
+                   if target.covers(s.name, s.tags)]
+    finally:
+        store.close()
+    if not covered:
+        raise UsageError(f"shiptrack: {target.label} covers no monitor; `shiptrack status` lists them")
+    return str(target), covered[0]
+
+
+def cmd_silence(args: argparse.Namespace) -> int:
+    from shiptrack_tui.core.durations import DurationError, parse_duration
+    from shiptrack_tui.core.silences import SilenceRequest, SilenceTarget
+
+    note, monitor = _silence_target(args)
+    try:
+        seconds = None if args.until_resolved else parse_duration(args.length)
+    except DurationError as error:
+        raise UsageError(f"shiptrack: --for {error}") from None
+    request = SilenceRequest(SilenceTarget.parse(note), seconds)
+    return _act(args, "silence", request.to_note(), f"silenced {request.target.label} {request.length_text}",
+                monitor=monitor)
+
+
+def cmd_unsilence(args: argparse.Namespace) -> int:
+    note, monitor = _silence_target(args)
+    return _act(args, "unsilence", note, f"lifted the silence on {args.target}", monitor=monitor)
 
 
 def cmd_notify_test(args: argparse.Namespace) -> int:
@@ -303,6 +350,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "ack": cmd_ack,
     "note": cmd_note,
     "notify-test": cmd_notify_test,
+    "silence": cmd_silence,
+    "unsilence": cmd_unsilence,
     "monitor": cmd_monitor,
     "bench": cmd_bench,
 }

@@ -116,3 +116,20 @@ async def test_S_on_a_monitor_nobody_silenced_only_warns(incident_db: Path) -> N
         await pilot.press("S")
         assert any("is not silenced" in n.message for n in app._notifications)
     assert actions(incident_db) == []
+
+
+def test_cli_silence_and_unsilence_queue_action_rows(incident_db: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from shiptrack_tui.cli import main
+
+    assert main(["silence", "tag:staging", "--for", "4h", "--db", str(incident_db)]) == 0
+    assert main(["silence", "api", "--until-resolved", "--db", str(incident_db)]) == 0
+    assert main(["unsilence", "api", "--db", str(incident_db)]) == 0
+    assert "queued" in capsys.readouterr().out  # no engine runs here: applied when one starts
+    assert main(["silence", "tag:nope", "--for", "1h", "--db", str(incident_db)]) == 2
+    assert "covers no monitor" in capsys.readouterr().err
+    assert [row[:4] for row in actions(incident_db)] == [
+        ("silence", "billing", None, "4h tag:staging"),  # a monitor the tag covers (by name)
+        ("silence", "api", None, "until-resolved monitor:api"),
+        ("unsilence", "api", None, "monitor:api"),
+    ]
