@@ -20,6 +20,7 @@ from shiptrack_tui.core.evaluation import evaluate
 from shiptrack_tui.core.incidents import (
     Event,
     IllegalTransition,
+    IncidentResolved,
     acknowledge,
     pause,
     reminder_due,
@@ -252,8 +253,10 @@ class Engine:
     def _submit(self, spec: MonitorSpec, state: MonitorState, events: list[Event], **extra: object) -> None:
         assert self._writer is not None
         now = self.clock()
-        still_open = [name for name, known in self._states.items() if known.incident is not None]
-        tags_of = {name: known.tags for name, known in self._specs.items()}
+        # Only a resolve can end an "until resolved" silence; skip the O(monitors) scan otherwise.
+        resolves = any(isinstance(event, IncidentResolved) for event in events)
+        still_open = [n for n, st in self._states.items() if st.incident is not None] if resolves else []
+        tags_of = {n: known.tags for n, known in self._specs.items()} if resolves else {}
         hush = self._silencer.consider(spec, state, events, now, tags_of, still_open)
         muted = hush.muted or self._maintenance_for(spec, now)
         cause = state.incident.cause if state.incident is not None else None
