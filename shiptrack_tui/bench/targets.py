@@ -10,7 +10,6 @@ from __future__ import annotations
 import selectors
 import subprocess
 import sys
-import time
 from typing import Self
 
 import psutil
@@ -83,13 +82,3 @@ class TargetProcess:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-
-def wait_until(predicate: object, timeout: float, step: float = 0.05) -> bool:
-    """Poll a zero-argument callable until it returns truthy or `timeout` passes."""
-    assert callable(predicate)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return bool(predicate())
