@@ -9,10 +9,10 @@ import pytest
 from storage_helpers import T0, Feed, check
 
 from shiptrack_tui.core.model import CheckResult, Outcome
-from shiptrack_tui.core.stats import exact_percentile
+from shiptrack_tui.core.stats import bucket_of, exact_percentile, histogram_percentile
 from shiptrack_tui.storage import Store
 from shiptrack_tui.storage.codec import to_ms, to_us
-from shiptrack_tui.storage.histograms import DenseHistogram, decode, encode
+from shiptrack_tui.storage.histograms import WindowHistogram, decode, encode
 from shiptrack_tui.storage.rollups import SPANS, decompose
 
 HOUR = 3600.0
@@ -35,16 +35,37 @@ def test_decompose_covers_the_range_with_aligned_folded_blocks(first: int, stop:
         assert len(runs) <= 7  # runs of equal spans, a few dozen rows at most
 
 
-def test_histogram_blobs_round_trip_and_merge() -> None:
-    counts = {0: 3, 150: 70_000, 932: 1}
+@pytest.mark.parametrize("counts", [
+    {0: 3, 150: 70_000, 932: 1},  # sparse
+    {b: b % 7 + 1 for b in range(300, 480)},  # dense
+    {200: 2**32 - 1},
+])
+def test_histogram_blobs_round_trip(counts: dict[int, int]) -> None:
     assert decode(encode(counts)) == counts
-    assert decode(encode({})) == {} == decode(None)
-    dense = DenseHistogram()
-    dense.add_blob(encode(counts))
-    dense.add_blob(encode({150: 5}), sign=-1)
-    dense.add_latency(5000.0)
-    assert dense.percentiles(0.0001, 1.0)[0] is not None
-    assert DenseHistogram().percentiles(0.5) == [None]
+    assert decode(encode({5: 0, 6: -1})) == {} == decode(None)
+
+
+def test_window_histograms_merge_packed_and_loose_counts_exactly() -> None:
+    rng = random.Random(4)
+    blobs = [{b: rng.randint(0, 50) for b in range(rng.randint(100, 300), rng.randint(301, 500))}
+             for _ in range(30)]
+    blobs += [{rng.randint(0, 900): rng.randint(1, 9) for _ in range(5)} for _ in range(10)]
+    merged = WindowHistogram()
+    expected: dict[int, int] = {}
+    for counts in blobs:
+        merged.add_blob(encode(counts))
+        for bucket, count in counts.items():
+            expected[bucket] = expected.get(bucket, 0) + count
+    merged.add_blob(encode(blobs[0]), sign=-1)
+    for bucket, count in blobs[0].items():
+        expected[bucket] -= count
+    merged.add_latency(12.5)
+    expected[bucket_of(12.5)] = expected.get(bucket_of(12.5), 0) + 1
+    got = merged.counts()
+    assert {b: c for b, c in enumerate(got) if c} == {b: c for b, c in expected.items() if c}
+    for q in (0.01, 0.5, 0.95, 1.0):
+        assert merged.percentiles(q) == [histogram_percentile(expected, q)]
+    assert WindowHistogram().percentiles(0.5) == [None]
 
 
 def _history(days: int, every: float, seed: int) -> list[CheckResult]:
@@ -130,12 +151,31 @@ def test_late_and_replayed_checks_in_folded_hours_keep_windows_exact(tmp_path: P
     results = _history(days=3, every=600.0, seed=9)
     feed = Feed("api")
     _write_hourly(store, feed, results)
+    now = results[-1].at + 60
+    for window in (2 * HOUR, 36 * HOUR, 3 * 86400):
+        _assert_matches(store, results, now, window)  # fills the cache of settled hours
     late = check("api", T0 + 7 * HOUR + 11.0, Outcome.DOWN)
     replayed = check("api", results[30].at, Outcome.UP, latency_ms=999.0)
     store.commit_batch([feed.write(late), feed.write(replayed)])
     history = sorted([r for r in results if r.at != replayed.at] + [late, replayed], key=lambda r: r.at)
-    now = results[-1].at + 60
     for window in (2 * HOUR, 36 * HOUR, 3 * 86400):
         _assert_matches(store, history, now, window)
     _assert_matches(store, history, T0 + 30 * HOUR, 30 * HOUR)  # a past `now`: later checks stay out
     store.close()
+
+
+def test_cached_settled_hours_match_a_fresh_reader(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    writer = Store.open(path)
+    feeds = [Feed(f"m{i}") for i in range(3)]
+    rng = random.Random(8)
+    for hour in range(4 * 24):  # four days, every 10 minutes, an hour per batch
+        writer.commit_batch([f.write(check(f.monitor, T0 + hour * HOUR + k * 600.0 + i,
+                                           latency_ms=rng.uniform(5, 80)))
+                             for k in range(6) for i, f in enumerate(feeds)])
+    reader = Store.open(path)
+    for minutes in range(0, 180, 7):  # the windows slide; cached hours are reused then dropped
+        now = T0 + 3 * 86400 + minutes * 60.0
+        assert reader.monitor_summaries(now) == Store.open(path).monitor_summaries(now)
+    writer.close()
+    reader.close()

@@ -197,8 +197,8 @@ class _Batch:
         else:
             self.conn.execute("UPDATE action SET applied_at = ? WHERE id = ?", (write.at, write.action_id))
 
-    def finish(self) -> None:
-        update_rollups(self.conn, self.rollups)
+    def finish(self) -> set[int]:
+        rewritten = update_rollups(self.conn, self.rollups)
         self.conn.executemany(
             "UPDATE monitor SET newest_check_ms = MAX(COALESCE(newest_check_ms, ?1), ?1) WHERE id = ?2",
             [(at_ms, monitor_id) for monitor_id, at_ms in self.newest.items()],
@@ -220,11 +220,15 @@ class _Batch:
             "cert_days_left = COALESCE(?, cert_days_left) WHERE id = ?",
             rows,
         )
+        return rewritten
 
 
-def apply_writes(conn: sqlite3.Connection, names: Names, writes: Sequence[PipelineWrite]) -> None:
-    """Store a batch of pipeline writes; call inside an IMMEDIATE transaction."""
+def apply_writes(conn: sqlite3.Connection, names: Names, writes: Sequence[PipelineWrite]) -> set[int]:
+    """Store a batch of pipeline writes; call inside an IMMEDIATE transaction.
+
+    Returns the ids of monitors that got a check in one of their older hours.
+    """
     batch = _Batch(conn, names)
     for write in writes:
         batch.apply(write)
-    batch.finish()
+    return batch.finish()

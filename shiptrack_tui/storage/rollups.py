@@ -116,17 +116,24 @@ class RollupAccumulator:
         self.deltas.clear()
 
 
-def update_rollups(conn: sqlite3.Connection, hours: RollupAccumulator) -> None:
-    """Write a batch's hour deltas, then keep the wider blocks in step (see the module docstring)."""
+def update_rollups(conn: sqlite3.Connection, hours: RollupAccumulator) -> set[int]:
+    """Write a batch's hour deltas, then keep the wider blocks in step (see the module docstring).
+
+    Returns the monitors whose older hours changed (a check in an hour before their newest one),
+    for caches of past hours to forget.
+    """
     by_monitor: dict[int, list[tuple[int, Tally]]] = {}
     for (monitor_id, _span, hour), delta in hours.deltas.items():
         by_monitor.setdefault(monitor_id, []).append((hour, delta))
     wider = RollupAccumulator()
+    rewritten = {monitor_id for monitor_id, touched in by_monitor.items()
+                 if len({hour for hour, _delta in touched}) > 1}
     for monitor_id, touched in by_monitor.items():
         row = conn.execute("SELECT rolled_hour FROM monitor WHERE id = ?", (monitor_id,)).fetchone()
         rolled = row[0] if row and row[0] is not None else None
         for hour, delta in touched:
             if rolled is not None and hour <= rolled:
+                rewritten.add(monitor_id)
                 for span in WIDER_SPANS:
                     wider.tally((monitor_id, span, hour - hour % span)).add(delta)
     hours.flush(conn)  # hour rows first: folding below reads them complete
@@ -148,6 +155,7 @@ def update_rollups(conn: sqlite3.Connection, hours: RollupAccumulator) -> None:
                 block.add_counts(up, degraded, down, maintenance, hist)
         conn.execute("UPDATE monitor SET rolled_hour = ? WHERE id = ?", (complete, monitor_id))
     wider.flush(conn)
+    return rewritten
 
 
 def decompose(first: int, stop: int, folded_until: int | None) -> list[tuple[int, int, int]]:

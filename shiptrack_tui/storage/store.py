@@ -28,13 +28,14 @@ from shiptrack_tui.core.model import (
 )
 from shiptrack_tui.core.stats import WINDOWS
 from shiptrack_tui.storage import models as m
-from shiptrack_tui.storage import outbox, reads, retention, silences, windows
+from shiptrack_tui.storage import outbox, reads, retention, silences
+from shiptrack_tui.storage import windows as windows_module
 from shiptrack_tui.storage.codec import dump_tags, load_tags
 from shiptrack_tui.storage.db import BUSY_TIMEOUT_SECONDS, StorageError, TrackedDatabase, open_database
 from shiptrack_tui.storage.migrations import migrate
 from shiptrack_tui.storage.names import Names
 from shiptrack_tui.storage.pipeline import PipelineWrite, apply_writes
-from shiptrack_tui.storage.windows import Subject
+from shiptrack_tui.storage.windows import SegmentCache, Subject
 from shiptrack_tui.storage.writer import Writer
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ class Store:
         self._db = db
         self.path = path
         self._names = Names()
+        self._segments = SegmentCache()
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> Store:
@@ -113,11 +115,12 @@ class Store:
             return
         try:
             with self._db.atomic("IMMEDIATE"):
-                apply_writes(self._conn(), self._names, writes)
+                rewritten = apply_writes(self._conn(), self._names, writes)
         except BaseException:
             self._names.rollback()
             raise
         self._names.commit()
+        self._segments.forget(rewritten)
 
     # -- operator actions ---------------------------------------------------------------------
     def add_action(self, kind: ActionKind, at: float, monitor: str | None = None,
@@ -175,7 +178,9 @@ class Store:
         failed = reads.notify_failed_incidents(self._db)
         rows = reads.monitor_rows(self._db)
         subjects = [Subject(row.id, row.rolled_hour, row.newest_check_ms) for row, _incident, _state in rows]
-        by_window = {name: self._windows(subjects, now, WINDOWS[name]) for name in windows}
+        seconds = [WINDOWS[name] for name in windows]
+        stats = windows_module.window_stats_many(self._conn(), subjects, now, seconds, self._segments)
+        by_window = dict(zip(windows, stats, strict=True))
         summaries = []
         for row, incident, state in rows:
             stats = {name: by_window[name][row.id] for name in windows}
@@ -187,10 +192,6 @@ class Store:
             ))
         return summaries
 
-    def _windows(self, subjects: list[Subject], now: float, seconds: float) -> dict[int, WindowStats]:
-        if not subjects:
-            return {}
-        return windows.window_stats_many(self._conn(), subjects, now, seconds)
 
     def window_stats(self, monitor: str, now: float, window_seconds: float) -> WindowStats:
         """Uptime and p50/p95 over (now - window_seconds, now]; WindowStats() without data."""
@@ -198,7 +199,9 @@ class Store:
                                    (monitor,)).fetchone()
         if row is None:
             return WindowStats()
-        return self._windows([Subject(*row)], now, window_seconds)[row[0]]
+        found = windows_module.window_stats_many(self._conn(), [Subject(*row)], now, [window_seconds],
+                                                 self._segments)
+        return found[0][row[0]]
 
     def incidents(self, open_only: bool = False, monitor: str | None = None,
                   limit: int | None = None) -> list[Incident]:
@@ -221,7 +224,7 @@ class Store:
         monitor_id = self._names.find_monitor(self._conn(), monitor)
         if monitor_id is None:
             return [None] * max(points, 0)
-        return windows.latency_series(self._conn(), monitor_id, since, until, points)
+        return windows_module.latency_series(self._conn(), monitor_id, since, until, points)
 
     def data_version(self) -> int:
         """PRAGMA data_version on this thread's connection: it changes when another one commits."""

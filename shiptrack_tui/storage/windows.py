@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ from shiptrack_tui.core.model import WindowStats
 from shiptrack_tui.core.stats import exact_percentile, histogram_percentile, uptime_percent
 from shiptrack_tui.storage import histograms
 from shiptrack_tui.storage.codec import EXCLUDED, HOUR, OUTCOME_MASK, to_ms
-from shiptrack_tui.storage.histograms import DenseHistogram
+from shiptrack_tui.storage.histograms import WindowHistogram
 from shiptrack_tui.storage.rollups import DOWN_CODE, decompose
 
 HOUR_MS = HOUR * 1000
@@ -42,6 +43,42 @@ class Subject:
     newest_check_ms: int | None  # the latest stored check; None when unknown
 
 
+Segment = tuple[int, int, int, int, int]  # up, degraded, down, maintenance, packed histogram
+SegmentKey = tuple[int, int, int | None]  # first hour, stop hour, first hour not folded
+
+
+class SegmentCache:
+    """Sums over runs of settled hours, per monitor: while windows slide within an hour, their
+    whole-hour part is the same and costs one integer addition per monitor.
+
+    Only hours before the one preceding `now`'s hour are cached (a check that started just before
+    an hour ended may be written just after it). The store forgets a monitor's entries when it
+    writes a check into one of its older hours.
+    """
+
+    MAX_KEYS_PER_MONITOR = 16
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[int, dict[SegmentKey, Segment]] = {}
+
+    def get(self, monitor_id: int, key: SegmentKey) -> Segment | None:
+        with self._lock:
+            return self._entries.get(monitor_id, {}).get(key)
+
+    def put(self, monitor_id: int, key: SegmentKey, segment: Segment) -> None:
+        with self._lock:
+            entries = self._entries.setdefault(monitor_id, {})
+            if len(entries) >= self.MAX_KEYS_PER_MONITOR:
+                entries.clear()  # keys move on every hour: old ones are dead weight
+            entries[key] = segment
+
+    def forget(self, monitor_ids: Iterable[int]) -> None:
+        with self._lock:
+            for monitor_id in monitor_ids:
+                self._entries.pop(monitor_id, None)
+
+
 class WindowTally:
     """Counts and a dense latency histogram for one monitor over one window."""
 
@@ -49,7 +86,7 @@ class WindowTally:
 
     def __init__(self, exact: bool) -> None:
         self.up = self.degraded = self.down = self.maintenance = 0
-        self.hist = DenseHistogram()
+        self.hist = WindowHistogram()
         self.exact: list[float] | None = [] if exact else None  # every latency, when all are raw
 
     def add_check(self, code: int, latency_us: int | None, sign: int = 1) -> None:
@@ -68,6 +105,25 @@ class WindowTally:
             self.hist.add_latency(latency_us / 1000, sign)
             if self.exact is not None:
                 self.exact.append(latency_us / 1000)
+
+    def copy(self) -> WindowTally:
+        twin = WindowTally(exact=False)
+        twin.up, twin.degraded, twin.down = self.up, self.degraded, self.down
+        twin.maintenance = self.maintenance
+        twin.hist = self.hist.copy()
+        return twin
+
+    def segment(self) -> Segment:
+        """This tally as a compact, immutable cache entry."""
+        return (self.up, self.degraded, self.down, self.maintenance, self.hist.packed_all())
+
+    def add_segment(self, segment: Segment) -> None:
+        up, degraded, down, maintenance, packed = segment
+        self.up += up
+        self.degraded += degraded
+        self.down += down
+        self.maintenance += maintenance
+        self.hist.packed += packed
 
     def add_row(self, up: int, degraded: int, down: int, maintenance: int, blob: bytes | None,
                 sign: int = 1) -> None:
@@ -95,66 +151,111 @@ def _counts(latency_us: int | None, code: int) -> bool:
 
 
 class _Reader:
-    def __init__(self, conn: sqlite3.Connection, subjects: Sequence[Subject], exact: bool) -> None:
-        self.conn = conn
-        self.tallies = {subject.monitor_id: WindowTally(exact) for subject in subjects}
+    """Runs each query once for all monitors, adding rows into the tallies it is given."""
 
-    def raw(self, ids: Iterable[int], low_ms: int, high_ms: int, sign: int = 1) -> None:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def raw(self, into: dict[int, WindowTally], ids: Iterable[int], low_ms: int, high_ms: int,
+            sign: int = 1) -> None:
         ids = list(ids)
         if not ids or low_ms > high_ms:
             return
-        tallies = self.tallies
         for monitor_id, code, latency_us in self.conn.execute(_RAW, (json.dumps(ids), low_ms, high_ms)):
-            tallies[monitor_id].add_check(code, latency_us, sign)
+            into[monitor_id].add_check(code, latency_us, sign)
 
-    def blocks(self, ids: Iterable[int], span: int, first: int, stop: int, sign: int = 1) -> None:
+    def blocks(self, into: dict[int, WindowTally], ids: Iterable[int], span: int, first: int, stop: int,
+               sign: int = 1) -> None:
         ids = list(ids)
         if not ids or first >= stop:
             return
-        tallies = self.tallies
         for monitor_id, up, degraded, down, maintenance, blob in self.conn.execute(
             _BLOCKS, (json.dumps(ids), span, first, stop)
         ):
-            tallies[monitor_id].add_row(up, degraded, down, maintenance, blob, sign)
+            into[monitor_id].add_row(up, degraded, down, maintenance, blob, sign)
+
+    def hours(self, into: dict[int, WindowTally], subjects: Sequence[Subject], first: int, stop: int) -> None:
+        """Whole hours [first, stop) in aligned blocks; monitors folded alike share the queries."""
+        if first >= stop:
+            return
+        groups: dict[int | None, list[int]] = {}
+        for subject in subjects:
+            groups.setdefault(_folded_until(subject), []).append(subject.monitor_id)
+        for folded_until, members in groups.items():
+            for span, low, high in decompose(first, stop, folded_until):
+                self.blocks(into, members, span, low, high)
+
+    def settled_hours(self, into: dict[int, WindowTally], subjects: Sequence[Subject], first: int, stop: int,
+                      cache: SegmentCache | None) -> None:
+        """Like `hours`, through the cache."""
+        if first >= stop:
+            return
+        if cache is None:
+            self.hours(into, subjects, first, stop)
+            return
+        missing = []
+        for subject in subjects:
+            segment = cache.get(subject.monitor_id, (first, stop, _folded_until(subject)))
+            if segment is None:
+                missing.append(subject)
+            else:
+                into[subject.monitor_id].add_segment(segment)
+        if not missing:
+            return
+        fresh = {subject.monitor_id: WindowTally(exact=False) for subject in missing}
+        self.hours(fresh, missing, first, stop)
+        for subject in missing:
+            segment = fresh[subject.monitor_id].segment()
+            cache.put(subject.monitor_id, (first, stop, _folded_until(subject)), segment)
+            into[subject.monitor_id].add_segment(segment)
+
+
+def _folded_until(subject: Subject) -> int | None:
+    return None if subject.rolled_hour is None else subject.rolled_hour + 1
 
 
 def window_stats_many(conn: sqlite3.Connection, subjects: Sequence[Subject], now: float,
-                      window_seconds: float) -> dict[int, WindowStats]:
-    """WindowStats over [now - window_seconds, now] for each subject, by monitor id."""
-    start_ms, end_ms = to_ms(now - window_seconds), to_ms(now)
-    ids = [subject.monitor_id for subject in subjects]
-    first_whole = -(-start_ms // HOUR_MS)
+                      windows: Sequence[float],
+                      cache: SegmentCache | None = None) -> list[dict[int, WindowStats]]:
+    """WindowStats over [now - w, now] for each window w (seconds) and subject, by monitor id.
+
+    All windows end at `now`, so each longer one is the shorter one plus the hours before it:
+    the whole-hour blocks are read once, for the longest window, and summed from `now` backwards.
+    """
+    end_ms = to_ms(now)
     current = end_ms // HOUR_MS
-    if first_whole > current:  # the window lies inside one hour: exact, from raw checks
-        reader = _Reader(conn, subjects, exact=True)
-        reader.raw(ids, start_ms, end_ms)
-        return {monitor_id: tally.stats() for monitor_id, tally in reader.tallies.items()}
-    reader = _Reader(conn, subjects, exact=False)
-
-    # The tail of the hour the window starts in.
-    boundary = first_whole * HOUR_MS
-    if boundary - start_ms > HOUR_MS // 2:
-        reader.blocks(ids, 1, first_whole - 1, first_whole)
-        reader.raw(ids, boundary - HOUR_MS, start_ms - 1, sign=-1)
-    else:
-        reader.raw(ids, start_ms, boundary - 1)
-
-    # Whole hours, in aligned blocks; monitors folded up to the same hour share their queries.
-    groups: dict[int | None, list[int]] = {}
-    for subject in subjects:
-        folded_until = None if subject.rolled_hour is None else subject.rolled_hour + 1
-        groups.setdefault(folded_until, []).append(subject.monitor_id)
-    for folded_until, members in groups.items():
-        for span, first, stop in decompose(first_whole, current, folded_until):
-            reader.blocks(members, span, first, stop)
-
-    # The hour `now` falls in.
-    settled = [s.monitor_id for s in subjects
-               if s.newest_check_ms is not None and s.newest_check_ms <= end_ms]
-    reader.blocks(settled, 1, current, current + 1)
-    unsettled = set(ids).difference(settled)
-    reader.raw(unsettled, current * HOUR_MS, end_ms)
-    return {monitor_id: tally.stats() for monitor_id, tally in reader.tallies.items()}
+    ids = [subject.monitor_id for subject in subjects]
+    reader = _Reader(conn)
+    results: dict[float, dict[int, WindowStats]] = {}
+    running = {monitor_id: WindowTally(exact=False) for monitor_id in ids}
+    # The hour `now` falls in: its hour row when no check is stored after `now`, else raw checks.
+    quiet = [s.monitor_id for s in subjects if s.newest_check_ms is not None and s.newest_check_ms <= end_ms]
+    reader.blocks(running, quiet, 1, current, current + 1)
+    reader.raw(running, set(ids).difference(quiet), current * HOUR_MS, end_ms)
+    reached = current  # `running` holds [reached hour, now]
+    for window in sorted(set(windows)):
+        start_ms = to_ms(now - window)
+        first_whole = -(-start_ms // HOUR_MS)
+        if first_whole > current:  # the window lies inside one hour: exact, from raw checks
+            exact = {monitor_id: WindowTally(exact=True) for monitor_id in ids}
+            reader.raw(exact, ids, start_ms, end_ms)
+            results[window] = {monitor_id: tally.stats() for monitor_id, tally in exact.items()}
+            continue
+        settled = current - 1  # hours before this one take no more checks
+        reader.settled_hours(running, subjects, first_whole, min(reached, settled), cache)
+        reader.hours(running, subjects, max(first_whole, settled), reached)
+        reached = min(reached, first_whole)
+        tallies = {monitor_id: tally.copy() for monitor_id, tally in running.items()}
+        # The tail of the hour the window starts in: raw checks, or when that tail is more than
+        # half the hour, the hour's row minus the raw checks before the window starts.
+        boundary = first_whole * HOUR_MS
+        if boundary - start_ms > HOUR_MS // 2:
+            reader.blocks(tallies, ids, 1, first_whole - 1, first_whole)
+            reader.raw(tallies, ids, boundary - HOUR_MS, start_ms - 1, sign=-1)
+        else:
+            reader.raw(tallies, ids, start_ms, boundary - 1)
+        results[window] = {monitor_id: tally.stats() for monitor_id, tally in tallies.items()}
+    return [results[window] for window in windows]
 
 
 def latency_series(conn: sqlite3.Connection, monitor_id: int, since: float, until: float,
