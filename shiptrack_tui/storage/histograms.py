@@ -120,7 +120,7 @@ class WindowHistogram:
     def percentiles(self, *qs: float) -> list[float | None]:
         """Nearest-rank percentiles (as core.stats.histogram_percentile); None when empty."""
         counts = self.counts()
-        if self.loose and counts and min(counts) < 0:
+        if any(count < 0 for count in self.loose.values()) and min(counts) < 0:
             # Raw rows pruned under a subtracted edge: never let a bucket hold negative mass.
             counts = [max(0, count) for count in counts]
         cumulative = list(accumulate(counts))

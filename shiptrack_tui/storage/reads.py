@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from dataclasses import dataclass
 
-from peewee import JOIN, SqliteDatabase
+from peewee import SqliteDatabase
 
 from shiptrack_tui.core.model import (
     CheckResult,
@@ -20,51 +20,53 @@ from shiptrack_tui.storage import models as m
 from shiptrack_tui.storage.codec import MAINTENANCE, code_outcome, from_ms, from_us
 
 
-def _state_of(row: m.Monitor, incident: m.Incident | None) -> MonitorState:
-    open_incident = None
-    if incident is not None and incident.id is not None:
-        open_incident = OpenIncident(
-            started_at=incident.started_at,
-            opened_at=incident.opened_at,
-            cause=incident.cause,
-            state=IncidentState(incident.state),
-            acknowledged_at=incident.acknowledged_at,
-        )
-    return MonitorState(
-        status=MonitorStatus(row.status),
-        consecutive_failures=row.consecutive_failures,
-        consecutive_successes=row.consecutive_successes,
-        first_failure_at=row.first_failure_at,
-        first_failure_reason=row.first_failure_reason,
-        incident=open_incident,
-        last_check_at=row.last_check_at,
-        last_latency_ms=row.last_latency_ms,
-        last_error=row.last_error,
-        paused=bool(row.paused),
-    )
+@dataclass(frozen=True, slots=True)
+class MonitorRow:
+    """A monitor row with its open incident's id and its reconstructed state."""
+
+    id: int
+    name: str
+    target: str
+    tags: str
+    last_status_code: int | None
+    cert_days_left: int | None
+    rolled_hour: int | None
+    newest_check_ms: int | None
+    open_incident_id: int | None
+    state: MonitorState
 
 
-def monitor_rows(db: SqliteDatabase, names: Iterable[str] | None = None,
-                 include_removed: bool = False) -> list[tuple[m.Monitor, m.Incident | None, MonitorState]]:
-    """Monitors (by name order) with their open incident row and their reconstructed state."""
-    opened = m.Incident.alias("opened")
-    query = (
-        m.Monitor.select(m.Monitor, opened)
-        .join(opened, JOIN.LEFT_OUTER,
-              on=((opened.monitor == m.Monitor.id) & (opened.state != IncidentState.RESOLVED.value)),
-              attr="open_incident")
-        .order_by(m.Monitor.name)
-    )
-    if not include_removed:
-        query = query.where(m.Monitor.removed == False)  # noqa: E712 (a SQL expression)
-    if names is not None:
-        query = query.where(m.Monitor.name.in_(list(names)))
+# Plain SQL: building peewee model instances cost ~30 ms per 1,000 monitors on the dashboard's path.
+_MONITORS = """
+SELECT m.id, m.name, m.target, m.tags, m.last_status_code, m.cert_days_left, m.rolled_hour,
+       m.newest_check_ms, m.status, m.consecutive_failures, m.consecutive_successes,
+       m.first_failure_at, m.first_failure_reason, m.last_check_at, m.last_latency_ms, m.last_error,
+       m.paused, i.id, i.started_at, i.opened_at, i.cause, i.state, i.acknowledged_at
+FROM monitor AS m LEFT JOIN incident AS i ON i.monitor_id = m.id AND i.state != 'resolved'
+WHERE m.removed = 0
+ORDER BY m.name
+"""
+
+
+def monitor_rows(db: SqliteDatabase) -> list[MonitorRow]:
+    """Monitors that are not removed, by name."""
     found = []
-    for row in query.execute(db):
-        incident = getattr(row, "open_incident", None)
-        if incident is not None and incident.id is None:
-            incident = None
-        found.append((row, incident, _state_of(row, incident)))
+    for (monitor_id, name, target, tags, status_code, cert_days, rolled, newest, status, failures,
+         successes, first_failure_at, first_failure_reason, last_check_at, last_latency_ms, last_error,
+         paused, incident_id, started_at, opened_at, cause, incident_state, acknowledged_at,
+         ) in db.execute_sql(_MONITORS):
+        incident = None
+        if incident_id is not None:
+            incident = OpenIncident(started_at=started_at, opened_at=opened_at, cause=cause,
+                                    state=IncidentState(incident_state), acknowledged_at=acknowledged_at)
+        state = MonitorState(
+            status=MonitorStatus(status), consecutive_failures=failures, consecutive_successes=successes,
+            first_failure_at=first_failure_at, first_failure_reason=first_failure_reason, incident=incident,
+            last_check_at=last_check_at, last_latency_ms=last_latency_ms, last_error=last_error,
+            paused=bool(paused),
+        )
+        found.append(MonitorRow(monitor_id, name, target, tags, status_code, cert_days, rolled, newest,
+                                incident_id, state))
     return found
 
 

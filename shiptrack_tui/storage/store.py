@@ -101,12 +101,12 @@ class Store:
             present = [row[0] for row in conn.execute("SELECT name FROM monitor WHERE removed = 0")]
             conn.executemany("UPDATE monitor SET removed = 1 WHERE name = ?",
                              [(name,) for name in present if name not in wanted])
-            states = {row.name: state for row, _incident, state in reads.monitor_rows(self._db)}
+            states = {row.name: row.state for row in reads.monitor_rows(self._db)}
         return {name: states.get(name, MonitorState()) for name in wanted}
 
     def load_states(self) -> dict[str, MonitorState]:
         """The stored state of every monitor that is not removed."""
-        return {row.name: state for row, _incident, state in reads.monitor_rows(self._db)}
+        return {row.name: row.state for row in reads.monitor_rows(self._db)}
 
     # -- the check pipeline -------------------------------------------------------------------
     def commit_batch(self, writes: Sequence[PipelineWrite]) -> None:
@@ -177,16 +177,16 @@ class Store:
         """Every monitor that is not removed, by name, with stats for the named windows."""
         failed = reads.notify_failed_incidents(self._db)
         rows = reads.monitor_rows(self._db)
-        subjects = [Subject(row.id, row.rolled_hour, row.newest_check_ms) for row, _incident, _state in rows]
+        subjects = [Subject(row.id, row.rolled_hour, row.newest_check_ms) for row in rows]
         seconds = [WINDOWS[name] for name in windows]
         stats = windows_module.window_stats_many(self._conn(), subjects, now, seconds, self._segments)
         by_window = dict(zip(windows, stats, strict=True))
         summaries = []
-        for row, incident, state in rows:
+        for row in rows:
             stats = {name: by_window[name][row.id] for name in windows}
-            incident_id = incident.id if incident is not None else None
+            incident_id = row.open_incident_id
             summaries.append(MonitorSummary(
-                name=row.name, target=row.target, tags=load_tags(row.tags), state=state,
+                name=row.name, target=row.target, tags=load_tags(row.tags), state=row.state,
                 last_status_code=row.last_status_code, cert_days_left=row.cert_days_left,
                 windows=stats, open_incident_id=incident_id, notify_failed=incident_id in failed,
             ))
