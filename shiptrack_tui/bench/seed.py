@@ -59,9 +59,10 @@ class SeedPlan:
 
     @property
     def edge_hours(self) -> frozenset[int]:
-        """The hours each statistics window starts in: their raw checks are read at the edges."""
-        return frozenset(hour_of(to_ms(self.now - seconds)) for seconds in WINDOWS.values()
-                         if self.now - seconds < self.tail_start)
+        """The hours each statistics window starts in, and the hour the tail starts in: windows
+        read raw checks at their leading edge (a real 30-day keep_raw has them)."""
+        starts = [self.now - seconds for seconds in WINDOWS.values()] + [self.tail_start]
+        return frozenset(hour_of(to_ms(at)) for at in starts)
 
 
 @dataclass
