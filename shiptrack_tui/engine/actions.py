@@ -1,0 +1,153 @@
+"""Operator actions: acknowledge, note, pause, resume, check now, silence — applied in order.
+
+Whichever process the operator uses writes an action row (DESIGN §4); the engine reads pending
+rows every half second (or at once when woken), applies them through the core state machine and
+records the outcome in the same transaction as the change, or why it was refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from shiptrack_tui.core.incidents import IllegalTransition, acknowledge, pause, resume
+from shiptrack_tui.core.model import (
+    Action,
+    ActionKind,
+    IncidentState,
+    MonitorSpec,
+    MonitorState,
+    TimelineEntry,
+)
+from shiptrack_tui.engine.silencing import Silencer, SilenceRefused
+from shiptrack_tui.storage import PipelineWrite, Store, Writer
+
+if TYPE_CHECKING:
+    from shiptrack_tui.engine.scheduler import Schedule
+
+log = logging.getLogger("shiptrack.engine")
+ACTION_POLL_SECONDS = 0.5
+
+
+def log_task_failure(task: asyncio.Future[object]) -> None:
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is not None:
+        log.error("engine task failed: %s", error, exc_info=error)
+
+
+class OperatorActions:
+    """The engine's half that applies operator actions; mixed into `Engine`."""
+
+    store: Store
+    clock: Callable[[], float]
+    _specs: dict[str, MonitorSpec]
+    _states: dict[str, MonitorState]
+    _schedule: Schedule
+    _silencer: Silencer
+    _writer: Writer | None
+    _listeners: list[Callable[[set[str]], None]]
+    _submitted_actions: set[int]
+    _actions_due: asyncio.Event
+    _reschedule: asyncio.Event
+    _submit: Callable[..., None]  # Engine's pipeline write: (spec, state, events, **PipelineWrite fields)
+
+    # -- operator actions ---------------------------------------------------------------------
+    async def _action_loop(self) -> None:
+        while True:
+            try:
+                actions = await asyncio.to_thread(self.store.pending_actions)
+                for action in actions:
+                    if action.id not in self._submitted_actions:
+                        await self._apply_action(action)
+            except Exception:
+                log.exception("could not read operator actions; retrying")
+            try:
+                await self._expire_silences()
+            except Exception:
+                log.exception("could not end expired silences; retrying")
+            self._actions_due.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(ACTION_POLL_SECONDS):
+                    await self._actions_due.wait()
+
+    # -- silences -------------------------------------------------------------------------------
+    async def _apply_silence_action(self, action: Action) -> None:
+        try:
+            notes = await self._silencer.apply(action, self._specs.values(), self.clock())
+        except SilenceRefused as refusal:
+            self._reject(action, str(refusal))
+            return
+        self._note_on_incidents(notes)
+
+    async def _expire_silences(self) -> None:
+        self._note_on_incidents(await self._silencer.expire(self._specs.values(), self.clock()))
+
+    def _note_on_incidents(self, notes: list[tuple[str, TimelineEntry]]) -> None:
+        """Record a silence starting or ending on the timeline of each covered open incident."""
+        assert self._writer is not None
+        for name, entry in notes:
+            state = self._states.get(name)
+            if state is not None and state.incident is not None:
+                self._writer.submit(PipelineWrite(name, state, timeline=(entry,)))
+        for listener in self._listeners:
+            listener({name for name, _ in notes})
+
+    async def _apply_action(self, action: Action) -> None:
+        self._submitted_actions.add(action.id)
+        if action.kind in (ActionKind.SILENCE, ActionKind.UNSILENCE):
+            await self._apply_silence_action(action)
+            return
+        name = action.monitor
+        spec = self._specs.get(name) if name else None
+        if spec is None:
+            self._reject(action, f"monitor {name!r} is not being monitored")
+            return
+        state = self._states[spec.name]
+        now = self.clock()
+        try:
+            if action.kind is ActionKind.CHECK_NOW:
+                self._schedule.run_now(spec.name, now)
+                self._reschedule.set()
+                self._submit(spec, state, [], action_id=action.id)
+                return
+            if action.kind in (ActionKind.ACK, ActionKind.NOTE):
+                await self._ensure_same_incident(action, state)
+            if action.kind is ActionKind.ACK:
+                state, events = acknowledge(state, spec.name, now, action.note)
+            elif action.kind is ActionKind.NOTE:
+                notes = ((now, action.note or ""),)
+                self._submit(spec, state, [], action_id=action.id, timeline_notes=notes)
+                return
+            elif action.kind is ActionKind.PAUSE:
+                state, events = pause(state, spec.name, now)
+            else:
+                state, events = resume(state, spec.name, now)
+        except IllegalTransition as error:
+            self._reject(action, str(error))
+            return
+        self._states[spec.name] = state
+        self._submit(spec, state, events, action_id=action.id)
+
+    async def _ensure_same_incident(self, action: Action, state: MonitorState) -> None:
+        """An ack or note names an incident id; refuse it when that incident is not the open one."""
+        if state.incident is None:
+            raise IllegalTransition(f"{action.monitor} has no open incident")
+        if action.incident_id is None:
+            return
+        incident = await asyncio.to_thread(self.store.incident, action.incident_id)
+        if incident is None or incident.state is IncidentState.RESOLVED or (
+            incident.started_at != state.incident.started_at
+        ):
+            raise IllegalTransition(f"incident {action.incident_id} is not open")
+
+    def _reject(self, action: Action, why: str) -> None:
+        """Record why an action could not be applied, so `shiptrack ack` can tell the operator."""
+        log.warning("action %s (%s) refused: %s", action.id, action.kind, why)
+        refusal = asyncio.to_thread(self.store.reject_action, action.id, self.clock(), why)
+        task = asyncio.ensure_future(refusal)
+        task.add_done_callback(log_task_failure)
