@@ -136,11 +136,16 @@ def _open_store(path: Path) -> Store:
 
 
 # -- commands --------------------------------------------------------------------------------
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = _load(args)
     notify = len(config.notify.urls) + sum(len(c.urls) for c in config.notify.channels)
-    print(f"{config.path}: ok — {len(config.monitors)} monitors, {notify} notification URLs, "
-          f"{len(config.maintenance)} maintenance windows")
+    counts = [_count(len(config.monitors), "monitor"), _count(notify, "notification URL"),
+              _count(len(config.maintenance), "maintenance window")]
+    print(f"{config.path}: ok — {', '.join(counts)}")
     return EXIT_OK
 
 
