@@ -247,9 +247,11 @@ def test_bad_config_is_one_line_and_exit_2(workdir: Path) -> None:
 def test_database_is_created_owner_only(workdir: Path, daemon) -> None:
     d = daemon()
     wait_for(lambda: status(workdir).get("api"), what="daemon running")
+    wal_mode = os.stat(workdir / "st.db-wal").st_mode & 0o777  # while running, WAL mode keeps it
     assert d.stop() == 0
-    mode = os.stat(workdir / "st.db").st_mode & 0o777
-    assert mode == 0o600
+    for name in ("st.db", "st.db.lock"):
+        assert os.stat(workdir / name).st_mode & 0o777 == 0o600, name
+    assert wal_mode == 0o600
 
 
 def test_a_config_edit_on_disk_is_picked_up_without_a_signal(workdir: Path, targets, daemon) -> None:
