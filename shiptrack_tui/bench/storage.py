@@ -28,6 +28,8 @@ from shiptrack_tui.storage import PipelineWrite, Store, Writer
 from shiptrack_tui.storage.codec import pack_code, to_ms, to_us
 from shiptrack_tui.storage.db import PRAGMAS
 
+# bytes_per_check is DESIGN §8's; prune_step_ms is this benchmark's own bound (DESIGN names none):
+# one retention step must not hold the write lock long enough to stall the writer noticeably.
 TARGETS = {"bytes_per_check": 40.0, "prune_step_ms": 100.0}
 PRUNE_STEP_ROWS = 5000  # Store.prune's default budget per call
 BACKLOG = 20_000  # keep at most this many writes queued, as a steady engine would
