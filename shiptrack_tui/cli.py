@@ -88,8 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = msub.add_parser("rm", help="remove a monitor (comments in the file are kept)")
     _common(p, top=False)
     p.add_argument("name")
-    p = command("bench", "the capacity benchmark (see README)")
-    p.add_argument("bench_args", nargs=argparse.REMAINDER)
+    # Listed for --help only: main() hands everything after `bench` to the benchmark's own parser.
+    command("bench", "the capacity benchmark (`shiptrack bench --help`; see README)")
     return parser
 
 
@@ -290,12 +290,6 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from shiptrack_tui.bench import main as bench_main
-
-    return bench_main(args.bench_args)
-
-
 def _demo_config(args: argparse.Namespace) -> tuple[Config, DemoTargetsThread]:
     from shiptrack_tui.config import Config
     from shiptrack_tui.demo import DEFAULT_PORT, DemoTargetsThread, demo_monitor_specs
@@ -358,12 +352,42 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "silence": cmd_silence,
     "unsilence": cmd_unsilence,
     "monitor": cmd_monitor,
-    "bench": cmd_bench,
 }
 
 
+def _bench_argv(argv: Sequence[str]) -> list[str] | None:
+    """`shiptrack [--db P] bench ...`: everything after `bench` belongs to the benchmark's parser.
+
+    argparse's REMAINDER drops an option that directly follows the subcommand, so the benchmark's
+    arguments are split off before parsing; a --db given before `bench` is passed on.
+    """
+    valued = {"--config", "--db"}
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token in valued:
+            i += 2
+            continue
+        if not token.startswith("-"):
+            break
+        i += 1
+    if i >= len(argv) or argv[i] != "bench":
+        return None
+    rest = list(argv[i + 1:])
+    before = list(argv[:i])
+    if "--db" in before and "--db" not in rest:
+        rest += ["--db", before[before.index("--db") + 1]]
+    return rest
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    raw = list(sys.argv[1:] if argv is None else argv)
+    bench_args = _bench_argv(raw)
+    if bench_args is not None:
+        from shiptrack_tui.bench import main as bench_main
+
+        return bench_main(bench_args)
+    args = build_parser().parse_args(raw)
     try:
         if args.command:
             return COMMANDS[args.command](args)
