@@ -43,6 +43,7 @@ log = logging.getLogger("shiptrack.engine")
 
 Listener = Callable[[set[str]], None]
 CONFIG_POLL_SECONDS = 2.0
+LAUNCH_AHEAD = 0.005
 HOUSEKEEPING_SECONDS = 60.0
 
 
@@ -100,7 +101,11 @@ class Engine(OperatorActions):
         self._listeners.append(listener)
 
     def request_stop(self) -> None:
-        self._call_soon(self._stop.set)
+        def stop() -> None:
+            self._stop.set()
+            self._reschedule.set()  # the scheduler waits on this one event only
+
+        self._call_soon(stop)
 
     def wake(self) -> None:
         """Look at pending operator actions now rather than at the next poll."""
@@ -195,23 +200,16 @@ class Engine(OperatorActions):
     async def _schedule_loop(self) -> None:
         while not self._stop.is_set():
             now = self.clock()
-            for due in self._schedule.pop_due(now):
+            # Slots due within LAUNCH_AHEAD start together: 10,000 monitors at 30 s would otherwise
+            # wake the loop 333 times a second for one check each.
+            for due in self._schedule.pop_due(now + LAUNCH_AHEAD):
                 self._launch(due, now)
             wake_at = self._schedule.next_wake()
             delay = 1.0 if wake_at is None else max(0.0, min(wake_at - self.clock(), 1.0))
             self._reschedule.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
-                    await self._either(self._stop, self._reschedule)
-
-    @staticmethod
-    async def _either(*events: asyncio.Event) -> None:
-        waits = [asyncio.ensure_future(e.wait()) for e in events]
-        try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waits:
-                waiter.cancel()
+                    await self._reschedule.wait()
 
     def _launch(self, due: DueCheck, now: float) -> None:
         spec = self._specs.get(due.name)
@@ -247,8 +245,8 @@ class Engine(OperatorActions):
     def _submit(self, spec: MonitorSpec, state: MonitorState, events: list[Event], **extra: object) -> None:
         assert self._writer is not None
         now = self.clock()
-        # Only a resolve can end an "until resolved" silence; skip the O(monitors) scan otherwise.
-        resolves = any(isinstance(event, IncidentResolved) for event in events)
+        # Only a resolve can end an "until resolved" silence: skip the O(monitors) scan otherwise.
+        resolves = bool(self._silencer.active) and any(isinstance(e, IncidentResolved) for e in events)
         still_open = [n for n, st in self._states.items() if st.incident is not None] if resolves else []
         tags_of = {n: known.tags for n, known in self._specs.items()} if resolves else {}
         hush = self._silencer.consider(spec, state, events, now, tags_of, still_open)

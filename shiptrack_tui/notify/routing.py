@@ -137,7 +137,7 @@ def route(
 
 
 def outbox_items_for(
-    events: Iterable[Event],
+    events: Sequence[Event],
     spec: MonitorSpec,
     settings: NotifySettingsLike,
     *,
@@ -149,6 +149,8 @@ def outbox_items_for(
     The engine writes them in the same transaction as the incident change. `cause` is the open
     incident's cause, used for an acknowledgement (whose event does not carry it).
     """
+    if not events:  # most checks change nothing: skip the redaction and routing work
+        return ()
     items: list[OutboxItem] = []
     target = redact_target(spec.url)
     cached_targets = tuple(config_targets) if config_targets is not None else None

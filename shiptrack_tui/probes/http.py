@@ -77,7 +77,8 @@ async def exchange(spec: MonitorSpec, client: httpx.AsyncClient, now: float, dra
     for _hop in range(MAX_REDIRECTS + 1):
         response = await client.send(request, stream=True)
         try:
-            days = _min_days(days, cert_days_left(response, now))
+            if response.url.scheme == "https":  # plain http has no certificate to read
+                days = _min_days(days, cert_days_left(response, now))
             next_request = response.next_request
             if next_request is None:
                 body = None
