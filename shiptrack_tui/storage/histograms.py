@@ -1,13 +1,17 @@
-"""The rollup histogram blob, laid out so that merging many of them costs almost nothing.
+"""The rollup histogram blob: small on disk, and merged many at a time without a loop per bucket.
 
 Buckets are core.stats buckets (`bucket_of`, `bucket_value`: 2 % wide, so a percentile read back
-is within 1 % of exact). A blob is whichever of two layouts is smaller:
-- dense  (first byte 1): uint16 first bucket, then one uint32 count per bucket from there on;
-- sparse (first byte 0): n uint16 bucket numbers, then their n uint32 counts;
-all little-endian. A dense blob read as one little-endian integer and shifted by 32 bits per
-bucket is a "packed" histogram: adding two such integers adds every bucket at once, in C.
-A 30-day window merges about 20 blobs per monitor; for 1,000 monitors a Python loop per bucket
-took longer than the whole 300 ms budget (DESIGN §8), and core.stats' varints need one per byte.
+is within 1 % of exact). The first byte says the layout; everything is little-endian.
+- dense  (0x10 | w): uint16 first bucket, then one count per bucket up to the last occupied one;
+- sparse (0x20 | w): n uint16 bucket numbers, then their n counts;
+where w (0, 1, 2) makes every count 1, 2 or 4 bytes wide: the narrowest that holds the largest.
+An hour of 60 checks is about 100 bytes, a third of the old fixed uint32 layouts (first byte 1:
+dense, 0: sparse), which are still read for databases written before schema 3.
+
+Reading, a blob becomes a "packed" histogram: one Python integer with 32 bits per bucket, so that
+adding two adds every bucket at once, in C; a dense blob is widened with `array` conversions.
+A status call merges several thousand blobs; a Python loop per bucket took longer than the whole
+300 ms budget (DESIGN §8).
 """
 
 from __future__ import annotations
@@ -22,10 +26,15 @@ from typing import Final
 
 from shiptrack_tui.core.stats import bucket_of, bucket_value
 
-SPARSE: Final = 0
-DENSE: Final = 1
+SPARSE: Final = 0  # legacy (schema < 3): uint16 buckets, uint32 counts
+DENSE: Final = 1  # legacy (schema < 3): uint16 first bucket, uint32 counts
+DENSE_NARROW: Final = 0x10
+SPARSE_NARROW: Final = 0x20
+WIDTHS: Final = ((1, "B"), (2, "H"), (4, "I"))  # index = the low bits of the first byte
 LANE_BITS: Final = 32  # a window holds far fewer than 2**32 checks per bucket
+LANE_BYTES: Final = LANE_BITS // 8
 _SWAP: Final = sys.byteorder != "little"
+assert array("I").itemsize == 4 and array("H").itemsize == 2
 
 
 def _little(values: array) -> bytes:
@@ -43,33 +52,102 @@ def _read(typecode: str, data: bytes) -> array:
     return values
 
 
+def _width(largest: int) -> int:
+    return 0 if largest < 0x100 else 1 if largest < 0x10000 else 2
+
+
+def _encode_lanes(low: int, lanes: array, wide: bool = False) -> bytes:
+    """A blob for counts `lanes` (uint32, first and last non-zero) from bucket `low` on; `wide`
+    keeps 4-byte counts (fastest to read, for the few rows read on every status call)."""
+    if not lanes:
+        return b""
+    code = 2 if wide else _width(max(lanes))
+    size, typecode = WIDTHS[code]
+    occupied = len(lanes) - lanes.count(0)
+    if not wide and 2 + occupied * (2 + size) < 2 + len(lanes) * size:
+        keys = [low + offset for offset, count in enumerate(lanes) if count]
+        counts = [count for count in lanes if count]
+        return (bytes((SPARSE_NARROW | code,)) + _little(array("H", keys))
+                + _little(array(typecode, counts)))
+    narrow = lanes if typecode == "I" else array(typecode, lanes)
+    return bytes((DENSE_NARROW | code,)) + low.to_bytes(2, "little") + _little(narrow)
+
+
 def encode(counts: Mapping[int, int]) -> bytes:
     """A blob for the positive counts of a histogram (b"" when there are none)."""
-    keys = sorted(bucket for bucket, count in counts.items() if count > 0)
+    keys = [bucket for bucket, count in counts.items() if count > 0]
     if not keys:
         return b""
-    low, high = keys[0], keys[-1]
-    # Dense even when somewhat larger: only dense blobs merge without a loop.
-    if 3 + 4 * (high - low + 1) <= 2 * (1 + 6 * len(keys)):
-        dense = array("I", (max(0, counts.get(bucket, 0)) for bucket in range(low, high + 1)))
-        return bytes((DENSE,)) + low.to_bytes(2, "little") + _little(dense)
-    return bytes((SPARSE,)) + _little(array("H", keys)) + _little(array("I", (counts[k] for k in keys)))
+    low, high = min(keys), max(keys)
+    return _encode_lanes(low, array("I", (max(0, counts.get(b, 0)) for b in range(low, high + 1))))
+
+
+def encode_packed(packed: int, wide: bool = False) -> bytes:
+    """A blob for a packed histogram (every lane must be in 0 .. 2**32 - 1)."""
+    if packed <= 0:
+        return b""
+    data = packed.to_bytes(-(-packed.bit_length() // LANE_BITS) * LANE_BYTES, "little")
+    low = (len(data) - len(data.lstrip(b"\0"))) // LANE_BYTES
+    return _encode_lanes(low, _read("I", data[low * LANE_BYTES:]), wide)
+
+
+def to_packed(blob: bytes | None) -> int:
+    """A blob as one packed integer, 32 bits per bucket."""
+    if not blob:
+        return 0
+    kind = blob[0]
+    if kind == DENSE:
+        return int.from_bytes(blob[3:], "little") << (LANE_BITS * int.from_bytes(blob[1:3], "little"))
+    if kind & 0xF0 == DENSE_NARROW:
+        low = int.from_bytes(blob[1:3], "little")
+        _size, typecode = WIDTHS[kind & 0x0F]
+        lanes = blob[3:] if typecode == "I" else _little(array("I", _read(typecode, blob[3:])))
+        return int.from_bytes(lanes, "little") << (LANE_BITS * low)
+    packed = 0
+    for bucket, count in decode(blob).items():
+        packed += count << (LANE_BITS * bucket)
+    return packed
 
 
 def decode(blob: bytes | None) -> dict[int, int]:
     if not blob:
         return {}
-    if blob[0] == DENSE:
+    kind = blob[0]
+    if kind == DENSE or kind & 0xF0 == DENSE_NARROW:
         low = int.from_bytes(blob[1:3], "little")
-        counts = _read("I", blob[3:])
-        return {low + offset: count for offset, count in enumerate(counts) if count}
-    n = (len(blob) - 1) // 6
-    return dict(zip(_read("H", blob[1:1 + 2 * n]), _read("I", blob[1 + 2 * n:]), strict=True))
+        typecode = "I" if kind == DENSE else WIDTHS[kind & 0x0F][1]
+        return {low + offset: count for offset, count in enumerate(_read(typecode, blob[3:])) if count}
+    size, typecode = (4, "I") if kind == SPARSE else WIDTHS[kind & 0x0F]
+    n = (len(blob) - 1) // (2 + size)
+    return dict(zip(_read("H", blob[1:1 + 2 * n]), _read(typecode, blob[1 + 2 * n:]), strict=True))
+
+
+def reencode(blob: bytes | None) -> bytes:
+    """Any blob in today's layout (for the schema 3 migration)."""
+    return encode(decode(blob))
+
+
+def _packed_loose(loose: Mapping[int, int]) -> int:
+    """Loose counts (some maybe negative) as one packed integer, built with two big shifts."""
+    if not loose:
+        return 0
+    low = min(loose)
+    plus = array("I", bytes(LANE_BYTES * (max(loose) - low + 1)))
+    minus = array("I", plus)
+    for bucket, count in loose.items():
+        if count >= 0:
+            plus[bucket - low] = count
+        else:
+            minus[bucket - low] = -count
+    packed = int.from_bytes(_little(plus), "little")
+    if any(minus):
+        packed -= int.from_bytes(_little(minus), "little")
+    return packed << (LANE_BITS * low)
 
 
 class WindowHistogram:
-    """The latency histogram of one window: dense blobs summed as packed integers, the rest
-    (sparse blobs, raw checks, anything subtracted) kept bucket by bucket."""
+    """The latency histogram of one window: blobs summed as packed integers, the rest (raw
+    checks, anything subtracted) kept bucket by bucket."""
 
     __slots__ = ("loose", "packed")
 
@@ -89,9 +167,8 @@ class WindowHistogram:
     def add_blob(self, blob: bytes | None, sign: int = 1) -> None:
         if not blob:
             return
-        if blob[0] == DENSE and sign > 0:
-            low = int.from_bytes(blob[1:3], "little")
-            self.packed += int.from_bytes(blob[3:], "little") << (LANE_BITS * low)
+        if sign > 0:
+            self.packed += to_packed(blob)
             return
         loose = self.loose
         for bucket, count in decode(blob).items():
@@ -108,7 +185,7 @@ class WindowHistogram:
     def counts(self) -> list[int]:
         """Count per bucket, from bucket 0 up."""
         lanes = -(-self.packed.bit_length() // LANE_BITS)
-        counts = list(_read("I", self.packed.to_bytes(lanes * LANE_BITS // 8, "little")))
+        counts = list(_read("I", self.packed.to_bytes(lanes * LANE_BYTES, "little")))
         if self.loose:
             top = max(self.loose) + 1
             if top > len(counts):
@@ -119,6 +196,18 @@ class WindowHistogram:
 
     def percentiles(self, *qs: float) -> list[float | None]:
         """Nearest-rank percentiles (as core.stats.histogram_percentile); None when empty."""
+        combined = self.packed + _packed_loose(self.loose)
+        if combined >= 0:  # the usual case: every bucket non-negative, read in C from the first one
+            data = combined.to_bytes(-(-combined.bit_length() // LANE_BITS) * LANE_BYTES, "little")
+            low = (len(data) - len(data.lstrip(b"\0"))) // LANE_BYTES
+            lanes = _read("I", data[low * LANE_BYTES:])
+            if not lanes:
+                return [None for _ in qs]
+            if max(lanes) < 1 << (LANE_BITS - 1):  # else a negative bucket borrowed from the next
+                cumulative = list(accumulate(lanes))
+                total = cumulative[-1]
+                return [bucket_value(low + bisect_left(cumulative, max(1, math.ceil(q * total))))
+                        for q in qs]
         counts = self.counts()
         if any(count < 0 for count in self.loose.values()) and min(counts) < 0:
             # Raw rows pruned under a subtracted edge: never let a bucket hold negative mass.

@@ -11,15 +11,24 @@ from typing import Final
 
 from peewee import SchemaManager, SqliteDatabase
 
+from shiptrack_tui.storage import histograms, silences, totals
 from shiptrack_tui.storage import models as m
-from shiptrack_tui.storage import silences
 from shiptrack_tui.storage.db import StorageError
+
+ROLLUP_V1: Final = (
+    'CREATE TABLE "rollup" ("monitor_id" INTEGER NOT NULL, "span" INTEGER NOT NULL, "hour" INTEGER NOT NULL, '
+    '"up" INTEGER NOT NULL, "degraded" INTEGER NOT NULL, "down" INTEGER NOT NULL, '
+    '"maintenance" INTEGER NOT NULL, "hist" BLOB NOT NULL, PRIMARY KEY ("monitor_id", "span", "hour")) '
+    "WITHOUT ROWID"
+)
 
 
 def _initial_schema(db: SqliteDatabase) -> None:
     for model in m.MODELS:
-        SchemaManager(model, database=db).create_all(safe=False)
+        if model is not m.Rollup:  # its version 1 shape is frozen here; schema 3 rebuilt it
+            SchemaManager(model, database=db).create_all(safe=False)
     for statement in (
+        ROLLUP_V1,
         # At most one incident that is not resolved per monitor.
         'CREATE UNIQUE INDEX incident_one_open ON incident (monitor_id) WHERE state != \'resolved\'',
         "CREATE INDEX incident_monitor ON incident (monitor_id, id)",
@@ -35,7 +44,29 @@ def _silences(db: SqliteDatabase) -> None:
     silences.create_table(db.connection())
 
 
-MIGRATIONS: Final[tuple[Callable[[SqliteDatabase], None], ...]] = (_initial_schema, _silences)
+def _compact_rollups(db: SqliteDatabase) -> None:
+    """Schema 3: rollups as a rowid table with narrow blobs, no 6 h blocks, and window totals."""
+    conn = db.connection()
+    conn.create_function("shiptrack_reencode", 1, histograms.reencode, deterministic=True)
+    for statement in (
+        'CREATE TABLE "rollup_v3" ("id" INTEGER NOT NULL PRIMARY KEY, "monitor_id" INTEGER NOT NULL, '
+        '"span" INTEGER NOT NULL, "hour" INTEGER NOT NULL, "up" INTEGER NOT NULL, '
+        '"degraded" INTEGER NOT NULL, "down" INTEGER NOT NULL, "maintenance" INTEGER NOT NULL, '
+        '"hist" BLOB NOT NULL)',
+        'INSERT INTO "rollup_v3" (monitor_id, span, hour, up, degraded, down, maintenance, hist) '
+        "SELECT monitor_id, span, hour, up, degraded, down, maintenance, shiptrack_reencode(hist) "
+        "FROM rollup WHERE span IN (1, 24, 168) ORDER BY monitor_id, span, hour",
+        'DROP TABLE "rollup"',
+        'ALTER TABLE "rollup_v3" RENAME TO "rollup"',
+        'CREATE UNIQUE INDEX "rollup_monitor_id_span_hour" ON "rollup" ("monitor_id", "span", "hour")',
+        *totals.CREATE_TABLE,
+    ):
+        conn.execute(statement)
+    totals.rebuild(conn)
+
+
+MIGRATIONS: Final[tuple[Callable[[SqliteDatabase], None], ...]] = (_initial_schema, _silences,
+                                                                    _compact_rollups)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 

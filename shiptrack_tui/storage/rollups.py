@@ -1,13 +1,15 @@
 """Rollups: counts per outcome plus a latency histogram (histograms.py) per monitor and block of hours.
 
-Blocks come in spans of 1, 6, 24 and 168 hours, each aligned to a multiple of its span, so any
-run of whole hours splits into a few dozen blocks at most: a 30-day window reads about 16 rows
-per monitor instead of 720.
+Blocks come in spans of 1, 24 and 168 hours, each aligned to a multiple of its span, so any
+run of whole hours splits into a few dozen blocks at most: a 30-day window reads at most ~60 rows
+per monitor instead of 720. (Schema 3 dropped the 6 h level: the standard windows read
+totals.py's per-monitor totals, so blocks only serve other windows and rebuilding totals.)
 
 Hour rows (span 1) take every check as it is written. When a monitor's first check of a new hour
 arrives, the hours before it are complete and are folded into the wider blocks; a check that
 lands in an already folded hour is added to the wider blocks directly. Everything happens in
-the batch's own transaction, so rollups are exact across crashes and restarts.
+the batch's own transaction, so rollups are exact across crashes and restarts. The monitor's
+window totals (totals.py) move along in the same step.
 """
 
 from __future__ import annotations
@@ -18,14 +20,20 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from shiptrack_tui.core.stats import bucket_of
-from shiptrack_tui.storage import histograms
+from shiptrack_tui.storage import histograms, totals
 from shiptrack_tui.storage.codec import EXCLUDED, OUTCOME_MASK, hour_of
 
 DOWN_CODE: Final = 2
-SPANS: Final = (1, 6, 24, 168)  # each divides the next
+SPANS: Final = (1, 24, 168)  # each divides the next
 WIDER_SPANS: Final = SPANS[1:]
 
 RollupKey = tuple[int, int, int]  # (monitor_id, span, first hour)
+UPSERT: Final = (
+    "INSERT INTO rollup (monitor_id, span, hour, up, degraded, down, maintenance, hist) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (monitor_id, span, hour) DO UPDATE SET "
+    "up = excluded.up, degraded = excluded.degraded, down = excluded.down, "
+    "maintenance = excluded.maintenance, hist = excluded.hist"
+)
 
 
 @dataclass(slots=True)
@@ -108,16 +116,13 @@ class RollupAccumulator:
                 merged.add_row(*current)
             rows.append((monitor_id, span, hour, merged.up, merged.degraded, merged.down, merged.maintenance,
                          histograms.encode(merged.hist)))
-        conn.executemany(
-            "INSERT OR REPLACE INTO rollup (monitor_id, span, hour, up, degraded, down, maintenance, hist) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+        conn.executemany(UPSERT, rows)
         self.deltas.clear()
 
 
 def update_rollups(conn: sqlite3.Connection, hours: RollupAccumulator) -> set[int]:
-    """Write a batch's hour deltas, then keep the wider blocks in step (see the module docstring).
+    """Write a batch's hour deltas, then keep the wider blocks and window totals in step (see the
+    module docstring).
 
     Returns the monitors whose older hours changed (a check in an hour before their newest one),
     for caches of past hours to forget.
@@ -128,20 +133,26 @@ def update_rollups(conn: sqlite3.Connection, hours: RollupAccumulator) -> set[in
     wider = RollupAccumulator()
     rewritten = {monitor_id for monitor_id, touched in by_monitor.items()
                  if len({hour for hour, _delta in touched}) > 1}
+    rolled_of: dict[int, int | None] = {}
+    late: dict[int, list[tuple[int, int, int, int, int, int]]] = {}
     for monitor_id, touched in by_monitor.items():
         row = conn.execute("SELECT rolled_hour FROM monitor WHERE id = ?", (monitor_id,)).fetchone()
-        rolled = row[0] if row and row[0] is not None else None
+        rolled = rolled_of[monitor_id] = row[0] if row and row[0] is not None else None
         for hour, delta in touched:
             if rolled is not None and hour <= rolled:
                 rewritten.add(monitor_id)
+                late.setdefault(monitor_id, []).append((hour, delta.up, delta.degraded, delta.down,
+                                                        delta.maintenance, totals.packed_of(delta.hist)))
                 for span in WIDER_SPANS:
                     wider.tally((monitor_id, span, hour - hour % span)).add(delta)
     hours.flush(conn)  # hour rows first: folding below reads them complete
+    advanced: dict[int, int] = {}
     for monitor_id, touched in by_monitor.items():
-        row = conn.execute("SELECT rolled_hour FROM monitor WHERE id = ?", (monitor_id,)).fetchone()
-        rolled = row[0] if row and row[0] is not None else None
+        rolled = rolled_of[monitor_id]
         complete = max(hour for hour, _delta in touched) - 1
         if rolled is not None and complete <= rolled:
+            if monitor_id in late:
+                advanced[monitor_id] = rolled
             continue
         folded = conn.execute(
             "SELECT hour, up, degraded, down, maintenance, hist FROM rollup "
@@ -154,7 +165,10 @@ def update_rollups(conn: sqlite3.Connection, hours: RollupAccumulator) -> set[in
                 block = wider.tally((monitor_id, span, hour - hour % span))
                 block.add_counts(up, degraded, down, maintenance, hist)
         conn.execute("UPDATE monitor SET rolled_hour = ? WHERE id = ?", (complete, monitor_id))
+        advanced[monitor_id] = complete
     wider.flush(conn)
+    for monitor_id, through in advanced.items():
+        totals.advance(conn, monitor_id, rolled_of[monitor_id], through, late.get(monitor_id, ()))
     return rewritten
 
 
