@@ -152,3 +152,40 @@ def test_a_schema_2_database_migrates_to_compact_rollups_and_totals(tmp_path: Pa
     store.commit_batch([Feed("api").write(check("api", now + 2 * HOUR))])
     assert store.monitor_summaries(now + 2 * HOUR + 60) == _slow(monkeypatch, store, now + 2 * HOUR + 60)
     store.close()
+
+
+def test_writer_gathers_a_trickle_into_few_transactions_and_flush_is_prompt(tmp_path: Path) -> None:
+    import time
+
+    from shiptrack_tui.storage import Writer
+
+    store = Store.open(tmp_path / "db.sqlite")
+    writer = Writer(store, gather_seconds=0.05)
+    feed = Feed("api")
+    for i in range(40):  # ~500 writes/s, one at a time
+        writer.submit(feed.write(check("api", T0 + i)))
+        time.sleep(0.002)
+    writer.flush(timeout=10)
+    assert writer.batches <= 12  # not ~40: each transaction waited for company
+    writer.submit(feed.write(check("api", T0 + 100)))
+    started = time.perf_counter()
+    writer.flush(timeout=10)
+    assert time.perf_counter() - started < 0.04  # flush does not wait out the gathering window
+    writer.close()
+    store.close()
+
+
+def test_a_full_writer_queue_blocks_submit_and_drops_nothing(tmp_path: Path) -> None:
+    from shiptrack_tui.storage import Writer
+
+    store = Store.open(tmp_path / "db.sqlite")
+    writer = Writer(store, max_pending=5, gather_seconds=0.0)
+    feeds = [Feed(f"m{i}") for i in range(10)]
+    for i in range(30):
+        for feed in feeds:
+            writer.submit(feed.write(check(feed.monitor, T0 + i)))
+            assert writer.pending <= 6
+    writer.close()
+    assert writer.blocked > 0 and writer.dropped == 0
+    assert all(len(store.recent_checks(f.monitor, limit=100)) == 30 for f in feeds)
+    store.close()
