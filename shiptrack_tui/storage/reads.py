@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Final
 
 from peewee import SqliteDatabase
 
@@ -43,18 +45,42 @@ SELECT m.id, m.name, m.target, m.tags, m.last_status_code, m.cert_days_left, m.r
        m.first_failure_at, m.first_failure_reason, m.last_check_at, m.last_latency_ms, m.last_error,
        m.paused, i.id, i.started_at, i.opened_at, i.cause, i.state, i.acknowledged_at
 FROM monitor AS m LEFT JOIN incident AS i ON i.monitor_id = m.id AND i.state != 'resolved'
-WHERE m.removed = 0
+WHERE m.removed = 0{names}
 ORDER BY m.name
+"""
+_NAMES_INLINE: Final = 500  # above this many names, read every row and filter in Python
+
+# One small row per monitor: what changes when it is checked, paused, or its incident moves on.
+_MARKS = """
+SELECT m.name, m.last_check_at, m.status, m.paused, m.consecutive_failures, m.target, m.tags,
+       i.id, i.state
+FROM monitor AS m LEFT JOIN incident AS i ON i.monitor_id = m.id AND i.state != 'resolved'
+WHERE m.removed = 0
 """
 
 
-def monitor_rows(db: SqliteDatabase) -> list[MonitorRow]:
-    """Monitors that are not removed, by name."""
+def monitor_marks(db: SqliteDatabase) -> dict[str, tuple[object, ...]]:
+    """name -> a tuple that changes whenever the monitor's row or open incident changes."""
+    return {row[0]: row[1:] for row in db.execute_sql(_MARKS)}
+
+
+def latest_timeline_id(db: SqliteDatabase) -> int:
+    """The newest timeline entry's id (0 when none): it moves whenever any incident changes."""
+    return int(db.execute_sql("SELECT COALESCE(MAX(id), 0) FROM timeline").fetchone()[0])
+
+
+def monitor_rows(db: SqliteDatabase, names: Collection[str] | None = None) -> list[MonitorRow]:
+    """Monitors that are not removed, by name (only those in `names` when given)."""
+    if names is not None and len(names) <= _NAMES_INLINE:
+        marks = ", ".join("?" * len(names))
+        cursor = db.execute_sql(_MONITORS.format(names=f" AND m.name IN ({marks})"), tuple(names))
+    else:
+        cursor = db.execute_sql(_MONITORS.format(names=""))
     found = []
     for (monitor_id, name, target, tags, status_code, cert_days, rolled, newest, status, failures,
          successes, first_failure_at, first_failure_reason, last_check_at, last_latency_ms, last_error,
          paused, incident_id, started_at, opened_at, cause, incident_state, acknowledged_at,
-         ) in db.execute_sql(_MONITORS):
+         ) in cursor:
         incident = None
         if incident_id is not None:
             incident = OpenIncident(started_at=started_at, opened_at=opened_at, cause=cause,
@@ -67,6 +93,9 @@ def monitor_rows(db: SqliteDatabase) -> list[MonitorRow]:
         )
         found.append(MonitorRow(monitor_id, name, target, tags, status_code, cert_days, rolled, newest,
                                 incident_id, state))
+    if names is not None and len(names) > _NAMES_INLINE:
+        wanted = set(names)
+        return [row for row in found if row.name in wanted]
     return found
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -172,11 +172,12 @@ class Store:
         return row[0], row[1]
 
     # -- reads for the dashboard and the CLI --------------------------------------------------
-    def monitor_summaries(self, now: float,
-                          windows: Sequence[str] = ("1h", "24h", "7d", "30d")) -> list[MonitorSummary]:
-        """Every monitor that is not removed, by name, with stats for the named windows."""
+    def monitor_summaries(self, now: float, windows: Sequence[str] = ("1h", "24h", "7d", "30d"),
+                          names: Collection[str] | None = None) -> list[MonitorSummary]:
+        """Every monitor that is not removed (or only those in `names`), by name, with stats for
+        the named windows."""
         failed = reads.notify_failed_incidents(self._db)
-        rows = reads.monitor_rows(self._db)
+        rows = reads.monitor_rows(self._db, names)
         subjects = [Subject(row.id, row.rolled_hour, row.newest_check_ms) for row in rows]
         seconds = [WINDOWS[name] for name in windows]
         stats = windows_module.window_stats_many(self._conn(), subjects, now, seconds, self._segments)
@@ -192,6 +193,12 @@ class Store:
             ))
         return summaries
 
+    def monitor_marks(self) -> tuple[int, dict[str, tuple[object, ...]]]:
+        """A cheap fingerprint of what the dashboard shows: (the newest timeline entry's id,
+        name -> a tuple that changes whenever that monitor's row or open incident changes).
+
+        Comparing two answers names the monitors to re-read (~0.5 ms for 1,000 monitors)."""
+        return reads.latest_timeline_id(self._db), reads.monitor_marks(self._db)
 
     def window_stats(self, monitor: str, now: float, window_seconds: float) -> WindowStats:
         """Uptime and p50/p95 over (now - window_seconds, now]; WindowStats() without data."""

@@ -98,7 +98,7 @@ def fmt_age(now: float, at: float | None) -> str:
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{int(seconds // size)}{unit}"
-    return f"{int(seconds)}s"
+    return f"{int(seconds // 5 * 5)}s"  # 5 s steps: 1,000 rows must not all change every second
 
 
 def fmt_time(at: float | None) -> str:

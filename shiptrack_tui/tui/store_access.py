@@ -7,7 +7,7 @@ so every read and write goes through a single-thread executor that opened the st
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -30,8 +30,11 @@ class StoreReader(Protocol):
     def close(self) -> None: ...
 
     def monitor_summaries(
-        self, now: float, windows: Sequence[str] = ("1h", "24h", "7d", "30d")
+        self, now: float, windows: Sequence[str] = ("1h", "24h", "7d", "30d"),
+        names: Collection[str] | None = None,
     ) -> list[MonitorSummary]: ...
+
+    def monitor_marks(self) -> tuple[int, dict[str, tuple[object, ...]]]: ...
 
     def window_stats(self, monitor: str, now: float, window_seconds: float) -> WindowStats: ...
 

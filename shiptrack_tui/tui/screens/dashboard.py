@@ -23,13 +23,12 @@ from textual.widget import Widget
 from textual.widgets import Footer, Input, Tab, Tabs
 from textual.worker import Worker, WorkerState
 
-from shiptrack_tui.core.model import ActionKind, MonitorStatus, MonitorSummary
+from shiptrack_tui.core.model import MonitorSummary
 from shiptrack_tui.core.silences import expiry_text, is_active, target_of
-from shiptrack_tui.tui.data import CHART_WINDOWS, Overview, read_detail, read_overview
-from shiptrack_tui.tui.formatting import maintenance_note, silence_note, status_of
+from shiptrack_tui.tui.data import CHART_WINDOWS, Overview, read_changes, read_detail, read_overview
+from shiptrack_tui.tui.formatting import maintenance_note, silence_note
 from shiptrack_tui.tui.messages import DataChanged, DetailLoaded, OverviewLoaded
 from shiptrack_tui.tui.modals.help_screen import HelpScreen
-from shiptrack_tui.tui.modals.note_modal import NoteModal
 from shiptrack_tui.tui.screens.monitor_actions import MonitorActions
 from shiptrack_tui.tui.store_access import StoreGateway
 from shiptrack_tui.tui.widgets.detail_pane import DetailPane
@@ -154,7 +153,11 @@ class Dashboard(MonitorActions):
         try:
             while self._dirty:
                 self._dirty = False
-                read = partial(read_overview, now=self._clock(), previous=self.overview)
+                previous = self.overview
+                now = self._clock()
+                # The first read takes everything; later ones only what changed (see read_changes).
+                read = (partial(read_overview, now=now) if previous is None
+                        else partial(read_changes, now=now, previous=previous))
                 self.overview = await self._gateway.call(read)
                 self.post_message(OverviewLoaded(self.overview))
         finally:
@@ -186,8 +189,11 @@ class Dashboard(MonitorActions):
         """Keep "checked … ago" honest between data changes (cells that did not change stay put)."""
         if self.overview is not None:
             now = self._clock()
+            if now - self.overview.now >= 1.0:
+                self.request_reload()  # a quiet database still rolls the 24 h figures forward
             self._show_silences(now)
-            self.query_one(MonitorTable).show(self.overview.summaries, self.overview.sparks, now)
+            self.query_one(MonitorTable).refresh_ages(now)
+            self.query_one(TimelinePane).now = now
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
@@ -208,10 +214,11 @@ class Dashboard(MonitorActions):
         self.silences = overview.silences
         self._show_silences(overview.now)
         table = self.query_one(MonitorTable)
-        table.show(overview.summaries, overview.sparks, overview.now)
+        table.show(overview.summaries, overview.sparks, overview.now, overview.changed)
         timeline = self.query_one(TimelinePane)
-        timeline.now = overview.now
-        timeline.incidents = overview.incidents
+        if overview.incidents is not timeline.incidents:  # re-rendered only when they were re-read
+            timeline.now = overview.now
+            timeline.incidents = overview.incidents
         self._selected = table.selected_monitor
         summary = self._summary(self._selected)
         if summary is None:
@@ -230,10 +237,15 @@ class Dashboard(MonitorActions):
         active = [s for s in self.silences if is_active(s, now)]
         labels = tuple(f"{target_of(s).label} {expiry_text(s, now)}" for s in active)
         self.query_one(StatusBar).silenced = labels
-        self.query_one(MonitorTable).muted = frozenset(
+        muted = frozenset(
             summary.name for summary in self._by_name.values()
             if any(target_of(s).covers(summary.name, summary.tags) for s in active)
-        )
+        ) if active else frozenset()
+        table = self.query_one(MonitorTable)
+        if muted != table.muted:
+            table.muted = muted
+            if self.overview is not None:  # every row may carry or lose the marker
+                table.show(self.overview.summaries, self.overview.sparks, now)
         self._show_notes()
 
     def _show_notes(self) -> None:
@@ -329,58 +341,6 @@ class Dashboard(MonitorActions):
 
     def app_clock(self) -> float:
         return self._clock()
-
-
-    def _open_incident(self) -> tuple[MonitorSummary, int] | None:
-        summary = self._require_selected()
-        if summary is None:
-            return None
-        if summary.open_incident_id is None:
-            self.notify(f"{summary.name} has no open incident.", severity="warning")
-            return None
-        return summary, summary.open_incident_id
-
-    def action_ack(self) -> None:
-        found = self._open_incident()
-        if found is None:
-            return
-        summary, incident_id = found
-
-        def acknowledge(note: str | None) -> None:
-            if note is not None:
-                self._write_action(ActionKind.ACK, f"Acknowledged incident #{incident_id} on {summary.name}.",
-                                   incident_id=incident_id, note=note or None)
-
-        title = f"Acknowledge incident #{incident_id} on {summary.name}"
-        self.app.push_screen(NoteModal(title, confirm="Acknowledge"), acknowledge)
-
-    def action_note(self) -> None:
-        found = self._open_incident()
-        if found is None:
-            return
-        summary, incident_id = found
-
-        def add_note(note: str | None) -> None:
-            if note:
-                self._write_action(ActionKind.NOTE, f"Note added to incident #{incident_id}.",
-                                   incident_id=incident_id, note=note)
-
-        title = f"Note on incident #{incident_id} ({summary.name})"
-        self.app.push_screen(NoteModal(title, confirm="Add note", required=True), add_note)
-
-    def action_check_now(self) -> None:
-        summary = self._require_selected()
-        if summary is not None:
-            self._write_action(ActionKind.CHECK_NOW, f"Checking {summary.name} now.", monitor=summary.name)
-
-    def action_pause(self) -> None:
-        summary = self._require_selected()
-        if summary is None:
-            return
-        if status_of(summary) is MonitorStatus.PAUSED:
-            self._write_action(ActionKind.RESUME, f"Resuming {summary.name}.", monitor=summary.name)
-        else:
-            self._write_action(ActionKind.PAUSE, f"Pausing {summary.name}.", monitor=summary.name)
 
     def action_filter(self) -> None:
         field = self.query_one("#filter", Input)

@@ -17,12 +17,14 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from shiptrack_tui.config import ConfigConflict, ConfigError
-from shiptrack_tui.core.model import ActionKind, MonitorSummary, Silence
+from shiptrack_tui.core.model import ActionKind, MonitorStatus, MonitorSummary, Silence
 from shiptrack_tui.core.silences import SilenceRequest, SilenceTarget, is_active, target_of
 from shiptrack_tui.tui.config_edits import ConfigSnapshot, MonitorEdit, load_snapshot, save_edit
+from shiptrack_tui.tui.formatting import status_of
 from shiptrack_tui.tui.messages import ActionWritten, ConfigSaved, EditFailed
 from shiptrack_tui.tui.modals.choice_modal import ChoiceModal
 from shiptrack_tui.tui.modals.monitor_form import MonitorForm
+from shiptrack_tui.tui.modals.note_modal import NoteModal
 from shiptrack_tui.tui.modals.silence_modal import SilenceModal
 from shiptrack_tui.tui.store_access import StoreGateway
 
@@ -89,6 +91,57 @@ class MonitorActions(Screen[None]):
         # Not stopped: the app sees it next and wakes an in-process engine.
         self.notify(message.summary, timeout=3)
         self.request_reload()
+
+    def _open_incident(self) -> tuple[MonitorSummary, int] | None:
+        summary = self._require_selected()
+        if summary is None:
+            return None
+        if summary.open_incident_id is None:
+            self.notify(f"{summary.name} has no open incident.", severity="warning")
+            return None
+        return summary, summary.open_incident_id
+
+    def action_ack(self) -> None:
+        found = self._open_incident()
+        if found is None:
+            return
+        summary, incident_id = found
+
+        def acknowledge(note: str | None) -> None:
+            if note is not None:
+                self._write_action(ActionKind.ACK, f"Acknowledged incident #{incident_id} on {summary.name}.",
+                                   incident_id=incident_id, note=note or None)
+
+        title = f"Acknowledge incident #{incident_id} on {summary.name}"
+        self.app.push_screen(NoteModal(title, confirm="Acknowledge"), acknowledge)
+
+    def action_note(self) -> None:
+        found = self._open_incident()
+        if found is None:
+            return
+        summary, incident_id = found
+
+        def add_note(note: str | None) -> None:
+            if note:
+                self._write_action(ActionKind.NOTE, f"Note added to incident #{incident_id}.",
+                                   incident_id=incident_id, note=note)
+
+        title = f"Note on incident #{incident_id} ({summary.name})"
+        self.app.push_screen(NoteModal(title, confirm="Add note", required=True), add_note)
+
+    def action_check_now(self) -> None:
+        summary = self._require_selected()
+        if summary is not None:
+            self._write_action(ActionKind.CHECK_NOW, f"Checking {summary.name} now.", monitor=summary.name)
+
+    def action_pause(self) -> None:
+        summary = self._require_selected()
+        if summary is None:
+            return
+        if status_of(summary) is MonitorStatus.PAUSED:
+            self._write_action(ActionKind.RESUME, f"Resuming {summary.name}.", monitor=summary.name)
+        else:
+            self._write_action(ActionKind.PAUSE, f"Pausing {summary.name}.", monitor=summary.name)
 
     # ---- silences ------------------------------------------------------------------------------
 

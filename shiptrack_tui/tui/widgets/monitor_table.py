@@ -6,7 +6,7 @@ blocks the loop (DESIGN §4), so `show` only touches what changed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Final
 
@@ -95,6 +95,8 @@ class MonitorTable(DataTable[Text]):
         self.grouped = False
         self.muted: frozenset[str] = frozenset()
         """Monitors whose notifications a silence mutes: their name carries a marker."""
+        self._shown: list[RowView] = []
+        """The rows as last shown, in order (group headers included)."""
         self._styles: dict[str, Style] = {}
         # What each row was last built from: unchanged inputs reuse the same cells (and skip them).
         self._inputs: dict[str, tuple[MonitorSummary, Sequence[float | None], str, bool]] = {}
@@ -133,24 +135,28 @@ class MonitorTable(DataTable[Text]):
             Text(sparkline(spark, 10), style=style),
         )
 
+    def _view(self, summary: MonitorSummary, spark: Sequence[float | None], now: float) -> RowView:
+        name = summary.name
+        group = (summary.tags[0] if summary.tags else UNTAGGED) if self.grouped else ""
+        rank = (group == UNTAGGED, group, 1, TROUBLE_ORDER[status_of(summary)], name)
+        inputs = (summary, spark, fmt_age(now, summary.state.last_check_at), name in self.muted)
+        old = self._rows.get(name)
+        if old is not None and self._inputs.get(name) == inputs:
+            cells = old
+        else:
+            cells = self._cells(summary, spark, now)
+            self._inputs[name] = inputs
+        return RowView(name, rank, cells)
+
     def _views(
         self, summaries: Sequence[MonitorSummary], sparks: Mapping[str, Sequence[float | None]], now: float
     ) -> list[RowView]:
         views: list[RowView] = []
         groups: dict[str, int] = {}
         for summary in summaries:
-            name = summary.name
-            group = (summary.tags[0] if summary.tags else UNTAGGED) if self.grouped else ""
-            rank = (group == UNTAGGED, group, 1, TROUBLE_ORDER[status_of(summary)], name)
-            spark = sparks.get(name, ())
-            inputs = (summary, spark, fmt_age(now, summary.state.last_check_at), name in self.muted)
-            old = self._rows.get(name)
-            if old is not None and self._inputs.get(name) == inputs:
-                cells = old
-            else:
-                cells = self._cells(summary, spark, now)
-                self._inputs[name] = inputs
-            views.append(RowView(name, rank, cells))
+            view = self._view(summary, sparks.get(summary.name, ()), now)
+            views.append(view)
+            group = str(view.rank[1])
             groups[group] = groups.get(group, 0) + 1
         if self.grouped:
             header = self._style("group")
@@ -161,16 +167,36 @@ class MonitorTable(DataTable[Text]):
         views.sort(key=lambda view: view.rank)
         return views
 
+    def _patched_views(self, summaries: Sequence[MonitorSummary],
+                       sparks: Mapping[str, Sequence[float | None]], now: float,
+                       changed: Collection[str]) -> list[RowView]:
+        """The previous rows with only the `changed` monitors rebuilt (added, updated or gone)."""
+        views = [view for view in self._shown if view.key not in changed]
+        for summary in summaries:
+            if summary.name in changed and matches_filter(summary, self.filter_text):
+                views.append(self._view(summary, sparks.get(summary.name, ()), now))
+        views.sort(key=lambda view: view.rank)
+        return views
+
     def show(
         self,
         summaries: Sequence[MonitorSummary],
         sparks: Mapping[str, Sequence[float | None]],
         now: float,
+        changed: Collection[str] | None = None,
     ) -> None:
-        """Bring the table in line with the data, touching only rows and cells that changed."""
+        """Bring the table in line with the data, touching only rows and cells that changed.
+
+        With `changed`, only those monitors are looked at (the rest are as last shown); ages of
+        the others move on in `refresh_ages`.
+        """
         self._last = (summaries, sparks, now)
-        wanted = [s for s in summaries if matches_filter(s, self.filter_text)]
-        views = self._views(wanted, sparks, now)
+        if changed is not None and not self.grouped and self._shown:
+            views = self._patched_views(summaries, sparks, now, changed)
+        else:
+            wanted = [s for s in summaries if matches_filter(s, self.filter_text)]
+            views = self._views(wanted, sparks, now)
+        self._shown = views
         keep = {view.key for view in views}
         selected = self.selected_monitor
         for key in [key for key in self._rows if key not in keep]:
@@ -202,6 +228,18 @@ class MonitorTable(DataTable[Text]):
             self._order = order
         self._restore_cursor(selected)
 
+    def refresh_ages(self, now: float) -> None:
+        """Move the "checked" column on; only cells whose coarse age text changed are touched."""
+        for name, (summary, spark, age, muted) in list(self._inputs.items()):
+            fresh = fmt_age(now, summary.state.last_check_at)
+            cells = self._rows.get(name)
+            if fresh == age or cells is None:
+                continue
+            cell = Text(fresh, justify="right")
+            self.update_cell(name, "checked", cell)
+            self._rows[name] = (*cells[:5], cell, *cells[6:])
+            self._inputs[name] = (summary, spark, fresh, muted)
+
     def _restore_cursor(self, selected: str | None) -> None:
         if selected is not None and selected in self._rows:
             index = self.get_row_index(selected)
@@ -224,6 +262,7 @@ class MonitorTable(DataTable[Text]):
         self._inputs.clear()
         self._rows.clear()
         self._order = []
+        self._shown = []
         self.clear()
         if self._last is not None:
             self.show(*self._last)
