@@ -35,7 +35,8 @@ def targets() -> Iterator[DemoTargetsThread]:
 def incident_state(db: Path) -> list[tuple[str, str]]:
     with sqlite3.connect(db) as conn:
         return conn.execute("SELECT i.state, COALESCE(t.detail, '') FROM incident i "
-                            "LEFT JOIN timeline t ON t.incident_id = i.id AND t.kind = 'acknowledged'").fetchall()
+                            "LEFT JOIN timeline t ON t.incident_id = i.id AND t.kind = 'acknowledged'"
+                            ).fetchall()
 
 
 def stored_checks(db: Path) -> int:

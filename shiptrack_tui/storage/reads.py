@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Final
@@ -19,7 +20,8 @@ from shiptrack_tui.core.model import (
     TimelineKind,
 )
 from shiptrack_tui.storage import models as m
-from shiptrack_tui.storage.codec import MAINTENANCE, code_outcome, from_ms, from_us
+from shiptrack_tui.storage.codec import HOUR, MAINTENANCE, OUTCOME_MASK, code_outcome, from_ms, from_us, to_ms
+from shiptrack_tui.storage.rollups import DOWN_CODE
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,3 +163,34 @@ def notify_failed_incidents(db: SqliteDatabase) -> set[int]:
         "WHERE i.state != 'resolved' AND t.kind = ?", (TimelineKind.NOTIFY_FAILED.value,)
     ).fetchall()
     return {row[0] for row in rows}
+
+
+def first_check_at(db: SqliteDatabase, monitor_id: int) -> float | None:
+    """When the monitor's oldest raw check ran (None without one); the primary key answers it."""
+    row = db.execute_sql('SELECT MIN(at_ms) FROM "check" WHERE monitor_id = ?', (monitor_id,)).fetchone()
+    return None if row[0] is None else from_ms(row[0])
+
+
+def failure_series(db: SqliteDatabase, monitor_id: int, since: float, until: float, points: int) -> list[int]:
+    """Failed checks (outside maintenance) per equal slice of [since, until], sliced like
+    `windows.latency_series`: hour rollups when a slice is an hour or wider, raw checks otherwise."""
+    if points <= 0 or until <= since:
+        return [0] * max(points, 0)
+    width = (until - since) / points
+    counts = [0] * points
+    if width >= HOUR:
+        query = ("SELECT hour, down FROM rollup WHERE monitor_id = ? AND span = 1 AND hour >= ? AND hour < ? "
+                 "AND down > 0")
+        rows = db.execute_sql(query, (monitor_id, math.floor(since / HOUR), math.ceil(until / HOUR)))
+        for hour, down in rows:
+            index = int((hour * HOUR + HOUR / 2 - since) / width)
+            if 0 <= index < points:
+                counts[index] += down
+        return counts
+    query = ('SELECT at_ms, code FROM "check" WHERE monitor_id = ? AND at_ms >= ? AND at_ms <= ? '
+             "AND code & ? = ?")
+    params = (monitor_id, to_ms(since), to_ms(until), OUTCOME_MASK, DOWN_CODE)
+    for at_ms, code in db.execute_sql(query, params):
+        if not code & MAINTENANCE:
+            counts[min(points - 1, int((at_ms / 1000 - since) / width))] += 1
+    return counts

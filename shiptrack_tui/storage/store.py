@@ -233,6 +233,18 @@ class Store:
             return [None] * max(points, 0)
         return windows_module.latency_series(self._conn(), monitor_id, since, until, points)
 
+    def failure_series(self, monitor: str, since: float, until: float, points: int) -> list[int]:
+        """Failed checks per equal slice of [since, until], sliced like `latency_series`."""
+        monitor_id = self._names.find_monitor(self._conn(), monitor)
+        if monitor_id is None:
+            return [0] * max(points, 0)
+        return reads.failure_series(self._db, monitor_id, since, until, points)
+
+    def first_check_at(self, monitor: str) -> float | None:
+        """When the monitor's oldest stored raw check ran (None without one)."""
+        monitor_id = self._names.find_monitor(self._conn(), monitor)
+        return None if monitor_id is None else reads.first_check_at(self._db, monitor_id)
+
     def data_version(self) -> int:
         """PRAGMA data_version on this thread's connection: it changes when another one commits."""
         return int(self._conn().execute("PRAGMA data_version").fetchone()[0])

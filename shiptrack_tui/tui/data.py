@@ -31,6 +31,7 @@ CHART_WINDOWS: Final = ("1h", "24h", "7d")
 CHART_POINTS: Final = 120
 RECENT_RESOLVED: Final = 20
 RECENT_CHECKS: Final = 12
+MIN_SPAN: Final = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,10 @@ class MonitorDetail:
     series: tuple[float | None, ...]
     stats: Mapping[str, WindowStats]
     checks: tuple[CheckResult, ...]
+    failures: tuple[int, ...] = ()
+    """Failed checks per chart slice (the same slices as `series`)."""
+    span: float = 0.0
+    """Seconds the chart covers, ending at `now`: the window, or less for a younger monitor."""
 
 
 def _spark_of(checks: list[CheckResult]) -> tuple[float | None, ...]:
@@ -144,11 +149,24 @@ def read_incidents(store: StoreReader) -> tuple[Incident, ...]:
     return (*active_sorted, *resolved_sorted)
 
 
+def chart_span(window_seconds: float, now: float, first_check_at: float | None) -> float:
+    """The chart's span: the window, zoomed to the data when the monitor is younger than it."""
+    if first_check_at is None or now - first_check_at >= window_seconds:
+        return window_seconds
+    # A little room before the first check, so it lands inside the chart.
+    age = max(0.0, now - first_check_at)
+    return min(window_seconds, max(MIN_SPAN, age * 1.05 + 1.0))
+
+
 def read_detail(store: StoreReader, summary: MonitorSummary, window: str, now: float) -> MonitorDetail:
-    seconds = WINDOWS[window]
-    series = store.latency_series(summary.name, now - seconds, now, CHART_POINTS)
-    stats = {name: store.window_stats(summary.name, now, WINDOWS[name]) for name in CHART_WINDOWS}
-    checks = sorted(store.recent_checks(summary.name, limit=RECENT_CHECKS), key=lambda c: -c.at)
-    return MonitorDetail(
-        now=now, summary=summary, window=window, series=tuple(series), stats=stats, checks=tuple(checks)
-    )
+    name = summary.name
+    span = chart_span(WINDOWS[window], now, store.first_check_at(name))
+    stats = {each: store.window_stats(name, now, WINDOWS[each]) for each in CHART_WINDOWS}
+    points = CHART_POINTS
+    if span < WINDOWS[window]:  # a young monitor: about one slice per check, so bars stay together
+        points = max(10, min(CHART_POINTS, stats["1h"].checks))
+    series = store.latency_series(name, now - span, now, points)
+    failures = store.failure_series(name, now - span, now, points)
+    checks = sorted(store.recent_checks(name, limit=RECENT_CHECKS), key=lambda c: -c.at)
+    return MonitorDetail(now=now, summary=summary, window=window, series=tuple(series), stats=stats,
+                         checks=tuple(checks), failures=tuple(failures), span=span)

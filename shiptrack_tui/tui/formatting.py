@@ -108,6 +108,14 @@ def fmt_time(at: float | None) -> str:
     return time.strftime("%m-%d %H:%M:%S", time.gmtime(at))
 
 
+def fmt_clock(at: float, now: float) -> str:
+    """`HH:MM:SS` when `at` is on the same UTC day as `now`, else `MM-DD HH:MM`."""
+    moment = time.gmtime(at)
+    if moment[:3] == time.gmtime(now)[:3]:
+        return time.strftime("%H:%M:%S", moment)
+    return time.strftime("%m-%d %H:%M", moment)
+
+
 def sparkline(values: Sequence[float | None], width: int) -> str:
     """Block characters scaled between the series' minimum and maximum; gaps (failures) are `×`."""
     values = list(values)[-width:]

@@ -210,7 +210,9 @@ class Dashboard(MonitorActions):
     def _show_overview(self, message: OverviewLoaded) -> None:
         overview = message.overview
         self._by_name = {summary.name: summary for summary in overview.summaries}
-        self.query_one(StatusBar).counts = count_states(overview.summaries)
+        status = self.query_one(StatusBar)
+        status.counts = count_states(overview.summaries)
+        status.incidents = sum(1 for summary in overview.summaries if summary.open_incident_id is not None)
         self.silences = overview.silences
         self._show_silences(overview.now)
         table = self.query_one(MonitorTable)

@@ -11,21 +11,24 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Sparkline, Static, Tab, Tabs
+from textual.widgets import Static, Tab, Tabs
 
+from shiptrack_tui.core.durations import format_duration
 from shiptrack_tui.core.model import MonitorStatus
+from shiptrack_tui.core.stats import WINDOWS
 from shiptrack_tui.tui.data import CHART_WINDOWS, MonitorDetail
 from shiptrack_tui.tui.formatting import (
     NO_DATA,
     STATE_SYMBOLS,
     fmt_ago,
+    fmt_clock,
     fmt_ms,
-    fmt_time,
     fmt_uptime,
     is_acknowledged,
     state_text,
     status_of,
 )
+from shiptrack_tui.tui.widgets.latency_chart import FAILURE_MARK, LatencyChart
 
 STATE_CLASSES: Final = tuple(f"-{status.value}" for status in MonitorStatus)
 
@@ -51,8 +54,9 @@ class DetailPane(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static("No monitor selected.", id="detail-head")
         yield Static("", id="detail-notes")
+        yield Static("", id="detail-stats")
         yield Tabs(*(Tab(name, id=f"window-{name}") for name in CHART_WINDOWS), id="detail-windows")
-        yield Sparkline([], id="detail-chart")
+        yield LatencyChart(id="detail-chart")
         yield Static("", id="detail-caption")
         yield Static("", id="detail-body")
 
@@ -79,26 +83,40 @@ class DetailPane(VerticalScroll):
             if self.has_class(name) != (name == wanted):
                 self.set_class(name == wanted, name)
         head = self.query_one("#detail-head", Static)
-        chart = self.query_one("#detail-chart", Sparkline)
+        stats = self.query_one("#detail-stats", Static)
+        chart = self.query_one("#detail-chart", LatencyChart)
         caption = self.query_one("#detail-caption", Static)
         body = self.query_one("#detail-body", Static)
         if detail is None:
             head.update("No monitor selected.")
-            chart.data = []
-            caption.update("")
-            body.update("")
+            for field in (stats, caption, body):
+                field.update("")
+            chart.series, chart.failures = (), ()
             return
         head.update(_head(detail))
-        values = [value for value in detail.series if value is not None]
-        chart.data = [value if value is not None else 0.0 for value in detail.series] if values else []
-        if values:
-            caption.update(
-                f"{detail.window}: min {fmt_ms(min(values))}  max {fmt_ms(max(values))}"
-                f"  (lowest bars: failures or no data)"
-            )
-        else:
-            caption.update(f"{detail.window}: no latency data in this window")
+        stats.update(_stats(detail))
+        chart.series, chart.failures = detail.series, detail.failures
+        caption.update(chart_caption(detail))
         body.update(_body(detail))
+
+
+def chart_caption(detail: MonitorDetail) -> str:
+    """`last 4m (all data) · 5.6ms–9.0ms · ✕ 2 failed · gaps: no data`."""
+    window_seconds = WINDOWS[detail.window]
+    span = (f"last {format_duration(detail.span)} (all data)" if detail.span < window_seconds
+            else f"last {detail.window}")
+    values = [value for value in detail.series if value is not None]
+    failed = sum(detail.failures)
+    if not values and not failed:
+        return f"{span}: no checks in this window"
+    parts = [span]
+    if values:
+        parts.append(f"{fmt_ms(min(values))}–{fmt_ms(max(values))}")
+    if failed:
+        parts.append(f"{FAILURE_MARK} {failed} failed")
+    if any(value is None for value in detail.series):
+        parts.append("gaps: no data")
+    return " · ".join(parts)
 
 
 def _head(detail: MonitorDetail) -> Text:
@@ -112,24 +130,27 @@ def _head(detail: MonitorDetail) -> Text:
     return text
 
 
+def _stats(detail: MonitorDetail) -> Text:
+    """Uptime, p50, p95 and checks for each window, one line each."""
+    text = Text()
+    text.append("window   uptime      p50      p95   checks", style="bold")
+    for name in CHART_WINDOWS:
+        stats = detail.stats.get(name)
+        if stats is not None:
+            text.append(f"\n{name:<6} {fmt_uptime(stats.uptime):>8} {fmt_ms(stats.p50_ms):>8} "
+                        f"{fmt_ms(stats.p95_ms):>8} {stats.checks:>8}")
+    return text
+
+
 def _body(detail: MonitorDetail) -> Text:
     summary = detail.summary
     state = summary.state
     text = Text()
-    text.append("window   uptime    p50      p95      checks\n", style="bold")
-    for name in CHART_WINDOWS:
-        stats = detail.stats.get(name)
-        if stats is None:
-            continue
-        text.append(
-            f"{name:<8} {fmt_uptime(stats.uptime):>7}  {fmt_ms(stats.p50_ms):>7}  "
-            f"{fmt_ms(stats.p95_ms):>7}  {stats.checks:>6}\n"
-        )
-    text.append("\nlast check  ", style="bold")
+    text.append("last check  ", style="bold")
     text.append(f"{fmt_ago(detail.now, state.last_check_at)} ago" if state.last_check_at else "never")
-    text.append(f"   latency {fmt_ms(state.last_latency_ms)}")
+    text.append(f"  {fmt_ms(state.last_latency_ms)}")
     if summary.last_status_code is not None:
-        text.append(f"   HTTP {summary.last_status_code}")
+        text.append(f"  HTTP {summary.last_status_code}")
     text.append("\ncertificate ", style="bold")
     days = summary.cert_days_left
     text.append(NO_DATA if days is None else f"{days} days left")
@@ -137,14 +158,14 @@ def _body(detail: MonitorDetail) -> Text:
     text.append(state.last_error or "none")
     if summary.open_incident_id is not None:
         text.append("\nincident    ", style="bold")
-        text.append(f"#{summary.open_incident_id} open")
+        text.append(f"#{summary.open_incident_id} {'acknowledged' if is_acknowledged(summary) else 'open'}")
     text.append("\n\nrecent checks (UTC)\n", style="bold")
     if not detail.checks:
         text.append("none yet\n")
     for check in detail.checks:
         symbol = STATE_SYMBOLS[MonitorStatus(check.outcome.value)]
-        code = f" {check.status_code}" if check.status_code is not None else ""
-        reason = f"  {check.reason}" if check.reason else ""
-        text.append(f"{fmt_time(check.at)}  {symbol} {check.outcome.value:<8} {fmt_ms(check.latency_ms):>7}")
-        text.append(f"{code}{reason}\n")
+        why = check.reason or (f"HTTP {check.status_code}" if check.status_code is not None else "")
+        text.append(f"{fmt_clock(check.at, detail.now):<11} {symbol} {check.outcome.value:<8} "
+                    f"{fmt_ms(check.latency_ms):>7}  {why}\n")
+    text.rstrip()
     return text

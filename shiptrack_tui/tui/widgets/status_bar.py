@@ -20,7 +20,7 @@ SHOWN: Final = (
     (MonitorStatus.DOWN, "down", "down"),
     (MonitorStatus.PAUSED, "paused", "paused"),
 )
-COMPACT_BELOW: Final = 110
+INCIDENT_MARK: Final = "⚑"
 
 
 def count_states(summaries: Sequence[MonitorSummary]) -> dict[MonitorStatus, int]:
@@ -28,11 +28,21 @@ def count_states(summaries: Sequence[MonitorSummary]) -> dict[MonitorStatus, int
     return {status: counts.get(status, 0) for status in MonitorStatus}
 
 
+def short_mode(mode: str) -> str:
+    """`attached to daemon (pid 42)` → `daemon 42`; `engine running` → `engine`."""
+    if mode.startswith("attached to daemon (pid "):
+        return "daemon " + mode.removeprefix("attached to daemon (pid ").rstrip(")")
+    return mode.split(" ")[0]
+
+
 class StatusBar(Widget):
-    """`ShipTrack  ● 5 up  ◐ 1 degraded …  │ engine running`; `-trouble` while anything is down."""
+    """`ShipTrack  ● 5 up … ✖ 1 down … ⚑ 1 open incident │ engine running`; red (`-trouble`) while
+    anything is down. Narrower terminals drop words before numbers: `●5 ◐0 ▲0 ✖1 ‖0 ⚑1 │ engine`."""
 
     counts: reactive[dict[MonitorStatus, int]] = reactive(dict, init=False)
     """Monitors per state."""
+    incidents: reactive[int] = reactive(0)
+    """Open or acknowledged incidents."""
     mode: reactive[str] = reactive("engine running")
     """"engine running" or "attached to daemon (pid N)"."""
     silenced: reactive[tuple[str, ...]] = reactive(tuple)
@@ -41,17 +51,35 @@ class StatusBar(Widget):
     def watch_counts(self, counts: dict[MonitorStatus, int]) -> None:
         self.set_class(counts.get(MonitorStatus.DOWN, 0) > 0, "-trouble")
 
+    def _variants(self) -> list[Text]:
+        """From the widest to the narrowest: words go first, numbers stay."""
+        counts, open_count = self.counts, self.incidents
+        incident_label = "open incident" if open_count == 1 else "open incidents"
+        variants = []
+        for level, short_mode_text in ((0, False), (1, False), (1, True), (2, True)):
+            text = Text(no_wrap=True, overflow="ellipsis")
+            if level == 0:
+                text.append(" ShipTrack ", style="bold")
+            for status, label, short in SHOWN:
+                count = counts.get(status, 0)
+                if level == 2:
+                    text.append(f" {STATE_SYMBOLS[status]}{count}")
+                else:
+                    text.append(f"{'  ' if level == 0 else ' '}{STATE_SYMBOLS[status]} {count} "
+                                f"{label if level == 0 else short}")
+            incidents = (f"{INCIDENT_MARK} {open_count} {incident_label}",
+                         f"{INCIDENT_MARK} {open_count} open", f"{INCIDENT_MARK}{open_count}")[level]
+            text.append("  " if level < 2 else " ")
+            text.append(incidents, style="bold" if open_count else "")
+            text.append("   │ " if level == 0 else " │ ")
+            text.append(short_mode(self.mode) if short_mode_text else self.mode, style="bold")
+            variants.append(text)
+        return variants
+
     def render(self) -> Text:
-        compact = self.size.width < COMPACT_BELOW
-        counts = self.counts
-        text = Text(no_wrap=True, overflow="ellipsis")
-        if not compact:
-            text.append(" ShipTrack ", style="bold")
-        for status, label, short in SHOWN:
-            text.append(" " if compact else "  ")
-            text.append(f"{STATE_SYMBOLS[status]} {counts.get(status, 0)} {short if compact else label}")
-        text.append(" │ " if compact else "   │ ")
-        text.append(self.mode, style="bold")
+        width = self.size.width
+        variants = self._variants()
+        text = next((v for v in variants if v.cell_len <= width), variants[-1])
         if self.silenced:
             text.append(f"  │ {MUTED_MARK} ", style="bold")
             text.append(", ".join(self.silenced))

@@ -1,0 +1,92 @@
+"""The panes' content: detail fits at 130×36, the chart's gaps and failures, header, timeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from test_tui_seed import ALL_UP, NOW, WITH_ACK, WITH_INCIDENT, Plan, open_store, seed, settled
+
+from shiptrack_tui.core.model import IncidentState
+from shiptrack_tui.tui import ShipTrackApp
+from shiptrack_tui.tui.data import chart_span, read_detail, read_overview
+from shiptrack_tui.tui.widgets.detail_pane import DetailPane, chart_caption
+from shiptrack_tui.tui.widgets.latency_chart import bar_rows, resample
+from shiptrack_tui.tui.widgets.status_bar import StatusBar
+from shiptrack_tui.tui.widgets.timeline_pane import TimelinePane, render_timeline
+
+
+def plain(renderable: object, width: int = 60) -> str:
+    console = Console(width=width, record=True, color_system=None)
+    console.print(renderable)
+    return console.export_text()
+
+
+async def test_detail_shows_figures_error_and_cert_above_the_fold(tmp_path: Path) -> None:
+    db = tmp_path / "d.db"
+    seed(db, ALL_UP)
+    async with ShipTrackApp(db, clock=lambda: NOW).run_test(size=(130, 36)) as pilot:
+        dashboard = await settled(pilot)
+        pane = dashboard.query_one(DetailPane)
+        timeline = dashboard.query_one(TimelinePane)
+        assert pane.outer_size.height > 2 * timeline.outer_size.height  # a short timeline gives way
+        visible = pane.content_region
+        for part in ("#detail-stats", "#detail-chart", "#detail-body"):
+            assert pane.query_one(part).region.y < visible.bottom, part
+        stats = str(pane.query_one("#detail-stats").render())
+        assert all(window in stats for window in ("1h", "24h", "7d")) and "p95" in stats
+        body = str(pane.query_one("#detail-body").render())
+        assert "certificate 42 days left" in body and "last error" in body
+
+
+def test_chart_leaves_no_data_blank_and_marks_failures() -> None:
+    peaks, failed = resample([None, None, 10.0, None, 40.0], [0, 0, 0, 2, 0], 5)
+    assert peaks == [None, None, 10.0, None, 40.0] and failed == [False, False, False, True, False]
+    rows = bar_rows(peaks, rows=2)
+    assert [row[0] for row in rows] == [" ", " "]  # no data: blank, not the lowest bar
+    assert rows[-1][4] == "█" and rows[0][4] == "█"  # the highest value fills both rows
+    wide, _ = resample([1.0, None], [0, 0], 6)
+    assert wide == [1.0, 1.0, 1.0, None, None, None]  # few slices are widened to fill the chart
+
+
+def test_young_monitor_chart_zooms_to_its_data(tmp_path: Path) -> None:
+    db = tmp_path / "young.db"
+    seed(db, (Plan("new", "uuxuu"),))  # five checks a minute apart, one failed
+    assert chart_span(3600, NOW, NOW - 300) < 400
+    assert chart_span(3600, NOW, NOW - 7200) == 3600
+    with open_store(db) as store:
+        summary = read_overview(store, NOW).summaries[0]
+        detail = read_detail(store, summary, "1h", NOW)
+    assert detail.span < 400 and sum(detail.failures) == 1
+    present = [value for value in detail.series if value is not None]
+    assert len(present) >= 3
+    caption = chart_caption(detail)
+    assert caption.startswith("last 5m") and "1 failed" in caption
+
+
+async def test_header_counts_open_incidents_and_fits_80_columns(tmp_path: Path) -> None:
+    db = tmp_path / "h.db"
+    seed(db, WITH_INCIDENT)
+    app = ShipTrackApp(db, clock=lambda: NOW, attached_pid=4242)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settled(pilot)
+        bar = app.screen.query_one(StatusBar)
+        assert bar.incidents == 2 and bar.has_class("-trouble")
+        text = bar.render()
+        assert text.cell_len <= 80
+        assert "⚑ 2 open" in text.plain and "✖ 2" in text.plain and "4242" in text.plain
+
+
+def test_timeline_puts_active_first_with_ack_note_times_and_durations(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    seed(db, (*WITH_ACK, Plan("web2", "u" * 10 + "xxxx" + "uu")))
+    with open_store(db) as store:
+        incidents = read_overview(store, NOW).incidents
+    assert [i.state for i in incidents] == [IncidentState.ACKNOWLEDGED, IncidentState.RESOLVED]
+    text = plain(render_timeline(incidents, NOW, {}), width=80)
+    lines = text.splitlines()
+    assert lines[0].startswith("✔ #") and "ACKNOWLEDGED  for" in lines[0]
+    assert "acknowledged: on it — rolling back" in text
+    assert any(line.startswith("● #") and "lasted 5m" in line for line in lines)
+    event_lines = [line for line in lines if "opened" in line]
+    assert event_lines and all(line[2] == ":" for line in event_lines)  # HH:MM:SS: same day as now
