@@ -7,6 +7,7 @@ first paint), not that the figures meet their targets: that is the full-size run
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -86,3 +87,45 @@ def test_bad_duration_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> No
         main(["--scenario", "pipeline", "--duration", "soon"])
     assert exit_info.value.code == 2
     assert "duration" in capsys.readouterr().err
+
+
+def test_keys(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    started = time.perf_counter()
+    report = bench(capsys, tmp_path, "--scenario", "keys", "--monitors", "50", "--presses", "20")
+    assert time.perf_counter() - started < 20
+    assert report["seeding"]["monitors"] == 50 and report["seeding"]["checks"] == 50 * 120
+    for phase in (report["figures"], report["baseline"]):
+        assert phase["n"] == 20
+        for key in ("median_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms"):
+            assert phase[key] is not None and phase[key] > 0, key
+        assert phase["median_ms"] <= phase["p90_ms"] <= phase["p95_ms"] <= phase["p99_ms"] <= phase["max_ms"]
+        assert phase["queued"]["median_ms"] <= phase["median_ms"]
+        assert phase["missed"] == 0
+    assert report["figures"]["writer_alive_at_end"] is True
+    assert report["params"]["writer_checks_per_s"] == pytest.approx(50 / 30, rel=0.01)
+    assert {"median_ms", "p95_ms", "p99_ms", "baseline_median_ms", "no_missed_keys"} <= set(report["pass"])
+
+
+def test_keys_cleans_up_on_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shiptrack_tui.bench import keys
+
+    def boom(self: keys.AppInPty, key: bytes) -> tuple[float, float] | None:
+        assert psutil.Process().children(recursive=True)  # the writer and the app are running
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(keys.AppInPty, "press", boom)
+    monkeypatch.setattr(keys, "run_phase", _live_only(keys.run_phase))
+    with pytest.raises(RuntimeError, match="boom"):
+        keys.run(monitors=20, interval=30.0, presses=5, duration=None, workdir=tmp_path)
+    assert not psutil.Process().children(recursive=True)
+
+
+def _live_only(run_phase: Any) -> Any:
+    """Skip the idle phase so the failure happens with the writer running too."""
+    def wrapped(db_path: Path, label: str, *args: Any, **kwargs: Any) -> Any:
+        if label == "idle":
+            from shiptrack_tui.bench.keys import Phase
+
+            return Phase(label)
+        return run_phase(db_path, label, *args, **kwargs)
+    return wrapped

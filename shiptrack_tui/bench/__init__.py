@@ -23,7 +23,7 @@ from shiptrack_tui.core.durations import DurationError, parse_duration
 
 __all__ = ["SCENARIOS", "main"]
 
-SCENARIOS = ("pipeline", "schedule", "storage", "stats")
+SCENARIOS = ("pipeline", "schedule", "storage", "stats", "keys")
 
 # Per-scenario defaults; an option given on the command line applies to every scenario run.
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -31,6 +31,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "schedule": {"monitors": 10_000, "interval": 30.0, "duration": 60.0, "warmup": 5.0, "rounds": 1},
     "storage": {"monitors": 200, "interval": 60.0, "checks": 500_000},
     "stats": {"monitors": 1000, "interval": 60.0, "days": 30.0, "raw_hours": 2.0, "repeat": 5},
+    "keys": {"monitors": 1000, "interval": 30.0, "presses": 200, "duration": None},
 }
 
 
@@ -54,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="stats: hours of raw checks to seed at the end (the rest is rollups)")
     parser.add_argument("--checks", type=int, help="storage: raw checks to write")
     parser.add_argument("--repeat", type=int, help="stats: timed repetitions (median reported)")
+    parser.add_argument("--presses", type=int,
+                        help="keys: key presses per phase (ignored when --duration is given)")
     parser.add_argument("--db", type=Path,
                         help="base path for the benchmark databases (kept); default a temp dir (removed)")
     parser.add_argument("--json-only", action="store_true", help="print only the JSON object")
@@ -83,6 +86,10 @@ def _runner(scenario: str) -> Callable[..., dict[str, Any]]:
         from shiptrack_tui.bench import storage
 
         return storage.run
+    if scenario == "keys":
+        from shiptrack_tui.bench import keys
+
+        return keys.run
     from shiptrack_tui.bench import stats
 
     return stats.run
