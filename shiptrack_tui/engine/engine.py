@@ -293,8 +293,8 @@ class Engine(OperatorActions):
                 self._last_prune = now
                 try:
                     await self._prune(now)
-                except Exception:
-                    log.exception("retention step failed; will retry")
+                except Exception as error:  # e.g. the writer kept the lock past the busy timeout
+                    log.warning("retention postponed to the next minute: %s", error)
 
     async def _prune(self, now: float) -> None:
         """Drop raw checks older than `keep_raw` in small transactions, so the writer never stalls.
