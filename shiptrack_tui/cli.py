@@ -100,12 +100,15 @@ def _config_path(args: argparse.Namespace) -> Path:
     return Path(args.config).expanduser() if args.config else default_config_path()
 
 
-def _load(args: argparse.Namespace) -> Config:
+def _load(args: argparse.Namespace, check_urls: bool = True) -> Config:
+    """The validated config; `check_urls=False` skips Apprise (a 100 ms import) for read-only commands."""
     from shiptrack_tui.config import ConfigError, load_config
-    from shiptrack_tui.notify import check_notify_url
 
+    check = None
+    if check_urls:
+        from shiptrack_tui.notify import check_notify_url as check
     try:
-        return load_config(_config_path(args), check_notify_url=check_notify_url)
+        return load_config(_config_path(args), check_notify_url=check)
     except ConfigError as error:
         raise UsageError(str(error)) from None
 
@@ -123,7 +126,7 @@ def _db_for_reading(args: argparse.Namespace) -> Path:
     if args.db:
         return _db_path(args)
     path = _config_path(args)
-    return _db_path(args, _load(args) if path.exists() else None)
+    return _db_path(args, _load(args, check_urls=False) if path.exists() else None)
 
 
 def _open_store(path: Path) -> Store:
