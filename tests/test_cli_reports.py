@@ -1,0 +1,149 @@
+"""`status`, `incidents`, `note` and `notify-test` as a script sees them, on a real database."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from receiver import Receiver
+
+from shiptrack_tui.cli import main
+from shiptrack_tui.core.incidents import step
+from shiptrack_tui.core.model import CheckResult, MonitorSpec, MonitorState, Outcome, Policy
+from shiptrack_tui.storage import PipelineWrite, Store
+
+API = MonitorSpec(name="api", url="https://api.example.test/health", tags=("prod",))
+WEB = MonitorSpec(name="web", url="http://web.example.test/", tags=("edge",))
+QUIET = MonitorSpec(name="quiet", url="tcp://db.example.test:5432")
+
+
+def _fold(store: Store, spec: MonitorSpec, pattern: str, start: float) -> None:
+    """Feed checks one minute apart ("u" up, "d" down) through the real state machine and store."""
+    state = MonitorState()
+    writes = []
+    for i, code in enumerate(pattern):
+        outcome = Outcome.UP if code == "u" else Outcome.DOWN
+        result = CheckResult(
+            spec.name,
+            start + 60 * i,
+            outcome,
+            20.0 + i,
+            200 if code == "u" else 503,
+            None if code == "u" else "HTTP 503",
+        )
+        state, events = step(state, result, Policy.of(spec))
+        writes.append(PipelineWrite(spec.name, state, result=result, events=tuple(events)))
+    store.commit_batch(writes)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "st.db"
+    now = time.time()
+    store = Store.open(path)
+    try:
+        store.sync_monitors([API, WEB, QUIET], now - 3600)
+        _fold(store, API, "uuuddd", now - 600)  # an open incident
+        _fold(store, WEB, "uddduu", now - 900)  # a resolved one
+    finally:
+        store.close()
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_status_json_has_the_documented_shape(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "status", "--json", "--db", str(db))
+    assert code == 0
+    rows = {row["name"]: row for row in json.loads(out)}
+    assert set(rows) == {"api", "web", "quiet"}
+    api = rows["api"]
+    assert set(api) == {
+        "name",
+        "target",
+        "state",
+        "last_check_at",
+        "last_latency_ms",
+        "last_error",
+        "uptime",
+        "p50_ms",
+        "p95_ms",
+        "open_incident",
+    }
+    assert api["state"] == "down" and api["last_error"] == "HTTP 503" and api["open_incident"] == 1
+    assert api["last_check_at"].endswith("Z")
+    assert api["uptime"]["1h"] == 50.0 and set(api["uptime"]) == {"1h", "24h", "7d", "30d"}
+    assert rows["web"]["open_incident"] is None and rows["web"]["state"] == "up"
+    quiet = rows["quiet"]  # never checked: every window is null, never 0
+    assert quiet["state"] == "unknown" and quiet["last_check_at"] is None
+    assert set(quiet["uptime"].values()) == {None} and set(quiet["p95_ms"].values()) == {None}
+
+
+def test_status_table_reads_without_colour(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "status", "--db", str(db))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["STATE", "NAME", "UP", "24H", "P50", "24H", "LAST", "CHECKED", "INCIDENT"]
+    api = next(line for line in lines if " api " in line)
+    assert api.startswith("✖  down") and "#1" in api and "50.00%" in api
+    quiet = next(line for line in lines if " quiet " in line)
+    assert "never" in quiet and "—" in quiet
+
+
+def test_incidents_filters_and_json(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run(capsys, "incidents", "--json", "--db", str(db))
+    incidents = json.loads(out)
+    assert [(i["monitor"], i["state"]) for i in incidents] == [("api", "open"), ("web", "resolved")]
+    web = incidents[1]
+    assert web["cause"] == "HTTP 503" and web["resolved_at"].endswith("Z")
+    assert [e["kind"] for e in web["events"]] == ["opened", "resolved"]
+
+    _, out, _ = run(capsys, "incidents", "--open", "--json", "--db", str(db))
+    assert [i["monitor"] for i in json.loads(out)] == ["api"]
+    _, out, _ = run(capsys, "incidents", "--monitor", "web", "--json", "--db", str(db))
+    assert [i["monitor"] for i in json.loads(out)] == ["web"]
+    _, out, _ = run(capsys, "incidents", "--db", str(db))
+    assert out.startswith("#1 api — open — HTTP 503") and "    " in out and "opened HTTP 503" in out
+
+
+def test_note_without_a_running_engine_is_queued(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "note", "1", "failover started", "--db", str(db))
+    assert code == 0 and out.startswith("queued: no engine runs on")
+    store = Store.open(db)
+    try:
+        (action,) = store.pending_actions()
+        assert (action.kind, action.incident_id, action.monitor, action.note) == (
+            "note",
+            1,
+            "api",
+            "failover started",
+        )
+    finally:
+        store.close()
+    code, _, err = run(capsys, "ack", "99", "--db", str(db))
+    assert code == 1 and err.strip().count("\n") == 0 and "99" in err
+
+
+def test_notify_test_reports_each_url_with_its_secret_redacted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Receiver() as rx:
+        good = rx.url("hook", userinfo="ops:hunter2")
+        dead = "json://ops:hunter2@127.0.0.1:9/nothing-listens-here"
+        config = tmp_path / "shiptrack.toml"
+        config.write_text(
+            f'[notify]\nurls = ["{good}", "{dead}"]\n\n[[monitor]]\nname = "a"\nurl = "http://x"\n'
+        )
+        code, out, err = run(capsys, "notify-test", "--config", str(config))
+        posts = rx.wait_for(1)
+    assert code == 1  # one URL failed
+    assert posts[0].title == "[TEST] ShipTrack — notifications work"
+    lines = out.splitlines()
+    assert lines[0].startswith("ok ") and lines[1].startswith("FAILED")
+    assert "hunter2" not in out + err
