@@ -54,7 +54,8 @@ def test_service_unit_is_hardened() -> None:
     for line in (
         "ExecStart=/opt/shiptrack/.venv/bin/shiptrack --daemon --config /etc/shiptrack/config.toml "
         "--db /var/lib/shiptrack/shiptrack.db",
-        "User=shiptrack", "StateDirectory=shiptrack", "UMask=0077", "ProtectSystem=strict", "NoNewPrivileges=yes",
+        "User=shiptrack", "StateDirectory=shiptrack", "UMask=0077",
+        "ProtectSystem=strict", "NoNewPrivileges=yes",
         "Restart=on-failure", "KillSignal=SIGTERM", "ExecReload=/bin/kill -HUP $MAINPID",
     ):
         assert line in unit.splitlines(), line

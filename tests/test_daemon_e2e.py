@@ -209,7 +209,8 @@ def test_sighup_reloads_and_an_invalid_edit_keeps_the_old_config(workdir: Path, 
     d = daemon()
     wait_for(lambda: status(workdir).get("api"), what="daemon running")
     config = workdir / "shiptrack.toml"
-    config.write_text(config.read_text() + f'\n[[monitor]]\nname = "web"\nurl = "{targets.base_url}/steady"\n')
+    added = f'\n[[monitor]]\nname = "web"\nurl = "{targets.base_url}/steady"\n'
+    config.write_text(config.read_text() + added)
     d.proc.send_signal(signal.SIGHUP)
     wait_for(lambda: status(workdir).get("web", {}).get("state") == "up", what="new monitor checked")
 
