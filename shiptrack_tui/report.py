@@ -71,6 +71,13 @@ def _cell(value: float | None, fmt: str) -> str:
     return "—" if value is None else fmt.format(value)
 
 
+def _incident_cell(summary: MonitorSummary) -> str:
+    if summary.open_incident_id is None:
+        return ""
+    failed = "  ⚠ notification not delivered" if summary.notify_failed else ""
+    return f"#{summary.open_incident_id}{failed}"
+
+
 def status_table(summaries: Sequence[MonitorSummary], now: float) -> str:
     """A plain table for people: state, name, uptime and p50 over 24 h, last latency, age."""
     header = ("", "STATE", "NAME", "UP 24H", "P50 24H", "LAST", "CHECKED", "INCIDENT")
@@ -86,7 +93,7 @@ def status_table(summaries: Sequence[MonitorSummary], now: float) -> str:
             _cell(day.p50_ms, "{:.0f} ms"),
             _cell(s.state.last_latency_ms, "{:.0f} ms"),
             "never" if age is None else f"{format_duration(age)} ago",
-            "" if s.open_incident_id is None else f"#{s.open_incident_id}",
+            _incident_cell(s),
         ))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows)

@@ -147,3 +147,24 @@ def test_notify_test_reports_each_url_with_its_secret_redacted(
     lines = out.splitlines()
     assert lines[0].startswith("ok ") and lines[1].startswith("FAILED")
     assert "hunter2" not in out + err
+
+
+def test_a_given_up_notification_shows_in_status(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from shiptrack_tui.core.model import OutboxItem, Transition
+    from shiptrack_tui.tui.formatting import name_cell
+
+    store = Store.open(db)
+    try:
+        state = store.load_states()["api"]
+        item = OutboxItem(
+            "api", Transition.OPEN, "json://127.0.0.1:9/x", "[OPEN] api — HTTP 503", "", "failure"
+        )
+        store.commit_batch([PipelineWrite("api", state, outbox=(item,))])
+        (row,) = store.due_outbox(time.time() + 1)
+        store.record_attempt(row.id, time.time(), False, "connection refused", give_up=True)
+        (api,) = [s for s in store.monitor_summaries(time.time()) if s.name == "api"]
+    finally:
+        store.close()
+    assert api.notify_failed and name_cell(api, muted=True) == "api ⊘⚠"
+    _, out, _ = run(capsys, "status", "--db", str(db))
+    assert "#1  ⚠ notification not delivered" in next(line for line in out.splitlines() if " api " in line)

@@ -136,6 +136,9 @@ def test_500_then_200_is_retried_until_delivered(store: Store, rx: Receiver) -> 
         sender.stop()
     assert rx.requests == 3 and rx.titles() == ["[OPEN] api — HTTP 503"]
     assert "attempt 3" in timeline(store, TimelineKind.NOTIFIED)[0]
+    retries = timeline(store, TimelineKind.NOTIFY_RETRY)  # every attempt's outcome is on the timeline
+    assert len(retries) == 2 and "attempt 1 failed" in retries[0] and "next try in" in retries[0]
+    assert timeline(store, TimelineKind.NOTIFY_FAILED) == []
 
 
 def test_slower_than_the_timeout_is_unknown_and_sent_again(store: Store, rx: Receiver) -> None:

@@ -45,7 +45,8 @@ class TimelineKind(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     NOTE = "note"
     NOTIFIED = "notified"
-    NOTIFY_FAILED = "notify_failed"
+    NOTIFY_RETRY = "notify_retry"  # one delivery attempt failed; the sender tries again later
+    NOTIFY_FAILED = "notify_failed"  # the sender gave up (give_up_after) or the URL is unusable
     REMINDER = "reminder"
     RESOLVED = "resolved"
     SILENCED = "silenced"

@@ -43,7 +43,7 @@ def due_outbox(conn: sqlite3.Connection, now: float, limit: int) -> list[OutboxR
 
 def record_attempt(conn: sqlite3.Connection, row_id: int, at: float, delivered: bool, error: str | None,
                    next_attempt_at: float | None, give_up: bool, detail: str | None) -> None:
-    """Update the row and, for a delivery or a give-up, note it on the incident's timeline."""
+    """Update the row and note the attempt on the incident's timeline: delivered, retrying or given up."""
     row = conn.execute("SELECT incident_id, transition FROM outbox WHERE id = ?", (row_id,)).fetchone()
     if row is None:
         raise LookupError(f"There is no outbox row {row_id}.")
@@ -59,7 +59,8 @@ def record_attempt(conn: sqlite3.Connection, row_id: int, at: float, delivered: 
     else:
         conn.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? "
                      "WHERE id = ?", (error, at if next_attempt_at is None else next_attempt_at, row_id))
-        return
+        # Every attempt's outcome is on the timeline; backoff (capped at minutes) bounds how many.
+        kind, text = TimelineKind.NOTIFY_RETRY, detail or f"{transition} attempt failed: {error or 'failed'}"
     if incident_id is not None:
         conn.execute("INSERT INTO timeline (incident_id, at, kind, detail) VALUES (?, ?, ?, ?)",
                      (incident_id, at, kind.value, text))

@@ -148,6 +148,13 @@ def matches_filter(summary: MonitorSummary, text: str) -> bool:
 
 
 MUTED_MARK: Final = "⊘"
+NOTIFY_FAILED_MARK: Final = "⚠"
+
+
+def name_cell(summary: MonitorSummary, muted: bool) -> str:
+    """The monitor's name with its marks: ⊘ silenced, ⚠ a notification of its incident was given up."""
+    marks = (MUTED_MARK if muted else "") + (NOTIFY_FAILED_MARK if summary.notify_failed else "")
+    return f"{summary.name} {marks}" if marks else summary.name
 
 
 def maintenance_note(windows: Iterable[MaintenanceWindow], monitor: str, tags: Sequence[str],

@@ -19,13 +19,13 @@ from textual.widgets import DataTable
 
 from shiptrack_tui.core.model import MonitorStatus, MonitorSummary
 from shiptrack_tui.tui.formatting import (
-    MUTED_MARK,
     TROUBLE_ORDER,
     fmt_age,
     fmt_ms,
     fmt_uptime,
     is_acknowledged,
     matches_filter,
+    name_cell,
     sparkline,
     state_text,
     status_of,
@@ -127,7 +127,7 @@ class MonitorTable(DataTable[Text]):
         quiet = self._style("dim") if status in (MonitorStatus.PAUSED, MonitorStatus.MAINTENANCE) else ""
         return (
             Text(state_text(status, is_acknowledged(summary)), style=style),
-            Text(f"{summary.name} {MUTED_MARK}" if summary.name in self.muted else summary.name, style=quiet),
+            Text(name_cell(summary, summary.name in self.muted), style=quiet),
             Text(fmt_uptime(day.uptime if day else None), justify="right"),
             Text(fmt_ms(day.p50_ms if day else None), justify="right"),
             Text(fmt_ms(summary.state.last_latency_ms), justify="right"),

@@ -22,6 +22,7 @@ EVENT_SYMBOLS: dict[TimelineKind, str] = {
     TimelineKind.ACKNOWLEDGED: "✔",
     TimelineKind.NOTE: "✎",
     TimelineKind.NOTIFIED: "✉",
+    TimelineKind.NOTIFY_RETRY: "↻",
     TimelineKind.NOTIFY_FAILED: "⚠",
     TimelineKind.REMINDER: "⏰",
     TimelineKind.RESOLVED: "●",
