@@ -122,11 +122,18 @@ def _db_path(args: argparse.Namespace, config: Config | None = None) -> Path:
 
 
 def _db_for_reading(args: argparse.Namespace) -> Path:
-    """Reading commands work without a config file; a broken one is still an error."""
+    """Reading commands work without a config file; a broken one is still an error.
+
+    With neither a config file nor a database of their own, they read the demo's database, so
+    `shiptrack status` in another shell shows what `shiptrack --demo --daemon` is doing.
+    """
     if args.db:
         return _db_path(args)
     path = _config_path(args)
-    return _db_path(args, _load(args, check_urls=False) if path.exists() else None)
+    if path.exists():
+        return _db_path(args, _load(args, check_urls=False))
+    default, demo = _db_path(args), _demo_db(args)
+    return demo if not default.exists() and demo.exists() else default
 
 
 def _open_store(path: Path) -> Store:

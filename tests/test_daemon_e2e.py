@@ -302,3 +302,27 @@ def test_daemon_notifies_each_transition_once_in_order_through_a_receiver_outage
         assert d.stop() == 0
         assert "s3cr3t-token" not in d.log
         assert "s3cr3t-token" not in json.dumps(incidents(workdir))
+
+
+def test_demo_daemon_is_visible_to_status_and_incidents_in_another_shell(tmp_path: Path) -> None:
+    """The README's first steps: no config, no --db, `--demo --daemon` here, `status` there."""
+
+    def plain(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "shiptrack_tui", *args], capture_output=True,
+                              text=True, timeout=20, cwd=tmp_path)
+
+    demo = subprocess.Popen([sys.executable, "-m", "shiptrack_tui", "--demo", "--daemon"], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        def demo_rows() -> list[dict[str, Any]]:
+            out = plain("status", "--json")
+            rows = json.loads(out.stdout) if out.returncode == 0 else []
+            return rows if rows and all(r["state"] != "unknown" for r in rows) else []
+
+        rows = wait_for(demo_rows, what="demo monitors checked")
+        assert {r["name"] for r in rows} == {"steady", "slow", "flaky", "outage", "tcp"}
+        out = plain("incidents", "--json")
+        assert out.returncode == 0 and isinstance(json.loads(out.stdout), list)
+    finally:
+        demo.terminate()
+        assert demo.wait(10) == 0
