@@ -114,7 +114,8 @@ class ShipTrackApp(App[None]):
 
     async def action_quit(self) -> None:
         """Stop the engine first (it finishes in-flight checks and flushes), then leave."""
-        self.notify("Stopping the engine…", timeout=2) if self.engine is not None else None
+        if self.engine is not None:
+            self.notify("Stopping the engine…", timeout=2)
         await self._stop_engine()
         await self.gateway.close()
         self.exit()
