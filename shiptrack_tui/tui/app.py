@@ -8,12 +8,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from shiptrack_tui.tui.engine_handle import EngineHandle
+from shiptrack_tui.tui.idle_gc import IdleCollector
 from shiptrack_tui.tui.messages import ActionWritten, ConfigSaved, DataChanged
 from shiptrack_tui.tui.screens.config_error import ConfigErrorScreen
 from shiptrack_tui.tui.screens.dashboard import Dashboard
@@ -70,6 +71,7 @@ class ShipTrackApp(App[None]):
         """The config file the dashboard edits; None (the demo) disables editing."""
         self.clock = clock
         self.gateway = StoreGateway(store_path)
+        self.collector = IdleCollector()
         self._engine_started = False
 
     @property
@@ -79,6 +81,8 @@ class ShipTrackApp(App[None]):
         return "engine running" if self.engine is not None else "viewer (no engine)"
 
     def on_mount(self) -> None:
+        self.collector.start()
+        self.set_interval(1.0, self.collector.tick, name="idle-gc")
         if self.config_error is not None:
             self.push_screen(ConfigErrorScreen(self.config_error))
             return
@@ -122,7 +126,13 @@ class ShipTrackApp(App[None]):
 
     async def on_unmount(self) -> None:
         # Any other way out (ctrl+c, an error) still stops and flushes the engine.
+        self.collector.stop()
         await self._stop_engine()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent):
+            self.collector.input_seen()
+        await super().on_event(event)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -52,11 +51,6 @@ class DetailPane(VerticalScroll):
 
         window: str
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes)
-        self._shapes: dict[Static, tuple[int, ...] | None] = {}
-        """Each field's line count as last set (None: it may wrap), to skip needless layouts."""
-
     def compose(self) -> ComposeResult:
         yield Static("No monitor selected.", id="detail-head")
         yield Static("", id="detail-notes")
@@ -94,7 +88,6 @@ class DetailPane(VerticalScroll):
         caption = self.query_one("#detail-caption", Static)
         body = self.query_one("#detail-body", Static)
         if detail is None:
-            self._shapes.clear()
             head.update("No monitor selected.")
             for field in (stats, caption, body):
                 field.update("")
@@ -102,27 +95,24 @@ class DetailPane(VerticalScroll):
             return
         # Moving between monitors mostly keeps every field's height: repaint those fields only,
         # instead of a layout pass over the whole screen landing on the next key press.
-        self._replace(head, _head(detail))
-        self._replace(stats, _stats(detail))
+        update_in_place(head, _head(detail))
+        update_in_place(stats, _stats(detail))
         chart.series, chart.failures = detail.series, detail.failures
-        self._replace(caption, Text(chart_caption(detail)))
-        self._replace(body, _body(detail))
-
-    def _replace(self, field: Static, text: Text) -> None:
-        """`field.update(text)`, with a layout pass only when the field's height may change."""
-        shape = _shape(text, field.content_size.width)
-        before = self._shapes.get(field)
-        self._shapes[field] = shape
-        field.update(text, layout=shape is None or shape != before)
+        update_in_place(caption, Text(chart_caption(detail)))
+        update_in_place(body, _body(detail))
 
 
-def _shape(text: Text, width: int) -> tuple[int, ...] | None:
-    """The lines' count, or None when a line may wrap (its height then depends on the layout)."""
-    lines = text.plain.split("\n")
-    if width <= 0 or any(cell_len(line) > width for line in lines):
-        return None
-    return (len(lines),)
+def update_in_place(field: Static, text: Text) -> None:
+    """`field.update(text)` with a layout pass only when the field's height changes.
 
+    A layout pass measures every widget on the screen, and a key press landing on that frame
+    waits for it: moving between monitors mostly keeps each field's height. The height is
+    measured the way the layout measures it, at the width the field has now.
+    """
+    field.update(text, layout=False)
+    size = field.content_size
+    if size.width <= 0 or field.get_content_height(size, size, size.width) != size.height:
+        field.refresh(layout=True)
 
 
 def chart_caption(detail: MonitorDetail) -> str:

@@ -1,7 +1,8 @@
 """The monitors pane: one row per monitor, trouble first, optionally grouped by tag.
 
 Rows are updated in place (`update_cell`) and reordered with `sort`: rebuilding a large DataTable
-blocks the loop (DESIGN §4), so `show` only touches what changed.
+blocks the loop (DESIGN §4), so `show` only touches what changed. Rendering keeps each cell's
+render across moves (`_render_cell`): with checks landing, rows move on most refreshes.
 """
 
 from __future__ import annotations
@@ -10,10 +11,13 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Final
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import on
+from textual._types import SegmentLines
 from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
 from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
@@ -47,6 +51,8 @@ GROUP_PREFIX: Final = "\x00group:"
 UNTAGGED: Final = "untagged"
 
 Cells = tuple[Text, ...]
+PlacedCell = tuple[Text, int, SegmentLines]
+"""A cell's render: the cell it was made from, the row index baked into it, its lines."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +111,8 @@ class MonitorTable(DataTable[Text]):
         self._inputs: dict[str, tuple[MonitorSummary, Sequence[float | None], str, bool]] = {}
         self._stale_rows: set[RowKey] = set()
         """Rows whose cells changed since the last render: only their cached renders are dropped."""
+        self._placed: LRUCache[tuple[object, ...], PlacedCell] = LRUCache(16_000)
+        self._cell_metas: dict[tuple[int, int], Style] = {}
 
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
@@ -259,6 +267,47 @@ class MonitorTable(DataTable[Text]):
             self._drop_stale_renders()
         return super().render_lines(crop)
 
+    def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
+                     cursor: bool = False, hover: bool = False) -> SegmentLines:
+        """DataTable._render_cell, with renders that survive a row moving.
+
+        DataTable keys cell renders on the table-wide `_update_count`, which every `sort` bumps,
+        and bakes the row's index into each render (style meta, for mouse hits): re-ordering
+        rows re-rendered every visible cell, ~25 ms a frame that key presses waited on. Here a
+        render is kept per row key and cell; a moved row only gets its index meta rewritten.
+        """
+        if row_index < 0 or column_index < 0:  # the header (and row labels, unused here)
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        row_key = self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        cell = self._data[row_key][column_key]
+        key = (row_key, column_key, base_style, width, cursor, hover, self._show_hover_cursor,
+               self._pseudo_class_state)
+        placed = self._placed.get(key)
+        if placed is not None and placed[0] is cell:
+            if placed[1] == row_index:
+                return placed[2]
+            lines = _with_meta(placed[2], self._cell_meta(row_index, column_index))
+        else:
+            lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        self._placed[key] = (cell, row_index, lines)
+        return lines
+
+    def _cell_meta(self, row_index: int, column_index: int) -> Style:
+        meta = self._cell_metas.get((row_index, column_index))
+        if meta is None:
+            meta = Style.from_meta({"row": row_index, "column": column_index})
+            self._cell_metas[(row_index, column_index)] = meta
+        return meta
+
+    def _clear_caches(self) -> None:
+        super()._clear_caches()
+        self._placed.clear()
+
+    def notify_style_update(self) -> None:
+        self._placed.clear()
+        super().notify_style_update()
+
     def _drop_stale_renders(self) -> None:
         stale, self._stale_rows = self._stale_rows, set()
         for cache in (self._cell_render_cache, self._row_render_cache):
@@ -321,6 +370,12 @@ class MonitorTable(DataTable[Text]):
         monitor = self.selected_monitor
         if monitor is not None:
             self.post_message(self.Opened(monitor))
+
+
+def _with_meta(lines: SegmentLines, meta: Style) -> SegmentLines:
+    """The lines with `meta`'s row and column in place of the ones baked in."""
+    return [[Segment(text, style + meta if style is not None else meta, control)
+             for text, style, control in line] for line in lines]
 
 
 def _same(a: Text, b: Text) -> bool:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Hashable, Sequence
 from typing import ClassVar, Final
 
 from rich.console import Group, RenderableType
@@ -10,8 +11,10 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual.containers import VerticalScroll
+from textual.geometry import Size
 from textual.reactive import reactive
-from textual.widgets import Static
+from textual.strip import Strip
+from textual.widget import Widget
 
 from shiptrack_tui.core.durations import format_duration
 from shiptrack_tui.core.model import Incident, IncidentState, TimelineKind
@@ -28,6 +31,59 @@ EVENT_SYMBOLS: dict[TimelineKind, str] = {
     TimelineKind.RESOLVED: "●",
 }
 STATE_MARKS: Final = {IncidentState.OPEN: "✖", IncidentState.ACKNOWLEDGED: "✔", IncidentState.RESOLVED: "●"}
+
+
+class TimelineBody(Widget):
+    """The timeline's lines. Each incident is rendered once per width and key, so a new event
+    re-renders one incident, not all of them; and measuring the pane's height for a layout pass
+    (which the whole screen pays for) is a list length instead of rendering every incident."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._parts: tuple[tuple[Hashable, RenderableType], ...] = ()
+        self._rendered: dict[tuple[Hashable, int, Style], list[Strip]] = {}
+        self._lines: tuple[int, Style, list[Strip]] | None = None
+
+    def show(self, parts: Sequence[tuple[Hashable, RenderableType]]) -> None:
+        """Show `parts` top to bottom, a blank line between them. A part is rendered again only
+        when its key is new: the key must capture everything its renderable shows."""
+        width = self.content_size.width
+        before = len(self._lines_at(width)) if width > 0 else None
+        self._parts = tuple(parts)
+        keys = {key for key, _ in self._parts}
+        self._rendered = {cached: lines for cached, lines in self._rendered.items() if cached[0] in keys}
+        self._lines = None
+        after = len(self._lines_at(width)) if width > 0 else None
+        self.refresh(layout=before is None or before != after)
+
+    def _lines_at(self, width: int) -> list[Strip]:
+        style = self.rich_style
+        if self._lines is not None and self._lines[:2] == (width, style):
+            return self._lines[2]
+        lines: list[Strip] = []
+        for index, (key, renderable) in enumerate(self._parts):
+            if index:
+                lines.append(Strip.blank(width, style))
+            cached = (key, width, style)
+            part = self._rendered.get(cached)
+            if part is None:
+                part = self._rendered[cached] = self._render_part(renderable, width, style)
+            lines.extend(part)
+        self._lines = (width, style, lines)
+        return lines
+
+    def _render_part(self, renderable: RenderableType, width: int, style: Style) -> list[Strip]:
+        options = self.app.console_options.update_width(max(1, width))
+        lines = self.app.console.render_lines(renderable, options, style=style)
+        return [Strip(line, width) for line in lines]
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._lines_at(width))
+
+    def render_line(self, y: int) -> Strip:
+        width = self.content_size.width
+        lines = self._lines_at(width)
+        return lines[y] if y < len(lines) else Strip.blank(width, self.rich_style)
 
 
 class TimelinePane(VerticalScroll):
@@ -47,7 +103,11 @@ class TimelinePane(VerticalScroll):
     """The clock: running durations of open incidents move on with it (re-rendered once a minute)."""
 
     def compose(self):  # type: ignore[no-untyped-def]
-        yield Static("No incidents.", id="timeline-body")
+        yield TimelineBody(id="timeline-body")
+
+    def on_mount(self) -> None:
+        self._render_body()
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._render_body())
 
     def watch_incidents(self) -> None:
         self._render_body()
@@ -60,8 +120,22 @@ class TimelinePane(VerticalScroll):
         styles = {state: self.get_component_rich_style(f"timeline--{state.value}", partial=True)
                   for state in IncidentState}
         time_style = self.get_component_rich_style("timeline--time", partial=True)
-        self.query_one("#timeline-body", Static).update(
-            render_timeline(self.incidents, self.now, styles, time_style))
+        self.query_one(TimelineBody).show(timeline_parts(self.incidents, self.now, styles, time_style))
+
+
+def timeline_parts(
+    incidents: Sequence[Incident],
+    now: float,
+    styles: dict[IncidentState, Style],
+    time_style: Style | str = "",
+) -> list[tuple[Hashable, RenderableType]]:
+    """One (key, renderable) per incident; the key holds all the renderable depends on."""
+    if not incidents:
+        return [("empty", Text("No incidents."))]
+    day = time.gmtime(now)[:3]  # event times show the date once they are from another day
+    style_key = (tuple(styles.items()), time_style)
+    return [((incident, _length(incident, now), day, style_key),
+             render_incident(incident, now, styles, time_style)) for incident in incidents]
 
 
 def render_timeline(
@@ -70,32 +144,41 @@ def render_timeline(
     styles: dict[IncidentState, Style],
     time_style: Style | str = "",
 ) -> RenderableType:
-    """Each incident: a heading (state, monitor, how long, cause), who acknowledged it and how, then
-    one line per event: time, symbol, kind and detail, wrapped under its own column."""
-    if not incidents:
-        return Text("No incidents.")
+    """Every incident, a blank line between them (what the pane shows, as one renderable)."""
     parts: list[RenderableType] = []
-    for incident in incidents:
-        resolved = incident.state is IncidentState.RESOLVED
-        end = incident.resolved_at if incident.resolved_at is not None else now
-        length = format_duration(max(0.0, end - incident.started_at))
-        heading = Text()
-        heading.append(f"{STATE_MARKS[incident.state]} #{incident.id} {incident.monitor}  "
-                       f"{incident.state.value.upper()}", style=styles.get(incident.state, ""))
-        heading.append(f"  {'lasted' if resolved else 'for'} {length}")
-        parts.append(heading)
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(no_wrap=True, style=time_style)
-        grid.add_column(no_wrap=True)
-        grid.add_column(ratio=1, overflow="fold")
-        grid.add_row("", "", Text(f"cause: {incident.cause}"))
-        if incident.state is IncidentState.ACKNOWLEDGED:
-            acks = [e for e in incident.events if e.kind is TimelineKind.ACKNOWLEDGED]
-            note = acks[-1].detail if acks and acks[-1].detail else "no note"
-            grid.add_row("", "", Text(f"acknowledged: {note}", style=styles.get(incident.state, "")))
-        for event in incident.events:
-            detail = f"{event.kind.value}: {event.detail}" if event.detail else event.kind.value
-            grid.add_row(fmt_clock(event.at, now), EVENT_SYMBOLS.get(event.kind, "·"), detail)
-        parts.append(grid)
-        parts.append(Text(""))
+    for _key, renderable in timeline_parts(incidents, now, styles, time_style):
+        parts.extend((renderable, Text("")))
     return Group(*parts[:-1])
+
+
+def _length(incident: Incident, now: float) -> str:
+    end = incident.resolved_at if incident.resolved_at is not None else now
+    return format_duration(max(0.0, end - incident.started_at))
+
+
+def render_incident(
+    incident: Incident,
+    now: float,
+    styles: dict[IncidentState, Style],
+    time_style: Style | str = "",
+) -> RenderableType:
+    """A heading (state, monitor, how long, cause), who acknowledged it and how, then one line per
+    event: time, symbol, kind and detail, wrapped under its own column."""
+    resolved = incident.state is IncidentState.RESOLVED
+    heading = Text()
+    heading.append(f"{STATE_MARKS[incident.state]} #{incident.id} {incident.monitor}  "
+                   f"{incident.state.value.upper()}", style=styles.get(incident.state, ""))
+    heading.append(f"  {'lasted' if resolved else 'for'} {_length(incident, now)}")
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True, style=time_style)
+    grid.add_column(no_wrap=True)
+    grid.add_column(ratio=1, overflow="fold")
+    grid.add_row("", "", Text(f"cause: {incident.cause}"))
+    if incident.state is IncidentState.ACKNOWLEDGED:
+        acks = [e for e in incident.events if e.kind is TimelineKind.ACKNOWLEDGED]
+        note = acks[-1].detail if acks and acks[-1].detail else "no note"
+        grid.add_row("", "", Text(f"acknowledged: {note}", style=styles.get(incident.state, "")))
+    for event in incident.events:
+        detail = f"{event.kind.value}: {event.detail}" if event.detail else event.kind.value
+        grid.add_row(fmt_clock(event.at, now), EVENT_SYMBOLS.get(event.kind, "·"), detail)
+    return Group(heading, grid)

@@ -1,0 +1,153 @@
+"""What the dashboard's fast paths must still get right: rows that moved, panes that grew, the
+timeline after a change, and full garbage collections kept off the keyboard's path."""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+
+from rich.console import Console
+from test_tui_seed import (
+    ALL_UP,
+    NOW,
+    POLICY,
+    WITH_INCIDENT,
+    Plan,
+    fold,
+    open_store,
+    seed,
+    settled,
+    wait_until,
+)
+
+from shiptrack_tui.core.incidents import step
+from shiptrack_tui.core.model import CheckResult, Outcome
+from shiptrack_tui.storage.pipeline import PipelineWrite
+from shiptrack_tui.tui import ShipTrackApp
+from shiptrack_tui.tui.idle_gc import EVERY_SECONDS, IDLE_SECONDS, LONGEST_WAIT_SECONDS, NEVER, IdleCollector
+from shiptrack_tui.tui.widgets.detail_pane import DetailPane
+from shiptrack_tui.tui.widgets.monitor_table import MonitorTable
+from shiptrack_tui.tui.widgets.timeline_pane import TimelineBody, TimelinePane, render_timeline
+
+WIDE = (160, 40)
+
+
+def screen_rows(table: MonitorTable) -> list[str]:
+    """The table's rendered lines below the header, as a person reads them."""
+    return [table.render_line(y).text for y in range(table.header_height, table.size.height)]
+
+
+def names_in_order(table: MonitorTable) -> list[str]:
+    return [row.key.value or "" for row in table.ordered_rows]
+
+
+async def test_rows_that_moved_show_their_own_cells_and_a_click_selects_the_row_under_it(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "moves.db"
+    seed(db, WITH_INCIDENT)
+    app = ShipTrackApp(db, attached_pid=4242, clock=lambda: NOW + 120)
+    async with app.run_test(size=WIDE) as pilot:
+        dashboard = await settled(pilot)
+        table = dashboard.query_one(MonitorTable)
+        screen_rows(table)  # every cell rendered once, at its first position
+        assert names_in_order(table)[0] == "api"
+        with open_store(db) as store:  # the "daemon" resolves api's incident: api moves down
+            store.commit_batch(fold(Plan("api", "u" * 30 + "x" * 10 + "uu", tags=("prod",)), NOW + 120)[-2:])
+        await wait_until(pilot, lambda: names_in_order(table)[0] != "api")
+        order = names_in_order(table)
+        lines = screen_rows(table)
+        for index, name in enumerate(order):
+            assert f" {name} " in lines[index], (index, name, lines[index])
+        # Mouse hits use the row index baked into each rendered cell: it must follow the move.
+        for index in (1, order.index("api")):
+            await pilot.click(MonitorTable, offset=(20, table.header_height + index))
+            assert table.selected_monitor == order[index]
+
+
+async def test_a_detail_field_that_grows_gets_its_new_height(tmp_path: Path) -> None:
+    db = tmp_path / "grow.db"
+    seed(db, ALL_UP)
+    app = ShipTrackApp(db, attached_pid=4242, clock=lambda: NOW + 60)
+    async with app.run_test(size=WIDE) as pilot:
+        dashboard = await settled(pilot)
+        pane = dashboard.query_one(DetailPane)
+        body = pane.query_one("#detail-body")
+        await wait_until(pilot, lambda: pane.detail is not None)
+        selected = pane.detail.summary.name if pane.detail else ""
+        height_before = body.size.height
+        reason = "TLS: certificate verify failed: " + "very long chain detail " * 12
+        failed = CheckResult(monitor=selected, at=NOW + 50, outcome=Outcome.DOWN, latency_ms=None,
+                             reason=reason)
+        with open_store(db) as store:
+            state, events = step(store.load_states()[selected], failed, POLICY)
+            store.commit_batch([PipelineWrite(selected, state, result=failed, events=tuple(events))])
+        await wait_until(pilot, lambda: pane.detail is not None and "very long chain" in str(body.render()))
+        await pilot.pause()
+        size = body.content_size
+        assert body.get_content_height(size, size, size.width) == size.height
+        assert size.height >= height_before + 2  # the wrapped error took more lines, none cut off
+
+
+def _plain(renderable: object, width: int) -> list[str]:
+    console = Console(width=width, record=True, color_system=None)
+    console.print(renderable)
+    return [line.rstrip() for line in console.export_text().splitlines()]
+
+
+async def test_the_timeline_shows_what_it_renders_after_an_incident_resolves(tmp_path: Path) -> None:
+    db = tmp_path / "timeline.db"
+    seed(db, WITH_INCIDENT)
+    app = ShipTrackApp(db, attached_pid=4242, clock=lambda: NOW + 120)
+    async with app.run_test(size=WIDE) as pilot:
+        dashboard = await settled(pilot)
+        pane = dashboard.query_one(TimelinePane)
+        body = pane.query_one(TimelineBody)
+        before = len(pane.incidents)
+        with open_store(db) as store:
+            store.commit_batch(fold(Plan("api", "u" * 30 + "x" * 10 + "uu", tags=("prod",)), NOW + 120)[-2:])
+        await wait_until(pilot, lambda: any(i.monitor == "api" and i.resolved_at for i in pane.incidents))
+        await pilot.pause()
+        assert len(pane.incidents) == before
+        width = body.content_size.width
+        shown = [body.render_line(y).text.rstrip() for y in range(body.size.height)]
+        assert shown == _plain(render_timeline(pane.incidents, pane.now, {}), width)
+
+
+def test_idle_collector_collects_only_when_the_operator_rests() -> None:
+    now = [1000.0]
+    collector = IdleCollector(clock=lambda: now[0])
+    saved = gc.get_threshold()
+    collector.start()
+    try:
+        assert gc.get_threshold() == (saved[0], saved[1], NEVER)  # no automatic full collections
+        now[0] += EVERY_SECONDS + 1
+        collector.input_seen()  # typing: not now
+        assert not collector.tick()
+        now[0] += IDLE_SECONDS + 0.1  # a pause at the keyboard: now
+        assert collector.tick() and collector.full_collections == 1
+        assert not collector.tick()  # at most one per EVERY_SECONDS
+        for _ in range(int(LONGEST_WAIT_SECONDS)):  # an operator who never stops typing
+            now[0] += 1
+            collector.input_seen()
+            if collector.tick():
+                break
+        assert collector.full_collections == 2
+    finally:
+        collector.stop()
+    assert gc.get_threshold() == saved
+    assert not collector.tick()  # stopped: it no longer owns collections
+
+
+async def test_the_dashboard_owns_full_collections_only_while_it_runs(tmp_path: Path) -> None:
+    db = tmp_path / "gc.db"
+    seed(db, ALL_UP)
+    saved = gc.get_threshold()
+    app = ShipTrackApp(db, clock=lambda: NOW)
+    async with app.run_test(size=WIDE) as pilot:
+        await settled(pilot)
+        assert gc.get_threshold()[2] == NEVER
+        idle_since = app.collector.last_input
+        await pilot.press("j")
+        assert app.collector.last_input > idle_since  # a key counts as the operator at work
+    assert gc.get_threshold() == saved
