@@ -18,6 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import DescendantFocus, Resize
 from textual.reactive import reactive
+from textual.screen import UPDATE_PERIOD
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Tab, Tabs
@@ -27,6 +28,7 @@ from shiptrack_tui.core.model import MonitorSummary
 from shiptrack_tui.core.silences import expiry_text, is_active, target_of
 from shiptrack_tui.tui.data import CHART_WINDOWS, Overview, read_changes, read_detail, read_overview
 from shiptrack_tui.tui.formatting import maintenance_note, silence_note
+from shiptrack_tui.tui.frame_timer import FrameTimer
 from shiptrack_tui.tui.messages import DataChanged, DetailLoaded, OverviewLoaded
 from shiptrack_tui.tui.modals.help_screen import HelpScreen
 from shiptrack_tui.tui.screens.monitor_actions import MonitorActions
@@ -93,6 +95,7 @@ class Dashboard(MonitorActions):
 
     active_pane: reactive[str] = reactive("monitors")
     """Which pane has the keyboard; on a narrow terminal, the only one shown."""
+    _frame_timer: Timer | None = None
 
     def __init__(self, gateway: StoreGateway, clock: Callable[[], float], mode: str,
                  config_path: Path | None = None) -> None:
@@ -130,6 +133,16 @@ class Dashboard(MonitorActions):
         self.load_config_snapshot()
         self._poll_data_version()
         self.set_interval(1.0, self._tick)
+
+    @property
+    def _update_timer(self) -> Timer:
+        """Screen's frame timer, replaced: a key press is drawn at once (see `frame_timer`)."""
+        if self._frame_timer is None:
+            self._frame_timer = FrameTimer(self, UPDATE_PERIOD, name="screen_update",
+                                           callback=self._on_timer_update, pause=True)
+            self._frame_timer._start()
+            self._timers.add(self._frame_timer)
+        return self._frame_timer
 
     # ---- reading -------------------------------------------------------------------------------
 

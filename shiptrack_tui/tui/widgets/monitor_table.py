@@ -1,8 +1,8 @@
 """The monitors pane: one row per monitor, trouble first, optionally grouped by tag.
 
 Rows are updated in place (`update_cell`) and reordered with `sort`: rebuilding a large DataTable
-blocks the loop (DESIGN §4), so `show` only touches what changed. Rendering keeps each cell's
-render across moves (`_render_cell`): with checks landing, rows move on most refreshes.
+blocks the loop (DESIGN §4), so `show` only touches what changed, and `StableTable` keeps each
+row's render across updates of other rows, re-sorts and cursor moves.
 """
 
 from __future__ import annotations
@@ -11,18 +11,12 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Final
 
-from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import on
-from textual._types import SegmentLines
 from textual.binding import Binding, BindingType
-from textual.cache import LRUCache
-from textual.geometry import Region
 from textual.message import Message
-from textual.strip import Strip
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowKey
 
 from shiptrack_tui.core.model import MonitorStatus, MonitorSummary
 from shiptrack_tui.tui.formatting import (
@@ -37,6 +31,7 @@ from shiptrack_tui.tui.formatting import (
     state_text,
     status_of,
 )
+from shiptrack_tui.tui.widgets.stable_table import Cells, StableTable
 
 COLUMNS: Final = (
     ("state", "state", 10),
@@ -50,9 +45,6 @@ COLUMNS: Final = (
 GROUP_PREFIX: Final = "\x00group:"
 UNTAGGED: Final = "untagged"
 
-Cells = tuple[Text, ...]
-PlacedCell = tuple[Text, int, SegmentLines]
-"""A cell's render: the cell it was made from, the row index baked into it, its lines."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +56,7 @@ class RowView:
     cells: Cells
 
 
-class MonitorTable(DataTable[Text]):
+class MonitorTable(StableTable):
     """Monitors with state symbol and colour, uptime, latency and an inline sparkline."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -96,7 +88,7 @@ class MonitorTable(DataTable[Text]):
         monitor: str
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        super().__init__(id=id, cursor_type="row")
         self._rows: dict[str, Cells] = {}
         self._order: list[str] = []
         self._last: tuple[Sequence[MonitorSummary], Mapping[str, Sequence[float | None]], float] | None = None
@@ -109,10 +101,6 @@ class MonitorTable(DataTable[Text]):
         self._styles: dict[str, Style] = {}
         # What each row was last built from: unchanged inputs reuse the same cells (and skip them).
         self._inputs: dict[str, tuple[MonitorSummary, Sequence[float | None], str, bool]] = {}
-        self._stale_rows: set[RowKey] = set()
-        """Rows whose cells changed since the last render: only their cached renders are dropped."""
-        self._placed: LRUCache[tuple[object, ...], PlacedCell] = LRUCache(16_000)
-        self._cell_metas: dict[tuple[int, int], Style] = {}
 
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
@@ -241,85 +229,6 @@ class MonitorTable(DataTable[Text]):
             self._order = order
         self._restore_cursor(selected)
 
-    def update_cell(self, row_key: RowKey | str, column_key: ColumnKey | str, value: Text, *,
-                    update_width: bool = False) -> None:
-        """DataTable.update_cell without invalidating every row's cached render.
-
-        DataTable keys its cell, row and line caches on one table-wide `_update_count`: any cell
-        update (a "checked" age, one monitor's new check) made the next frame re-render every
-        visible cell, ~25 ms with 30 rows on a slow machine, and a key press landing on that
-        frame paid for it. Here only the changed rows' cached renders are dropped (at the next
-        render); structural changes (add, remove, sort) still bump `_update_count`.
-        """
-        if update_width:
-            super().update_cell(row_key, column_key, value, update_width=True)
-            return
-        row = row_key if isinstance(row_key, RowKey) else RowKey(row_key)
-        column = column_key if isinstance(column_key, ColumnKey) else ColumnKey(column_key)
-        if row not in self._row_locations or column not in self._column_locations:
-            raise CellDoesNotExist(f"No cell exists for row_key={row_key!r}, column_key={column_key!r}.")
-        self._data[row][column] = value
-        self._stale_rows.add(row)
-        self.refresh()
-
-    def render_lines(self, crop: Region) -> list[Strip]:
-        if self._stale_rows:
-            self._drop_stale_renders()
-        return super().render_lines(crop)
-
-    def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
-                     cursor: bool = False, hover: bool = False) -> SegmentLines:
-        """DataTable._render_cell, with renders that survive a row moving.
-
-        DataTable keys cell renders on the table-wide `_update_count`, which every `sort` bumps,
-        and bakes the row's index into each render (style meta, for mouse hits): re-ordering
-        rows re-rendered every visible cell, ~25 ms a frame that key presses waited on. Here a
-        render is kept per row key and cell; a moved row only gets its index meta rewritten.
-        """
-        if row_index < 0 or column_index < 0:  # the header (and row labels, unused here)
-            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        row_key = self._row_locations.get_key(row_index)
-        column_key = self._column_locations.get_key(column_index)
-        cell = self._data[row_key][column_key]
-        key = (row_key, column_key, base_style, width, cursor, hover, self._show_hover_cursor,
-               self._pseudo_class_state)
-        placed = self._placed.get(key)
-        if placed is not None and placed[0] is cell:
-            if placed[1] == row_index:
-                return placed[2]
-            lines = _with_meta(placed[2], self._cell_meta(row_index, column_index))
-        else:
-            lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        self._placed[key] = (cell, row_index, lines)
-        return lines
-
-    def _cell_meta(self, row_index: int, column_index: int) -> Style:
-        meta = self._cell_metas.get((row_index, column_index))
-        if meta is None:
-            meta = Style.from_meta({"row": row_index, "column": column_index})
-            self._cell_metas[(row_index, column_index)] = meta
-        return meta
-
-    def _clear_caches(self) -> None:
-        super()._clear_caches()
-        self._placed.clear()
-
-    def notify_style_update(self) -> None:
-        self._placed.clear()
-        super().notify_style_update()
-
-    def _drop_stale_renders(self) -> None:
-        stale, self._stale_rows = self._stale_rows, set()
-        for cache in (self._cell_render_cache, self._row_render_cache):
-            keys = cache.keys()  # LRUCache is not iterable itself
-            for key in [key for key in keys if key[0] in stale]:
-                cache.discard(key)
-        indexes = {self._row_locations.get(row) for row in stale}
-        index_keys = self._row_renderable_cache.keys()
-        for index_key in [key for key in index_keys if key[1] in indexes]:
-            self._row_renderable_cache.discard(index_key)
-        self._line_cache.clear()  # keyed by y: rebuilt from the (mostly cached) rows
-
     def refresh_ages(self, now: float) -> None:
         """Move the "checked" column on; only cells whose coarse age text changed are touched."""
         for name, (summary, spark, age, muted) in list(self._inputs.items()):
@@ -370,12 +279,6 @@ class MonitorTable(DataTable[Text]):
         monitor = self.selected_monitor
         if monitor is not None:
             self.post_message(self.Opened(monitor))
-
-
-def _with_meta(lines: SegmentLines, meta: Style) -> SegmentLines:
-    """The lines with `meta`'s row and column in place of the ones baked in."""
-    return [[Segment(text, style + meta if style is not None else meta, control)
-             for text, style, control in line] for line in lines]
 
 
 def _same(a: Text, b: Text) -> bool:
