@@ -19,6 +19,7 @@ from test_tui_seed import (
     settled,
     wait_until,
 )
+from textual.widgets import DataTable
 
 from shiptrack_tui.core.incidents import step
 from shiptrack_tui.core.model import CheckResult, Outcome
@@ -151,3 +152,29 @@ async def test_the_dashboard_owns_full_collections_only_while_it_runs(tmp_path: 
         await pilot.press("j")
         assert app.collector.last_input > idle_since  # a key counts as the operator at work
     assert gc.get_threshold() == saved
+
+
+async def test_one_line_cells_render_exactly_as_the_data_table_renders_them(tmp_path: Path) -> None:
+    db = tmp_path / "cells.db"
+    seed(db, WITH_INCIDENT)
+    app = ShipTrackApp(db, clock=lambda: NOW)
+    async with app.run_test(size=WIDE) as pilot:
+        dashboard = await settled(pilot)
+        table = dashboard.query_one(MonitorTable)
+        overview = dashboard.overview
+        assert overview is not None
+        table.muted = frozenset({"web"})  # a name cell with the silence marker
+        table.show(overview.summaries, overview.sparks, overview.now)
+        base = table.rich_style
+        widths = [column.get_render_width(table) for column in table.ordered_columns]
+        compared = 0
+        for row in range(table.row_count):
+            for column, width in enumerate(widths):
+                for cursor, hover, wide in ((False, False, width), (True, False, width), (False, True, width),
+                                            (False, False, 4)):  # 4: cropped to two cells
+                    ours = table._render_one_line_cell(row, column, base, wide, cursor, hover)
+                    table._cell_render_cache.clear()  # DataTable's own cache ignores the width
+                    textual = DataTable._render_cell(table, row, column, base, wide, cursor, hover)
+                    assert ours == textual, (row, column, cursor, hover, wide)
+                    compared += 1
+        assert compared == table.row_count * len(widths) * 4
