@@ -4,6 +4,7 @@ timeline after a change, and full garbage collections kept off the keyboard's pa
 from __future__ import annotations
 
 import gc
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -22,7 +23,7 @@ from test_tui_seed import (
 from textual.widgets import DataTable
 
 from shiptrack_tui.core.incidents import step
-from shiptrack_tui.core.model import CheckResult, Outcome
+from shiptrack_tui.core.model import CheckResult, Incident, IncidentState, Outcome
 from shiptrack_tui.storage.pipeline import PipelineWrite
 from shiptrack_tui.tui import ShipTrackApp
 from shiptrack_tui.tui.idle_gc import EVERY_SECONDS, IDLE_SECONDS, LONGEST_WAIT_SECONDS, NEVER, IdleCollector
@@ -178,3 +179,17 @@ async def test_one_line_cells_render_exactly_as_the_data_table_renders_them(tmp_
                     assert ours == textual, (row, column, cursor, hover, wide)
                     compared += 1
         assert compared == table.row_count * len(widths) * 4
+
+
+def test_a_running_incident_shows_whole_minutes_and_a_resolved_one_its_exact_length() -> None:
+    running = Incident(id=7, monitor="api", state=IncidentState.OPEN, cause="HTTP 503",
+                       started_at=NOW - 200, opened_at=NOW - 200)
+    resolved = replace(running, id=8, state=IncidentState.RESOLVED, resolved_at=NOW - 80)
+    young = replace(running, id=9, started_at=NOW - 42, opened_at=NOW - 42)
+    text = "\n".join(_plain(render_timeline((running, resolved, young), NOW, {}), 80))
+    assert "#7 api  OPEN  for 3m" in text and "for 3m 20s" not in text
+    assert "#8 api  RESOLVED  lasted 2m" in text
+    assert "#9 api  OPEN  for 42s" in text
+    # Within the minute the running one reads the same, so its render is kept.
+    later = _plain(render_timeline((running,), NOW + 30, {}), 80)
+    assert later == _plain(render_timeline((running,), NOW, {}), 80)

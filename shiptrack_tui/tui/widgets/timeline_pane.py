@@ -152,8 +152,12 @@ def render_timeline(
 
 
 def _length(incident: Incident, now: float) -> str:
-    end = incident.resolved_at if incident.resolved_at is not None else now
-    return format_duration(max(0.0, end - incident.started_at))
+    """How long it lasted; a running one in whole minutes past the first, as the pane re-renders
+    it once a minute (and a re-read of incidents then re-renders only those that changed)."""
+    if incident.resolved_at is not None:
+        return format_duration(max(0.0, incident.resolved_at - incident.started_at))
+    running = max(0.0, now - incident.started_at)
+    return format_duration(running // 60 * 60 if running >= 60 else running)
 
 
 def render_incident(
