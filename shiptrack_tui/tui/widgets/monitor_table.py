@@ -46,7 +46,6 @@ GROUP_PREFIX: Final = "\x00group:"
 UNTAGGED: Final = "untagged"
 
 
-
 @dataclass(frozen=True, slots=True)
 class RowView:
     """One row as it should appear: its key, sort rank and cells."""
