@@ -193,3 +193,23 @@ def test_a_running_incident_shows_whole_minutes_and_a_resolved_one_its_exact_len
     # Within the minute the running one reads the same, so its render is kept.
     later = _plain(render_timeline((running,), NOW + 30, {}), 80)
     assert later == _plain(render_timeline((running,), NOW, {}), 80)
+
+
+async def test_a_refresh_of_other_monitors_keeps_the_checked_ages_moved_on(tmp_path: Path) -> None:
+    db = tmp_path / "ages.db"
+    seed(db, WITH_INCIDENT)
+    app = ShipTrackApp(db, clock=lambda: NOW)
+    async with app.run_test(size=WIDE) as pilot:
+        dashboard = await settled(pilot)
+        table = dashboard.query_one(MonitorTable)
+        overview = dashboard.overview
+        assert overview is not None
+        later = NOW + 3 * 3600
+        table.refresh_ages(later)  # every "checked" cell moves on to hours
+        ages = {name: table.get_row(name)[5].plain for name in names_in_order(table)}
+        assert all(age.endswith("h") for age in ages.values()), ages
+        # Data for one monitor arrives: the others keep the ages they show.
+        table.show(overview.summaries, overview.sparks, later, changed={"web"})
+        for name in names_in_order(table):
+            if name != "web":
+                assert table.get_row(name)[5].plain == ages[name], name

@@ -170,8 +170,12 @@ class MonitorTable(StableTable):
     def _patched_views(self, summaries: Sequence[MonitorSummary],
                        sparks: Mapping[str, Sequence[float | None]], now: float,
                        changed: Collection[str]) -> list[RowView]:
-        """The previous rows with only the `changed` monitors rebuilt (added, updated or gone)."""
-        views = [view for view in self._shown if view.key not in changed]
+        """The previous rows with only the `changed` monitors rebuilt (added, updated or gone).
+
+        The others keep the cells they show now (ages may have moved on since they were built)."""
+        shown = self._rows
+        views = [view if shown[view.key] is view.cells else RowView(view.key, view.rank, shown[view.key])
+                 for view in self._shown if view.key not in changed]
         for summary in summaries:
             if summary.name in changed and matches_filter(summary, self.filter_text):
                 views.append(self._view(summary, sparks.get(summary.name, ()), now))
@@ -222,9 +226,7 @@ class MonitorTable(StableTable):
             self._rows[view.key] = tuple(merged)
         order = [view.key for view in views]
         if order != self._order:
-            # The table holds the very name-cell objects kept in self._rows: sort by their identity.
-            position = {id(self._rows[key][1]): index for index, key in enumerate(order)}
-            self.sort("name", key=lambda cell: position[id(cell)])
+            self.reorder(order)
             self._order = order
         self._restore_cursor(selected)
 

@@ -15,10 +15,13 @@ pyproject.toml, and tests/test_tui_render_paths.py checks moved rows, clicks and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
+from textual._two_way_dict import TwoWayDict
 from textual._types import SegmentLines
 from textual.cache import LRUCache
 from textual.geometry import Region
@@ -51,7 +54,17 @@ class StableTable(DataTable[Text]):
         if row not in self._row_locations or column not in self._column_locations:
             raise CellDoesNotExist(f"No cell exists for row_key={row_key!r}, column_key={column_key!r}.")
         self._data[row][column] = value
+        if not self._stale_rows:  # one refresh until the next render, not one per cell
+            self.refresh()
         self._stale_rows.add(row)
+
+    def reorder(self, keys: Sequence[str]) -> None:
+        """Put the rows in this order (every row's key once): what `sort` ends with, unsorted."""
+        by_value = {key.value: key for key in self.rows}
+        if len(keys) != len(by_value) or not all(key in by_value for key in keys):
+            raise ValueError("reorder needs every row's key exactly once")
+        self._row_locations = TwoWayDict({by_value[key]: index for index, key in enumerate(keys)})
+        self._update_count += 1
         self.refresh()
 
     def render_lines(self, crop: Region) -> list[Strip]:

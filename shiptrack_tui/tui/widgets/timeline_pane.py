@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
+from functools import partial
 from typing import ClassVar, Final
 
 from rich.console import Group, RenderableType
@@ -19,6 +20,9 @@ from textual.widget import Widget
 from shiptrack_tui.core.durations import format_duration
 from shiptrack_tui.core.model import Incident, IncidentState, TimelineKind
 from shiptrack_tui.tui.formatting import fmt_clock
+
+Part = tuple[Hashable, Callable[[], RenderableType]]
+"""A block of the timeline: its key (all it depends on) and how to make its renderable."""
 
 EVENT_SYMBOLS: dict[TimelineKind, str] = {
     TimelineKind.OPENED: "✖",
@@ -40,13 +44,13 @@ class TimelineBody(Widget):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._parts: tuple[tuple[Hashable, RenderableType], ...] = ()
+        self._parts: tuple[Part, ...] = ()
         self._rendered: dict[tuple[Hashable, int, Style], list[Strip]] = {}
         self._lines: tuple[int, Style, list[Strip]] | None = None
 
-    def show(self, parts: Sequence[tuple[Hashable, RenderableType]]) -> None:
-        """Show `parts` top to bottom, a blank line between them. A part is rendered again only
-        when its key is new: the key must capture everything its renderable shows."""
+    def show(self, parts: Sequence[Part]) -> None:
+        """Show `parts` top to bottom, a blank line between them. A part is made and rendered
+        only when its key is new: the key must capture everything its renderable shows."""
         width = self.content_size.width
         before = len(self._lines_at(width)) if width > 0 else None
         self._parts = tuple(parts)
@@ -61,13 +65,13 @@ class TimelineBody(Widget):
         if self._lines is not None and self._lines[:2] == (width, style):
             return self._lines[2]
         lines: list[Strip] = []
-        for index, (key, renderable) in enumerate(self._parts):
+        for index, (key, make) in enumerate(self._parts):
             if index:
                 lines.append(Strip.blank(width, style))
             cached = (key, width, style)
             part = self._rendered.get(cached)
             if part is None:
-                part = self._rendered[cached] = self._render_part(renderable, width, style)
+                part = self._rendered[cached] = self._render_part(make(), width, style)
             lines.extend(part)
         self._lines = (width, style, lines)
         return lines
@@ -128,14 +132,14 @@ def timeline_parts(
     now: float,
     styles: dict[IncidentState, Style],
     time_style: Style | str = "",
-) -> list[tuple[Hashable, RenderableType]]:
-    """One (key, renderable) per incident; the key holds all the renderable depends on."""
+) -> list[Part]:
+    """One part per incident; its key holds all its renderable depends on."""
     if not incidents:
-        return [("empty", Text("No incidents."))]
+        return [("empty", partial(Text, "No incidents."))]
     day = time.gmtime(now)[:3]  # event times show the date once they are from another day
     style_key = (tuple(styles.items()), time_style)
     return [((incident, _length(incident, now), day, style_key),
-             render_incident(incident, now, styles, time_style)) for incident in incidents]
+             partial(render_incident, incident, now, styles, time_style)) for incident in incidents]
 
 
 def render_timeline(
@@ -146,8 +150,8 @@ def render_timeline(
 ) -> RenderableType:
     """Every incident, a blank line between them (what the pane shows, as one renderable)."""
     parts: list[RenderableType] = []
-    for _key, renderable in timeline_parts(incidents, now, styles, time_style):
-        parts.extend((renderable, Text("")))
+    for _key, make in timeline_parts(incidents, now, styles, time_style):
+        parts.extend((make(), Text("")))
     return Group(*parts[:-1])
 
 
