@@ -4,6 +4,7 @@ timeline after a change, and full garbage collections kept off the keyboard's pa
 from __future__ import annotations
 
 import gc
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,12 +21,14 @@ from test_tui_seed import (
     settled,
     wait_until,
 )
+from textual.app import App
 from textual.widgets import DataTable
 
 from shiptrack_tui.core.incidents import step
 from shiptrack_tui.core.model import CheckResult, Incident, IncidentState, Outcome
 from shiptrack_tui.storage.pipeline import PipelineWrite
 from shiptrack_tui.tui import ShipTrackApp
+from shiptrack_tui.tui.frame_timer import FrameTimer
 from shiptrack_tui.tui.idle_gc import EVERY_SECONDS, IDLE_SECONDS, LONGEST_WAIT_SECONDS, NEVER, IdleCollector
 from shiptrack_tui.tui.widgets.detail_pane import DetailPane
 from shiptrack_tui.tui.widgets.monitor_table import MonitorTable
@@ -213,3 +216,34 @@ async def test_a_refresh_of_other_monitors_keeps_the_checked_ages_moved_on(tmp_p
         for name in names_in_order(table):
             if name != "web":
                 assert table.get_row(name)[5].plain == ages[name], name
+
+
+async def test_frames_are_capped_unless_input_just_arrived() -> None:
+    ticks: list[float] = []
+
+    class Probe(App[None]):
+        def on_mount(self) -> None:
+            self.frames = FrameTimer(self, 5.0, name="probe", callback=self.frame, pause=True)
+            self.frames._start()
+
+        def frame(self) -> None:
+            ticks.append(time.monotonic())
+            self.frames.pause()
+
+    app = Probe()
+    async with app.run_test() as pilot:
+        app.frames.resume()  # the first frame is drawn at once
+        await pilot.pause(0.2)
+        assert len(ticks) == 1
+        app.frames.resume()  # another right after it waits for the 5 s cap
+        await pilot.pause(0.5)
+        assert len(ticks) == 1
+    ticks.clear()
+    app = Probe()
+    async with app.run_test() as pilot:
+        app.frames.resume()
+        await pilot.pause(0.2)
+        app.frames.prompt()  # a key press: its frame does not wait
+        app.frames.resume()
+        await pilot.pause(0.5)
+        assert len(ticks) == 2

@@ -132,6 +132,8 @@ class ShipTrackApp(App[None]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.InputEvent):
             self.collector.input_seen()
+            if isinstance(event, (events.Key, events.MouseDown)) and isinstance(self.screen, Dashboard):
+                self.screen.input_arrived()
         await super().on_event(event)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

@@ -95,7 +95,7 @@ class Dashboard(MonitorActions):
 
     active_pane: reactive[str] = reactive("monitors")
     """Which pane has the keyboard; on a narrow terminal, the only one shown."""
-    _frame_timer: Timer | None = None
+    _frame_timer: FrameTimer | None = None
 
     def __init__(self, gateway: StoreGateway, clock: Callable[[], float], mode: str,
                  config_path: Path | None = None) -> None:
@@ -133,6 +133,11 @@ class Dashboard(MonitorActions):
         self.load_config_snapshot()
         self._poll_data_version()
         self.set_interval(1.0, self._tick)
+
+    def input_arrived(self) -> None:
+        """A key or a click: the frames showing it are drawn without waiting for the cap."""
+        if self._frame_timer is not None:
+            self._frame_timer.prompt()
 
     @property
     def _update_timer(self) -> Timer:
