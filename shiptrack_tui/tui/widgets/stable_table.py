@@ -7,7 +7,9 @@ handlers). With 1,000 live monitors that meant: every landed check, every re-sor
 cursor move re-rendered every visible row, a 10–30 ms frame on a small machine that key presses
 waited on. Here each line is kept per row key, with the row's cells, cursor and hover state: a
 frame re-renders only rows whose cells changed or that the cursor entered or left. Mouse events
-get the row under the pointer from its position instead of the (possibly stale) render.
+get the row under the pointer from its position instead of the (possibly stale) render. What is
+re-rendered costs less too: one-line cells skip rich's wrapper renderables, and the table's own
+style lookups (DataTable repeats them for every row) are worked out once per render pass.
 
 This reaches into DataTable's private methods: Textual is pinned to one version in
 pyproject.toml, and tests/test_tui_render_paths.py checks moved rows, clicks and updates.
