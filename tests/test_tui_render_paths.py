@@ -247,3 +247,22 @@ async def test_frames_are_capped_unless_input_just_arrived() -> None:
         app.frames.resume()
         await pilot.pause(0.5)
         assert len(ticks) == 2
+
+
+async def test_a_theme_switch_repaints_the_kept_rows_in_the_new_colours(tmp_path: Path) -> None:
+    db = tmp_path / "theme.db"
+    seed(db, WITH_INCIDENT)
+    app = ShipTrackApp(db, clock=lambda: NOW)
+    async with app.run_test(size=WIDE) as pilot:
+        dashboard = await settled(pilot)
+        table = dashboard.query_one(MonitorTable)
+
+        def row_colours() -> set[object]:
+            strip = table.render_line(table.header_height + 2)
+            return {segment.style.bgcolor for segment in strip if segment.style is not None}
+
+        dark = row_colours()
+        app.theme = "textual-light"
+        await pilot.pause(0.2)
+        light = row_colours()
+        assert light and dark and light.isdisjoint(dark)
