@@ -104,11 +104,12 @@ def _load(args: argparse.Namespace, check_urls: bool = True) -> Config:
     """The validated config; `check_urls=False` skips Apprise (a 100 ms import) for read-only commands."""
     from shiptrack_tui.config import ConfigError, load_config
 
-    check = None
+    check = check_file = None
     if check_urls:
+        from shiptrack_tui.notify import check_apprise_config as check_file
         from shiptrack_tui.notify import check_notify_url as check
     try:
-        return load_config(_config_path(args), check_notify_url=check)
+        return load_config(_config_path(args), check_notify_url=check, check_apprise_config=check_file)
     except ConfigError as error:
         raise UsageError(str(error)) from None
 
@@ -331,9 +332,10 @@ def cmd_daemon(args: argparse.Namespace) -> int:
 
 def _load_reloaded(args: argparse.Namespace) -> Config:
     from shiptrack_tui.config import load_config
-    from shiptrack_tui.notify import check_notify_url
+    from shiptrack_tui.notify import check_apprise_config, check_notify_url
 
-    return load_config(_config_path(args), check_notify_url=check_notify_url)
+    return load_config(_config_path(args), check_notify_url=check_notify_url,
+                       check_apprise_config=check_apprise_config)
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:

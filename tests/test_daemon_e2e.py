@@ -245,6 +245,18 @@ def test_bad_config_is_one_line_and_exit_2(workdir: Path) -> None:
         assert "Traceback" not in out.stderr
 
 
+def test_an_apprise_config_entry_apprise_cannot_use_stops_start_up(workdir: Path) -> None:
+    (workdir / "apprise.txt").write_text("json://127.0.0.1:9/ok\nnosuchservice://host/s3cr3t\n")
+    (workdir / "shiptrack.toml").write_text(
+        '[notify]\napprise_config = "apprise.txt"\n\n[[monitor]]\nname = "api"\nurl = "http://127.0.0.1:9/"\n')
+    for args in (("--daemon",), ("check-config",)):
+        out = shiptrack(workdir, *args)
+        assert out.returncode == 2
+        (line,) = out.stderr.strip().splitlines()
+        assert line.startswith(f"{workdir / 'shiptrack.toml'}:2: [notify] apprise_config")
+        assert "line 2 (nosuchservice://host/***)" in line and "s3cr3t" not in out.stderr + out.stdout
+
+
 def test_database_is_created_owner_only(workdir: Path, daemon) -> None:
     d = daemon()
     wait_for(lambda: status(workdir).get("api"), what="daemon running")

@@ -129,3 +129,25 @@ def test_check_notify_url() -> None:
     assert broken is not None and "Sup3rSecretPw" not in broken
     assert check_notify_url("") is not None
     assert check_notify_url("just-text") is not None
+
+
+def test_an_apprise_config_entry_apprise_cannot_use_is_named_by_line_without_its_secret(
+    tmp_path: Path,
+) -> None:
+    text = tmp_path / "apprise.txt"
+    text.write_text("# team hooks\njson://127.0.0.1:9000/ok\nprod=nosuchservice://host/s3cr3t-path\n"
+                    "slack://T000/B000\n")
+    problem = check_apprise_config(text) or ""
+    assert problem.startswith('"apprise.txt" has entries Apprise cannot use: line 3 (nosuchservice://host/***)')
+    assert "line 4 (slack://T000/***)" in problem and "fix or remove them" in problem
+    assert "s3cr3t" not in problem and "B000" not in problem
+
+    yaml = tmp_path / "apprise.yml"
+    yaml.write_text("version: 1\nurls:\n  - json://127.0.0.1:9000/ok\n  - nosuchservice://host/s3cr3t-path\n")
+    problem = check_apprise_config(yaml) or ""
+    assert problem.startswith('"apprise.yml" has entries Apprise cannot use: line 4 (nosuchservice://host/***)')
+    assert "s3cr3t" not in problem
+
+    good = tmp_path / "good.txt"
+    good.write_text("json://127.0.0.1:9000/ok\n")
+    assert check_apprise_config(good) is None

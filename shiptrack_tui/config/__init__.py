@@ -9,7 +9,7 @@ from shiptrack_tui.config.editing import (
     update_monitor,
 )
 from shiptrack_tui.config.errors import ConfigConflict, ConfigError, ConfigNotFound
-from shiptrack_tui.config.loader import NotifyUrlCheck, load_config, parse_config
+from shiptrack_tui.config.loader import AppriseConfigCheck, NotifyUrlCheck, load_config, parse_config
 from shiptrack_tui.config.paths import default_config_path, default_db_path
 from shiptrack_tui.config.redact import redact_url
 from shiptrack_tui.config.settings import (
@@ -24,6 +24,7 @@ from shiptrack_tui.core.maintenance import MaintenanceWindow
 
 __all__ = [
     "NOTIFY_EVENTS",
+    "AppriseConfigCheck",
     "Channel",
     "Config",
     "ConfigConflict",

@@ -29,6 +29,8 @@ from shiptrack_tui.core.durations import format_duration
 from shiptrack_tui.core.maintenance import MaintenanceWindow
 
 NotifyUrlCheck = Callable[[str], str | None]
+AppriseConfigCheck = Callable[[Path], str | None]
+"""What is wrong with an Apprise config file's entries (supplied by the notify layer), or None."""
 
 TOP_KEYS: Final = ("defaults", "storage", "notify", "monitor", "maintenance")
 DEFAULTS_KEYS: Final = ("interval", "timeout", "failure_threshold", "recovery_threshold", "degraded_after")
@@ -54,10 +56,12 @@ _TOML_HINTS: Final = (
 )
 
 
-def load_config(path: str | os.PathLike[str], check_notify_url: NotifyUrlCheck | None = None) -> Config:
+def load_config(path: str | os.PathLike[str], check_notify_url: NotifyUrlCheck | None = None,
+                check_apprise_config: AppriseConfigCheck | None = None) -> Config:
     """Read and validate the config at `path`; raise ConfigError listing every problem.
 
-    `check_notify_url` (supplied by the notify layer) returns an error for a URL Apprise cannot use.
+    `check_notify_url` and `check_apprise_config` (supplied by the notify layer) return an error for
+    a URL, or an Apprise config file's entry, that Apprise cannot use.
     """
     display = os.fspath(path)
     file = Path(display).expanduser()
@@ -69,11 +73,13 @@ def load_config(path: str | os.PathLike[str], check_notify_url: NotifyUrlCheck |
     except OSError as exc:
         raise ConfigError([f"{display}: cannot read the config file ({exc.strerror or exc}); "
                            "check the path and its permissions"]) from None
-    return parse_config(data, file, display=display, check_notify_url=check_notify_url)
+    return parse_config(data, file, display=display, check_notify_url=check_notify_url,
+                        check_apprise_config=check_apprise_config)
 
 
 def parse_config(data: bytes, path: Path, display: str | None = None,
-                 check_notify_url: NotifyUrlCheck | None = None) -> Config:
+                 check_notify_url: NotifyUrlCheck | None = None,
+                 check_apprise_config: AppriseConfigCheck | None = None) -> Config:
     """Validate config bytes as if read from `path` (relative paths in it are relative to its folder)."""
     shown = display if display is not None else str(path)
     digest = hashlib.sha256(data).hexdigest()
@@ -84,7 +90,7 @@ def parse_config(data: bytes, path: Path, display: str | None = None,
         raise ConfigError([f"{shown}:{line}: the file is not UTF-8 text; save it as UTF-8"]) from None
     raw = _parse_toml(text, shown)
     ck = Checker(shown, text)
-    config = _read(ck, raw, path, digest, check_notify_url)
+    config = _read(ck, raw, path, digest, check_notify_url, check_apprise_config)
     if ck.problems:
         raise ConfigError(ck.problems)
     return config
@@ -124,12 +130,12 @@ def _unclosed_line(text: str) -> int:
 
 
 def _read(ck: Checker, raw: dict[str, Any], path: Path, digest: str,
-          check_notify_url: NotifyUrlCheck | None) -> Config:
+          check_notify_url: NotifyUrlCheck | None, check_apprise_config: AppriseConfigCheck | None) -> Config:
     ck.known_keys(Scope("the file", ()), raw, TOP_KEYS)
     base = path.parent
     defaults, timeout_set = _defaults(ck, _section(ck, raw, "defaults"))
     storage = _storage(ck, _section(ck, raw, "storage"), base)
-    notify = _notify(ck, _section(ck, raw, "notify"), base, check_notify_url)
+    notify = _notify(ck, _section(ck, raw, "notify"), base, check_notify_url, check_apprise_config)
     monitors = MonitorReader(ck, defaults, timeout_set)
     specs = monitors.read_all(raw.get("monitor"))
     windows = [*_maintenance(ck, raw.get("maintenance"), {spec.name for spec in specs}), *monitors.windows]
@@ -201,13 +207,14 @@ def _notify_urls(value: object) -> tuple[str, ...]:
     return urls
 
 
-def _notify(ck: Checker, table: dict[str, Any], base: Path, check: NotifyUrlCheck | None) -> NotifySettings:
+def _notify(ck: Checker, table: dict[str, Any], base: Path, check: NotifyUrlCheck | None,
+            check_file: AppriseConfigCheck | None) -> NotifySettings:
     scope = Scope("[notify]", ("notify",))
     ck.known_keys(scope, table, NOTIFY_KEYS)
     urls = ck.read(scope, table, "urls", _notify_urls) or ()
     _check_urls(ck, scope, "urls", urls, check)
-    apprise_config = ck.read(scope, table, "apprise_config",
-                             lambda v: _existing_file(_as_path(v, base, '"~/.config/apprise.yml"')))
+    apprise_config = ck.read(scope, table, "apprise_config", lambda v: _usable_apprise_file(
+        _existing_file(_as_path(v, base, '"~/.config/apprise.yml"')), check_file))
     events = ck.read(scope, table, "events", _as_events)
     remind = ck.read(scope, table, "remind_every", lambda v: as_duration(v, 1.0))
     give_up = ck.read(scope, table, "give_up_after", as_duration)
@@ -225,6 +232,13 @@ def _as_events(value: object) -> frozenset[str]:
 def _existing_file(path: Path) -> Path:
     if not path.is_file():
         raise Bad(f'"{path}" does not exist; point it at an Apprise config file or remove the key')
+    return path
+
+
+def _usable_apprise_file(path: Path, check: AppriseConfigCheck | None) -> Path:
+    problem = check(path) if check is not None else None
+    if problem:
+        raise Bad(problem)
     return path
 
 

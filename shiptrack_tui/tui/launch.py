@@ -49,9 +49,10 @@ def _loader(config: Config) -> Callable[[], Config] | None:
     if not config.path.is_file():
         return None
     from shiptrack_tui.config import load_config
-    from shiptrack_tui.notify import check_notify_url
+    from shiptrack_tui.notify import check_apprise_config, check_notify_url
 
-    return lambda: load_config(config.path, check_notify_url=check_notify_url)
+    return lambda: load_config(config.path, check_notify_url=check_notify_url,
+                               check_apprise_config=check_apprise_config)
 
 
 def _run_with_engine(config: Config, db_path: Path) -> int:
