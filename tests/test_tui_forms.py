@@ -163,6 +163,31 @@ async def test_edit_changes_only_the_edited_values(cfg: Path, db: Path) -> None:
     assert cfg.read_text() == expected  # the multi-line tags and every comment are untouched
 
 
+async def test_the_form_edits_the_body_checks_and_the_request_body(cfg: Path, db: Path) -> None:
+    app = ShipTrackApp(db, clock=lambda: NOW, config_path=cfg)
+    async with app.run_test(size=WIDE) as pilot:
+        await open_dashboard(pilot)
+        await pilot.press("e")
+        form = app.screen
+        assert isinstance(form, MonitorForm)
+        await fill(pilot, "body_contains", "ok")
+        await fill(pilot, "body_regex", "ok|green")  # both: check-config's words, on that field
+        assert "set body_contains or body_regex, not both" in problems_text(app)
+        assert form.query_one("#field-body_regex", Input).has_class("-problem")
+        await fill(pilot, "body_contains", "")
+        await fill(pilot, "max_body", "512KiB")
+        await fill(pilot, "method", "POST")
+        await fill(pilot, "body", '{"ping": true}')
+        assert "✓ valid" in problems_text(app)
+        await save_and_wait(pilot, cfg, COMMENTED)
+    added = 'method = "POST"\nbody = \'{"ping": true}\'\nbody_regex = "ok|green"\nmax_body = "512KiB"\n'
+    expected = COMMENTED.replace('    "api",\n]\n', '    "api",\n]\n' + added)  # a JSON body reads as typed
+    assert cfg.read_text() == expected
+    (api, _shop) = load_config(cfg).monitors
+    assert (api.method, api.body, api.body_regex, api.max_body_bytes) == (
+        "POST", '{"ping": true}', "ok|green", 512 * 1024)
+
+
 async def test_duplicate_is_prefilled_and_keeps_the_other_keys(cfg: Path, db: Path) -> None:
     app = ShipTrackApp(db, clock=lambda: NOW, config_path=cfg)
     async with app.run_test(size=WIDE) as pilot:

@@ -40,6 +40,10 @@ class MonitorNotFound(LookupError):
         return str(self.args[0]) if self.args else "no such monitor"
 
 
+_READS_BETTER_LITERAL: Final = re.compile(r"""^(?=.*["\\])[^'\x00-\x1f\x7f]*$""")
+"""A string with a quote or a backslash, and nothing a TOML literal string cannot hold."""
+
+
 def render_key(key: str) -> str:
     return key if _BARE_KEY.match(key) else tomlkit.string(key).as_string()
 
@@ -52,6 +56,10 @@ def render_value(value: Any) -> str:
         return "{ " + ", ".join(f"{render_key(str(k))} = {render_value(v)}" for k, v in value.items()) + " }"
     if isinstance(value, list | tuple):
         return "[" + ", ".join(render_value(item) for item in value) + "]"
+    if isinstance(value, str) and _READS_BETTER_LITERAL.match(value):
+        # JSON bodies and regular expressions read as typed in a literal string, as a person writes
+        # them: '"status":\s*"ok"' rather than "\"status\":\\s*\"ok\"".
+        return tomlkit.string(value, literal=True).as_string()
     return tomlkit.item(value).as_string()
 
 

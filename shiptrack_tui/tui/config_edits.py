@@ -24,10 +24,13 @@ FORM_FIELDS: Final = (
     ("name", "name", "api (unique; history hangs on it)"),
     ("url", "url", "https://example.com/health or tcp://host:5432"),
     ("method", "method", "GET"),
+    ("body", "request body", '{"ping": true} (sent as is, e.g. with POST)'),
     ("interval", "interval", "60s (from [defaults])"),
     ("timeout", "timeout", "10s (from [defaults])"),
     ("expect_status", "expect status", "200-399"),
     ("body_contains", "body contains", "ok"),
+    ("body_regex", "body regex", '"status":\\s*"ok" (instead of body contains)'),
+    ("max_body", "max body read", "1MiB (bytes or 512KiB, 1MiB)"),
     ("tags", "tags", "prod, api"),
     ("failure_threshold", "failures to open", "3 (from [defaults])"),
     ("recovery_threshold", "successes to resolve", "2 (from [defaults])"),
@@ -35,7 +38,7 @@ FORM_FIELDS: Final = (
 )
 FORM_KEYS: Final = tuple(key for key, _, _ in FORM_FIELDS)
 DURATION_KEYS: Final = frozenset({"interval", "timeout", "degraded_after"})
-INTEGER_KEYS: Final = frozenset({"failure_threshold", "recovery_threshold"})
+INTEGER_KEYS: Final = frozenset({"failure_threshold", "recovery_threshold", "max_body"})
 LIST_KEYS: Final = frozenset({"expect_status", "tags"})
 _NUMBER: Final = re.compile(r"^-?\d+(\.\d+)?$")
 _PROBLEM: Final = re.compile(r"^.*?:(\d+): (.*)$")
