@@ -117,6 +117,15 @@ async def fill(pilot: Pilot[None], key: str, text: str) -> None:
     await pilot.press("home", "ctrl+k", *text)
 
 
+async def open_form(pilot: Pilot[None], key: str) -> MonitorForm:
+    """The dashboard, then the form that `key` opens (e: edit, plus: add, d: duplicate)."""
+    await open_dashboard(pilot)
+    await pilot.press(key)
+    form = pilot.app.screen
+    assert isinstance(form, MonitorForm)
+    return form
+
+
 def problems_text(app: ShipTrackApp) -> str:
     return str(app.screen.query_one("#form-problems", Static).render())
 
@@ -166,10 +175,7 @@ async def test_edit_changes_only_the_edited_values(cfg: Path, db: Path) -> None:
 async def test_the_form_edits_the_body_checks_and_the_request_body(cfg: Path, db: Path) -> None:
     app = ShipTrackApp(db, clock=lambda: NOW, config_path=cfg)
     async with app.run_test(size=WIDE) as pilot:
-        await open_dashboard(pilot)
-        await pilot.press("e")
-        form = app.screen
-        assert isinstance(form, MonitorForm)
+        form = await open_form(pilot, "e")
         await fill(pilot, "body_contains", "ok")
         await fill(pilot, "body_regex", "ok|green")  # both: check-config's words, on that field
         assert "set body_contains or body_regex, not both" in problems_text(app)
@@ -225,10 +231,7 @@ async def test_validation_appears_as_you_type_in_check_configs_words(cfg: Path, 
                                                                      tmp_path: Path) -> None:
     app = ShipTrackApp(db, clock=lambda: NOW, config_path=cfg)
     async with app.run_test(size=WIDE) as pilot:
-        await open_dashboard(pilot)
-        await pilot.press("plus")
-        form = app.screen
-        assert isinstance(form, MonitorForm)
+        form = await open_form(pilot, "plus")
         assert "has no name" in problems_text(app)
         await fill(pilot, "name", "api")
         assert "is defined twice" in problems_text(app) or "already exists" in problems_text(app)
