@@ -11,11 +11,12 @@ for a moment after a key press or a click (`prompt`) it does not wait for the ca
 from __future__ import annotations
 
 import math
+from typing import Final
 
 from textual import _time
 from textual.timer import EventTargetGone, Timer
 
-PROMPT_SECONDS = 0.05
+PROMPT_SECONDS: Final = 0.05
 """How long after input frames skip the cap: a key's frame may follow another that just drew."""
 
 
