@@ -312,3 +312,20 @@ async def test_detail_pane_shows_the_maintenance_window(cfg: Path, db: Path) -> 
         await wait_until(pilot, lambda: bool(pane.notes))
         notes = " ".join(pane.notes)
     assert 'in maintenance "backups" until 11-19 02:30:00 UTC' in notes
+
+
+async def test_the_form_fits_80x24_with_its_buttons_showing_and_its_fields_scrolling(
+        cfg: Path, db: Path) -> None:
+    app = ShipTrackApp(db, clock=lambda: NOW, config_path=cfg)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await open_form(pilot, "e")
+        await pilot.pause()
+        screen = form.region
+        for button in ("#form-save", "#form-cancel"):
+            region = form.query_one(button).region
+            assert region.height > 0 and screen.contains_region(region), button
+        fields = form.query_one("#form-fields").region
+        last = form.query_one("#field-degraded_after", Input)
+        last.focus()  # the list scrolls the field into view
+        await pilot.pause(0.3)
+        assert fields.contains_region(last.region)

@@ -22,7 +22,7 @@ __all__ = ["SECRET_FILTER", "SecretFilter", "guard_apprise_logging", "redact_tar
            "redact_url", "secret_fragments"]
 
 MASK: Final = "***"
-_URL_IN_TEXT: Final = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,30}://[^\s'\"<>)\]]+")
+URL_IN_TEXT: Final = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,30}://[^\s'\"<>)\]]+")
 _HOSTNAME: Final = re.compile(r"^(localhost|[a-z0-9-]+(\.[a-z0-9-]+)+)$", re.IGNORECASE)
 # Fragments shorter than this are not hunted down in free text (they would mangle ordinary words);
 # whole URLs found in text are always redacted.
@@ -83,7 +83,7 @@ def secret_fragments(url: str) -> set[str]:
 
 def redact_text(text: str, secrets: set[str] | frozenset[str] = frozenset()) -> str:
     """Free text with every URL in it redacted and every known secret fragment masked."""
-    text = _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
+    text = URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
     for secret in sorted(secrets, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, MASK)

@@ -8,7 +8,7 @@ import re
 import threading
 from pathlib import Path
 
-from shiptrack_tui.notify.redact import guard_apprise_logging, redact_url
+from shiptrack_tui.notify.redact import URL_IN_TEXT, guard_apprise_logging, redact_url
 
 
 def check_notify_url(url: str) -> str | None:
@@ -118,12 +118,9 @@ def _parse_apprise_config(path: Path) -> tuple[int, list[str]]:
     return usable, skipped
 
 
-_URL_IN_TEXT = re.compile(r"[a-z0-9]{1,32}://[^\s,]+", re.IGNORECASE)
-
-
 def _line_of(shown: str, lines: list[str]) -> int | None:
     """The line holding the URL Apprise logged as `shown` (its log lines come redacted)."""
     for number, text in enumerate(lines, start=1):
-        if any(redact_url(url) == shown for url in _URL_IN_TEXT.findall(text)):
+        if any(redact_url(url) == shown for url in URL_IN_TEXT.findall(text)):
             return number
     return None

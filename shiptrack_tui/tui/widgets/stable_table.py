@@ -17,7 +17,8 @@ pyproject.toml, and tests/test_tui_render_paths.py checks moved rows, clicks and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from rich.segment import Segment
 from rich.style import Style
@@ -34,6 +35,7 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowKey
 
 Cells = tuple[Text, ...]
+T = TypeVar("T")
 
 
 class StableTable(DataTable[Text]):
@@ -84,32 +86,28 @@ class StableTable(DataTable[Text]):
         finally:
             self._pass_styles = None
 
+    def _once_per_pass(self, key: str, work_out: Callable[[], T]) -> T:
+        """`work_out()`, remembered until the render pass ends (outside one: every time)."""
+        if self._pass_styles is None:
+            return work_out()
+        if key not in self._pass_styles:
+            self._pass_styles[key] = work_out()
+        return self._pass_styles[key]  # type: ignore[return-value]
+
     @property
     def rich_style(self) -> Style:
-        if self._pass_styles is None:
-            return super().rich_style
-        style = self._pass_styles.get("rich_style")
-        if style is None:
-            style = self._pass_styles["rich_style"] = super().rich_style
-        return style  # type: ignore[return-value]
+        return self._once_per_pass("rich_style", lambda: super(StableTable, self).rich_style)
+
+    @property
+    def background_colors(self) -> tuple[Color, Color]:
+        return self._once_per_pass("background_colors", lambda: super(StableTable, self).background_colors)
 
     def get_component_styles(self, *names: str) -> RenderStyles:
         if self._pass_styles is None:
             return super().get_component_styles(*names)
-        key = "component:" + ",".join(names)
-        styles = self._pass_styles.get(key)
-        if styles is None:
-            styles = self._pass_styles[key] = _ResolvedStyles(super().get_component_styles(*names))
-        return styles  # type: ignore[return-value]
-
-    @property
-    def background_colors(self) -> tuple[Color, Color]:
-        if self._pass_styles is None:
-            return super().background_colors
-        colors = self._pass_styles.get("background_colors")
-        if colors is None:
-            colors = self._pass_styles["background_colors"] = super().background_colors
-        return colors  # type: ignore[return-value]
+        resolve = super().get_component_styles
+        return self._once_per_pass(  # type: ignore[return-value]
+            "component:" + ",".join(names), lambda: _ResolvedStyles(resolve(*names)))
 
     def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
         try:
