@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from test_tui_seed import (
@@ -37,6 +39,12 @@ from shiptrack_tui.tui.widgets.timeline_pane import TimelineBody, TimelinePane, 
 WIDE = (160, 40)
 
 
+def seeded_app(db: Path, plans: Sequence[Plan], **options: Any) -> tuple[Path, ShipTrackApp]:
+    """A database seeded with `plans`, and a dashboard on it."""
+    seed(db, plans)
+    return db, ShipTrackApp(db, **options)
+
+
 def screen_rows(table: MonitorTable) -> list[str]:
     """The table's rendered lines below the header, as a person reads them."""
     return [table.render_line(y).text for y in range(table.header_height, table.size.height)]
@@ -49,9 +57,7 @@ def names_in_order(table: MonitorTable) -> list[str]:
 async def test_rows_that_moved_show_their_own_cells_and_a_click_selects_the_row_under_it(
     tmp_path: Path,
 ) -> None:
-    db = tmp_path / "moves.db"
-    seed(db, WITH_INCIDENT)
-    app = ShipTrackApp(db, attached_pid=4242, clock=lambda: NOW + 120)
+    db, app = seeded_app(tmp_path / "moves.db", WITH_INCIDENT, attached_pid=4242, clock=lambda: NOW + 120)
     async with app.run_test(size=WIDE) as pilot:
         dashboard = await settled(pilot)
         table = dashboard.query_one(MonitorTable)
@@ -71,9 +77,7 @@ async def test_rows_that_moved_show_their_own_cells_and_a_click_selects_the_row_
 
 
 async def test_a_detail_field_that_grows_gets_its_new_height(tmp_path: Path) -> None:
-    db = tmp_path / "grow.db"
-    seed(db, ALL_UP)
-    app = ShipTrackApp(db, attached_pid=4242, clock=lambda: NOW + 60)
+    db, app = seeded_app(tmp_path / "grow.db", ALL_UP, attached_pid=4242, clock=lambda: NOW + 60)
     async with app.run_test(size=WIDE) as pilot:
         dashboard = await settled(pilot)
         pane = dashboard.query_one(DetailPane)
@@ -101,9 +105,7 @@ def _plain(renderable: object, width: int) -> list[str]:
 
 
 async def test_the_timeline_shows_what_it_renders_after_an_incident_resolves(tmp_path: Path) -> None:
-    db = tmp_path / "timeline.db"
-    seed(db, WITH_INCIDENT)
-    app = ShipTrackApp(db, attached_pid=4242, clock=lambda: NOW + 120)
+    db, app = seeded_app(tmp_path / "timeline.db", WITH_INCIDENT, attached_pid=4242, clock=lambda: NOW + 120)
     async with app.run_test(size=WIDE) as pilot:
         dashboard = await settled(pilot)
         pane = dashboard.query_one(TimelinePane)
@@ -159,9 +161,7 @@ async def test_the_dashboard_owns_full_collections_only_while_it_runs(tmp_path: 
 
 
 async def test_one_line_cells_render_exactly_as_the_data_table_renders_them(tmp_path: Path) -> None:
-    db = tmp_path / "cells.db"
-    seed(db, WITH_INCIDENT)
-    app = ShipTrackApp(db, clock=lambda: NOW)
+    _db, app = seeded_app(tmp_path / "cells.db", WITH_INCIDENT, clock=lambda: NOW)
     async with app.run_test(size=WIDE) as pilot:
         dashboard = await settled(pilot)
         table = dashboard.query_one(MonitorTable)
@@ -199,9 +199,7 @@ def test_a_running_incident_shows_whole_minutes_and_a_resolved_one_its_exact_len
 
 
 async def test_a_refresh_of_other_monitors_keeps_the_checked_ages_moved_on(tmp_path: Path) -> None:
-    db = tmp_path / "ages.db"
-    seed(db, WITH_INCIDENT)
-    app = ShipTrackApp(db, clock=lambda: NOW)
+    _db, app = seeded_app(tmp_path / "ages.db", WITH_INCIDENT, clock=lambda: NOW)
     async with app.run_test(size=WIDE) as pilot:
         dashboard = await settled(pilot)
         table = dashboard.query_one(MonitorTable)
@@ -250,9 +248,7 @@ async def test_frames_are_capped_unless_input_just_arrived() -> None:
 
 
 async def test_a_theme_switch_repaints_the_kept_rows_in_the_new_colours(tmp_path: Path) -> None:
-    db = tmp_path / "theme.db"
-    seed(db, WITH_INCIDENT)
-    app = ShipTrackApp(db, clock=lambda: NOW)
+    _db, app = seeded_app(tmp_path / "theme.db", WITH_INCIDENT, clock=lambda: NOW)
     async with app.run_test(size=WIDE) as pilot:
         dashboard = await settled(pilot)
         table = dashboard.query_one(MonitorTable)
