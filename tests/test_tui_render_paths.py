@@ -24,12 +24,14 @@ from test_tui_seed import (
     wait_until,
 )
 from textual.app import App
+from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from shiptrack_tui.core.incidents import step
 from shiptrack_tui.core.model import CheckResult, Incident, IncidentState, Outcome
 from shiptrack_tui.storage.pipeline import PipelineWrite
 from shiptrack_tui.tui import ShipTrackApp
+from shiptrack_tui.tui.data import Overview
 from shiptrack_tui.tui.frame_timer import FrameTimer
 from shiptrack_tui.tui.idle_gc import EVERY_SECONDS, IDLE_SECONDS, LONGEST_WAIT_SECONDS, NEVER, IdleCollector
 from shiptrack_tui.tui.widgets.detail_pane import DetailPane
@@ -43,6 +45,14 @@ def seeded_app(db: Path, plans: Sequence[Plan], **options: Any) -> tuple[Path, S
     """A database seeded with `plans`, and a dashboard on it."""
     seed(db, plans)
     return db, ShipTrackApp(db, **options)
+
+
+async def table_and_overview(pilot: Pilot[None]) -> tuple[MonitorTable, Overview]:
+    """Once the dashboard has settled: its monitor table and the overview the table shows."""
+    dashboard = await settled(pilot)
+    overview = dashboard.overview
+    assert overview is not None
+    return dashboard.query_one(MonitorTable), overview
 
 
 def screen_rows(table: MonitorTable) -> list[str]:
@@ -147,26 +157,24 @@ def test_idle_collector_collects_only_when_the_operator_rests() -> None:
 
 
 async def test_the_dashboard_owns_full_collections_only_while_it_runs(tmp_path: Path) -> None:
-    db = tmp_path / "gc.db"
-    seed(db, ALL_UP)
     saved = gc.get_threshold()
-    app = ShipTrackApp(db, clock=lambda: NOW)
+    _db, app = seeded_app(tmp_path / "gc.db", ALL_UP, clock=lambda: NOW)
     async with app.run_test(size=WIDE) as pilot:
-        await settled(pilot)
+        dashboard = await settled(pilot)
         assert gc.get_threshold()[2] == NEVER
         idle_since = app.collector.last_input
+        pressed_at = time.monotonic()
         await pilot.press("j")
         assert app.collector.last_input > idle_since  # a key counts as the operator at work
+        frames = dashboard._frame_timer
+        assert frames is not None and frames._uncapped_until > pressed_at  # and is drawn at once
     assert gc.get_threshold() == saved
 
 
 async def test_one_line_cells_render_exactly_as_the_data_table_renders_them(tmp_path: Path) -> None:
     _db, app = seeded_app(tmp_path / "cells.db", WITH_INCIDENT, clock=lambda: NOW)
     async with app.run_test(size=WIDE) as pilot:
-        dashboard = await settled(pilot)
-        table = dashboard.query_one(MonitorTable)
-        overview = dashboard.overview
-        assert overview is not None
+        table, overview = await table_and_overview(pilot)
         table.muted = frozenset({"web"})  # a name cell with the silence marker
         table.show(overview.summaries, overview.sparks, overview.now)
         base = table.rich_style
@@ -201,10 +209,7 @@ def test_a_running_incident_shows_whole_minutes_and_a_resolved_one_its_exact_len
 async def test_a_refresh_of_other_monitors_keeps_the_checked_ages_moved_on(tmp_path: Path) -> None:
     _db, app = seeded_app(tmp_path / "ages.db", WITH_INCIDENT, clock=lambda: NOW)
     async with app.run_test(size=WIDE) as pilot:
-        dashboard = await settled(pilot)
-        table = dashboard.query_one(MonitorTable)
-        overview = dashboard.overview
-        assert overview is not None
+        table, overview = await table_and_overview(pilot)
         later = NOW + 3 * 3600
         table.refresh_ages(later)  # every "checked" cell moves on to hours
         ages = {name: table.get_row(name)[5].plain for name in names_in_order(table)}
