@@ -249,10 +249,13 @@ class Engine(OperatorActions):
         resolves = bool(self._silencer.active) and any(isinstance(e, IncidentResolved) for e in events)
         still_open = [n for n, st in self._states.items() if st.incident is not None] if resolves else []
         tags_of = {n: known.tags for n, known in self._specs.items()} if resolves else {}
-        hush = self._silencer.consider(spec, state, events, now, tags_of, still_open)
-        muted = hush.muted or self._maintenance_for(spec, now)
+        # Whether a transition is told depends on its incident's OPEN (see engine/silencing.py):
+        # a window or silence mutes the OPEN and what follows it, never the RESOLVED of a told one.
+        window = in_maintenance(self.config.maintenance, spec.name, spec.tags, now) if events else None
+        label = None if window is None else (window.name or "maintenance window")
+        hush = self._silencer.consider(spec, state, events, now, tags_of, still_open, label)
         cause = state.incident.cause if state.incident is not None else None
-        outbox = () if muted else outbox_items_for(events, spec, self.config.notify, cause=cause)
+        outbox = () if hush.muted else outbox_items_for(events, spec, self.config.notify, cause=cause)
         self._writer.submit(PipelineWrite(spec.name, state, events=tuple(events), outbox=outbox,
                                           timeline=hush.timeline, **extra))
         if hush.ended:

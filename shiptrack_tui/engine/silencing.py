@@ -1,9 +1,14 @@
 """The engine's silences: which monitors' notifications are muted now, and what the timeline says.
 
 A silence mutes notifications, not checks: checks run, are stored, and incidents open and resolve
-as usual. An incident that opened while silenced stays quiet until it resolves, even if the
-silence ends first, so nobody is told RESOLVED about an incident they were never told had OPENED.
-The decisions are here; the engine does the writing.
+as usual. What an incident's OPEN was decides the rest of it:
+- An incident that opened while silenced or in a maintenance window stays quiet until it
+  resolves, even if the silence or window ends first, so nobody is told RESOLVED about an
+  incident they were never told had OPENED.
+- An incident whose OPEN was announced always gets its ACK and RESOLVED, silence or window or not,
+  so no page is left open for ever. Only its reminders pause while a silence or window covers it.
+Which open incidents are quiet is kept on their timelines (a `silenced` entry written with the
+OPEN), so it survives a restart. The decisions are here; the engine does the writing.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from shiptrack_tui.core.incidents import Event, IncidentOpened, IncidentResolved
+from shiptrack_tui.core.incidents import Event, IncidentOpened, IncidentResolved, ReminderDue
 from shiptrack_tui.core.model import (
     Action,
     ActionKind,
@@ -37,6 +42,7 @@ from shiptrack_tui.core.silences import (
 )
 
 OPENED_SILENCED = "opened while silenced: "
+OPENED_IN_MAINTENANCE = "opened during maintenance: "
 Notes = list[tuple[str, TimelineEntry]]
 """Timeline entries for covered monitors (the engine writes those that have an incident open)."""
 
@@ -75,7 +81,8 @@ class Silencer:
         """After a restart: the stored active silences, and which open incidents opened silenced."""
         self.active = list(silences)
         for incident in open_incidents:
-            if any(e.kind is TimelineKind.SILENCED and (e.detail or "").startswith(OPENED_SILENCED)
+            if any(e.kind is TimelineKind.SILENCED
+                   and (e.detail or "").startswith((OPENED_SILENCED, OPENED_IN_MAINTENANCE))
                    for e in incident.events):
                 self._quiet_incidents[incident.monitor] = incident.started_at
 
@@ -130,23 +137,30 @@ class Silencer:
         self.store.end_silences([s.id for s in ended], at, why)
 
     def consider(self, spec: MonitorSpec, state: MonitorState, events: Sequence[Event], at: float,
-                 tags_of: Mapping[str, Collection[str]], still_open: Collection[str]) -> Hush:
-        """Fold one write's events: mute it or not, and end "until resolved" silences it resolves."""
+                 tags_of: Mapping[str, Collection[str]], still_open: Collection[str],
+                 maintenance: str | None = None) -> Hush:
+        """Fold one write's events: mute it or not, and end "until resolved" silences it resolves.
+
+        `maintenance` names the window covering the monitor now (None outside any window).
+        """
         silence = muting(self.active, spec.name, spec.tags, at)
         timeline: list[TimelineEntry] = []
-        if silence is not None and state.incident is not None and any(
-            isinstance(event, IncidentOpened) for event in events
-        ):
+        opened = state.incident is not None and any(isinstance(event, IncidentOpened) for event in events)
+        if opened and (silence is not None or maintenance is not None):
+            assert state.incident is not None
             self._quiet_incidents[spec.name] = state.incident.started_at
-            text = OPENED_SILENCED + describe_start(silence)
+            text = (OPENED_SILENCED + describe_start(silence) if silence is not None
+                    else OPENED_IN_MAINTENANCE + maintenance if maintenance is not None else "")
             timeline.append(TimelineEntry(at, TimelineKind.SILENCED, text))
         resolved = [event for event in events if isinstance(event, IncidentResolved)]
         started = state.incident.started_at if state.incident is not None else None
         if resolved:
             started = resolved[-1].started_at
-        muted = silence is not None or (
-            started is not None and self._quiet_incidents.get(spec.name) == started
-        )
+        quiet = started is not None and self._quiet_incidents.get(spec.name) == started
+        # A reminder of an announced incident waits out a silence or window; ACK and RESOLVED never do.
+        hushed_now = silence is not None or maintenance is not None
+        reminding = any(isinstance(event, ReminderDue) for event in events)
+        muted = quiet or (hushed_now and (opened or reminding))
         ended: list[Silence] = []
         if resolved:
             self._quiet_incidents.pop(spec.name, None)
