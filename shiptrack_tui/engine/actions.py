@@ -117,6 +117,9 @@ class OperatorActions:
                 return
             if action.kind in (ActionKind.ACK, ActionKind.NOTE):
                 await self._ensure_same_incident(action, state)
+                # Checks ran while we awaited the store: act on the state as it is now, and only
+                # if the incident checked is still the open one (a recovery may have resolved it).
+                state, now = self._still_open(action, state), self.clock()
             if action.kind is ActionKind.ACK:
                 state, events = acknowledge(state, spec.name, now, action.note)
             elif action.kind is ActionKind.NOTE:
@@ -144,6 +147,17 @@ class OperatorActions:
             incident.started_at != state.incident.started_at
         ):
             raise IllegalTransition(f"incident {action.incident_id} is not open")
+
+    def _still_open(self, action: Action, before: MonitorState) -> MonitorState:
+        """The monitor's state now, if it still has the incident `before` had; else refuse."""
+        name = action.monitor or ""
+        current = self._states.get(name) if name in self._specs else None
+        if current is None or current.incident is None or before.incident is None or (
+            current.incident.started_at != before.incident.started_at
+        ):
+            which = f"incident {action.incident_id}" if action.incident_id is not None else "the incident"
+            raise IllegalTransition(f"{which} is not open (it resolved meanwhile)")
+        return current
 
     def _reject(self, action: Action, why: str) -> None:
         """Record why an action could not be applied, so `shiptrack ack` can tell the operator."""
