@@ -73,7 +73,8 @@ def test_an_incident_announced_before_a_window_resolves_inside_it_across_a_kill_
 ) -> None:
     with Receiver() as rx:
         start = int(time.time()) + 6  # whole seconds: TOML datetimes here carry no fraction
-        config = CONFIG.format(hook=rx.url(), base=targets.base_url, start=stamp(start), end=stamp(start + 300))
+        config = CONFIG.format(hook=rx.url(), base=targets.base_url, start=stamp(start),
+                               end=stamp(start + 300))
         (tmp_path / "st.toml").write_text(config)
         targets.set_down("t/api")
         first = daemon(tmp_path)
