@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shiptrack_tui.config import NotifySettings
 from shiptrack_tui.core.incidents import IncidentAcknowledged, IncidentOpened, IncidentResolved, ReminderDue
 from shiptrack_tui.core.model import MonitorSpec, Transition
 from shiptrack_tui.notify import check_notify_url, load_config_targets, outbox_items_for, route
@@ -42,10 +43,11 @@ def test_global_urls_filtered_by_events() -> None:
     assert route(settings, (), Transition.RESOLVE) == (GLOBAL,)
 
 
-def test_reminders_follow_open_unless_listed() -> None:
-    assert route(Settings(urls=(GLOBAL,)), (), Transition.REMINDER) == (GLOBAL,)
-    only_resolve = Settings(urls=(GLOBAL,), events=frozenset({"resolve"}))
-    assert route(only_resolve, (), Transition.REMINDER) == ()
+def test_reminders_go_only_where_listed() -> None:
+    assert route(NotifySettings(urls=(GLOBAL,)), (), Transition.REMINDER) == (GLOBAL,)  # the default
+    assert route(Settings(urls=(GLOBAL,)), (), Transition.REMINDER) == ()  # open, ack, resolve only
+    open_resolve = Settings(urls=(GLOBAL,), events=frozenset({"open", "resolve"}))
+    assert route(open_resolve, (), Transition.REMINDER) == ()
     explicit = Settings(urls=(GLOBAL,), events=frozenset({"resolve", "reminder"}))
     assert route(explicit, (), Transition.REMINDER) == (GLOBAL,)
 
@@ -115,7 +117,9 @@ def test_outbox_items_one_per_event_per_url() -> None:
     acked = [IncidentAcknowledged("api", 140.0, 100.0, None)]
     ack = outbox_items_for(acked, spec, settings, cause="HTTP 503")
     assert ack[0].title == "[ACK] api — HTTP 503" and ack[0].notify_type == "info"
-    reminder = outbox_items_for([ReminderDue("api", 4000.0, 100.0, "HTTP 503")], spec, settings)
+    with_reminders = Settings(urls=(GLOBAL,), events=ALL | {"reminder"},
+                              channels=(Channel((PROD,), frozenset({"prod"}), ALL | {"reminder"}),))
+    reminder = outbox_items_for([ReminderDue("api", 4000.0, 100.0, "HTTP 503")], spec, with_reminders)
     assert [i.title for i in reminder] == ["[REMINDER] api — HTTP 503"] * 2
     assert outbox_items_for(events, spec, Settings()) == ()
 

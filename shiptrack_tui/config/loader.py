@@ -226,7 +226,7 @@ def _notify(ck: Checker, table: dict[str, Any], base: Path, check: NotifyUrlChec
 
 
 def _as_events(value: object) -> frozenset[str]:
-    return as_choices(value, NOTIFY_EVENTS, '["open", "ack", "resolve"]')
+    return as_choices(value, NOTIFY_EVENTS, '["open", "ack", "resolve", "reminder"]')
 
 
 def _existing_file(path: Path) -> Path:

@@ -9,7 +9,8 @@ from typing import Final
 from shiptrack_tui.core.maintenance import MaintenanceWindow
 from shiptrack_tui.core.model import MonitorSpec
 
-NOTIFY_EVENTS: Final = ("open", "ack", "resolve")
+# "reminder" is chosen like the others; the default (no `events` key) sends all four.
+NOTIFY_EVENTS: Final = ("open", "ack", "resolve", "reminder")
 DEFAULT_TIMEOUT: Final = 10.0
 
 

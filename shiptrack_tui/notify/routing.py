@@ -7,8 +7,8 @@ Rules (documented for operators in the README's notifications section):
   tags; an entry without tags goes to every monitor.
 - A channel (`[[notify.channel]]`) sends to its own urls for monitors sharing one of its tags (a
   channel without tags takes every monitor), for its own `events` (or `[notify] events` if unset).
-- A reminder goes wherever the events list contains "reminder", or else "open": a reminder repeats
-  the opening message, so whoever was told about the opening is reminded.
+- A reminder is an event like the others: it goes only where the events list contains "reminder"
+  (the default list, used when `events` is not set, has all four).
 - A URL reached by several routes gets one message.
 
 Everything here is pure except reading the Apprise config file, which is cached by file identity
@@ -69,10 +69,7 @@ def wants(events: Collection[str] | None, transition: Transition) -> bool:
     """Whether an events list lets this transition through (see the module's rules)."""
     if events is None:
         return False
-    chosen = {str(event).lower() for event in events}
-    if transition is Transition.REMINDER and "reminder" not in chosen:
-        return Transition.OPEN.value in chosen
-    return transition.value in chosen
+    return transition.value in {str(event).lower() for event in events}
 
 
 _config_cache: dict[str, tuple[tuple[int, int], tuple[ConfigTarget, ...]]] = {}
