@@ -253,3 +253,31 @@ def test_notify_test_reports_each_url_without_secrets(rx: Receiver) -> None:
     assert all(SECRET not in f"{url} {why}" for url, _ok, why in results)
     assert rx.titles() == ["[TEST] ShipTrack — notifications work"]
     assert notify_test(replace(settings, urls=(), channels=())) == []
+
+
+def test_a_backed_off_resolved_is_not_overtaken_by_the_next_incident_of_the_monitor(
+    store: Store, rx: Receiver
+) -> None:
+    """Order is per (monitor, URL): across incidents, and for rows that have no incident at all."""
+    settings = NotifySettings(urls=(rx.url(),))
+    t0 = time.time() - 100
+    up = MonitorState(status=MonitorStatus.UP)
+    write(store, settings, API, down_state(t0, t0), IncidentOpened("api", t0, t0, "HTTP 503"))
+    write(store, settings, API, up, IncidentResolved("api", t0 + 10, t0, "HTTP 503"))
+    # A message written while the monitor has no incident (its row has none), then incident #2.
+    stray = outbox_items_for([IncidentResolved("api", t0 + 20, t0, "HTTP 503")], API, settings)
+    store.commit_batch([PipelineWrite("api", up, outbox=stray)])
+    second = IncidentOpened("api", t0 + 30, t0 + 30, "timeout")
+    write(store, settings, API, down_state(t0 + 30, t0 + 30), second)
+    rx.fail(2)  # the first two posts are answered 500: OPEN #1 backs off, twice
+    sender = NotificationSender(store, settings, **{**FAST, "backoff_base": 0.3, "backoff_cap": 0.3})
+    sender.start()
+    try:
+        rx.wait_for(4)
+        time.sleep(0.5)  # time for anything out of order or duplicated to show up
+    finally:
+        sender.stop()
+    assert rx.requests == 6
+    assert [title.split(" — ")[0] for title in rx.titles()] == [
+        "[OPEN] api", "[RESOLVED] api", "[RESOLVED] api", "[OPEN] api"]
+    assert rx.titles()[-1] == "[OPEN] api — timeout"

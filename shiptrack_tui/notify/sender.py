@@ -6,8 +6,8 @@ other URLs, and `stop()` returns within seconds whatever Apprise is doing.
 
 Delivery is at-least-once: the outbox row is durable, `delivered` is recorded after Apprise
 answers, and a crash between the two sends the message once more after a restart. Order per
-(incident, URL) is the store's job: `due_outbox` hands out a row only once every earlier row of
-the same incident and URL was delivered or given up.
+(monitor, URL) is the store's job: `due_outbox` hands out a row only once every earlier row of
+the same monitor and URL was delivered or given up.
 """
 
 from __future__ import annotations

@@ -65,8 +65,14 @@ def _compact_rollups(db: SqliteDatabase) -> None:
     totals.rebuild(conn)
 
 
+def _outbox_by_monitor(db: SqliteDatabase) -> None:
+    """Schema 4: the outbox is ordered per (monitor, url); index the pending rows that way."""
+    db.execute_sql("CREATE INDEX outbox_pending_monitor ON outbox (monitor, url, id) "
+                   "WHERE delivered_at IS NULL AND failed_at IS NULL")
+
+
 MIGRATIONS: Final[tuple[Callable[[SqliteDatabase], None], ...]] = (_initial_schema, _silences,
-                                                                    _compact_rollups)
+                                                                    _compact_rollups, _outbox_by_monitor)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 

@@ -1,7 +1,8 @@
 """The notification outbox: which rows are due, and what happened when one was attempted.
 
-Per (incident, url), a row is due only when every earlier row of the pair is delivered or given
-up: a notifier never sends RESOLVED before OPEN (DESIGN §7).
+Per (monitor, url), a row is due only when every earlier row of the pair is delivered or given
+up: a notifier never sends RESOLVED before OPEN (DESIGN §7), nor the OPEN of a monitor's next
+incident before the RESOLVED of its last, and rows without an incident wait their turn too.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ FROM outbox AS o
 WHERE o.delivered_at IS NULL AND o.failed_at IS NULL AND o.next_attempt_at <= ?
   AND NOT EXISTS (
     SELECT 1 FROM outbox AS p
-    WHERE p.incident_id = o.incident_id AND p.url = o.url AND p.id < o.id
+    WHERE p.monitor = o.monitor AND p.url = o.url AND p.id < o.id
       AND p.delivered_at IS NULL AND p.failed_at IS NULL)
 ORDER BY o.next_attempt_at, o.id
 LIMIT ?
