@@ -12,6 +12,7 @@ from receiver import Receiver
 
 from shiptrack_tui.core.model import OutboxItem, OutboxRow, Transition
 from shiptrack_tui.notify import Delivery, NotificationSender, Outcome, backoff, deliver, judge
+from shiptrack_tui.notify.redact import guard_apprise_logging
 
 SECRET = "Sup3rS3cretPassw0rd"
 
@@ -120,13 +121,32 @@ def test_wake_sends_promptly_without_waiting_for_the_poll() -> None:
 
 
 def test_apprise_logs_never_carry_the_secret(caplog: pytest.LogCaptureFixture) -> None:
+    """Apprise and urllib3, logging at DEBUG, print the URL they post to; the guard scrubs it."""
+    guard_apprise_logging()  # what deliver() sets up; then an operator turns debug logging on
+    loggers = [logging.getLogger(name) for name in ("apprise", "urllib3")]
+    levels = [logger.level for logger in loggers]
     caplog.set_level(logging.DEBUG)
-    url = f"json://admin:{SECRET}@127.0.0.1:9/{SECRET}?-X-Token={SECRET}"
-    with Receiver() as rx:
-        rx.down()  # connection refused: Apprise logs the failure
-        result = deliver(url.replace("127.0.0.1:9", f"127.0.0.1:{rx.port}"), "t", "b", "info", 2.0)
-    assert result.outcome is Outcome.FAILED and SECRET not in result.why
-    logging.getLogger("apprise").error("Unparseable URL %s", url)  # what Apprise prints for bad URLs
-    text = "\n".join(r.getMessage() for r in caplog.records)
-    assert "apprise" in {r.name for r in caplog.records}
-    assert SECRET not in text
+    for logger in loggers:
+        logger.setLevel(logging.DEBUG)
+    try:
+        with Receiver() as rx:
+            url = f"json://admin:{SECRET}@127.0.0.1:{rx.port}/hook/{SECRET}?-X-Token={SECRET}"
+            rx.fail(1)  # answered 500: urllib3 logs the request line, Apprise the failure
+            answered = deliver(url, "t", "b", "info", 2.0)
+            rx.down()  # connection refused: Apprise logs the socket error with the request path
+            refused = deliver(url, "t", "b", "info", 2.0)
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+    assert answered.outcome is refused.outcome is Outcome.FAILED
+    assert SECRET not in answered.why and SECRET not in refused.why
+    messages = [(r.name, r.getMessage()) for r in caplog.records]
+    # Apprise really logged lines that name the URL it posts to (the secret masked out of them) ...
+    assert any(name == "apprise" and f"POST URL: http://127.0.0.1:{rx.port}/" in text
+               for name, text in messages)
+    assert any(name == "apprise" and "Socket Exception" in text and "/hook/" in text
+               for name, text in messages)
+    assert any(name.startswith("urllib3") and "POST /hook/" in text for name, text in messages)
+    # ... and none of them carries the secret.
+    assert [text for _, text in messages if SECRET in text] == []
+

@@ -121,7 +121,10 @@ class SecretFilter(logging.Filter):
 
 
 SECRET_FILTER: Final = SecretFilter()
-_GUARDED_LOGGERS: Final = ("apprise", "urllib3")
+# A logger's filters see only the records logged on it, not its children's: name each one that
+# logs request lines ("POST /hook/<token>?X-Token=..." comes from urllib3.connectionpool).
+_GUARDED_LOGGERS: Final = ("apprise", "urllib3", "urllib3.connectionpool", "urllib3.connection",
+                           "urllib3.util.retry", "requests")
 _configured = False
 
 
@@ -133,9 +136,10 @@ def guard_apprise_logging(level: int = logging.WARNING) -> SecretFilter:
     """
     global _configured
     if not _configured:
-        for name in _GUARDED_LOGGERS:
-            logger = logging.getLogger(name)
-            logger.addFilter(SECRET_FILTER)
+        children = [name for name in logging.root.manager.loggerDict
+                    if name.startswith(tuple(f"{guarded}." for guarded in _GUARDED_LOGGERS))]
+        for name in {*_GUARDED_LOGGERS, *children}:
+            logging.getLogger(name).addFilter(SECRET_FILTER)
         logging.getLogger("apprise").setLevel(level)
         logging.getLogger("urllib3").setLevel(max(level, logging.WARNING))
         _configured = True
