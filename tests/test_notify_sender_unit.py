@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import pytest
@@ -52,7 +53,7 @@ def test_detail_names_the_redacted_url_never_the_secret() -> None:
 
 @dataclass
 class MemoryStore:
-    """The store's outbox contract in memory: per (incident, url) order, attempts recorded."""
+    """The store's outbox contract in memory: per (monitor, url) order, attempts recorded."""
 
     rows: list[OutboxRow] = field(default_factory=list)
     done: dict[int, str] = field(default_factory=dict)  # row id → "delivered" | "gave up"
@@ -63,11 +64,18 @@ class MemoryStore:
         with self.lock:
             due = []
             for r in self.rows:
-                earlier = [p for p in self.rows if p.incident_id == r.incident_id and p.item.url == r.item.url
+                key = (r.item.monitor, r.item.url)
+                earlier = [p for p in self.rows if (p.item.monitor, p.item.url) == key
                            and p.id < r.id and p.id not in self.done]
                 if r.id not in self.done and r.next_attempt_at <= now and not earlier:
                     due.append(r)
             return due[:limit]
+
+    def outbox_placeholders(self, prefix: str) -> dict[str, int]:
+        return {}  # these tests write no Apprise config placeholders
+
+    def expand_outbox(self, row_id: int, urls: Sequence[str], prefix: str) -> int:
+        raise AssertionError("no placeholders here")
 
     def record_attempt(self, row_id: int, at: float, delivered: bool, error: str | None = None,
                        next_attempt_at: float | None = None, give_up: bool = False,

@@ -11,26 +11,35 @@ Rules (documented for operators in the README's notifications section):
   (the default list, used when `events` is not set, has all four).
 - A URL reached by several routes gets one message.
 
-Everything here is pure except reading the Apprise config file, which is cached by file identity
-(path, mtime, size) so `outbox_items_for` stays cheap inside the engine's write pipeline.
+- One configured string can hold several Apprise URLs ("json://a, json://b": Apprise would send to
+  each): each gets its own outbox row, so one failing never makes the others receive it twice.
+- Each entry of the Apprise config file gets its own row; while the file cannot be read, one
+  placeholder row stands for them (see `config_file`).
+
+Everything here is pure except reading the Apprise config file (cached, in `config_file`).
 """
 
 from __future__ import annotations
 
-import logging
 import os
-from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from threading import Lock
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from functools import lru_cache
 from typing import Protocol
 
 from shiptrack_tui.core.incidents import Event
 from shiptrack_tui.core.messages import render_event
-from shiptrack_tui.core.model import MonitorSpec, OutboxItem, Transition
+from shiptrack_tui.core.model import MonitorSpec, OutboxItem, OutboxRow, Transition
+from shiptrack_tui.notify.config_file import (
+    ConfigTarget,
+    load_config_targets,
+    parse_placeholder,
+    placeholder_url,
+    read_config_targets,
+)
 from shiptrack_tui.notify.redact import redact_target
 
-log = logging.getLogger(__name__)
+__all__ = ["ConfigTarget", "all_urls", "expand_placeholder", "load_config_targets", "outbox_items_for",
+           "route", "split_urls", "wants"]
 
 
 class ChannelLike(Protocol):
@@ -57,14 +66,6 @@ class NotifySettingsLike(Protocol):
     def channels(self) -> Sequence[ChannelLike]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class ConfigTarget:
-    """One URL from an Apprise config file, with the Apprise tags it carries there."""
-
-    url: str
-    tags: frozenset[str]
-
-
 def wants(events: Collection[str] | None, transition: Transition) -> bool:
     """Whether an events list lets this transition through (see the module's rules)."""
     if events is None:
@@ -72,39 +73,17 @@ def wants(events: Collection[str] | None, transition: Transition) -> bool:
     return transition.value in {str(event).lower() for event in events}
 
 
-_config_cache: dict[str, tuple[tuple[int, int], tuple[ConfigTarget, ...]]] = {}
-_config_lock = Lock()
+@lru_cache(maxsize=1024)
+def split_urls(configured: str) -> tuple[str, ...]:
+    """The Apprise URLs in one configured string, as Apprise itself splits it (comma or space)."""
+    from apprise.utils.parse import parse_urls
+
+    return tuple(parse_urls(configured)) or (configured,)
 
 
-def load_config_targets(path: str | os.PathLike[str]) -> tuple[ConfigTarget, ...]:
-    """The URLs (and their Apprise tags) in an Apprise config file; empty if it cannot be read.
-
-    Cached until the file's mtime or size changes.
-    """
-    import apprise  # the core-facing routing functions stay importable without Apprise's start-up cost
-
-    from shiptrack_tui.notify.redact import guard_apprise_logging
-
-    resolved = str(Path(path).expanduser())
-    try:
-        stat = os.stat(resolved)
-    except OSError as exc:
-        log.warning("cannot read the Apprise config %s: %s", resolved, exc.strerror)
-        return ()
-    identity = (stat.st_mtime_ns, stat.st_size)
-    with _config_lock:
-        cached = _config_cache.get(resolved)
-        if cached is not None and cached[0] == identity:
-            return cached[1]
-        guard_apprise_logging()
-        config = apprise.AppriseConfig()
-        config.add(resolved)
-        targets = tuple(
-            ConfigTarget(service.url(), frozenset(str(tag) for tag in service.tags))
-            for service in config.services()
-        )
-        _config_cache[resolved] = (identity, targets)
-        return targets
+def _each(configured: Iterable[str]) -> Iterator[str]:
+    for entry in configured:
+        yield from split_urls(entry)
 
 
 def route(
@@ -115,22 +94,40 @@ def route(
 ) -> tuple[str, ...]:
     """The URLs to tell about `transition` of a monitor with `monitor_tags`, each once, in config order.
 
-    `config_targets` defaults to the entries of `settings.apprise_config` (read through the cache).
+    `config_targets` defaults to the entries of `settings.apprise_config` (read through the cache);
+    if that file cannot be read, a placeholder URL stands for its entries.
     """
     tags = set(monitor_tags)
     found: dict[str, None] = {}
     if wants(settings.events, transition):
-        found.update(dict.fromkeys(settings.urls))
+        found.update(dict.fromkeys(_each(settings.urls)))
         if config_targets is None and settings.apprise_config:
-            config_targets = load_config_targets(settings.apprise_config)
+            config_targets = read_config_targets(settings.apprise_config)
+            if config_targets is None:
+                found[placeholder_url(settings.apprise_config, tags)] = None
         for target in config_targets or ():
             if not target.tags or target.tags & tags:
                 found[target.url] = None
     for channel in settings.channels:
         events = channel.events if channel.events is not None else settings.events
         if wants(events, transition) and (not channel.tags or tags & set(channel.tags)):
-            found.update(dict.fromkeys(channel.urls))
+            found.update(dict.fromkeys(_each(channel.urls)))
     return tuple(found)
+
+
+def expand_placeholder(row: OutboxRow, settings: NotifySettingsLike | None) -> tuple[str, ...] | None:
+    """The config file entries a placeholder row stands for now; None while the file cannot be read.
+
+    The entries the transition is routed to that are not already told as a plain or channel URL.
+    """
+    path, tags = parse_placeholder(row.item.url)
+    targets = read_config_targets(path)
+    if targets is None:
+        return None
+    if settings is None:
+        return tuple(t.url for t in targets if not t.tags or t.tags & tags)
+    plain = set(route(settings, tags, row.item.transition, ()))
+    return tuple(url for url in route(settings, tags, row.item.transition, targets) if url not in plain)
 
 
 def outbox_items_for(
@@ -163,9 +160,9 @@ def outbox_items_for(
 
 def all_urls(settings: NotifySettingsLike) -> tuple[str, ...]:
     """Every configured URL (plain, Apprise config file, channels), each once: for `notify-test`."""
-    found: dict[str, None] = dict.fromkeys(settings.urls)
+    found: dict[str, None] = dict.fromkeys(_each(settings.urls))
     if settings.apprise_config:
         found.update(dict.fromkeys(t.url for t in load_config_targets(settings.apprise_config)))
     for channel in settings.channels:
-        found.update(dict.fromkeys(channel.urls))
+        found.update(dict.fromkeys(_each(channel.urls)))
     return tuple(found)

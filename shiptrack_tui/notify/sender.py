@@ -17,15 +17,21 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
 from shiptrack_tui.core.durations import format_duration
 from shiptrack_tui.core.model import OutboxRow
+from shiptrack_tui.notify.config_file import PLACEHOLDER_PREFIX, is_placeholder, parse_placeholder
 from shiptrack_tui.notify.delivery import DEFAULT_TIMEOUT, Delivery, Outcome, deliver
 from shiptrack_tui.notify.redact import redact_url
-from shiptrack_tui.notify.routing import load_config_targets
+from shiptrack_tui.notify.routing import (
+    NotifySettingsLike,
+    expand_placeholder,
+    load_config_targets,
+    split_urls,
+)
 
 log = logging.getLogger("shiptrack.notify")
 
@@ -53,6 +59,11 @@ class OutboxStore(Protocol):
         give_up: bool = False,
         detail: str | None = None,
     ) -> None: ...
+
+
+    def outbox_placeholders(self, prefix: str) -> dict[str, int]: ...
+
+    def expand_outbox(self, row_id: int, urls: Sequence[str], prefix: str) -> int: ...
 
 
 class SenderSettings(Protocol):
@@ -205,9 +216,18 @@ class NotificationSender:
             return 0
         busy_urls = set(self._in_flight.values())
         started = 0
-        for row in self.store.due_outbox(self.clock(), limit=max(free * 4, 16)):
+        due = self.store.due_outbox(self.clock(), limit=max(free * 4, 16))
+        waiting = self.store.outbox_placeholders(PLACEHOLDER_PREFIX) if due else {}
+        plain = self._plain_urls() if waiting else frozenset()
+        for row in due:
             if started >= free:
                 break
+            if is_placeholder(row.item.url):
+                self._expand(row)
+                continue
+            behind = waiting.get(row.item.monitor)
+            if behind is not None and row.id > behind and row.item.url not in plain:
+                continue  # it may go to an entry of the unreadable config file: the earlier message first
             if row.id in self._in_flight or row.item.url in busy_urls:
                 continue  # one delivery at a time per URL keeps its messages in order
             busy_urls.add(row.item.url)
@@ -216,6 +236,38 @@ class NotificationSender:
                              name=f"shiptrack-notify-{row.id}").start()
             started += 1
         return started
+
+    def _plain_urls(self) -> frozenset[str]:
+        """URLs configured directly ([notify] urls, channels): never entries of the config file."""
+        settings = self.settings
+        if settings is None:
+            return frozenset()
+        configured = [*getattr(settings, "urls", ()),
+                      *(url for channel in getattr(settings, "channels", ()) for url in channel.urls)]
+        return frozenset(url for entry in configured for url in split_urls(entry))
+
+    def _routing(self) -> NotifySettingsLike | None:
+        settings = self.settings
+        needed = ("urls", "events", "channels", "apprise_config")
+        return settings if all(hasattr(settings, name) for name in needed) else None  # type: ignore[return-value]
+
+    def _expand(self, row: OutboxRow) -> None:
+        """A transition owed to the Apprise config file's entries: queue it for each, or retry later."""
+        urls = expand_placeholder(row, self._routing())
+        path, _tags = parse_placeholder(row.item.url)
+        at = self.clock()
+        if urls is None:
+            result = Delivery(Outcome.FAILED, f"the Apprise config file {path} cannot be read")
+            attempt = judge(row, result, at, self.give_up_after, self.backoff_base, self.backoff_cap)
+            self.store.record_attempt(attempt.row_id, at, False, error=attempt.error,
+                                      next_attempt_at=attempt.next_attempt_at, give_up=attempt.give_up,
+                                      detail=attempt.detail)
+            log.warning("%s: %s", item_label(row), attempt.detail)
+            return
+        queued = self.store.expand_outbox(row.id, urls, PLACEHOLDER_PREFIX)
+        log.info("%s: the Apprise config file %s reads again: queued for its %d routed entries",
+                 item_label(row), path, queued)
+        self._wake.set()
 
     def drain(self, timeout: float = 10.0) -> None:
         """Run the loop inline until nothing is due or in flight (tests and one-shot use)."""

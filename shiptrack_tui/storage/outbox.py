@@ -65,3 +65,44 @@ def record_attempt(conn: sqlite3.Connection, row_id: int, at: float, delivered: 
     if incident_id is not None:
         conn.execute("INSERT INTO timeline (incident_id, at, kind, detail) VALUES (?, ?, ?, ?)",
                      (incident_id, at, kind.value, text))
+
+
+_PENDING = "delivered_at IS NULL AND failed_at IS NULL"
+_COLUMNS = ("incident_id, monitor, transition, url, title, body, notify_type, created_at, attempts, "
+            "next_attempt_at, delivered_at, failed_at, last_error")
+
+
+def waiting_on_placeholders(conn: sqlite3.Connection, prefix: str) -> dict[str, int]:
+    """Monitor -> id of its oldest pending placeholder row (a URL starting with `prefix`)."""
+    rows = conn.execute(
+        f"SELECT monitor, MIN(id) FROM outbox WHERE {_PENDING} AND substr(url, 1, ?) = ? GROUP BY monitor",
+        (len(prefix), prefix)).fetchall()
+    return {monitor: first for monitor, first in rows}
+
+
+def expand(conn: sqlite3.Connection, row_id: int, urls: list[str], prefix: str) -> int:
+    """Replace a pending placeholder row by one row per URL; return how many were queued.
+
+    The new rows keep their place in the monitor's order: its later pending rows to those URLs
+    (and later placeholders) are moved behind them, unchanged otherwise.
+    """
+    row = conn.execute(
+        f"SELECT incident_id, monitor, transition, title, body, notify_type, created_at FROM outbox "
+        f"WHERE id = ? AND {_PENDING}", (row_id,)).fetchone()
+    if row is None:
+        return 0
+    incident_id, monitor, transition, title, body, notify_type, created = row
+    marks = ",".join("?" * len(urls)) or "NULL"
+    later = [moved for (moved,) in conn.execute(
+        f"SELECT id FROM outbox WHERE monitor = ? AND id > ? AND {_PENDING} "
+        f"AND (url IN ({marks}) OR substr(url, 1, ?) = ?) ORDER BY id",
+        (monitor, row_id, *urls, len(prefix), prefix))]
+    conn.executemany(
+        "INSERT INTO outbox (incident_id, monitor, transition, url, title, body, notify_type, created_at, "
+        "attempts, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0.0)",
+        [(incident_id, monitor, transition, url, title, body, notify_type, created) for url in urls])
+    for moved in later:
+        conn.execute(f"INSERT INTO outbox ({_COLUMNS}) SELECT {_COLUMNS} FROM outbox WHERE id = ?", (moved,))
+        conn.execute("DELETE FROM outbox WHERE id = ?", (moved,))
+    conn.execute("DELETE FROM outbox WHERE id = ?", (row_id,))
+    return len(urls)

@@ -252,7 +252,7 @@ class Store:
     # -- outbox -------------------------------------------------------------------------------
     def due_outbox(self, now: float, limit: int = 100) -> list[OutboxRow]:
         """Rows to attempt now, oldest first, never one ahead of an undelivered earlier row of the
-        same (incident, url)."""
+        same (monitor, url)."""
         return outbox.due_outbox(self._conn(), now, limit)
 
     def record_attempt(self, row_id: int, at: float, delivered: bool, error: str | None = None,
@@ -263,6 +263,15 @@ class Store:
         with self._db.atomic("IMMEDIATE"):
             outbox.record_attempt(self._conn(), row_id, at, delivered, error, next_attempt_at, give_up,
                                   detail)
+
+    def outbox_placeholders(self, prefix: str) -> dict[str, int]:
+        """Monitor -> id of its oldest pending outbox row whose URL starts with `prefix`."""
+        return outbox.waiting_on_placeholders(self._conn(), prefix)
+
+    def expand_outbox(self, row_id: int, urls: Sequence[str], prefix: str) -> int:
+        """Replace a pending placeholder row by a row per URL, keeping the monitor's order."""
+        with self._db.atomic("IMMEDIATE"):
+            return outbox.expand(self._conn(), row_id, list(urls), prefix)
 
     # -- silences -----------------------------------------------------------------------------
     def start_silence(self, silence: Silence, action_id: int | None = None) -> Silence:
