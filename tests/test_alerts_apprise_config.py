@@ -1,0 +1,98 @@
+"""An Apprise config file that cannot be read when a transition happens: the transition is kept and
+delivered to each of the file's entries, in order, once the file reads again. Real engine, real
+SQLite file, real Apprise delivery to loopback receivers."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from receiver import Receiver
+
+from shiptrack_tui.config import Config, NotifySettings
+from shiptrack_tui.core.model import MonitorSpec
+from shiptrack_tui.demo import DemoTargetsThread
+from shiptrack_tui.engine import Engine, EngineThread
+from shiptrack_tui.storage import Store
+
+
+def wait_for(condition: Callable[[], object], seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+class Rig:
+    def __init__(self, tmp_path: Path, targets: DemoTargetsThread, rx: Receiver) -> None:
+        self.db = tmp_path / "st.db"
+        self.targets = targets
+        self.rx = rx
+        self.file = tmp_path / "apprise.yml"
+        self.file.write_text(f"urls:\n  - {rx.url('one')}\n  - {rx.url('two')}\n")
+        self.aside = tmp_path / "apprise.yml.aside"
+        spec = MonitorSpec(name="api", url=f"{targets.base_url}/t/api", interval=0.25, timeout=0.2,
+                           failure_threshold=1, recovery_threshold=1)
+        notify = NotifySettings(urls=(rx.url("plain"),), apprise_config=self.file)
+        self.store = Store.open(self.db)
+        self.handle = EngineThread(Engine(Config(path=tmp_path / "none.toml", monitors=(spec,),
+                                                 notify=notify), self.store))
+
+    def incidents(self) -> list[str]:
+        with sqlite3.connect(self.db) as conn:
+            return [state for (state,) in conn.execute("SELECT state FROM incident ORDER BY id")]
+
+    def titles(self, path: str) -> list[str]:
+        return [title.split(" — ")[0] for title in self.rx.titles(path)]
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    targets = DemoTargetsThread()
+    targets.start()
+    with Receiver() as rx:
+        rig = Rig(tmp_path, targets, rx)
+        rig.handle.start()
+        wait_for(lambda: rig.store.load_states().get("api") is not None
+                 and rig.store.load_states()["api"].last_check_at is not None)
+        try:
+            yield rig
+        finally:
+            rig.handle.stop()
+            rig.store.close()
+            targets.stop()
+
+
+def test_open_and_resolve_while_the_file_is_renamed_away_reach_each_entry_once_it_is_back(rig: Rig) -> None:
+    rig.file.rename(rig.aside)
+    rig.targets.set_down("t/api")
+    wait_for(lambda: rig.incidents() == ["open"])
+    rig.targets.set_up("t/api")
+    wait_for(lambda: rig.incidents() == ["resolved"])
+    wait_for(lambda: rig.titles("plain") == ["[OPEN] api", "[RESOLVED] api"])  # plain URLs do not wait
+    assert rig.titles("one") == rig.titles("two") == []
+    rig.aside.rename(rig.file)
+    wait_for(lambda: len(rig.rx.posts) == 6)
+    time.sleep(0.5)  # nothing more may follow
+    assert rig.titles("one") == rig.titles("two") == ["[OPEN] api", "[RESOLVED] api"]
+    assert len(rig.rx.posts) == 6
+
+
+def test_a_directory_in_place_of_the_file_delays_the_open_and_the_later_resolve_waits_for_it(rig: Rig) -> None:
+    rig.file.rename(rig.aside)
+    rig.file.mkdir()  # exists, but is no file Apprise can read
+    rig.targets.set_down("t/api")
+    wait_for(lambda: rig.titles("plain") == ["[OPEN] api"])
+    rig.file.rmdir()
+    shutil.move(rig.aside, rig.file)
+    rig.targets.set_up("t/api")  # RESOLVED is routed to the entries at once; the OPEN must go first
+    wait_for(lambda: len(rig.rx.posts) == 6)
+    time.sleep(0.5)
+    assert rig.titles("one") == rig.titles("two") == ["[OPEN] api", "[RESOLVED] api"]
+    assert rig.titles("plain") == ["[OPEN] api", "[RESOLVED] api"]
