@@ -84,7 +84,7 @@ def test_open_and_resolve_while_the_file_is_renamed_away_reach_each_entry_once_i
     assert len(rig.rx.posts) == 6
 
 
-def test_a_directory_in_place_of_the_file_delays_the_open_and_the_later_resolve_waits_for_it(rig: Rig) -> None:
+def test_a_directory_in_place_of_the_file_delays_the_open_and_the_later_resolve_waits(rig: Rig) -> None:
     rig.file.rename(rig.aside)
     rig.file.mkdir()  # exists, but is no file Apprise can read
     rig.targets.set_down("t/api")
