@@ -30,7 +30,7 @@ from shiptrack_tui.core.model import (
     OpenIncident,
     TimelineKind,
 )
-from shiptrack_tui.notify import NotificationSender, notify_test, outbox_items_for
+from shiptrack_tui.notify import NotificationSender, check_notify_url, notify_test, outbox_items_for
 from shiptrack_tui.storage import PipelineWrite, Store
 
 SECRET = "Hunter2Secr3tValue"
@@ -281,3 +281,23 @@ def test_a_backed_off_resolved_is_not_overtaken_by_the_next_incident_of_the_moni
     assert [title.split(" — ")[0] for title in rx.titles()] == [
         "[OPEN] api", "[RESOLVED] api", "[RESOLVED] api", "[OPEN] api"]
     assert rx.titles()[-1] == "[OPEN] api — timeout"
+
+
+def test_one_configured_string_with_two_urls_retries_only_the_one_that_failed(store: Store) -> None:
+    """Apprise sends "json://a, json://b" to both: each gets its own outbox row and retries."""
+    with Receiver() as up, Receiver() as flaky:
+        both = f"{up.url('a')}, {flaky.url('b')}"
+        assert check_notify_url(both) is None and check_notify_url(f"{up.url('a')}, nope://x") is not None
+        settings = NotifySettings(urls=(both,))
+        flaky.fail(2)
+        t0 = time.time()
+        write(store, settings, API, down_state(t0, t0), IncidentOpened("api", t0, t0, "HTTP 503"))
+        sender = NotificationSender(store, settings, **FAST)
+        sender.start()
+        try:
+            flaky.wait_for(1)
+            time.sleep(0.5)  # time for any duplicate to show up
+        finally:
+            sender.stop()
+        assert up.titles() == flaky.titles() == ["[OPEN] api — HTTP 503"]
+        assert up.requests == 1 and flaky.requests == 3

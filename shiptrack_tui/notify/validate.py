@@ -17,6 +17,11 @@ def check_notify_url(url: str) -> str | None:
 
     if not isinstance(url, str) or not url.strip():
         return "a notification URL cannot be empty; expected an Apprise URL like \"json://host:port/path\""
+    from shiptrack_tui.notify.routing import split_urls
+
+    parts = split_urls(url)
+    if len(parts) > 1:  # "json://a, json://b": Apprise sends to each, and so do we (a row per URL)
+        return next((problem for part in parts if (problem := check_notify_url(part))), None)
     guard_apprise_logging().register(url)
     shown = redact_url(url)
     if "://" not in url:
