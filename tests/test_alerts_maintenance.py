@@ -72,7 +72,7 @@ def test_an_incident_announced_before_a_window_resolves_inside_it_across_a_kill_
     tmp_path: Path, targets: DemoTargetsThread
 ) -> None:
     with Receiver() as rx:
-        start = int(time.time()) + 6  # whole seconds: TOML datetimes here carry no fraction
+        start = int(time.time()) + 10  # the OPEN goes out first; TOML datetimes here are whole seconds
         config = CONFIG.format(hook=rx.url(), base=targets.base_url, start=stamp(start),
                                end=stamp(start + 300))
         (tmp_path / "st.toml").write_text(config)
