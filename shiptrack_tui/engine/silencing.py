@@ -146,21 +146,20 @@ class Silencer:
         silence = muting(self.active, spec.name, spec.tags, at)
         timeline: list[TimelineEntry] = []
         opened = state.incident is not None and any(isinstance(event, IncidentOpened) for event in events)
-        if opened and (silence is not None or maintenance is not None):
+        hushed_by = (OPENED_SILENCED + describe_start(silence) if silence is not None
+                     else None if maintenance is None else OPENED_IN_MAINTENANCE + maintenance)
+        if opened and hushed_by is not None:
             assert state.incident is not None
             self._quiet_incidents[spec.name] = state.incident.started_at
-            text = (OPENED_SILENCED + describe_start(silence) if silence is not None
-                    else OPENED_IN_MAINTENANCE + maintenance if maintenance is not None else "")
-            timeline.append(TimelineEntry(at, TimelineKind.SILENCED, text))
+            timeline.append(TimelineEntry(at, TimelineKind.SILENCED, hushed_by))
         resolved = [event for event in events if isinstance(event, IncidentResolved)]
         started = state.incident.started_at if state.incident is not None else None
         if resolved:
             started = resolved[-1].started_at
         quiet = started is not None and self._quiet_incidents.get(spec.name) == started
         # A reminder of an announced incident waits out a silence or window; ACK and RESOLVED never do.
-        hushed_now = silence is not None or maintenance is not None
         reminding = any(isinstance(event, ReminderDue) for event in events)
-        muted = quiet or (hushed_now and (opened or reminding))
+        muted = quiet or (hushed_by is not None and reminding)
         ended: list[Silence] = []
         if resolved:
             self._quiet_incidents.pop(spec.name, None)
