@@ -69,6 +69,7 @@ def _outbox_by_monitor(db: SqliteDatabase) -> None:
     """Schema 4: the outbox is ordered per (monitor, url); index the pending rows that way."""
     db.execute_sql("CREATE INDEX outbox_pending_monitor ON outbox (monitor, url, id) "
                    "WHERE delivered_at IS NULL AND failed_at IS NULL")
+    db.execute_sql("DROP INDEX IF EXISTS outbox_pending")  # the (incident, url) order it served is gone
 
 
 MIGRATIONS: Final[tuple[Callable[[SqliteDatabase], None], ...]] = (_initial_schema, _silences,
