@@ -87,6 +87,7 @@ class Liveness:
             return
         self._next_check = mono + self._every
         stall = self._writer.stall() if self._writer is not None else None
+        news = (stall is None) != (self._stall_started is None)  # a stall began or ended: tell at once
         self._report_stall(stall, mono, wall)
         unhealthy = stall is not None and stall.seconds > self._stall_limit
         if unhealthy != self._withheld:
@@ -103,7 +104,7 @@ class Liveness:
             notify.append("READY=1")
         if self._watchdog and not unhealthy:
             notify.append("WATCHDOG=1")
-        if first or mono >= self._next_beat:
+        if first or news or mono >= self._next_beat:
             self._next_beat = mono + HEARTBEAT_SECONDS
             beat = self._beat(stall, wall)
             notify.append(f"STATUS={beat.summary(wall)}")

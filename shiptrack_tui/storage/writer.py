@@ -157,9 +157,9 @@ class Writer:
     def _log_drops(self) -> None:
         fresh = self.dropped_checks - self._drops_logged
         self._drops_logged = self.dropped_checks
-        log.error("storage queue full (%s writes waiting): dropped %s check results, %s in all, oldest "
-                  "first, to bound memory; incident changes and notifications are kept",
-                  f"{len(self._queue):,}", f"{fresh:,}", f"{self.dropped_checks:,}")
+        log.error("storage behind: dropped %s check results (%s in all), oldest first, to hold at most %s "
+                  "writes in memory; incident changes and notifications are all kept",
+                  f"{fresh:,}", f"{self.dropped_checks:,}", f"{self._max_pending:,}")
 
     def stall(self) -> WriterStall | None:
         """The current stall, or None when writes are getting through."""
