@@ -113,7 +113,8 @@ def shiptrack(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=30)
 
 
-def test_watchdog_pings_stop_while_storage_is_stalled_and_resume_after(workdir: Path, systemd: FakeSystemd) -> None:
+def test_watchdog_pings_stop_while_storage_is_stalled_and_resume_after(workdir: Path,
+                                                                        systemd: FakeSystemd) -> None:
     db = workdir / "st.db"
     env = {**os.environ, "NOTIFY_SOCKET": f"@{systemd.name}", "WATCHDOG_USEC": "2000000"}
     log_path = workdir / "daemon.log"

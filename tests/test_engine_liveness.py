@@ -58,7 +58,8 @@ async def test_the_engine_keeps_checking_while_storage_is_stalled(
             assert beat.monitors == 3 and beat.stall.waiting >= 5
             hog.execute("ROLLBACK")
             hog.close()
-            await until(lambda: any(r.getMessage().startswith("storage recovered after") for r in caplog.records),
+            recovered = "storage recovered after"
+            await until(lambda: any(r.getMessage().startswith(recovered) for r in caplog.records),
                         10, "the recovery")
             engine.request_stop()
             await asyncio.wait_for(task, 15)
