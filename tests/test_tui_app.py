@@ -50,7 +50,7 @@ class RecordingEngine:
     def start(self) -> None:
         self.calls.append("start")
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float | None = None) -> None:
         self.calls.append("stop")
         self.stopped.set()
 
