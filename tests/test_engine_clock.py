@@ -100,3 +100,19 @@ async def test_a_forward_jump_does_not_fire_every_check_at_once(
                 burst = target.count(since=jumped)
         assert burst <= 8, f"{burst} checks in the 1.5 s after the jump (about 3 expected; 20 = a burst)"
         assert any("jumped forward by 1h" in r.getMessage() for r in caplog.records)
+
+
+def test_the_phase_comes_from_the_wall_clock_and_the_due_times_from_the_monotonic_one() -> None:
+    from shiptrack_tui.core.schedule import first_due
+    from shiptrack_tui.engine.scheduler import Schedule
+
+    wall = 1_800_000_123.4
+    for mono in (50.0, 98_765.25):  # two processes started at different monotonic origins
+        schedule = Schedule()
+        schedule.add("api", 30.0, mono, wall=wall)
+        due = schedule.next_wake()
+        assert due is not None
+        # The same slot on the wall clock's grid, expressed on this process's monotonic clock.
+        assert due - mono == pytest.approx(first_due("api", 30.0, wall) - wall)
+        schedule.run_now("api")
+        assert [d.recurring for d in schedule.pop_due(mono)] == [False]  # "check now" goes first
