@@ -116,3 +116,18 @@ def test_the_phase_comes_from_the_wall_clock_and_the_due_times_from_the_monotoni
         assert due - mono == pytest.approx(first_due("api", 30.0, wall) - wall)
         schedule.run_now("api")
         assert [d.recurring for d in schedule.pop_due(mono)] == [False]  # "check now" goes first
+
+
+async def test_check_now_runs_at_once_after_a_backward_step(tmp_path: Path) -> None:
+    from shiptrack_tui.core.model import ActionKind
+
+    wall = SteppedWallClock()
+    with LoopbackTarget() as target:
+        spec = MonitorSpec(name="api", url=target.url("api"), interval=300.0, timeout=2.0)
+        async with running(tmp_path, (spec,), wall) as engine:
+            await until(lambda: engine.liveness.healthy and engine._writer is not None, 5, "the engine")
+            wall.offset = -HOUR
+            asked = time.monotonic()
+            await asyncio.to_thread(engine.store.add_action, ActionKind.CHECK_NOW, wall(), "api")
+            engine.wake()
+            await until(lambda: target.count(since=asked) >= 1, 5, "the check the operator asked for")
