@@ -161,15 +161,24 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from shiptrack_tui.heartbeat import engine_health
     from shiptrack_tui.report import status_json, status_table
 
-    store = _open_store(_db_for_reading(args))
+    db_path = _db_for_reading(args)
+    store = _open_store(db_path)
     try:
         now = time.time()
         summaries = store.monitor_summaries(now)
     finally:
         store.close()
-    print(json.dumps(status_json(summaries), indent=2) if args.json else status_table(summaries, now))
+    health = engine_health(db_path, now)  # a stalled database cannot say so itself: see heartbeat.py
+    if args.json:
+        print(json.dumps(status_json(summaries, health), indent=2))
+        return EXIT_OK
+    problem = health.problem() if health is not None else None
+    if problem is not None:
+        print(f"⚠ {problem}")
+    print(status_table(summaries, now))
     return EXIT_OK
 
 

@@ -1,7 +1,8 @@
 """`shiptrack --daemon`: the engine headless, for servers and systemd.
 
 SIGTERM/SIGINT finish in-flight checks, flush and exit 0; SIGHUP (or a change of the file on disk)
-reloads the config, keeping the old one running when the new one is invalid.
+reloads the config, keeping the old one running when the new one is invalid. Under systemd
+(`Type=notify`) it reports READY=1, STATUS= and, while healthy, WATCHDOG=1 (engine/liveness.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from shiptrack_tui.config import Config, ConfigError
 from shiptrack_tui.engine import Engine
 from shiptrack_tui.lock import EngineLock, LockHeld
 from shiptrack_tui.storage import Store
+from shiptrack_tui.systemd import SystemdNotifier
 
 log = logging.getLogger("shiptrack.daemon")
 
@@ -53,7 +55,8 @@ def run_daemon(config: Config, db_path: Path, reload_config: Callable[[], Config
 
 async def _serve(config: Config, store: Store, reload_config: Callable[[], Config]) -> int:
     watch = reload_config if config.path.is_file() else None  # the demo has no file to watch
-    engine = Engine(config, store, config_loader=watch)
+    notifier = SystemdNotifier()
+    engine = Engine(config, store, config_loader=watch, notifier=notifier)
     loop = asyncio.get_running_loop()
 
     def stop(signame: str) -> None:
@@ -75,6 +78,9 @@ async def _serve(config: Config, store: Store, reload_config: Callable[[], Confi
     loop.add_signal_handler(signal.SIGINT, stop, "SIGINT")
     loop.add_signal_handler(signal.SIGHUP, reload)
     log.info("shiptrack daemon started: %d monitors, database %s", len(config.monitors), store.path)
-    await engine.run()
+    try:
+        await engine.run()
+    finally:
+        notifier.close()
     log.info("stopped cleanly after %d checks", engine.counters.checks)
     return 0

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shiptrack_tui.core.durations import format_duration
 from shiptrack_tui.core.messages import iso_utc
 from shiptrack_tui.core.model import Incident, MonitorSummary, WindowStats
 from shiptrack_tui.core.stats import WINDOWS
+
+if TYPE_CHECKING:
+    from shiptrack_tui.heartbeat import EngineHealth
 
 STATE_SYMBOLS = {
     "up": "●", "degraded": "◐", "pending": "▲", "down": "✖",
@@ -33,7 +36,11 @@ def _per_window(summary: MonitorSummary, pick: str) -> dict[str, float | None]:
     return out
 
 
-def status_json(summaries: Sequence[MonitorSummary]) -> list[dict[str, Any]]:
+def status_json(summaries: Sequence[MonitorSummary],
+                health: EngineHealth | None = None) -> list[dict[str, Any]]:
+    """DESIGN §6's rows; each also carries `engine`: the running engine's health (null when none
+    runs), repeated per row so that the output stays a plain list."""
+    engine = None if health is None else health.as_json()
     rows = []
     for s in summaries:
         rows.append({
@@ -47,6 +54,7 @@ def status_json(summaries: Sequence[MonitorSummary]) -> list[dict[str, Any]]:
             "p50_ms": _per_window(s, "p50_ms"),
             "p95_ms": _per_window(s, "p95_ms"),
             "open_incident": s.open_incident_id,
+            "engine": engine,
         })
     return rows
 

@@ -57,5 +57,6 @@ def test_service_unit_is_hardened() -> None:
         "User=shiptrack", "StateDirectory=shiptrack", "UMask=0077",
         "ProtectSystem=strict", "NoNewPrivileges=yes",
         "Restart=on-failure", "KillSignal=SIGTERM", "ExecReload=/bin/kill -HUP $MAINPID",
+        "Type=notify", "NotifyAccess=main", "WatchdogSec=30s",
     ):
         assert line in unit.splitlines(), line

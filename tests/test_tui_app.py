@@ -5,13 +5,28 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from test_tui_seed import ALL_UP, NOW, WITH_INCIDENT, Plan, fold, open_store, seed, settled, wait_until
+from loopback_http import LoopbackTarget
+from test_tui_seed import (
+    ALL_UP,
+    NOW,
+    POLICY,
+    WITH_INCIDENT,
+    Plan,
+    fold,
+    open_store,
+    seed,
+    settled,
+    wait_until,
+)
 
-from shiptrack_tui.core.model import ActionKind
+from shiptrack_tui.config import Config
+from shiptrack_tui.core.model import ActionKind, IncidentState, MonitorSpec
+from shiptrack_tui.demo import DemoTargetsThread
+from shiptrack_tui.engine import Engine, EngineThread
+from shiptrack_tui.storage import Store
 from shiptrack_tui.tui import ShipTrackApp
 from shiptrack_tui.tui.modals.help_screen import HelpScreen
 from shiptrack_tui.tui.modals.note_modal import NoteModal
@@ -35,7 +50,7 @@ class RecordingEngine:
     def start(self) -> None:
         self.calls.append("start")
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float | None = None) -> None:
         self.calls.append("stop")
         self.stopped.set()
 
@@ -215,14 +230,30 @@ async def test_palette_offers_the_actions(incident_db: Path) -> None:
     assert actions(incident_db)[0][:2] == ("check_now", "api")
 
 
-async def test_quit_stops_the_engine(incident_db: Path) -> None:
-    engine = RecordingEngine()
-    app = ShipTrackApp(incident_db, engine=engine, clock=lambda: NOW)
-    async with app.run_test(size=WIDE) as pilot:
-        await settled(pilot)
-        assert engine.calls == ["start"] and len(engine.listeners) == 1
-        await pilot.press("q")
-    assert engine.calls == ["start", "stop"]
+async def test_quit_stops_the_engine(tmp_path: Path) -> None:
+    """Quitting waits for the check in flight and its write; the store is closed after, never under it."""
+    db = tmp_path / "live.db"
+    with LoopbackTarget(slow_seconds=6.0) as target:  # longer than the old 5 s join
+        specs = tuple(MonitorSpec(name=f"slow{i}", url=target.url(f"slow/{i}"), interval=9.0, timeout=8.0)
+                      for i in range(3))
+        store = Store.open(db)
+        handle = EngineThread(Engine(Config(path=tmp_path / "none.toml", monitors=specs), store))
+        app = ShipTrackApp(db, engine=handle)
+        try:
+            async with app.run_test(size=WIDE) as pilot:
+                await settled(pilot)
+                await wait_until(pilot, lambda: target.count() >= 1, seconds=12)  # a check in flight
+                await pilot.press("q")
+            assert not handle.running  # the engine thread has ended before the app returned
+        finally:
+            store.close()  # what launch.py does next
+        requested = {path.removeprefix("/slow/") for path in target.paths()}
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute('SELECT m.name, c.latency_us FROM "check" c JOIN monitor m ON m.id = c.monitor_id'
+                            ).fetchall()
+    # Every check that started was answered (6 s later) and stored: none was cut off by the quit.
+    assert {name.removeprefix("slow") for name, _ in rows} == requested
+    assert all(latency_us >= 5_900_000 for _, latency_us in rows)
 
 
 async def test_engine_listener_from_another_thread_refreshes(incident_db: Path) -> None:
@@ -295,7 +326,44 @@ async def test_a_failing_read_is_a_notification_not_a_crash(tmp_path: Path) -> N
         assert app.is_running
 
 
-def test_recovered_plan_is_consistent() -> None:
-    # Guards the helpers the tests above rely on: a plan ending in two good checks resolves.
-    writes = fold(Plan("api", "x" * 3 + "uu"))
-    assert writes[-1].state.incident is None and replace(writes[-1].state).status.value == "up"
+async def test_recovered_plan_is_consistent(tmp_path: Path) -> None:
+    """A monitor that goes down past its threshold and recovers, checked by the real engine: it opens
+    and resolves one incident, the dashboard shows it up with nothing open, and `fold` (the helper
+    the seeded tests rely on) reaches the state the engine stored from the same history."""
+    db = tmp_path / "live.db"
+    targets = DemoTargetsThread()
+    targets.start()
+    targets.set_down("t/api")
+    spec = MonitorSpec(name="api", url=f"{targets.base_url}/t/api", interval=1.0, timeout=0.5,
+                       failure_threshold=POLICY.failure_threshold,
+                       recovery_threshold=POLICY.recovery_threshold)
+    store = Store.open(db)
+    handle = EngineThread(Engine(Config(path=tmp_path / "none.toml", monitors=(spec,)), store))
+    app = ShipTrackApp(db, engine=handle)
+    try:
+        async with app.run_test(size=WIDE) as pilot:
+            await settled(pilot)
+            bar = app.screen.query_one(StatusBar)
+            await wait_until(pilot, lambda: bar.incidents == 1 and bar.counts["down"] == 1, seconds=15)
+            targets.set_up("t/api")
+            await wait_until(pilot, lambda: bar.incidents == 0 and bar.counts["up"] == 1, seconds=15)
+            assert table_rows(app) == ["api"]
+            await pilot.press("q")
+        assert not handle.running
+        stored = sorted(store.recent_checks("api", limit=1000), key=lambda check: check.at)
+        (incident,) = store.incidents()
+        engine_state = handle.engine.states["api"]
+    finally:
+        store.close()
+        targets.stop()
+    pattern = "".join({"up": "u", "degraded": "d", "down": "x"}[str(c.outcome)] for c in stored)
+    first_down = pattern.index("x")
+    resolved_by = pattern.index("uu", first_down)  # two good checks in a row (recovery_threshold 2)
+    assert incident.state is IncidentState.RESOLVED
+    # Checks are stored to the millisecond; incidents keep the engine's float.
+    assert incident.started_at == pytest.approx(stored[first_down].at, abs=0.002)
+    assert incident.resolved_at == pytest.approx(stored[resolved_by + 1].at, abs=0.002)
+    assert engine_state.incident is None and engine_state.status.value == "up"
+    folded = fold(Plan("api", pattern))[-1].state
+    assert (folded.status, folded.consecutive_failures, folded.consecutive_successes, folded.incident) == (
+        engine_state.status, engine_state.consecutive_failures, engine_state.consecutive_successes, None)

@@ -10,12 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from loopback_http import LoopbackTarget
 from test_tui_seed import settled, wait_until
 
 from shiptrack_tui.config import Config
 from shiptrack_tui.core.model import IncidentState, MonitorSpec
 from shiptrack_tui.demo import DemoTargetsThread
 from shiptrack_tui.engine import Engine, EngineThread
+from shiptrack_tui.lock import EngineLock
 from shiptrack_tui.storage import Store
 from shiptrack_tui.tui import ShipTrackApp
 from shiptrack_tui.tui.modals.note_modal import NoteModal
@@ -108,3 +110,29 @@ def _has_incident(db: Path) -> bool:
         return bool(incident_state(db))
     except sqlite3.OperationalError:  # the daemon has not created its schema yet
         return False
+
+
+async def test_the_header_shows_a_storage_stall_while_it_lasts(tmp_path: Path) -> None:
+    db = tmp_path / "live.db"
+    with LoopbackTarget() as target, EngineLock(db):  # held as launch.py holds it: an engine runs here
+        spec = MonitorSpec(name="api", url=target.url("api"), interval=1.0, timeout=0.5)
+        store = Store.open(db, busy_timeout=0.1)  # the engine's commits fail fast while locked
+        handle = EngineThread(Engine(Config(path=tmp_path / "none.toml", monitors=(spec,)), store))
+        app = ShipTrackApp(db, engine=handle)
+        try:
+            async with app.run_test(size=WIDE) as pilot:
+                await settled(pilot)
+                bar = app.screen.query_one(StatusBar)
+                await wait_until(pilot, lambda: stored_checks(db) >= 1, seconds=10)
+                hog = sqlite3.connect(db, isolation_level=None)
+                hog.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+                await wait_until(pilot, lambda: "storage stalled for" in str(bar.render()), seconds=10)
+                assert "database is locked" in str(bar.render()) and bar.has_class("-trouble")
+                hog.execute("ROLLBACK")
+                hog.close()
+                await wait_until(pilot, lambda: "storage stalled" not in str(bar.render()), seconds=10)
+                assert not bar.has_class("-trouble")
+                await pilot.press("q")
+        finally:
+            handle.stop()
+            store.close()

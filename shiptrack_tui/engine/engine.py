@@ -32,9 +32,11 @@ from shiptrack_tui.core.model import (
 )
 from shiptrack_tui.engine.actions import OperatorActions, log_task_failure
 from shiptrack_tui.engine.lateness import LatenessRecorder
+from shiptrack_tui.engine.liveness import Liveness, Notifier
 from shiptrack_tui.engine.scheduler import DueCheck, Schedule
 from shiptrack_tui.engine.silencing import Silencer
 from shiptrack_tui.engine.transitions import log_event
+from shiptrack_tui.heartbeat import heartbeat_path
 from shiptrack_tui.notify import NotificationSender, outbox_items_for
 from shiptrack_tui.probes import ClientPool, probe
 from shiptrack_tui.storage import PipelineWrite, Store, Writer
@@ -45,6 +47,10 @@ Listener = Callable[[set[str]], None]
 CONFIG_POLL_SECONDS = 2.0
 LAUNCH_AHEAD = 0.005
 HOUSEKEEPING_SECONDS = 60.0
+WRITES_HELD = 100_000
+"""Writes held in memory while storage is stalled (~400 bytes each) before check results are shed."""
+SHUTDOWN_STALL_SECONDS = 15.0
+"""At shutdown, storage stalled this long is given up on (loudly): systemd's stop timeout is 30 s."""
 
 
 @dataclass
@@ -65,14 +71,18 @@ class Engine(OperatorActions):
         store: Store,
         *,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
         pool: ClientPool | None = None,
         max_in_flight: int = 256,
         send_notifications: bool = True,
         config_loader: Callable[[], Config] | None = None,
+        notifier: Notifier | None = None,
+        max_pending: int = WRITES_HELD,
     ) -> None:
         self.config = config
         self.store = store
-        self.clock = clock
+        self.clock = clock  # the wall clock: what results, incidents and notifications are stamped with
+        self.monotonic = monotonic  # what the schedule runs on: a wall-clock step must not move it
         self.counters = EngineCounters()
         self._pool = pool
         self._owns_pool = pool is None
@@ -95,6 +105,8 @@ class Engine(OperatorActions):
         self._writer: Writer | None = None
         self._sender: NotificationSender | None = None
         self._slots: asyncio.Semaphore | None = None
+        self._max_pending = max_pending
+        self.liveness = Liveness(heartbeat_path(store.path), notifier, self._states.values)
 
     # -- control, callable from any thread -------------------------------------------------
     def add_listener(self, listener: Listener) -> None:
@@ -130,7 +142,10 @@ class Engine(OperatorActions):
         self._slots = asyncio.Semaphore(self._max_in_flight)
         if self._pool is None:
             self._pool = ClientPool()
-        self._writer = Writer(self.store)
+        # The loop must never block on storage: a stalled database sheds old check results (loudly)
+        # rather than stop the checks; see storage/writer.py.
+        self._writer = Writer(self.store, max_pending=self._max_pending, when_full="shed")
+        self.liveness.attach(self._writer)
         if self._send_notifications:
             self._sender = NotificationSender(self.store, self.config.notify, clock=self.clock)
             self._sender.start()
@@ -147,15 +162,17 @@ class Engine(OperatorActions):
         try:
             await self._schedule_loop()
         finally:
+            self.liveness.stopping()
             for task in helpers:
                 task.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
             await self._finish_in_flight()
-            await asyncio.to_thread(self._writer.close)
+            await self._close_writer()
             if self._sender is not None:
                 self._sender.stop()
             if self._owns_pool:
                 await self._pool.aclose()
+            await asyncio.to_thread(self.liveness.close)
 
     async def _finish_in_flight(self) -> None:
         if not self._in_flight:
@@ -164,6 +181,20 @@ class Engine(OperatorActions):
         _done, pending = await asyncio.wait(list(self._in_flight.values()), timeout=longest + 1.0)
         for task in pending:
             task.cancel()
+
+    async def _close_writer(self) -> None:
+        """Commit every write before returning; give up only on storage that stays stalled."""
+        assert self._writer is not None
+        while True:
+            try:
+                await asyncio.to_thread(self._writer.close, 1.0)
+                return
+            except TimeoutError:
+                stall = self._writer.stall()
+                if stall is not None and stall.seconds >= SHUTDOWN_STALL_SECONDS:
+                    log.error("stopping with %d writes not stored: storage stalled for %.0fs (%s)",
+                              stall.waiting, stall.seconds, stall.error or "a commit has not finished")
+                    return
 
     # -- configuration ------------------------------------------------------------------------
     def _apply_config(self, config: Config) -> None:
@@ -187,7 +218,7 @@ class Engine(OperatorActions):
             self._specs[name] = spec
             self._states.setdefault(name, stored.get(name, MonitorState()))
             if previous is None or previous.interval != spec.interval:
-                self._schedule.add(name, spec.interval, now)
+                self._schedule.add(name, spec.interval, self.monotonic(), wall=self.clock())
         self._reschedule.set()
 
     def _seed_reminders(self, open_incidents: list) -> None:
@@ -198,14 +229,16 @@ class Engine(OperatorActions):
 
     # -- scheduling ---------------------------------------------------------------------------
     async def _schedule_loop(self) -> None:
+        """Launch due checks on the monotonic clock; wake at least once a second for liveness."""
         while not self._stop.is_set():
-            now = self.clock()
+            now = self.monotonic()
+            self.liveness.tick(now, self.clock())
             # Slots due within LAUNCH_AHEAD start together: 10,000 monitors at 30 s would otherwise
             # wake the loop 333 times a second for one check each.
             for due in self._schedule.pop_due(now + LAUNCH_AHEAD):
                 self._launch(due, now)
             wake_at = self._schedule.next_wake()
-            delay = 1.0 if wake_at is None else max(0.0, min(wake_at - self.clock(), 1.0))
+            delay = 1.0 if wake_at is None else max(0.0, min(wake_at - self.monotonic(), 1.0))
             self._reschedule.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
@@ -228,7 +261,7 @@ class Engine(OperatorActions):
     async def _check(self, spec: MonitorSpec, due: float) -> None:
         assert self._slots is not None and self._pool is not None
         async with self._slots:
-            self.counters.lateness.record(self.clock() - due)
+            self.counters.lateness.record(self.monotonic() - due)
             observation = await probe(spec, self._pool, self.clock)
         if spec.name not in self._specs:
             return

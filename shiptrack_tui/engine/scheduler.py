@@ -1,8 +1,13 @@
-"""When each monitor runs next: a heap of due times on every monitor's stable grid."""
+"""When each monitor runs next: a heap of due times on every monitor's stable grid.
+
+Due times are on the monotonic clock, so a step of the wall clock (NTP, a resumed VM) neither
+stops checks nor fires them all at once; only the grid's phase is taken from the wall clock.
+"""
 
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass, field
 
 from shiptrack_tui.core.schedule import first_due, next_due
@@ -43,20 +48,27 @@ class Schedule:
         self._seq += 1
         heapq.heappush(self._heap, _Slot(due, self._seq, name, self._generation[name], recurring))
 
-    def add(self, name: str, interval: float, now: float) -> None:
-        """(Re)start a monitor on its grid; any slot queued for it before is forgotten."""
+    def add(self, name: str, interval: float, now: float, wall: float | None = None) -> None:
+        """(Re)start a monitor on its grid; any slot queued for it before is forgotten.
+
+        `now` is the monotonic time; `wall` (the wall-clock time at the same instant) keeps the
+        monitor's phase stable across restarts, as `first_due` places it on the wall clock.
+        """
         self._generation[name] = self._generation.get(name, 0) + 1
         self._intervals[name] = interval
-        self._push(first_due(name, interval, now), name, recurring=True)
+        phase_now = now if wall is None else wall
+        self._push(first_due(name, interval, phase_now) - phase_now + now, name, recurring=True)
 
     def remove(self, name: str) -> None:
         self._intervals.pop(name, None)
         self._generation[name] = self._generation.get(name, 0) + 1
 
-    def run_now(self, name: str, now: float) -> None:
-        """An extra, one-off check (the operator's "check now"); the grid is untouched."""
+    def run_now(self, name: str, now: float | None = None) -> None:
+        """An extra, one-off check (the operator's "check now") at the next look; the grid is
+        untouched. `now` is not needed: the slot sorts before every other, whichever clock."""
+        del now
         if name in self._intervals:
-            self._push(now, name, recurring=False)
+            self._push(-math.inf, name, recurring=False)
 
     def next_wake(self) -> float | None:
         """When the earliest slot is due, after dropping stale ones."""

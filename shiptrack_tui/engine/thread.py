@@ -42,12 +42,19 @@ class EngineThread:
         finally:
             self._started.set()
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Finish in-flight checks, flush every write, and wait for the thread to end."""
+    def stop(self, timeout: float | None = None) -> None:
+        """Finish in-flight checks, flush every write, and wait for the thread to end.
+
+        By default it waits as long as that takes: the engine bounds its own shutdown (in-flight
+        checks by their timeouts, a stalled database by `SHUTDOWN_STALL_SECONDS`), and the caller
+        closes the store next, which must never happen under a flush still running.
+        """
         if self._thread is None:
             return
         self.engine.request_stop()
         self._thread.join(timeout)
+        if self._thread.is_alive():
+            log.warning("the engine is still finishing its work after %ss", timeout)
 
     def wake(self) -> None:
         self.engine.wake()

@@ -6,12 +6,17 @@ first write of a batch, or until `gather_writes` (500) are queued. At ~330 check
 ~1.4 writes per transaction into ~7+, and the commit overhead (~160 µs of CPU per check) with it;
 an idle engine waits at most those 20 ms, and `flush()`/`close()` cut the wait short.
 
-Backpressure: the queue holds at most `max_pending` (10,000) writes. `submit` returns at once
-below that; above it, it BLOCKS until the writer has caught up below the mark (logging a warning,
-at most once per minute, with how long it waited) instead of dropping anything: a write is a check
-result and may carry an incident or a notification, so losing it is worse than slowing the
-producer. The writer thread itself (an `on_commit` callback) is never blocked. A failed commit
-(e.g. the database stayed locked past the busy timeout) is retried; no write is dropped for it.
+A full queue (`max_pending` writes) is handled one of two ways, chosen by the producer:
+- `when_full="wait"` (bulk loaders, the benchmark's seeding): `submit` BLOCKS until the writer has
+  caught up below the mark, logging a warning at most once per minute; nothing is dropped.
+- `when_full="shed"` (the engine, whose loop must never block on storage): `submit` returns at
+  once and the OLDEST plain check result (a write with no event, outbox row, action or timeline
+  entry) is dropped to make room; transitions and notifications are never dropped. Every drop is
+  counted in `dropped_checks` and logged loudly (at most every 10 s, with the running total).
+
+A failed commit (the database stayed locked past the busy timeout, a full disk, an I/O error) is
+retried with capped backoff and never dropped for it; `stall()` says since when the current batch
+has been trying and the last error, so the engine can report the stall (DESIGN §4, README).
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Final
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, Literal
 
 import peewee
 
@@ -41,6 +47,25 @@ MAX_PENDING: Final = 10_000
 WARN_EVERY: Final = 60.0
 RETRY_FIRST: Final = 0.05
 RETRY_CAP: Final = 2.0
+STALL_SECONDS: Final = 5.0
+"""A batch that has not committed after this long counts as a stall even before it fails."""
+DROP_LOG_EVERY: Final = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class WriterStall:
+    """The current batch has been trying to commit for `seconds`; `error` is its last failure."""
+
+    seconds: float
+    error: str | None
+    waiting: int
+    dropped: int
+
+
+def is_plain(write: PipelineWrite) -> bool:
+    """A check result and nothing else: the only kind of write a full queue may drop."""
+    return not (write.events or write.outbox or write.timeline or write.timeline_notes
+                or write.action_id is not None or write.action_error is not None)
 
 
 class Writer:
@@ -56,12 +81,20 @@ class Writer:
         gather_seconds: float = GATHER_SECONDS,
         gather_writes: int = GATHER_WRITES,
         max_pending: int = MAX_PENDING,
+        when_full: Literal["wait", "shed"] = "wait",
     ) -> None:
         self._store = store
         self._max_batch = max_batch
         self._gather_seconds = gather_seconds
         self._gather_writes = max(1, min(gather_writes, max_batch))
         self._max_pending = max(1, max_pending)
+        self._shed = when_full == "shed"
+        self.dropped_checks = 0  # plain check results shed by a full queue (when_full="shed")
+        self._drops_logged = 0
+        self._drop_logged_at = -DROP_LOG_EVERY
+        self._batch_started: float | None = None  # monotonic start of the batch being committed
+        self._batch_failures = 0
+        self._last_error: str | None = None
         self._flushing = 0  # callers waiting in flush(): commit without gathering
         self._warned_at = -WARN_EVERY
         self.blocked = 0  # submits that waited for the queue to drain, for tests and the benchmark
@@ -79,15 +112,17 @@ class Writer:
         self._thread.start()
 
     def submit(self, write: PipelineWrite) -> None:
-        """Queue a write; returns at once unless `max_pending` writes wait (then it blocks until
-        the writer catches up: see the module docstring)."""
+        """Queue a write; when `max_pending` writes wait, block or shed (see the module docstring)."""
         with self._cond:
             if self._closing:
                 raise RuntimeError("the storage writer is closed")
-            if len(self._queue) >= self._max_pending and threading.current_thread() is not self._thread:
-                self._wait_for_room()
-                if self._closing:
-                    raise RuntimeError("the storage writer is closed")
+            if self._submitted - self._done >= self._max_pending:
+                if self._shed:
+                    self._shed_oldest_check()
+                elif threading.current_thread() is not self._thread:
+                    self._wait_for_room()
+                    if self._closing:
+                        raise RuntimeError("the storage writer is closed")
             self._queue.append(write)
             self._submitted += 1
             if len(self._queue) == 1 or len(self._queue) >= self._gather_writes:
@@ -96,7 +131,7 @@ class Writer:
     def _wait_for_room(self) -> None:
         """Block (holding nothing but the condition's wait) until the queue is below the mark."""
         started = time.monotonic()
-        self._cond.wait_for(lambda: len(self._queue) < self._max_pending or self._closing
+        self._cond.wait_for(lambda: self._submitted - self._done < self._max_pending or self._closing
                             or not self._thread.is_alive())
         waited = time.monotonic() - started
         self.blocked += 1
@@ -105,6 +140,37 @@ class Writer:
             self._warned_at = started
             log.warning("storage writer behind: %d writes queued; submit waited %.3fs for it to catch up "
                         "(nothing is dropped)", self._max_pending, waited)
+
+    def _shed_oldest_check(self) -> None:
+        """Drop the oldest queued plain check result (condition held); transitions stay."""
+        index = next((i for i, queued in enumerate(self._queue) if is_plain(queued)), None)
+        if index is None:
+            return  # only transitions wait: memory grows rather than lose one
+        del self._queue[index]
+        self._done += 1  # it will never be committed: flush() must not wait for it
+        self.dropped_checks += 1
+        now = time.monotonic()
+        if now - self._drop_logged_at >= DROP_LOG_EVERY:
+            self._drop_logged_at = now
+            self._log_drops()
+
+    def _log_drops(self) -> None:
+        fresh = self.dropped_checks - self._drops_logged
+        self._drops_logged = self.dropped_checks
+        log.error("storage behind: dropped %s check results (%s in all), oldest first, to hold at most %s "
+                  "writes in memory; incident changes and notifications are all kept",
+                  f"{fresh:,}", f"{self.dropped_checks:,}", f"{self._max_pending:,}")
+
+    def stall(self) -> WriterStall | None:
+        """The current stall, or None when writes are getting through."""
+        with self._cond:
+            started, failures = self._batch_started, self._batch_failures
+            if started is None:
+                return None
+            seconds = time.monotonic() - started
+            if failures == 0 and seconds < STALL_SECONDS:
+                return None
+            return WriterStall(seconds, self._last_error, self._submitted - self._done, self.dropped_checks)
 
     @property
     def pending(self) -> int:
@@ -131,6 +197,9 @@ class Writer:
             self._closing = True
             self._cond.notify_all()
         self._thread.join(timeout)
+        with self._cond:
+            if self.dropped_checks > self._drops_logged:
+                self._log_drops()
         if self._thread.is_alive():
             raise TimeoutError(f"{self.pending} storage writes still waiting after {timeout}s")
 
@@ -143,12 +212,13 @@ class Writer:
                         return
                     self._gather()
                     count = min(len(self._queue), self._max_batch)
-                    batch = [self._queue[i] for i in range(count)]
+                    # Taken out now, so that shedding never touches a batch being committed.
+                    batch = [self._queue.popleft() for _ in range(count)]
+                    self._batch_started, self._batch_failures = time.monotonic(), 0
                 self._commit(batch)
                 with self._cond:
-                    for _ in range(count):
-                        self._queue.popleft()
                     self._done += count
+                    self._batch_started = None
                     self._cond.notify_all()
                 if self._on_commit is not None:
                     try:
@@ -174,8 +244,12 @@ class Writer:
                 return
             except TRANSIENT as error:
                 self.retries += 1
-                log.warning("storage write of %d changes failed (%s); retrying in %.2fs",
-                            len(batch), error, delay)
+                with self._cond:
+                    self._batch_failures += 1
+                    self._last_error = str(error) or type(error).__name__
+                # The engine reports the stall with its age (one line every 30 s); this is detail.
+                log.debug("storage write of %d changes failed (%s); retrying in %.2fs",
+                          len(batch), error, delay)
             except Exception:
                 if len(batch) > 1:
                     # One bad write must not take its batch-mates down: commit them one by one.

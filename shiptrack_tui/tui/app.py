@@ -119,7 +119,7 @@ class ShipTrackApp(App[None]):
     async def action_quit(self) -> None:
         """Stop the engine first (it finishes in-flight checks and flushes), then leave."""
         if self.engine is not None:
-            self.notify("Stopping the engine…", timeout=2)
+            self.notify("Stopping the engine: finishing checks in flight and flushing…", timeout=60)
         await self._stop_engine()
         await self.gateway.close()
         self.exit()

@@ -15,8 +15,9 @@ class EngineHandle(Protocol):
     def start(self) -> None:
         """Start the engine thread; returns at once."""
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Finish in-flight work, flush every write and join the thread (blocking)."""
+    def stop(self, timeout: float | None = None) -> None:
+        """Finish in-flight work, flush every write and join the thread (blocking; by default
+        for as long as that takes, so that the store is never closed under a flush)."""
 
     def wake(self) -> None:
         """Apply pending operator actions now instead of at the next tick."""

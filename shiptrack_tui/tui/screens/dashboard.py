@@ -7,6 +7,7 @@ into action rows; the panes only render what they are given (attributes down, me
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -26,6 +27,7 @@ from textual.worker import Worker, WorkerState
 
 from shiptrack_tui.core.model import MonitorSummary
 from shiptrack_tui.core.silences import expiry_text, is_active, target_of
+from shiptrack_tui.heartbeat import engine_health
 from shiptrack_tui.tui.data import CHART_WINDOWS, Overview, read_changes, read_detail, read_overview
 from shiptrack_tui.tui.formatting import maintenance_note, silence_note
 from shiptrack_tui.tui.frame_timer import FrameTimer
@@ -50,6 +52,7 @@ WORKER_TASKS: Final = {
     "_write_action": "Writing the action",
     "_load_snapshot": "Reading the config file",
     "_save_edit": "Saving the config file",
+    "_read_engine_health": "Reading the engine's heartbeat",
 }
 
 HELP_KEYS: Final = (
@@ -205,6 +208,7 @@ class Dashboard(MonitorActions):
 
     def _tick(self) -> None:
         """Keep "checked … ago" honest between data changes (cells that did not change stay put)."""
+        self._read_engine_health()
         if self.overview is not None:
             now = self._clock()
             if now - self.overview.now >= 1.0:
@@ -212,6 +216,14 @@ class Dashboard(MonitorActions):
             self._show_silences(now)
             self.query_one(MonitorTable).refresh_ages(now)
             self.query_one(TimelinePane).now = now
+
+    @work(group="health", exclusive=True, exit_on_error=False)
+    async def _read_engine_health(self) -> None:
+        """The engine's heartbeat file: a storage stall shows in the header (heartbeat.py)."""
+        # The real wall clock, like the heartbeat's own stamps (the screen's clock may be fixed).
+        health = await asyncio.to_thread(engine_health, self._gateway.path, time.time())
+        problem = health.problem() if health is not None else None
+        self.query_one(StatusBar).engine_problem = problem or ""
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:

@@ -1,4 +1,5 @@
-"""The header line: counts per state and whether the engine runs here or in a daemon."""
+"""The header line: counts per state, whether the engine runs here or in a daemon, and trouble
+with the engine itself (a storage stall, a stuck loop)."""
 
 from __future__ import annotations
 
@@ -47,9 +48,14 @@ class StatusBar(Widget):
     """"engine running" or "attached to daemon (pid N)"."""
     silenced: reactive[tuple[str, ...]] = reactive(tuple)
     """Active silences with their expiry, e.g. "tag:prod 14m left"."""
+    engine_problem: reactive[str] = reactive("")
+    """What is wrong with the engine, e.g. "storage stalled for 45s: database is locked; …"."""
 
     def watch_counts(self, counts: dict[MonitorStatus, int]) -> None:
-        self.set_class(counts.get(MonitorStatus.DOWN, 0) > 0, "-trouble")
+        self.set_class(counts.get(MonitorStatus.DOWN, 0) > 0 or bool(self.engine_problem), "-trouble")
+
+    def watch_engine_problem(self, problem: str) -> None:
+        self.set_class(self.counts.get(MonitorStatus.DOWN, 0) > 0 or bool(problem), "-trouble")
 
     def _variants(self) -> list[Text]:
         """From the widest to the narrowest: words go first, numbers stay."""
@@ -80,6 +86,9 @@ class StatusBar(Widget):
         width = self.size.width
         variants = self._variants()
         text = next((v for v in variants if v.cell_len <= width), variants[-1])
+        if self.engine_problem:  # before the silences: it is the more urgent news
+            text.append("  │ ⚠ ", style="bold")
+            text.append(self.engine_problem, style="bold")
         if self.silenced:
             text.append(f"  │ {MUTED_MARK} ", style="bold")
             text.append(", ".join(self.silenced))
