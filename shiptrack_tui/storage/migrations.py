@@ -45,8 +45,9 @@ V1: Final = (
     '"monitor" TEXT, "incident_id" INTEGER, "note" TEXT, "source" TEXT NOT NULL, "applied_at" REAL, '
     '"error" TEXT, FOREIGN KEY ("incident_id") REFERENCES "incident" ("id") ON DELETE SET NULL)',
     'CREATE INDEX "action_incident_id" ON "action" ("incident_id")',
-    'CREATE TABLE "outbox" ("id" INTEGER NOT NULL PRIMARY KEY, "incident_id" INTEGER, "monitor" TEXT NOT NULL, '
-    '"transition" TEXT NOT NULL, "url" TEXT NOT NULL, "title" TEXT NOT NULL, "body" TEXT NOT NULL, '
+    'CREATE TABLE "outbox" ("id" INTEGER NOT NULL PRIMARY KEY, "incident_id" INTEGER, '
+    '"monitor" TEXT NOT NULL, "transition" TEXT NOT NULL, "url" TEXT NOT NULL, "title" TEXT NOT NULL, '
+    '"body" TEXT NOT NULL, '
     '"notify_type" TEXT NOT NULL, "created_at" REAL NOT NULL, "attempts" INTEGER NOT NULL, '
     '"next_attempt_at" REAL NOT NULL, "delivered_at" REAL, "failed_at" REAL, "last_error" TEXT, '
     'FOREIGN KEY ("incident_id") REFERENCES "incident" ("id") ON DELETE CASCADE)',
@@ -60,7 +61,8 @@ V1: Final = (
     "CREATE INDEX incident_monitor ON incident (monitor_id, id)",
     "CREATE INDEX timeline_incident ON timeline (incident_id, at)",
     "CREATE INDEX action_pending ON action (id) WHERE applied_at IS NULL AND error IS NULL",
-    "CREATE INDEX outbox_pending ON outbox (incident_id, url, id) WHERE delivered_at IS NULL AND failed_at IS NULL",
+    "CREATE INDEX outbox_pending ON outbox (incident_id, url, id) "
+    "WHERE delivered_at IS NULL AND failed_at IS NULL",
 )
 
 V2: Final = (
