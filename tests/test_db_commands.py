@@ -78,7 +78,7 @@ def test_db_info_text_names_free_pages_and_the_way_to_reclaim_them(
     assert main(["db", "info", "--db", str(db), "--config", str(tmp_path / "none.toml")]) == 0
     out = capsys.readouterr().out
     assert "auto_vacuum incremental: the engine returns them" in out
-    assert "retention: raw checks 3d, hourly rollups 35d, daily rollups 400d, resolved incidents 180d" in out
+    assert "retention: raw checks 2d, hourly rollups 32d, daily rollups 180d, resolved incidents 180d" in out
     assert any(line.startswith("check ") and " 144 " in line for line in out.splitlines())
 
 

@@ -131,7 +131,7 @@ def test_storage_defaults_are_the_retention_defaults() -> None:
     settings = StorageSettings()
     assert Retention() == Retention(raw=settings.keep_raw, hourly=settings.keep_hourly,
                                     daily=settings.keep_daily, incidents=settings.keep_incidents)
-    assert (settings.keep_raw, settings.keep_hourly, settings.keep_daily) == (3 * DAY, 35 * DAY, 400 * DAY)
+    assert (settings.keep_raw, settings.keep_hourly, settings.keep_daily) == (2 * DAY, 32 * DAY, 180 * DAY)
 
 
 # -- statistics once raw checks and hour rows are gone ----------------------------------------

@@ -38,9 +38,9 @@ class StorageSettings:
     """
 
     path: Path | None = None
-    keep_raw: float = 3 * 86400.0  # every single check
-    keep_hourly: float = 35 * 86400.0  # hour rollups; at least 32 days (30-day windows read them)
-    keep_daily: float = 400 * 86400.0  # day and week rollups; at least keep_hourly
+    keep_raw: float = 2 * 86400.0  # every single check
+    keep_hourly: float = 32 * 86400.0  # hour rollups; at least 32 days (30-day windows read them)
+    keep_daily: float = 180 * 86400.0  # day and week rollups; at least keep_hourly
     keep_incidents: float = 180 * 86400.0  # resolved incidents, timelines and their notifications
 
 

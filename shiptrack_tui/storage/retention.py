@@ -37,9 +37,9 @@ RECLAIM_SLACK_PAGES: Final = 1024  # free pages left in the file for the next in
 class Retention:
     """How long each kind of data is kept, in seconds (the `[storage] keep_*` keys)."""
 
-    raw: float = 3 * DAY
-    hourly: float = 35 * DAY
-    daily: float = 400 * DAY
+    raw: float = 2 * DAY
+    hourly: float = 32 * DAY
+    daily: float = 180 * DAY
     incidents: float = 180 * DAY
 
     def raw_cutoff_ms(self, now: float) -> int:
