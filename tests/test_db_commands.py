@@ -82,12 +82,16 @@ def test_db_info_text_names_free_pages_and_the_way_to_reclaim_them(
     assert any(line.startswith("check ") and " 144 " in line for line in out.splitlines())
 
 
-@pytest.mark.parametrize("kind", ["missing", "garbage"])
+@pytest.mark.parametrize("kind", ["missing", "garbage", "version 1"])
 def test_db_info_on_an_unusable_file_is_one_line_and_exit_1(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str) -> None:
     db = tmp_path / "shiptrack.db"
     if kind == "garbage":
         db.write_bytes(os.urandom(8192))
+    elif kind == "version 1":  # read-only: it says how to upgrade rather than failing on a table
+        conn = sqlite3.connect(db)
+        conn.executescript((FIXTURES / "schema_v1.sql").read_text())
+        conn.close()
     assert main(["db", "info", "--db", str(db), "--config", str(tmp_path / "none.toml")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(db) in err[0]

@@ -320,10 +320,10 @@ class Engine(OperatorActions):
                 deleted += count
                 await asyncio.sleep(0.05)
             deleted += count
-            while (count := await asyncio.to_thread(self.store.reclaim, step_pages)) > 0:
+            free, incremental = await asyncio.to_thread(self.store.free_pages)
+            while incremental and (count := await asyncio.to_thread(self.store.reclaim, step_pages)) > 0:
                 returned += count
                 await asyncio.sleep(0.05)
-            free, incremental = await asyncio.to_thread(self.store.free_pages)
             await asyncio.to_thread(self.store.checkpoint)
         except Exception as error:  # e.g. the writer kept the lock past the busy timeout
             log.warning("retention postponed to the next minute: %s", error)

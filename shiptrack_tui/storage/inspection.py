@@ -15,6 +15,7 @@ from typing import Final
 from shiptrack_tui.storage import retention
 from shiptrack_tui.storage.codec import HOUR
 from shiptrack_tui.storage.db import BUSY_TIMEOUT_SECONDS, StorageError
+from shiptrack_tui.storage.migrations import SCHEMA_VERSION
 from shiptrack_tui.storage.retention import Retention
 
 AUTO_VACUUM: Final = {0: "none", 1: "full", 2: "incremental"}
@@ -84,6 +85,9 @@ def inspect(path: Path, keep: Retention, now: float) -> DatabaseInfo:
         conn.execute("BEGIN")  # one snapshot for every count
         try:
             version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if version is None or int(version[0]) < SCHEMA_VERSION:
+                raise StorageError(f"{path} has an older schema; open it with ShipTrack once (any "
+                                   "command that reads it, e.g. `shiptrack status`) to upgrade it.")
             due = retention.due(conn, now, keep)
             tables = []
             for name, count_sql, oldest_sql in TABLES:
