@@ -182,6 +182,10 @@ def test_30_and_7_day_windows_stay_right_after_raw_and_hour_rows_are_pruned(stor
     assert _count(store, "SELECT MIN(hour) FROM rollup WHERE span = 1") * HOUR > T0 + 7 * DAY
     for window in (7 * DAY, 30 * DAY):  # raw edges gone: the window starts on the nearest hour
         _assert_stats(store, results, now, window, _nearest_hour(now - window))
+    # The monitor's data still reaches back 32 days (the hour rows): its 7-day chart is not zoomed
+    # in as for a monitor 1 day old.
+    oldest_hour = _count(store, "SELECT MIN(hour) FROM rollup WHERE span = 1")
+    assert store.first_check_at("api") == oldest_hour * HOUR < now - 31 * DAY
 
     # Silent for ten days while retention runs on, then checking again: the 30-day totals are
     # rebuilt from day and week blocks, because the hours leaving the window were pruned.
