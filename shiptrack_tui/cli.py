@@ -88,6 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = msub.add_parser("rm", help="remove a monitor (comments in the file are kept)")
     _common(p, top=False)
     p.add_argument("name")
+    db = command("db", "what the database holds (`db info`), or compact it (`db vacuum`)")
+    dsub = db.add_subparsers(dest="db_command", metavar="info|vacuum", required=True)
+    p = dsub.add_parser("info", help="size, free pages, rows and oldest data per table, what retention "
+                        "removes next (read-only; works beside a daemon)")
+    _common(p, top=False)
+    p.add_argument("--json", action="store_true")
+    p = dsub.add_parser("vacuum", help="rewrite the file compactly, with incremental space reclaim "
+                        "(stop the engine first)")
+    _common(p, top=False)
     # Listed for --help only: main() hands everything after `bench` to the benchmark's own parser.
     command("bench", "the capacity benchmark (`shiptrack bench --help`; see README)")
     return parser
@@ -363,6 +372,12 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     return run_dashboard(config, _db_path(args, config), config_error=None)
 
 
+def cmd_db(args: argparse.Namespace) -> int:
+    from shiptrack_tui.db_commands import cmd_db
+
+    return cmd_db(args)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check-config": cmd_check_config,
     "status": cmd_status,
@@ -373,6 +388,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "silence": cmd_silence,
     "unsilence": cmd_unsilence,
     "monitor": cmd_monitor,
+    "db": cmd_db,
 }
 
 

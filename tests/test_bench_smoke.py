@@ -60,11 +60,21 @@ def test_schedule(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
 
 
 def test_storage(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    report = bench(capsys, tmp_path, "--scenario", "storage", "--checks", "6000", "--monitors", "20")
+    report = bench(capsys, tmp_path, "--scenario", "storage", "--checks", "6000", "--monitors", "20",
+                   "--steady-monitors", "2")
     figures, baseline = report["figures"], report["baseline"]
     assert figures["disk"]["checks"] == 6000
     assert 10 < figures["bytes_per_check"] < baseline["naive_bytes_per_check"]
-    assert figures["prune_deleted"] == baseline["naive_prune_deleted"] == 3000
+    # Raw checks go by whole hours: of 5 hours (20 a minute), those before the hour that began
+    # 2.5 to 3.5 hours ago.
+    assert figures["prune_deleted"] == baseline["naive_prune_deleted"]
+    assert 1500 <= figures["prune_deleted"] <= 3000
+    # Steady state: both databases really built, today's defaults smaller than the old ones.
+    new, old = figures["steady"], baseline["old_defaults_steady"]
+    assert new["rows"]["check"] == pytest.approx(2 * 2 * 2880, rel=0.02)
+    assert old["rows"]["check"] == pytest.approx(2 * 30 * 2880, rel=0.01)
+    assert old["rows"]["rollup span 1"] > 2 * 399 * 24 > 2 * 33 * 24 > new["rows"]["rollup span 1"]
+    assert 0 < figures["steady_bytes_per_monitor"] < baseline["old_defaults_steady_bytes_per_monitor"] / 3
     assert figures["writer_checks_per_s"] > 0 and baseline["bare_executemany_checks_per_s"] > 0
     assert figures["wal_peak_bytes_writing"] > 0
 

@@ -70,7 +70,7 @@ BROKEN = [
     ),
     pytest.param(
         '[storage]\nkeep = "1d"\n',
-        'cfg.toml:2: unknown key "keep" in [storage]; expected one of path, keep_raw (did you mean "keep_raw"?)',
+        'cfg.toml:2: unknown key "keep" in [storage]; expected one of path, keep_raw, keep_hourly, keep_daily, keep_incidents (did you mean "keep_raw"?)',
         id="unknown_storage",
     ),
     pytest.param(
@@ -237,6 +237,23 @@ BROKEN = [
         '[storage]\nkeep_raw = "10m"\n',
         'cfg.toml:2: [storage] keep_raw "10m" is below the minimum of 1h; use "1h" or more',
         id="keep_raw_short",
+    ),
+    pytest.param(
+        '[storage]\nkeep_hourly = "7d"\n',
+        'cfg.toml:2: [storage] keep_hourly "7d" is below the minimum of 32d; use "32d" or more',
+        id="keep_hourly_short",
+    ),
+    pytest.param(
+        '[storage]\nkeep_hourly = "90d"\nkeep_daily = "60d"\n',
+        'cfg.toml:3: [storage] keep_daily (60d) is shorter than keep_hourly (90d); keep day rollups at least '
+        'as long as hour ones',
+        id="keep_daily_below_hourly",
+    ),
+    pytest.param(
+        '[storage]\nkeep_incidents = "forever"\n',
+        'cfg.toml:2: [storage] keep_incidents "forever" is not a duration; expected a string like "500ms", '
+        '"30s", "5m", "1h", "7d" or a number of seconds',
+        id="keep_incidents_bad",
     ),
     pytest.param(
         '[[maintenance]]\nname = "x"\n',

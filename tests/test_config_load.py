@@ -37,6 +37,9 @@ degraded_after = "1.5s"
 [storage]
 path = "~/data/st.db"
 keep_raw = "2d"
+keep_hourly = "60d"
+keep_daily = "730d"
+keep_incidents = "90d"
 
 [notify]
 urls = ["json://127.0.0.1:9000/hook"]
@@ -117,7 +120,9 @@ def test_every_key_parses(full: Config, tmp_path: Path, isolated_home: Path) -> 
     assert full.defaults.interval == 30 and full.defaults.timeout == 4
     assert (full.defaults.failure_threshold, full.defaults.recovery_threshold) == (5, 3)
     assert full.defaults.degraded_after == 1.5
-    assert full.storage == StorageSettings(path=isolated_home / "data/st.db", keep_raw=2 * 86400)
+    assert full.storage == StorageSettings(path=isolated_home / "data/st.db", keep_raw=2 * 86400,
+                                           keep_hourly=60 * 86400, keep_daily=730 * 86400,
+                                           keep_incidents=90 * 86400)
     notify = full.notify
     assert notify.urls == ("json://127.0.0.1:9000/hook",)
     assert notify.apprise_config == tmp_path / "apprise.yml"
@@ -184,7 +189,7 @@ def test_an_empty_file_is_a_config_without_monitors(tmp_path: Path) -> None:
     config = load_config(path)
     assert config.monitors == () and config.notify.urls == () and config.maintenance == ()
     assert config.defaults.interval == 60 and config.defaults.timeout_for(60) == 10
-    assert config.storage.keep_raw == 30 * 86400 and config.notify.give_up_after == 86400
+    assert config.storage.keep_raw == 2 * 86400 and config.notify.give_up_after == 86400
     assert config.notify.events == {"open", "ack", "resolve", "reminder"}
     assert config.digest == hashlib.sha256(b"# nothing yet\n").hexdigest()
     assert config.path == path

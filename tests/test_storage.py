@@ -19,6 +19,8 @@ from shiptrack_tui.core.model import (
     MonitorStatus,
     OutboxItem,
     Outcome,
+    Silence,
+    SilenceScope,
     TimelineEntry,
     TimelineKind,
     Transition,
@@ -310,26 +312,31 @@ def test_a_version_1_database_gains_the_silence_table(tmp_path: Path, monkeypatc
     store.close()
 
 
-def test_silences_start_end_and_mark_their_actions_applied(store: Store) -> None:
-    from shiptrack_tui.core import model
-
-    if not hasattr(model, "Silence"):
-        pytest.skip("the core has no Silence yet")
+def test_silences_start_end_and_mark_their_actions_applied(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    store = Store.open(path)
     store.sync_monitors([spec("api", tags=("prod",))], T0)
     first = store.add_action(ActionKind("silence"), T0, monitor="api", note="1h tag:prod")
-    wanted = model.Silence(0, model.SilenceScope.TAG, "prod", T0 + 1, until=T0 + 3601, source="tui")
+    wanted = Silence(0, SilenceScope.TAG, "prod", T0 + 1, until=T0 + 3601, source="tui")
     stored = store.start_silence(wanted, action_id=first)
     assert stored.id > 0 and stored == replace(wanted, id=stored.id)
-    other = store.start_silence(model.Silence(0, model.SilenceScope.MONITOR, "api", T0 + 2,
-                                              until_resolved=True))
+    other = store.start_silence(Silence(0, SilenceScope.MONITOR, "api", T0 + 2, until_resolved=True))
     assert store.active_silences() == [stored, other]
     assert store.action_outcome(first) == (T0 + 1, None)
     second = store.add_action(ActionKind("unsilence"), T0 + 5, monitor="api", note="tag:prod")
     store.end_silences([stored.id], T0 + 6, "lifted by tui", action_id=second)
     store.end_silences([stored.id], T0 + 9, "again")  # ending twice keeps the first end
     assert store.active_silences() == [other]
-    assert store.recent_silences()[1] == replace(stored, ended_at=T0 + 6)
+    assert store.recent_silences() == [other, replace(stored, ended_at=T0 + 6)]
     assert store.action_outcome(second) == (T0 + 6, None)
+    store.close()
+    # A restart finds the same silences: the engine seeds its muting from them.
+    reopened = Store.open(path)
+    assert reopened.active_silences() == [other]
+    assert reopened.recent_silences(limit=1) == [other]
+    reason = reopened._conn().execute("SELECT end_reason FROM silence WHERE id = ?", (stored.id,)).fetchone()
+    assert reason == ("lifted by tui",)
+    reopened.close()
 
 
 def test_close_closes_the_connections_of_every_thread(tmp_path: Path) -> None:

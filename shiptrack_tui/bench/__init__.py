@@ -29,7 +29,7 @@ SCENARIOS = ("pipeline", "schedule", "storage", "stats", "keys")
 DEFAULTS: dict[str, dict[str, Any]] = {
     "pipeline": {"monitors": 2000, "interval": 1.0, "duration": 10.0, "warmup": 3.0, "rounds": 2},
     "schedule": {"monitors": 10_000, "interval": 30.0, "duration": 60.0, "warmup": 5.0, "rounds": 1},
-    "storage": {"monitors": 200, "interval": 60.0, "checks": 500_000},
+    "storage": {"monitors": 200, "interval": 60.0, "checks": 500_000, "steady_monitors": 10},
     "stats": {"monitors": 1000, "interval": 60.0, "days": 30.0, "raw_hours": 2.0, "repeat": 5},
     "keys": {"monitors": 1000, "interval": 30.0, "presses": 200, "duration": None},
 }
@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--raw-hours", type=float,
                         help="stats: hours of raw checks to seed at the end (the rest is rollups)")
     parser.add_argument("--checks", type=int, help="storage: raw checks to write")
+    parser.add_argument("--steady-monitors", type=int,
+                        help="storage: monitors (at 30 s) in the steady-state size databases; 0 skips them")
     parser.add_argument("--repeat", type=int, help="stats: timed repetitions (median reported)")
     parser.add_argument("--presses", type=int,
                         help="keys: key presses per phase (ignored when --duration is given)")

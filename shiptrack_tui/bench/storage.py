@@ -6,7 +6,9 @@
   same packed rows into the same table;
 - retention: every `Store.prune` step's time and rows, beside one unbounded DELETE of the same
   rows on a copy (the time a naive prune would hold the write lock);
-- the WAL's peak size while writing and pruning, against `journal_size_limit`.
+- the WAL's peak size while writing and pruning, against `journal_size_limit`;
+- the steady-state size per monitor at 30 s under today's retention defaults, beside the same
+  database under the old defaults (steady.py).
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ from typing import Any
 from shiptrack_tui.bench.disk import checkpoint_truncate, naive_bytes, shiptrack_bytes
 from shiptrack_tui.bench.measure import file_bytes, ratio
 from shiptrack_tui.core.model import CheckResult, MonitorState, MonitorStatus, Outcome
-from shiptrack_tui.storage import PipelineWrite, Store, Writer
+from shiptrack_tui.storage import PipelineWrite, Retention, Store, Writer
 from shiptrack_tui.storage.codec import pack_code, to_ms, to_us
 from shiptrack_tui.storage.db import PRAGMAS
 
 # bytes_per_check is DESIGN §8's; prune_step_ms is this benchmark's own bound (DESIGN names none):
 # one retention step must not hold the write lock long enough to stall the writer noticeably.
-TARGETS = {"bytes_per_check": 40.0, "prune_step_ms": 100.0}
+TARGETS = {"bytes_per_check": 40.0, "prune_step_ms": 100.0, "steady_gb_10000_monitors_30s": 5.0}
+STEADY_INTERVAL = 30.0  # issue 10's load: 10,000 monitors every 30 s
 PRUNE_STEP_ROWS = 5000  # Store.prune's default budget per call
 BACKLOG = 20_000  # keep at most this many writes queued, as a steady engine would
 
@@ -134,12 +137,12 @@ def bare_insert(path: Path, results: Iterator[CheckResult]) -> tuple[int, float]
     return count, elapsed
 
 
-def prune_steps(store: Store, now: float, keep_raw: float) -> list[tuple[float, int]]:
+def prune_steps(store: Store, now: float, keep: Retention) -> list[tuple[float, int]]:
     """Call `Store.prune` until it deletes nothing more; (seconds, rows) per call."""
     steps: list[tuple[float, int]] = []
     while True:
         started = time.perf_counter()
-        deleted = store.prune(now, keep_raw, PRUNE_STEP_ROWS)
+        deleted = store.prune(now, keep, PRUNE_STEP_ROWS)
         steps.append((time.perf_counter() - started, deleted))
         if deleted < PRUNE_STEP_ROWS:
             return steps
@@ -158,7 +161,23 @@ def naive_prune(copy: Path, cutoff_ms: int) -> tuple[float, int]:
         conn.close()
 
 
-def run(*, monitors: int, interval: float, checks: int, workdir: Path) -> dict[str, Any]:
+def steady_figures(workdir: Path, monitors: int) -> dict[str, Any]:
+    """Steady-state bytes per monitor under today's defaults and, as the baseline, the old ones."""
+    from shiptrack_tui.bench import steady
+
+    now = time.time()
+    new = steady.measure(workdir / "steady-new.db", monitors=monitors, interval=STEADY_INTERVAL,
+                         keep=Retention(), now=now)
+    old = steady.measure(workdir / "steady-old.db", monitors=monitors, interval=STEADY_INTERVAL,
+                         keep=steady.OLD_DEFAULTS, now=now)
+    for name in ("steady-new.db", "steady-old.db"):
+        (workdir / name).unlink(missing_ok=True)
+    return {"new": new, "old": old, "gb_10000": new["bytes_per_monitor"] * 10_000 / 1e9,
+            "old_gb_10000": old["bytes_per_monitor"] * 10_000 / 1e9}
+
+
+def run(*, monitors: int, interval: float, checks: int, workdir: Path,
+        steady_monitors: int = 0) -> dict[str, Any]:
     started = time.perf_counter()
     now = time.time()
     db_path = workdir / "storage.db"
@@ -173,12 +192,13 @@ def run(*, monitors: int, interval: float, checks: int, workdir: Path) -> dict[s
 
     span = -(-checks // monitors) * interval
     keep_raw = span / 2
+    keep = Retention(raw=keep_raw)
     copy = workdir / "naive-prune.db"
     shutil.copyfile(db_path, copy)
-    naive_s, naive_deleted = naive_prune(copy, to_ms(now - keep_raw))
+    naive_s, naive_deleted = naive_prune(copy, keep.raw_cutoff_ms(now))
     copy.unlink()
     with WalWatch(db_path) as wal_prune:
-        steps = prune_steps(store, now, keep_raw)
+        steps = prune_steps(store, now, keep)
     wal_after_prune = file_bytes(Path(f"{db_path}-wal"))
     store.checkpoint()
     store.close()
@@ -190,9 +210,21 @@ def run(*, monitors: int, interval: float, checks: int, workdir: Path) -> dict[s
     bare_rate = bare_count / bare_s
     step_p50 = statistics.median(times_ms)
     step_max = max(times_ms)
+    steady = steady_figures(workdir, steady_monitors) if steady_monitors > 0 else None
+    steady_figure = {} if steady is None else {
+        "steady_bytes_per_monitor": steady["new"]["bytes_per_monitor"],
+        "steady_gb_10000_monitors_30s": steady["gb_10000"],
+        "steady": steady["new"],
+    }
+    steady_baseline = {} if steady is None else {
+        "old_defaults_steady_bytes_per_monitor": steady["old"]["bytes_per_monitor"],
+        "old_defaults_steady_gb_10000_monitors_30s": steady["old_gb_10000"],
+        "old_defaults_steady": steady["old"],
+    }
     return {
         "scenario": "storage",
         "params": {"monitors": monitors, "interval_s": interval, "checks": checks,
+                   "steady_monitors": steady_monitors, "steady_interval_s": STEADY_INTERVAL,
                    "keep_raw_s": keep_raw, "prune_step_rows": PRUNE_STEP_ROWS},
         "figures": {
             "bytes_per_check": disk["bytes_per_check"],
@@ -208,6 +240,7 @@ def run(*, monitors: int, interval: float, checks: int, workdir: Path) -> dict[s
             "wal_peak_bytes_pruning": wal_prune.peak,
             "wal_bytes_after_prune": wal_after_prune,
             "wal_limit_bytes": wal_limit,
+            **steady_figure,
         },
         "baseline": {
             "naive_bytes_per_check": naive["bytes_per_check"],
@@ -215,18 +248,23 @@ def run(*, monitors: int, interval: float, checks: int, workdir: Path) -> dict[s
             "bare_executemany_checks_per_s": bare_rate,
             "naive_prune_one_delete_ms": naive_s * 1000,
             "naive_prune_deleted": naive_deleted,
+            **steady_baseline,
         },
         "ratio": ratio(disk["bytes_per_check"], naive["bytes_per_check"]),
         "ratios": {
             "bytes_per_check": ratio(disk["bytes_per_check"], naive["bytes_per_check"]),
             "writer_vs_bare_insert": ratio(write_rate, bare_rate),
             "prune_step_max_vs_one_delete": ratio(step_max, naive_s * 1000),
+            **({} if steady is None else {"steady_size_vs_old_defaults": ratio(
+                steady["new"]["bytes_per_monitor"], steady["old"]["bytes_per_monitor"])}),
         },
         "target": {**TARGETS, "wal_peak_bytes": wal_limit},
         "pass": {
             "bytes_per_check": disk["bytes_per_check"] <= TARGETS["bytes_per_check"],
             "prune_step_ms": step_max < TARGETS["prune_step_ms"],
             "wal_bounded": max(wal_write.peak, wal_prune.peak) <= wal_limit,
+            **({} if steady is None else {"steady_gb_10000_monitors_30s":
+                                          steady["gb_10000"] < TARGETS["steady_gb_10000_monitors_30s"]}),
         },
         "notes": [],
         "elapsed_s": time.perf_counter() - started,

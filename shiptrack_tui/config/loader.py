@@ -34,7 +34,7 @@ AppriseConfigCheck = Callable[[Path], str | None]
 
 TOP_KEYS: Final = ("defaults", "storage", "notify", "monitor", "maintenance")
 DEFAULTS_KEYS: Final = ("interval", "timeout", "failure_threshold", "recovery_threshold", "degraded_after")
-STORAGE_KEYS: Final = ("path", "keep_raw")
+STORAGE_KEYS: Final = ("path", "keep_raw", "keep_hourly", "keep_daily", "keep_incidents")
 NOTIFY_KEYS: Final = ("urls", "apprise_config", "events", "remind_every", "give_up_after", "channel")
 CHANNEL_KEYS: Final = ("url", "urls", "tags", "events")
 _TOML_POSITION: Final = re.compile(r"\s*\((?:at line (\d+), column (\d+)|at end of document)\)\s*$")
@@ -179,8 +179,16 @@ def _storage(ck: Checker, table: dict[str, Any], base: Path) -> StorageSettings:
     ck.known_keys(scope, table, STORAGE_KEYS)
     example = '"~/.local/share/shiptrack/shiptrack.db"'
     path = ck.read(scope, table, "path", lambda v: _as_path(v, base, example))
-    keep_raw = ck.read(scope, table, "keep_raw", lambda v: as_duration(v, 3600.0))
-    return StorageSettings(path=path, keep_raw=keep_raw or StorageSettings().keep_raw)
+    given = StorageSettings()
+    minimums = {"keep_raw": 3600.0, "keep_hourly": 32 * 86400.0, "keep_daily": 32 * 86400.0,
+                "keep_incidents": 86400.0}
+    keep = {key: ck.read(scope, table, key, lambda v, low=low: as_duration(v, low)) or getattr(given, key)
+            for key, low in minimums.items()}
+    if keep["keep_daily"] < keep["keep_hourly"] and not scope.invalid & {"keep_daily", "keep_hourly"}:
+        ck.report((*scope.path, "keep_daily" if "keep_daily" in table else "keep_hourly"),
+                  f"[storage] keep_daily ({format_duration(keep['keep_daily'])}) is shorter than keep_hourly "
+                  f"({format_duration(keep['keep_hourly'])}); keep day rollups at least as long as hour ones")
+    return StorageSettings(path=path, **keep)
 
 
 def _as_path(value: object, base: Path, example: str) -> Path:

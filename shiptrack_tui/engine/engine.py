@@ -321,27 +321,56 @@ class Engine(OperatorActions):
 
     # -- periodic work ------------------------------------------------------------------------
     async def _housekeeping_loop(self) -> None:
-        while True:
-            await asyncio.sleep(min(5.0, HOUSEKEEPING_SECONDS))
-            now = self.clock()
-            self._send_reminders(now)
-            if now - self._last_prune >= HOUSEKEEPING_SECONDS:
-                self._last_prune = now
-                try:
-                    await self._prune(now)
-                except Exception as error:  # e.g. the writer kept the lock past the busy timeout
-                    log.warning("retention postponed to the next minute: %s", error)
+        # Retention runs beside the reminders, not in their way: catching up after a retention
+        # change can take hours of small steps.
+        pruning: asyncio.Task[None] | None = None
+        try:
+            while True:
+                await asyncio.sleep(min(5.0, HOUSEKEEPING_SECONDS))
+                now = self.clock()
+                self._send_reminders(now)
+                idle = pruning is None or pruning.done()
+                if idle and now - self._last_prune >= HOUSEKEEPING_SECONDS:
+                    self._last_prune = now
+                    pruning = asyncio.create_task(self._prune(now), name="retention")
+        finally:
+            if pruning is not None:
+                pruning.cancel()
+                await asyncio.gather(pruning, return_exceptions=True)
 
     async def _prune(self, now: float) -> None:
-        """Drop raw checks older than `keep_raw` in small transactions, so the writer never stalls.
+        """Apply `[storage]` retention in small transactions, so the writer never stalls; then hand
+        free pages back to the file system a thousand at a time, and checkpoint the WAL.
 
         10,000 monitors at 30 s store 20,000 checks a minute: keep stepping until caught up.
         """
-        step_rows = 5000
-        keep = self.config.storage.keep_raw
-        while await asyncio.to_thread(self.store.prune, now, keep, step_rows) == step_rows:
-            await asyncio.sleep(0.05)
-        await asyncio.to_thread(self.store.checkpoint)
+        from shiptrack_tui.storage import Retention
+
+        settings = self.config.storage
+        keep = Retention(raw=settings.keep_raw, hourly=settings.keep_hourly, daily=settings.keep_daily,
+                         incidents=settings.keep_incidents)
+        step_rows, step_pages = 5000, 1000
+        started, deleted, returned = time.monotonic(), 0, 0
+        try:
+            while (count := await asyncio.to_thread(self.store.prune, now, keep, step_rows)) == step_rows:
+                deleted += count
+                await asyncio.sleep(0.05)
+            deleted += count
+            free, incremental = await asyncio.to_thread(self.store.free_pages)
+            while incremental and (count := await asyncio.to_thread(self.store.reclaim, step_pages)) > 0:
+                returned += count
+                await asyncio.sleep(0.05)
+            await asyncio.to_thread(self.store.checkpoint)
+        except Exception as error:  # e.g. the writer kept the lock past the busy timeout
+            log.warning("retention postponed to the next minute: %s", error)
+            return
+        if not incremental and free > 10 * step_pages and not getattr(self, "_told_vacuum", False):
+            self._told_vacuum = True
+            log.warning("%s keeps %d free pages it cannot return (made before auto_vacuum); stop "
+                        "ShipTrack and run `shiptrack db vacuum` once", self.store.path, free)
+        if time.monotonic() - started > 10.0:
+            log.info("retention caught up: %d rows removed, %d pages returned in %.0f s", deleted,
+                     returned, time.monotonic() - started)
 
     def _send_reminders(self, now: float) -> None:
         every = self.config.notify.remind_every

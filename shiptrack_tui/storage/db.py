@@ -39,8 +39,26 @@ def create_private_file(path: Path) -> None:
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         os.fchmod(fd, 0o600)
+        empty = os.fstat(fd).st_size == 0
     finally:
         os.close(fd)
+    if empty:
+        _start_file(path)
+
+
+def _start_file(path: Path) -> None:
+    """Write a new file's header with `auto_vacuum = INCREMENTAL`, which only a file without tables
+    takes (and only before WAL mode writes the header), so that retention can hand freed pages
+    back in small steps (retention.reclaim). An older file needs one `shiptrack db vacuum`.
+
+    Setting it on every connection instead would take the write lock on every open.
+    """
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS)
+    try:
+        conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        conn.execute("PRAGMA journal_mode = WAL")
+    finally:
+        conn.close()
 
 
 class TrackedDatabase(SqliteDatabase):

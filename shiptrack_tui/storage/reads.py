@@ -166,9 +166,18 @@ def notify_failed_incidents(db: SqliteDatabase) -> set[int]:
 
 
 def first_check_at(db: SqliteDatabase, monitor_id: int) -> float | None:
-    """When the monitor's oldest raw check ran (None without one); the primary key answers it."""
+    """When the monitor's oldest stored check ran (None without one); primary keys answer it.
+
+    Once retention has removed the oldest raw checks, the oldest hour rollup says it, to the hour
+    (so a 7-day chart does not take a monitor with 2 days of raw checks for a 2-day-old one).
+    """
     row = db.execute_sql('SELECT MIN(at_ms) FROM "check" WHERE monitor_id = ?', (monitor_id,)).fetchone()
-    return None if row[0] is None else from_ms(row[0])
+    raw = None if row[0] is None else from_ms(row[0])
+    hour = db.execute_sql("SELECT MIN(hour) FROM rollup WHERE monitor_id = ? AND span = 1",
+                          (monitor_id,)).fetchone()[0]
+    if hour is not None and (raw is None or hour * HOUR + HOUR <= raw):
+        return float(hour * HOUR)
+    return raw
 
 
 def failure_series(db: SqliteDatabase, monitor_id: int, since: float, until: float, points: int) -> list[int]:

@@ -25,16 +25,6 @@ def _silence(row: tuple) -> Silence:
                    until_resolved=bool(until_resolved), source=source, ended_at=ended_at)
 
 
-def create_table(conn: sqlite3.Connection) -> None:
-    """Schema version 2."""
-    conn.execute(
-        "CREATE TABLE silence (id INTEGER NOT NULL PRIMARY KEY, scope TEXT NOT NULL, value TEXT NOT NULL, "
-        "created_at REAL NOT NULL, until REAL, until_resolved INTEGER NOT NULL DEFAULT 0, "
-        "source TEXT NOT NULL DEFAULT 'cli', ended_at REAL, end_reason TEXT)"
-    )
-    conn.execute("CREATE INDEX silence_active ON silence (id) WHERE ended_at IS NULL")
-
-
 def start(conn: sqlite3.Connection, silence: Silence) -> Silence:
     """Store a new silence; return it with its id."""
     cursor = conn.execute(

@@ -301,9 +301,19 @@ class Store:
             self._conn().execute("UPDATE action SET applied_at = ? WHERE id = ?", (at, action_id))
 
     # -- maintenance --------------------------------------------------------------------------
-    def prune(self, now: float, keep_raw_seconds: float, max_rows: int = 5000) -> int:
-        """Delete at most `max_rows` raw checks older than `keep_raw_seconds`, in small transactions."""
-        return retention.prune(self._db, now, keep_raw_seconds, max_rows)
+    def prune(self, now: float, keep: retention.Retention, max_rows: int = 5000) -> int:
+        """Delete at most `max_rows` rows that `keep` no longer covers (raw checks first), in small
+        transactions; return how many went."""
+        return retention.prune(self._db, now, keep, max_rows)
+
+    def reclaim(self, max_pages: int = 1000) -> int:
+        """Return up to `max_pages` free pages to the file system in one short transaction."""
+        return retention.reclaim(self._db, max_pages)
+
+    def free_pages(self) -> tuple[int, bool]:
+        """(free pages in the file, whether they can be handed back: auto_vacuum is INCREMENTAL)."""
+        incremental = int(self._conn().execute("PRAGMA auto_vacuum").fetchone()[0]) == 2
+        return retention.free_pages(self._db), incremental
 
     def checkpoint(self, truncate: bool = False) -> None:
         """Checkpoint the WAL (PASSIVE by default, so it never waits for the writer)."""

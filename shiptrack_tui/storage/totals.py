@@ -21,13 +21,7 @@ from shiptrack_tui.storage import histograms
 from shiptrack_tui.storage.histograms import LANE_BITS
 
 TOTAL_HOURS: Final = (23, 167, 719)  # whole hours in the 24h, 7d and 30d windows
-CREATE_TABLE: Final = (
-    "CREATE TABLE IF NOT EXISTS window_total (id INTEGER PRIMARY KEY, monitor_id INTEGER NOT NULL, "
-    "hours INTEGER NOT NULL, through_hour INTEGER NOT NULL, up INTEGER NOT NULL, "
-    "degraded INTEGER NOT NULL, down INTEGER NOT NULL, maintenance INTEGER NOT NULL, "
-    "hist BLOB NOT NULL)",
-    "CREATE UNIQUE INDEX IF NOT EXISTS window_total_key ON window_total (monitor_id, hours)",
-)
+MAX_STEP_HOURS: Final = 24  # a longer step recomputes (see advance)
 _UPSERT: Final = (
     "INSERT INTO window_total (monitor_id, hours, through_hour, up, degraded, down, maintenance, hist) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (monitor_id, hours) DO UPDATE SET "
@@ -86,7 +80,10 @@ def advance(conn: sqlite3.Connection, monitor_id: int, old_rolled: int | None, n
     rows = []
     for n in TOTAL_HOURS:
         found = stored.get(n)
-        if found is None or old_rolled is None or found[0] != old_rolled or new_rolled - old_rolled >= n:
+        # After a long gap the hours leaving the window are old enough for retention to have
+        # dropped their hour rows: rebuild from the (kept) day and week blocks instead.
+        if (found is None or old_rolled is None or found[0] != old_rolled
+                or new_rolled - old_rolled > min(n - 1, MAX_STEP_HOURS)):
             total = _recompute(conn, monitor_id, new_rolled - n + 1, new_rolled + 1)
         else:
             total = [*found[1:5], histograms.to_packed(found[5])]
