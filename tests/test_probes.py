@@ -155,7 +155,9 @@ async def test_big_page_is_judged_on_its_first_max_body_bytes(pool: ClientPool, 
 
 
 @pytest.mark.parametrize("declare_length", [True, False], ids=["content-length", "chunked"])
-async def test_marker_past_max_body_fails_naming_what_was_read(pool: ClientPool, declare_length: bool) -> None:
+async def test_marker_past_max_body_fails_naming_what_was_read(
+    pool: ClientPool, declare_length: bool
+) -> None:
     sent = ms.Sent()
     page = ms.big_page(BIG_PAGE, b"HEALTHY", SMALL_CAP + 10, sent, declare_length)
     async with ms.serve(page) as port:
