@@ -156,7 +156,11 @@ def _count(n: int, noun: str) -> str:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    from shiptrack_tui.config.warnings import config_warnings
+
     config = _load(args)
+    for warning in config_warnings(config):
+        print(warning, file=sys.stderr)
     notify = len(config.notify.urls) + sum(len(c.urls) for c in config.notify.channels)
     counts = [_count(len(config.monitors), "monitor"), _count(notify, "notification URL"),
               _count(len(config.maintenance), "maintenance window")]
