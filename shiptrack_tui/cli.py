@@ -147,9 +147,13 @@ def _db_for_reading(args: argparse.Namespace) -> Path:
 
 
 def _open_store(path: Path) -> Store:
-    from shiptrack_tui.storage import Store
+    from shiptrack_tui.storage import StorageError, Store
 
     if not path.exists():
+        blocker = next((p for p in path.parents if p.exists()), None)
+        if blocker is not None and not blocker.is_dir():  # no engine could create the file either
+            raise StorageError(f"{path} cannot be created: {blocker} is a file, not a folder; "
+                               "check the --db path.")
         raise UsageError(f"{path}: no ShipTrack database here yet; "
                          "start `shiptrack` or `shiptrack --daemon` first")
     return Store.open(path)
@@ -161,7 +165,11 @@ def _count(n: int, noun: str) -> str:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    from shiptrack_tui.config.warnings import config_warnings
+
     config = _load(args)
+    for warning in config_warnings(config):
+        print(warning, file=sys.stderr)
     notify = len(config.notify.urls) + sum(len(c.urls) for c in config.notify.channels)
     counts = [_count(len(config.monitors), "monitor"), _count(notify, "notification URL"),
               _count(len(config.maintenance), "maintenance window")]
@@ -392,6 +400,22 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+def _unusable_database(error: Exception) -> str | None:
+    """The operator's one line when the database or its lock file cannot be used, else None.
+
+    StorageError can only come from an imported storage package, so a command that never opened
+    the database does not pay for importing it here.
+    """
+    from shiptrack_tui.lock import LockUnusable
+
+    if isinstance(error, LockUnusable):
+        return str(error)
+    storage = sys.modules.get("shiptrack_tui.storage")
+    if storage is not None and isinstance(error, storage.StorageError):
+        return str(error)
+    return None
+
+
 def _bench_argv(argv: Sequence[str]) -> list[str] | None:
     """`shiptrack [--db P] bench ...`: everything after `bench` belongs to the benchmark's parser.
 
@@ -432,6 +456,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(str(error), file=sys.stderr)
         return EXIT_USAGE
+    except Exception as error:
+        message = _unusable_database(error)
+        if message is None:
+            raise
+        print(f"shiptrack: {message}", file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         return EXIT_FAILURE
     except BrokenPipeError:

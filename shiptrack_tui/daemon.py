@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from shiptrack_tui.config import Config, ConfigError
+from shiptrack_tui.config.warnings import config_warnings
 from shiptrack_tui.engine import Engine
 from shiptrack_tui.lock import EngineLock, LockHeld
 from shiptrack_tui.storage import Store
@@ -53,8 +54,17 @@ def run_daemon(config: Config, db_path: Path, reload_config: Callable[[], Config
         lock.release()
 
 
+def _warn(config: Config) -> Config:
+    for warning in config_warnings(config):
+        log.warning("%s", warning)
+    return config
+
+
 async def _serve(config: Config, store: Store, reload_config: Callable[[], Config]) -> int:
-    watch = reload_config if config.path.is_file() else None  # the demo has no file to watch
+    def load() -> Config:  # every reload, by SIGHUP or by the engine seeing the file change
+        return _warn(reload_config())
+
+    watch = load if config.path.is_file() else None  # the demo has no file to watch
     notifier = SystemdNotifier()
     engine = Engine(config, store, config_loader=watch, notifier=notifier)
     loop = asyncio.get_running_loop()
@@ -65,7 +75,7 @@ async def _serve(config: Config, store: Store, reload_config: Callable[[], Confi
 
     def reload() -> None:
         try:
-            fresh = reload_config()
+            fresh = load()
         except ConfigError as error:
             for line in str(error).splitlines():
                 log.error("config not reloaded: %s", line)
@@ -78,6 +88,7 @@ async def _serve(config: Config, store: Store, reload_config: Callable[[], Confi
     loop.add_signal_handler(signal.SIGINT, stop, "SIGINT")
     loop.add_signal_handler(signal.SIGHUP, reload)
     log.info("shiptrack daemon started: %d monitors, database %s", len(config.monitors), store.path)
+    _warn(config)
     try:
         await engine.run()
     finally:

@@ -18,6 +18,18 @@ class LockHeld(RuntimeError):
         super().__init__(f"another ShipTrack engine ({who}) already runs on this database; lock file {path}")
 
 
+class LockUnusable(RuntimeError):
+    """The lock file cannot be created or opened (its folder is missing, unwritable, or not a folder)."""
+
+    def __init__(self, path: Path, error: OSError) -> None:
+        self.path = path
+        if path.exists() and not path.is_file():
+            fix = f"remove or rename {path}: ShipTrack keeps its lock file there"
+        else:
+            fix = "check the --db path: its folder must be a writable directory"
+        super().__init__(f"cannot create the lock file {path} ({error.strerror or error}); {fix}")
+
+
 def lock_path_for(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".lock")
 
@@ -30,8 +42,11 @@ class EngineLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as error:
+            raise LockUnusable(self.path, error) from error
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

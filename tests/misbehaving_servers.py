@@ -234,3 +234,40 @@ def chunked(total: int, chunk: int = 64 * 1024) -> Handler:
         await writer.drain()
 
     return handle
+
+
+@dataclass
+class Sent:
+    """How much of a body a handler managed to send before the client hung up, and whether it ended."""
+
+    bytes: int = 0
+    finished: bool = False
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def big_page(total: int, marker: bytes, marker_at: int, sent: Sent, declare_length: bool) -> Handler:
+    """A `total`-byte page of dots with `marker` at offset `marker_at`, sent in 64 KiB writes.
+
+    With `declare_length` the size is announced (Content-Length), otherwise the body is chunked.
+    """
+    body = bytearray(b"." * total)
+    body[marker_at : marker_at + len(marker)] = marker
+    piece = 64 * 1024
+
+    async def handle(_r: asyncio.StreamReader, writer: asyncio.StreamWriter, _q: Request) -> None:
+        try:
+            framing = f"Content-Length: {total}" if declare_length else "Transfer-Encoding: chunked"
+            writer.write(f"HTTP/1.1 200 OK\r\n{framing}\r\nConnection: close\r\n\r\n".encode())
+            for start in range(0, total, piece):
+                data = bytes(body[start : start + piece])
+                writer.write(data if declare_length else f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                await writer.drain()
+                sent.bytes += len(data)
+            if not declare_length:
+                writer.write(b"0\r\n\r\n")
+            await writer.drain()
+            sent.finished = True
+        finally:
+            sent.done.set()
+
+    return handle

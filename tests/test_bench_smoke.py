@@ -52,8 +52,13 @@ def test_schedule(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     for key in ("checks_expected", "checks_started", "overlapping", "skipped", "lateness_p50_ms",
                 "lateness_p99_ms", "cpu_percent", "rss_peak_mb", "bytes_per_check"):
         assert figures[key] is not None, key
-    assert figures["checks_expected"] > 0 and figures["checks_started"] > 0
-    assert figures["overlapping"] >= 0 and figures["skipped"] >= 0
+    # At toy size the schedule is easy to keep: every slot starts, none overlaps or is skipped, and
+    # no check starts anywhere near a whole interval late (that is where skipping begins).
+    assert figures["skipped"] == 0 and figures["overlapping"] == 0 and figures["down_checks"] == 0
+    assert figures["checks_expected"] > 0
+    assert figures["checks_started"] >= 0.9 * figures["checks_expected"]
+    assert figures["checks_completed"] > 0
+    assert 0 <= figures["lateness_p50_ms"] <= figures["lateness_p99_ms"] < 2000
     assert 0 < figures["cpu_percent"] < 400 and figures["rss_peak_mb"] > 10
     assert 10 < figures["bytes_per_check"] < report["baseline"]["naive_bytes_per_check"]
     assert report["baseline"]["checks_done"] > 0

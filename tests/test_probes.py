@@ -136,28 +136,52 @@ async def test_redirect_loop_is_too_many_redirects(pool: ClientPool) -> None:
     assert len(seen.requests) == 11  # the request and ten redirects followed
 
 
-@pytest.mark.parametrize(
-    "handler",
-    [ms.chunked(2 << 20), ms.answer(200, b"z" * ((1 << 20) + 1))],
-    ids=["chunked", "content-length"],
-)
-async def test_body_over_the_cap_is_an_error(pool: ClientPool, handler: ms.Handler) -> None:
-    async with ms.serve(handler) as port:
-        obs = await probe(spec(f"http://127.0.0.1:{port}/", body_contains="y"), pool)
-    assert obs.error == "body too large (over 1 MiB)"
+BIG_PAGE = 64 << 20  # far more than loopback socket buffers hold, so a full download would show
+SMALL_CAP = 64 * 1024
 
 
-async def test_body_exactly_at_the_cap_is_read(pool: ClientPool) -> None:
-    async with ms.serve(ms.chunked(1 << 20)) as port:
-        obs = await probe(spec(f"http://127.0.0.1:{port}/", body_contains="y"), pool)
-    assert obs.error is None and obs.body is not None and len(obs.body) == 1 << 20
-
-
-async def test_smaller_cap_is_named_humanly(pool: ClientPool) -> None:
-    async with ms.serve(ms.chunked(600 * 1024)) as port:
-        s = spec(f"http://127.0.0.1:{port}/", body_contains="y", max_body_bytes=512 * 1024)
+@pytest.mark.parametrize("declare_length", [True, False], ids=["content-length", "chunked"])
+async def test_big_page_is_judged_on_its_first_max_body_bytes(pool: ClientPool, declare_length: bool) -> None:
+    """A healthy page larger than max_body is up when its marker is early, and the rest is not fetched."""
+    sent = ms.Sent()
+    page = ms.big_page(BIG_PAGE, b"HEALTHY", 1000, sent, declare_length)
+    async with ms.serve(page) as port:
+        s = spec(f"http://127.0.0.1:{port}/", body_contains="HEALTHY", max_body_bytes=SMALL_CAP, timeout=10)
         obs = await probe(s, pool)
-    assert obs.error == "body too large (over 512 KiB)"
+        await asyncio.wait_for(sent.done.wait(), 10)  # the server notices the hang-up
+    assert obs.error is None and obs.body is not None and len(obs.body) == SMALL_CAP
+    assert evaluate(s, obs).outcome is Outcome.UP
+    assert not sent.finished and sent.bytes < BIG_PAGE // 4
+
+
+@pytest.mark.parametrize("declare_length", [True, False], ids=["content-length", "chunked"])
+async def test_marker_past_max_body_fails_naming_what_was_read(
+    pool: ClientPool, declare_length: bool
+) -> None:
+    sent = ms.Sent()
+    page = ms.big_page(BIG_PAGE, b"HEALTHY", SMALL_CAP + 10, sent, declare_length)
+    async with ms.serve(page) as port:
+        s = spec(f"http://127.0.0.1:{port}/", body_contains="HEALTHY", max_body_bytes=SMALL_CAP, timeout=10)
+        obs = await probe(s, pool)
+        regex = spec(s.url, body_regex="HEAL+THY", max_body_bytes=SMALL_CAP, timeout=10)
+        regex_obs = await probe(regex, pool)
+    result = evaluate(s, obs)
+    assert (result.outcome, result.reason) == (
+        Outcome.DOWN,
+        "body does not contain 'HEALTHY' (only the first 64 KiB were read: raise max_body to search further)",
+    )
+    assert evaluate(regex, regex_obs).reason == (
+        "body does not match /HEAL+THY/ (only the first 64 KiB were read: raise max_body to search further)"
+    )
+
+
+async def test_body_exactly_at_the_cap_is_read_whole(pool: ClientPool) -> None:
+    async with ms.serve(ms.chunked(1 << 20)) as port:
+        s = spec(f"http://127.0.0.1:{port}/", body_contains="x")
+        obs = await probe(s, pool)
+    assert obs.error is None and obs.body is not None and len(obs.body) == 1 << 20
+    assert not obs.body_truncated
+    assert evaluate(s, obs).reason == "body does not contain 'x'"  # nothing was left unread
 
 
 async def test_dns_failure_names_the_host_and_fails_fast(pool: ClientPool) -> None:

@@ -8,7 +8,8 @@ import ssl
 import httpx
 import pytest
 
-from shiptrack_tui.probes.errors import describe, size_text, timeout_text
+from shiptrack_tui.core.sizes import size_text
+from shiptrack_tui.probes.errors import describe, timeout_text
 
 
 def chained(outer: BaseException, *inner: BaseException) -> BaseException:

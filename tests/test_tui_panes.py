@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
-from test_tui_seed import ALL_UP, NOW, WITH_ACK, WITH_INCIDENT, Plan, open_store, seed, settled
+from test_tui_seed import ALL_UP, NOW, WITH_ACK, WITH_INCIDENT, Plan, open_store, seed, settled, wait_until
+from textual.widgets.data_table import ColumnKey
 
-from shiptrack_tui.core.model import IncidentState
+from shiptrack_tui.core.model import IncidentState, Silence, SilenceScope
 from shiptrack_tui.tui import ShipTrackApp
 from shiptrack_tui.tui.data import chart_span, read_detail, read_overview
 from shiptrack_tui.tui.widgets.detail_pane import DetailPane, chart_caption
 from shiptrack_tui.tui.widgets.latency_chart import bar_rows, resample
+from shiptrack_tui.tui.widgets.monitor_table import MonitorTable
 from shiptrack_tui.tui.widgets.status_bar import StatusBar
 from shiptrack_tui.tui.widgets.timeline_pane import TimelinePane, render_timeline
 
@@ -90,3 +92,23 @@ def test_timeline_puts_active_first_with_ack_note_times_and_durations(tmp_path: 
     assert any(line.startswith("● #") and "lasted 5m" in line for line in lines)
     event_lines = [line for line in lines if "opened" in line]
     assert event_lines and all(line[2] == ":" for line in event_lines)  # HH:MM:SS: same day as now
+
+
+async def test_a_name_that_gains_a_mark_widens_its_column(tmp_path: Path) -> None:
+    """The name column fits the longest name; a silence mark added later must not be cut off."""
+    db = tmp_path / "st.db"
+    seed(db, WITH_INCIDENT)
+    app = ShipTrackApp(db, clock=lambda: NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        dashboard = await settled(pilot)
+        table = dashboard.query_one(MonitorTable)
+        name = table.columns[ColumnKey("name")]
+        assert name.content_width == len("billing")
+        with open_store(db) as store:  # another connection: the dashboard sees it as news
+            store.start_silence(Silence(0, SilenceScope.MONITOR, "billing", created_at=NOW - 60,
+                                        until=NOW + 840))
+        await wait_until(pilot, lambda: str(table.get_row("billing")[1]) == "billing ⊘")
+        await wait_until(pilot, lambda: name.content_width >= len("billing ⊘"))
+        await settled(pilot)
+        screen = app.export_screenshot()
+    assert "billing ⊘" in screen.replace("&#160;", " ")

@@ -14,6 +14,7 @@ from shiptrack_tui.core.model import (
     Outcome,
     StatusRange,
 )
+from shiptrack_tui.core.sizes import size_text
 
 
 @lru_cache(maxsize=4096)
@@ -39,10 +40,17 @@ def _failure(spec: MonitorSpec, obs: Observation) -> str | None:
         return f"HTTP {code} (expected {_ranges_text(spec.expect_status)})"
     body = obs.body or b""
     if spec.body_contains is not None and spec.body_contains.encode() not in body:
-        return f"body does not contain {spec.body_contains!r}"
+        return f"body does not contain {spec.body_contains!r}" + _partial(spec, obs)
     if spec.body_regex is not None and _compiled(spec.body_regex).search(body) is None:
-        return f"body does not match /{spec.body_regex}/"
+        return f"body does not match /{spec.body_regex}/" + _partial(spec, obs)
     return None
+
+
+def _partial(spec: MonitorSpec, obs: Observation) -> str:
+    """Say so when the assertion only saw the start of a longer body: the marker may lie beyond."""
+    if not obs.body_truncated:
+        return ""
+    return f" (only the first {size_text(spec.max_body_bytes)} were read: raise max_body to search further)"
 
 
 def evaluate(spec: MonitorSpec, obs: Observation, in_maintenance: bool = False) -> CheckResult:

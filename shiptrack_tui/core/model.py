@@ -134,6 +134,7 @@ class Observation:
 
     `error` is set when the exchange failed (no usable response); it is already phrased for an
     operator ("connection refused", "TLS: certificate has expired", "timeout after 10.0s").
+    `body_truncated` says the body went on past the monitor's `max_body`, so `body` is only its start.
     """
 
     at: float
@@ -142,6 +143,7 @@ class Observation:
     body: bytes | None = None
     error: str | None = None
     cert_days_left: int | None = None
+    body_truncated: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ percentile read from a histogram is within 1 % of the exact value (DESIGN §4 as
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 WINDOWS: Final = {"1h": 3600.0, "24h": 86400.0, "7d": 7 * 86400.0, "30d": 30 * 86400.0}
@@ -58,44 +58,3 @@ def histogram_percentile(counts: Mapping[int, int], q: float) -> float | None:
         if seen >= rank:
             return bucket_value(bucket)
     return bucket_value(max(counts))
-
-
-def histogram_of(latencies: Iterable[float]) -> dict[int, int]:
-    counts: dict[int, int] = {}
-    for latency in latencies:
-        bucket = bucket_of(latency)
-        counts[bucket] = counts.get(bucket, 0) + 1
-    return counts
-
-
-def merge_histograms(histograms: Iterable[Mapping[int, int]]) -> dict[int, int]:
-    merged: dict[int, int] = {}
-    for histogram in histograms:
-        for bucket, count in histogram.items():
-            merged[bucket] = merged.get(bucket, 0) + count
-    return merged
-
-
-def encode_histogram(counts: Mapping[int, int]) -> bytes:
-    """Compact bytes for a sparse histogram: (bucket, count) pairs as unsigned varints."""
-    out = bytearray()
-    for bucket in sorted(counts):
-        for number in (bucket, counts[bucket]):
-            while number >= 0x80:
-                out.append((number & 0x7F) | 0x80)
-                number >>= 7
-            out.append(number)
-    return bytes(out)
-
-
-def decode_histogram(data: bytes) -> dict[int, int]:
-    numbers: list[int] = []
-    value = shift = 0
-    for byte in data:
-        value |= (byte & 0x7F) << shift
-        if byte & 0x80:
-            shift += 7
-        else:
-            numbers.append(value)
-            value = shift = 0
-    return dict(zip(numbers[::2], numbers[1::2], strict=True))

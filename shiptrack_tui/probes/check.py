@@ -18,7 +18,7 @@ import httpx
 
 from shiptrack_tui.core.model import MonitorSpec, Observation
 from shiptrack_tui.probes.errors import describe, timeout_text
-from shiptrack_tui.probes.http import ProbeFailure, exchange
+from shiptrack_tui.probes.http import exchange
 from shiptrack_tui.probes.pool import ClientPool
 from shiptrack_tui.probes.tcp import connect, tcp_target
 
@@ -37,8 +37,6 @@ async def probe(spec: MonitorSpec, pool: ClientPool, clock: Callable[[], float] 
         try:
             async with deadline:
                 seen = await exchange(spec, client, at, drain=pool.keepalive)
-        except ProbeFailure as exc:
-            return Observation(at=at, latency_ms=_since(started), error=str(exc))
         except Exception as exc:
             error = _failure_text(exc, spec, deadline, _http_host(exc, spec))
             return Observation(at=at, latency_ms=_since(started), error=error)
@@ -48,6 +46,7 @@ async def probe(spec: MonitorSpec, pool: ClientPool, clock: Callable[[], float] 
         latency_ms=latency_ms,
         status_code=seen.status_code,
         body=seen.body,
+        body_truncated=seen.body_truncated,
         cert_days_left=seen.cert_days_left,
     )
 

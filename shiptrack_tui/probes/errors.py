@@ -56,18 +56,6 @@ def timeout_text(seconds: float) -> str:
     return f"timeout after {text}0s" if text.endswith(".") else f"timeout after {text}s"
 
 
-def size_text(size: int) -> str:
-    """Bytes for people: `1 MiB`, `512 KiB`, `1.5 MiB`, `100 bytes`."""
-    value = float(size)
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            if unit == "bytes":
-                return f"{size} bytes"
-            return f"{value:.1f}".removesuffix(".0") + f" {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
-
-
 def causes(exc: BaseException) -> Iterator[BaseException]:
     """The exception, then everything behind it (causes, contexts, group members), each once."""
     seen: set[int] = set()

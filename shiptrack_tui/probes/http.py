@@ -5,18 +5,14 @@ The caller owns the deadline (`asyncio.timeout` around all of this); here we onl
 
 from __future__ import annotations
 
+from contextlib import aclosing
 from dataclasses import dataclass
 
 import httpx
 
 from shiptrack_tui.core.model import MonitorSpec
 from shiptrack_tui.probes.certs import cert_days_left
-from shiptrack_tui.probes.errors import size_text
 from shiptrack_tui.probes.pool import MAX_REDIRECTS
-
-
-class ProbeFailure(Exception):
-    """A failure we detected ourselves and have already phrased for the operator."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +20,7 @@ class HttpSeen:
     status_code: int
     body: bytes | None
     cert_days_left: int | None
+    body_truncated: bool = False
 
 
 def _min_days(current: int | None, new: int | None) -> int | None:
@@ -36,19 +33,23 @@ def _status_expected(spec: MonitorSpec, code: int) -> bool:
     return any(code in r for r in spec.expect_status)
 
 
-async def _read_capped(response: httpx.Response, cap: int) -> bytes:
-    too_large = ProbeFailure(f"body too large (over {size_text(cap)})")
-    declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > cap and "content-encoding" not in response.headers:
-        raise too_large
+async def _read_capped(response: httpx.Response, cap: int) -> tuple[bytes, bool]:
+    """The first `cap` bytes of the body, and whether there was more.
+
+    Reading stops at the cap: the caller closes the response, so the rest is never downloaded
+    (the connection is dropped rather than reused, which is cheaper than draining a big page).
+    """
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > cap:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
+    async with aclosing(response.aiter_bytes()) as stream:
+        async for chunk in stream:
+            room = cap - size
+            if len(chunk) > room:
+                chunks.append(chunk[:room])
+                return b"".join(chunks), True
+            chunks.append(chunk)
+            size += len(chunk)
+    return b"".join(chunks), False
 
 
 async def _drain(response: httpx.Response, cap: int) -> None:
@@ -81,12 +82,12 @@ async def exchange(spec: MonitorSpec, client: httpx.AsyncClient, now: float, dra
                 days = _min_days(days, cert_days_left(response, now))
             next_request = response.next_request
             if next_request is None:
-                body = None
+                body, truncated = None, False
                 if spec.wants_body and _status_expected(spec, response.status_code):
-                    body = await _read_capped(response, spec.max_body_bytes)
+                    body, truncated = await _read_capped(response, spec.max_body_bytes)
                 elif drain:
                     await _drain(response, spec.max_body_bytes)
-                return HttpSeen(response.status_code, body, days)
+                return HttpSeen(response.status_code, body, days, truncated)
             if drain:
                 await _drain(response, spec.max_body_bytes)
         finally:

@@ -34,9 +34,18 @@ def run_dashboard(config: Config | None, db_path: Path, config_error: str | None
         return 2
     attached_pid = running_engine_pid(db_path)
     if attached_pid is not None:
+        _check_store(db_path)
         ShipTrackApp(db_path, attached_pid=attached_pid, config_path=_editable(config)).run()
         return 0
     return _run_with_engine(config, db_path)
+
+
+def _check_store(db_path: Path) -> None:
+    """Raise StorageError for an unusable database before the screen is taken over: a viewer
+    would otherwise open it inside a worker, where the operator sees no one-line reason."""
+    from shiptrack_tui.storage import Store
+
+    Store.open(db_path).close()
 
 
 def _editable(config: Config) -> Path | None:
@@ -64,6 +73,7 @@ def _run_with_engine(config: Config, db_path: Path) -> int:
     try:
         lock.acquire()
     except LockHeld as held:  # a daemon started between our look and our lock
+        _check_store(db_path)
         ShipTrackApp(db_path, attached_pid=held.pid or 0, config_path=_editable(config)).run()
         return 0
     try:

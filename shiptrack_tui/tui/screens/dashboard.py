@@ -106,6 +106,7 @@ class Dashboard(MonitorActions):
         self._clock = clock
         self._mode = mode
         self.overview: Overview | None = None
+        self._shown_overview: Overview | None = None
         self._dirty = False
         self._loading = False
         self._detail_worker: Worker[None] | None = None
@@ -156,11 +157,17 @@ class Dashboard(MonitorActions):
 
     @property
     def settled(self) -> bool:
-        """True once the first read landed and no read is in flight (tests wait for this)."""
+        """True once the last read is on screen and no read is in flight (tests wait for this).
+
+        The read sets `overview` before its message reaches the table, and the table fits its
+        columns to new rows only when next idle: both must have happened, or a frame could show
+        no rows, or names cut to the width of the column's title.
+        """
         detail_done = self._detail_timer is None and (
             self._detail_worker is None or self._detail_worker.is_finished
         )
-        return self.overview is not None and not self._loading and detail_done
+        shown = self.overview is not None and self.overview is self._shown_overview
+        return shown and not self._loading and detail_done and self.query_one(MonitorTable).laid_out
 
     def request_reload(self) -> None:
         """Re-read the overview; requests arriving during a read coalesce into one more read."""
@@ -238,7 +245,7 @@ class Dashboard(MonitorActions):
 
     @on(OverviewLoaded)
     def _show_overview(self, message: OverviewLoaded) -> None:
-        overview = message.overview
+        overview = self._shown_overview = message.overview
         self._by_name = {summary.name: summary for summary in overview.summaries}
         status = self.query_one(StatusBar)
         status.counts = count_states(overview.summaries)

@@ -17,6 +17,7 @@ from textual import on
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from shiptrack_tui.core.model import MonitorStatus, MonitorSummary
 from shiptrack_tui.tui.formatting import (
@@ -221,7 +222,7 @@ class MonitorTable(StableTable):
                 if _same(before, after):
                     merged.append(before)
                 else:
-                    self.update_cell(view.key, column, after)
+                    self.update_cell(view.key, column, after, update_width=self._widens(column, after))
                     merged.append(after)
             self._rows[view.key] = tuple(merged)
         order = [view.key for view in views]
@@ -229,6 +230,24 @@ class MonitorTable(StableTable):
             self.reorder(order)
             self._order = order
         self._restore_cursor(selected)
+
+    def _widens(self, column: str, cell: Text) -> bool:
+        """A cell wider than its fitted column (a name gaining a mark): the column must grow.
+
+        Only then is DataTable asked to re-measure: that drops every row's cached render."""
+        fitted = self.columns[ColumnKey(column)]
+        return fitted.auto_width and cell.cell_len > fitted.content_width
+
+    @property
+    def laid_out(self) -> bool:
+        """Every fitted column is as wide as its widest cell. DataTable measures new and widened
+        cells when it is next idle; a frame drawn before that cuts them short."""
+        for column in self.columns.values():
+            if column.auto_width:
+                widest = max((cell.cell_len for cell in self.get_column(column.key)), default=0)
+                if widest > column.content_width:
+                    return False
+        return True
 
     def refresh_ages(self, now: float) -> None:
         """Move the "checked" column on; only cells whose coarse age text changed are touched."""
