@@ -33,6 +33,7 @@ from shiptrack_tui.core.model import (
 from shiptrack_tui.engine.actions import OperatorActions, log_task_failure
 from shiptrack_tui.engine.lateness import LatenessRecorder
 from shiptrack_tui.engine.liveness import Liveness, Notifier
+from shiptrack_tui.engine.retention import RetentionRun
 from shiptrack_tui.engine.scheduler import DueCheck, Schedule
 from shiptrack_tui.engine.silencing import Silencer
 from shiptrack_tui.engine.transitions import log_event
@@ -100,7 +101,8 @@ class Engine(OperatorActions):
         self._actions_due = asyncio.Event()  # an operator action was written: apply it now
         self._reschedule = asyncio.Event()  # the schedule changed: look at the heap again
         self._stop = asyncio.Event()
-        self._last_prune = 0.0
+        self._last_prune: float | None = None  # on the monotonic clock
+        self._retention = RetentionRun(store)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._writer: Writer | None = None
         self._sender: NotificationSender | None = None
@@ -327,50 +329,18 @@ class Engine(OperatorActions):
         try:
             while True:
                 await asyncio.sleep(min(5.0, HOUSEKEEPING_SECONDS))
-                now = self.clock()
+                now, ticking = self.clock(), self.monotonic()
                 self._send_reminders(now)
                 idle = pruning is None or pruning.done()
-                if idle and now - self._last_prune >= HOUSEKEEPING_SECONDS:
-                    self._last_prune = now
-                    pruning = asyncio.create_task(self._prune(now), name="retention")
+                last = self._last_prune
+                if idle and (last is None or ticking - last >= HOUSEKEEPING_SECONDS):
+                    self._last_prune = ticking
+                    run = self._retention.run(self.config.storage, now)
+                    pruning = asyncio.create_task(run, name="retention")
         finally:
             if pruning is not None:
                 pruning.cancel()
                 await asyncio.gather(pruning, return_exceptions=True)
-
-    async def _prune(self, now: float) -> None:
-        """Apply `[storage]` retention in small transactions, so the writer never stalls; then hand
-        free pages back to the file system a thousand at a time, and checkpoint the WAL.
-
-        10,000 monitors at 30 s store 20,000 checks a minute: keep stepping until caught up.
-        """
-        from shiptrack_tui.storage import Retention
-
-        settings = self.config.storage
-        keep = Retention(raw=settings.keep_raw, hourly=settings.keep_hourly, daily=settings.keep_daily,
-                         incidents=settings.keep_incidents)
-        step_rows, step_pages = 5000, 1000
-        started, deleted, returned = time.monotonic(), 0, 0
-        try:
-            while (count := await asyncio.to_thread(self.store.prune, now, keep, step_rows)) == step_rows:
-                deleted += count
-                await asyncio.sleep(0.05)
-            deleted += count
-            free, incremental = await asyncio.to_thread(self.store.free_pages)
-            while incremental and (count := await asyncio.to_thread(self.store.reclaim, step_pages)) > 0:
-                returned += count
-                await asyncio.sleep(0.05)
-            await asyncio.to_thread(self.store.checkpoint)
-        except Exception as error:  # e.g. the writer kept the lock past the busy timeout
-            log.warning("retention postponed to the next minute: %s", error)
-            return
-        if not incremental and free > 10 * step_pages and not getattr(self, "_told_vacuum", False):
-            self._told_vacuum = True
-            log.warning("%s keeps %d free pages it cannot return (made before auto_vacuum); stop "
-                        "ShipTrack and run `shiptrack db vacuum` once", self.store.path, free)
-        if time.monotonic() - started > 10.0:
-            log.info("retention caught up: %d rows removed, %d pages returned in %.0f s", deleted,
-                     returned, time.monotonic() - started)
 
     def _send_reminders(self, now: float) -> None:
         every = self.config.notify.remind_every
