@@ -15,7 +15,7 @@ from textual.widgets import Input, Static
 from shiptrack_tui.config import Config, ConfigError, load_config
 from shiptrack_tui.tui import ShipTrackApp
 from shiptrack_tui.tui.modals.choice_modal import ChoiceModal
-from shiptrack_tui.tui.modals.monitor_form import MonitorForm
+from shiptrack_tui.tui.modals.monitor_form import WAITING, MonitorForm
 from shiptrack_tui.tui.screens.dashboard import Dashboard
 from shiptrack_tui.tui.screens.monitor_actions import NO_FILE
 from shiptrack_tui.tui.widgets.detail_pane import DetailPane
@@ -177,8 +177,9 @@ async def test_the_form_edits_the_body_checks_and_the_request_body(cfg: Path, db
     async with app.run_test(size=WIDE) as pilot:
         form = await open_form(pilot, "e")
         await fill(pilot, "body_contains", "ok")
-        await fill(pilot, "body_regex", "ok|green")  # both: check-config's words, on that field
-        assert "set body_contains or body_regex, not both" in problems_text(app)
+        await fill(pilot, "body_regex", "ok|green")  # both: shown on that field once it is left
+        await pilot.press("tab")
+        assert "Fill in body contains or body regex, not both." in problems_text(app)
         assert form.query_one("#field-body_regex", Input).has_class("-problem")
         await fill(pilot, "body_contains", "")
         await fill(pilot, "max_body", "512KiB")
@@ -227,36 +228,47 @@ async def test_delete_asks_then_removes_the_monitor_and_its_comments(cfg: Path, 
     assert cfg.read_text() == COMMENTED.replace(SHOP + "\n", "")
 
 
-async def test_validation_appears_as_you_type_in_check_configs_words(cfg: Path, db: Path,
-                                                                     tmp_path: Path) -> None:
+async def test_a_fields_problem_shows_once_it_is_left_in_the_forms_words(cfg: Path, db: Path) -> None:
     app = ShipTrackApp(db, clock=lambda: NOW, config_path=cfg)
     async with app.run_test(size=WIDE) as pilot:
         form = await open_form(pilot, "plus")
-        assert "has no name" in problems_text(app)
+        # A blank form opens calm: nothing marked, nothing in TOML's terms.
+        assert problems_text(app) == WAITING
+        assert not form.query(".-problem")
+        await pilot.press("tab", *"ftp://x")  # leave the name empty, type a url
+        assert problems_text(app) == "Name is required: a unique name, like api (the monitor's history is " \
+                                     "kept under it)."  # the url is still being typed: not judged yet
+        assert form.query_one("#field-name", Input).has_class("-problem")
+        assert not form.query_one("#field-url", Input).has_class("-problem")
         await fill(pilot, "name", "api")
-        assert "is defined twice" in problems_text(app) or "already exists" in problems_text(app)
+        assert problems_text(app) == 'Name: a monitor named "api" already exists; pick another name or edit ' \
+                                     "that one"
         await fill(pilot, "name", "new")
-        await fill(pilot, "url", "ftp://x")
-        url_problem = problems_text(app)
+        assert problems_text(app) == 'URL: "ftp://x" must start with http://, https:// or tcp://'
         assert form.query_one("#field-url", Input).has_class("-problem")
         await fill(pilot, "url", "http://n.io")
         await fill(pilot, "interval", "500ms")
-        interval_problem = problems_text(app)
+        await pilot.press("tab")
+        assert problems_text(app).startswith('Interval: "500ms" ')
         await fill(pilot, "interval", "5s")  # the timeout from [defaults] no longer fits
-        assert "must be above the timeout (10s, from [defaults])" in problems_text(app)
+        assert problems_text(app) == ('Interval: "5s" must be above the timeout (10s, from [defaults]); set '
+                                      "a shorter timeout for this monitor")
         await fill(pilot, "interval", "15s")
         assert "✓ valid" in problems_text(app)
         await pilot.press("escape")
     assert cfg.read_text() == COMMENTED  # cancelled: nothing written
-    # The same words as `check-config` on a file with those values, without the PATH:LINE: prefix.
-    for url, interval, shown in (("ftp://x", "15s", url_problem), ("http://n.io", "500ms",
-                                                                  interval_problem)):
-        bad = tmp_path / "bad.toml"
-        bad.write_text(f'[[monitor]]\nname = "new"\nurl = "{url}"\ninterval = "{interval}"\n')
-        with pytest.raises(ConfigError) as error:
-            load_config(bad)
-        (line,) = error.value.problems
-        assert line.split(": ", 1)[1] == shown
+
+
+async def test_save_shows_every_problem_and_goes_to_the_first(cfg: Path, db: Path) -> None:
+    app = ShipTrackApp(db, clock=lambda: NOW, config_path=cfg)
+    async with app.run_test(size=WIDE) as pilot:
+        form = await open_form(pilot, "plus")
+        await fill(pilot, "tags", "prod")
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, MonitorForm)
+        assert problems_text(app) == ("Name is required: a unique name, like api (the monitor's history is "
+                                      "kept under it).\nURL is required: https://… or tcp://host:port.")
+        assert form.focused is form.query_one("#field-name", Input)
 
 
 async def test_a_file_changed_on_disk_is_shown_as_a_conflict_then_reapplied(cfg: Path, db: Path) -> None:
