@@ -12,7 +12,7 @@ from test_tui_seed import NOW, Plan, seed, settled, wait_until
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
-from shiptrack_tui.config import Config, ConfigError, load_config
+from shiptrack_tui.config import Config, load_config
 from shiptrack_tui.tui import ShipTrackApp
 from shiptrack_tui.tui.modals.choice_modal import ChoiceModal
 from shiptrack_tui.tui.modals.monitor_form import WAITING, MonitorForm
@@ -219,10 +219,11 @@ async def test_delete_asks_then_removes_the_monitor_and_its_comments(cfg: Path, 
         await pilot.press("j")
         await wait_until(pilot, lambda: app.screen.query_one(MonitorTable).selected_monitor == "shop")
         await pilot.press("x")
-        assert isinstance(app.screen, ChoiceModal)
+        await wait_until(pilot, lambda: isinstance(app.screen, ChoiceModal))  # after counting the history
         await pilot.press("escape")  # first, think better of it
         assert cfg.read_text() == COMMENTED
         await pilot.press("delete")
+        await wait_until(pilot, lambda: isinstance(app.screen, ChoiceModal))
         await pilot.click("#choice-delete")
         await wait_until(pilot, lambda: cfg.read_text() != COMMENTED)
     assert cfg.read_text() == COMMENTED.replace(SHOP + "\n", "")
@@ -241,8 +242,8 @@ async def test_a_fields_problem_shows_once_it_is_left_in_the_forms_words(cfg: Pa
         assert form.query_one("#field-name", Input).has_class("-problem")
         assert not form.query_one("#field-url", Input).has_class("-problem")
         await fill(pilot, "name", "api")
-        assert problems_text(app) == 'Name: a monitor named "api" already exists; pick another name or edit ' \
-                                     "that one"
+        assert problems_text(app) == ('Name: a monitor named "api" already exists; pick another name or '
+                                      "edit that one")
         await fill(pilot, "name", "new")
         assert problems_text(app) == 'URL: "ftp://x" must start with http://, https:// or tcp://'
         assert form.query_one("#field-url", Input).has_class("-problem")
@@ -296,6 +297,7 @@ async def test_conflict_cancelled_keeps_the_other_writers_file(cfg: Path, db: Pa
         await open_dashboard(pilot)
         cfg.write_text(COMMENTED + "# appended elsewhere\n")
         await pilot.press("x")
+        await wait_until(pilot, lambda: isinstance(app.screen, ChoiceModal))
         await pilot.click("#choice-delete")
         await wait_until(pilot, lambda: isinstance(app.screen, ChoiceModal)
                          and app.screen.query_one("#choice-dialog").has_class("-conflict"))
@@ -341,3 +343,69 @@ async def test_the_form_fits_80x24_with_its_buttons_showing_and_its_fields_scrol
         last.focus()  # the list scrolls the field into view
         await pilot.pause(0.3)
         assert fields.contains_region(last.region)
+
+
+async def test_the_form_opens_typing_into_the_first_field_after_its_text(cfg: Path, db: Path) -> None:
+    app = ShipTrackApp(db, clock=lambda: NOW, config_path=cfg)
+    async with app.run_test(size=WIDE) as pilot:
+        form = await open_form(pilot, "e")
+        await pilot.press("2")  # the first key is not lost
+        assert form.texts()["name"] == "api2"
+        await pilot.press("tab", "x")  # tabbing in does not select the text for the next key to replace
+        assert form.texts()["url"] == "https://api.example.com/healthx"
+
+
+DEFAULTS_5S = """\
+[defaults]
+interval = "5s"
+failure_threshold = 5
+
+[[monitor]]
+name = "api"
+url = "https://api.example.com/health"
+"""
+
+
+async def test_hints_show_what_the_monitor_inherits_from_this_files_defaults(tmp_path: Path,
+                                                                             db: Path) -> None:
+    cfg = tmp_path / "five.toml"
+    cfg.write_text(DEFAULTS_5S)
+    app = ShipTrackApp(db, clock=lambda: NOW, config_path=cfg)
+    async with app.run_test(size=WIDE) as pilot:
+        form = await open_form(pilot, "plus")
+
+        def hint(key: str) -> str:
+            return form.query_one(f"#field-{key}", Input).placeholder
+
+        assert hint("interval") == "default: 5s (from [defaults])"
+        assert hint("timeout") == "default: 2.5s (half the interval)"
+        assert hint("failure_threshold") == "default: 5 (from [defaults])"
+        assert hint("recovery_threshold") == "default: 2"
+        assert hint("method") == "default: GET"
+        await fill(pilot, "interval", "1m")  # the inherited timeout follows the interval
+        assert hint("timeout") == "default: 10s"
+        # A hint does not look like a value: dim and italic.
+        field = form.query_one("#field-method", Input)
+        placeholder = field.get_component_rich_style("input--placeholder")
+        assert placeholder.italic and placeholder.color != field.rich_style.color
+
+
+async def test_toasts_say_what_happened_to_which_monitor_in_which_file(cfg: Path, db: Path) -> None:
+    app = ShipTrackApp(db, clock=lambda: NOW, config_path=cfg)
+    async with app.run_test(size=WIDE) as pilot:
+        await open_form(pilot, "e")
+        await fill(pilot, "interval", "45s")
+        await save_and_wait(pilot, cfg, COMMENTED)
+        await wait_until(pilot, lambda: any("saved in" in n.message for n in app._notifications))
+        await pilot.press("j")
+        await wait_until(pilot, lambda: app.screen.query_one(MonitorTable).selected_monitor == "shop")
+        before = cfg.read_text()
+        await pilot.press("x")
+        await wait_until(pilot, lambda: isinstance(app.screen, ChoiceModal))
+        body = str(app.screen.query_one("#choice-body", Static).render())
+        assert "Its history (20 checks and 0 incidents) stays in the database" in body
+        await pilot.click("#choice-delete")
+        await wait_until(pilot, lambda: cfg.read_text() != before)
+        await wait_until(pilot, lambda: len(app._notifications) == 2)
+    assert [n.message for n in app._notifications] == ["Monitor “api” saved in config.toml",
+                                                       "Monitor “shop” removed from config.toml"]
