@@ -237,8 +237,8 @@ async def test_a_fields_problem_shows_once_it_is_left_in_the_forms_words(cfg: Pa
         assert problems_text(app) == WAITING
         assert not form.query(".-problem")
         await pilot.press("tab", *"ftp://x")  # leave the name empty, type a url
-        assert problems_text(app) == "Name is required: a unique name, like api (the monitor's history is " \
-                                     "kept under it)."  # the url is still being typed: not judged yet
+        # The url is still being typed: not judged yet.
+        assert problems_text(app) == "Name is required (unique: the monitor's history hangs on it)."
         assert form.query_one("#field-name", Input).has_class("-problem")
         assert not form.query_one("#field-url", Input).has_class("-problem")
         await fill(pilot, "name", "api")
@@ -267,8 +267,8 @@ async def test_save_shows_every_problem_and_goes_to_the_first(cfg: Path, db: Pat
         await fill(pilot, "tags", "prod")
         await pilot.press("ctrl+s")
         assert isinstance(app.screen, MonitorForm)
-        assert problems_text(app) == ("Name is required: a unique name, like api (the monitor's history is "
-                                      "kept under it).\nURL is required: https://… or tcp://host:port.")
+        assert problems_text(app) == ("Name is required (unique: the monitor's history hangs on it).\n"
+                                      "URL is required: https://… or tcp://host:port.")
         assert form.focused is form.query_one("#field-name", Input)
 
 

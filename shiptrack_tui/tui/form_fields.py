@@ -82,7 +82,7 @@ def _duration(text: str) -> float | None:
 def form_problem(message: str, key: str | None) -> tuple[str | None, str]:
     """(the field it is on, the text to show) for one of check-config's problems on the monitor."""
     if " has no name" in message:
-        return "name", "Name is required: a unique name, like api (the monitor's history is kept under it)."
+        return "name", "Name is required (unique: the monitor's history hangs on it)."
     if " has no url" in message:
         return "url", "URL is required: https://… or tcp://host:port."
     if "set body_contains or body_regex, not both" in message:
