@@ -14,6 +14,8 @@ from textual.widgets import Input, Static
 
 from shiptrack_tui.config import Config, load_config
 from shiptrack_tui.tui import ShipTrackApp
+from shiptrack_tui.tui.config_edits import MonitorEdit, check_edit, load_snapshot
+from shiptrack_tui.tui.form_fields import form_problem
 from shiptrack_tui.tui.modals.choice_modal import ChoiceModal
 from shiptrack_tui.tui.modals.monitor_form import WAITING, MonitorForm
 from shiptrack_tui.tui.screens.dashboard import Dashboard
@@ -409,3 +411,19 @@ async def test_toasts_say_what_happened_to_which_monitor_in_which_file(cfg: Path
         await wait_until(pilot, lambda: len(app._notifications) == 2)
     assert [n.message for n in app._notifications] == ["Monitor “api” saved in config.toml",
                                                        "Monitor “shop” removed from config.toml"]
+
+
+@pytest.mark.parametrize(("fields", "shown"), [
+    ({"name": "shop"}, ("name", "Name: another monitor already has this name; names must be unique.")),
+    ({"interval": "500ms"}, ("interval", 'Interval: "500ms" is below the minimum of 1s; use "1s" or more')),
+    ({"url": "tcp://db:5432", "method": "POST"},
+     ("method", "Method: applies to HTTP monitors only; clear it (a tcp:// monitor only opens a "
+                "connection)")),
+    ({"tags": ["prod", ""]},
+     ("tags", "Tags: separate tags with commas, like prod, api; a tag cannot be empty.")),
+    ({"failure_threshold": 0}, ("failure_threshold", "Failures to open: 0 must be at least 1")),
+])
+def test_check_configs_problems_read_in_the_forms_words(cfg: Path, fields: dict,
+                                                        shown: tuple[str, str]) -> None:
+    (problem,) = check_edit(load_snapshot(cfg), MonitorEdit("update", "api", fields))
+    assert form_problem(problem.message, problem.key) == shown

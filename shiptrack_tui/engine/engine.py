@@ -214,8 +214,13 @@ class Engine(OperatorActions):
             # A gone name may be renamed below: what was written under it must land under it first.
             # Nothing new is submitted for it once it is out of _specs.
             await asyncio.to_thread(self._writer.flush)
-        renamed = await asyncio.to_thread(self.store.apply_renames, list(wanted), self.clock())
-        stored = await asyncio.to_thread(self.store.sync_monitors, config.monitors, self.clock())
+        now = self.clock()
+
+        def sync() -> tuple[list[tuple[str, str]], dict[str, MonitorState]]:
+            # Renames first: the new name then finds its row, history and all.
+            return self.store.apply_renames(wanted, now), self.store.sync_monitors(config.monitors, now)
+
+        renamed, stored = await asyncio.to_thread(sync)
         self.config = config
         if self._sender is not None:
             self._sender.settings = config.notify

@@ -87,7 +87,11 @@ def form_problem(message: str, key: str | None) -> tuple[str | None, str]:
         return "url", "URL is required: https://… or tcp://host:port."
     if "set body_contains or body_regex, not both" in message:
         return "body_regex", "Fill in body contains or body regex, not both."
-    text = _SCOPE.sub("", message, count=1)
+    if key == "name" and " is defined twice " in message:
+        return key, "Name: another monitor already has this name; names must be unique."
+    if key == "tags":  # the form's tags are comma separated text, not a TOML list
+        return key, "Tags: separate tags with commas, like prod, api; a tag cannot be empty."
+    text = _SCOPE.sub("", message, count=1).replace("; remove it (", "; clear it (")
     if key is not None and text.startswith(f"{key} "):
         text = text[len(key) + 1:]
     label = {"url": "URL"}.get(key or "", LABELS.get(key or "", ""))
