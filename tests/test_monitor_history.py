@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from test_tui_forms import fill, open_dashboard
-from test_tui_seed import Plan, seed, wait_until
+from test_tui_seed import NOW, Plan, seed, wait_until
 
 from shiptrack_tui import cli
 from shiptrack_tui.config import ConfigEditor, load_config
@@ -22,6 +22,7 @@ from shiptrack_tui.engine import Engine, EngineThread
 from shiptrack_tui.engine import engine as engine_module
 from shiptrack_tui.storage import Store
 from shiptrack_tui.tui import ShipTrackApp
+from shiptrack_tui.tui.modals.choice_modal import ChoiceModal
 from shiptrack_tui.tui.modals.monitor_form import MonitorForm
 from shiptrack_tui.tui.widgets.monitor_table import MonitorTable
 
@@ -173,3 +174,43 @@ def test_monitor_rm_asks_for_yes_when_the_monitor_has_history(
         assert kept is not None and (kept.checks, kept.incidents) == (8, 1)  # out of sight, not gone
     finally:
         store.close()
+
+
+def rename_actions(db: Path) -> list[tuple[str, str, float | None, str | None]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT monitor, note, applied_at, error FROM action WHERE kind = 'rename' "
+                            "ORDER BY id").fetchall()
+
+
+async def test_a_rename_onto_a_name_with_history_of_its_own_says_so(tmp_path: Path) -> None:
+    db = tmp_path / "st.db"
+    seed(db, (Plan("api", "uuu"), Plan("old", "uu")))  # "old" was removed from the file long ago
+    cfg = config_for(tmp_path / "config.toml", "https://api.example.test/health")
+    app = ShipTrackApp(db, clock=lambda: NOW, config_path=cfg)
+    async with app.run_test(size=WIDE) as pilot:
+        await open_dashboard(pilot)
+        await pilot.press("e")
+        await fill(pilot, "name", "old")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: bool(app._notifications))
+        assert [n.message for n in app._notifications] == [
+            "Monitor “api” renamed to “old” in config.toml; “old” has a history of its own, so “api”'s "
+            "stays under the old name"]
+    assert rename_actions(db) == []  # nothing for an engine to refuse later
+
+
+async def test_a_rename_that_was_not_saved_is_withdrawn(tmp_path: Path) -> None:
+    db = tmp_path / "st.db"
+    seed(db, (Plan("api", "uuu"),))
+    cfg = config_for(tmp_path / "config.toml", "https://api.example.test/health")
+    app = ShipTrackApp(db, clock=lambda: NOW, config_path=cfg)
+    async with app.run_test(size=WIDE) as pilot:
+        await open_dashboard(pilot)
+        await pilot.press("e")
+        await fill(pilot, "name", "web")
+        cfg.write_text(cfg.read_text() + "# edited in vim meanwhile\n")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, ChoiceModal))  # the conflict
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: bool(rename_actions(db)) and rename_actions(db)[0][3] is not None)
+    assert rename_actions(db) == [("api", "web", None, "the config file was not saved")]

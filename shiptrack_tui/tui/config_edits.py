@@ -104,10 +104,13 @@ class MonitorEdit:
         """An update that changes the monitor's name (its history should follow it)."""
         return self.kind == "update" and self.name is not None and self.target != self.name
 
-    def done(self, file: str) -> str:
+    def done(self, file: str, history_follows: bool = True) -> str:
         """What the operator is told once `file` is saved."""
-        if self.renames:
+        if self.renames and history_follows:
             return f"Monitor “{self.name}” renamed to “{self.target}” in {file}; its history goes with it"
+        if self.renames:
+            return (f"Monitor “{self.name}” renamed to “{self.target}” in {file}; “{self.target}” has a "
+                    f"history of its own, so “{self.name}”'s stays under the old name")
         verb = {"add": "added to", "update": "saved in", "remove": "removed from"}[self.kind]
         return f"Monitor “{self.target}” {verb} {file}"
 

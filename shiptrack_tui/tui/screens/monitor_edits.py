@@ -25,7 +25,7 @@ from shiptrack_tui.tui.config_edits import ConfigSnapshot, MonitorEdit, load_sna
 from shiptrack_tui.tui.messages import ConfigSaved, EditFailed
 from shiptrack_tui.tui.modals.choice_modal import ChoiceModal
 from shiptrack_tui.tui.modals.monitor_form import MonitorForm
-from shiptrack_tui.tui.store_access import StoreGateway
+from shiptrack_tui.tui.store_access import StoreGateway, StoreReader
 
 NO_FILE: Final = "Editing needs a config file; the demo has none (run with --config to edit monitors)."
 NOT_SAVED: Final = "the config file was not saved"
@@ -154,7 +154,7 @@ class MonitorEdits(Screen[None]):
         """Write the edit; with `reapply`, onto the file as it is now (after a conflict)."""
         assert self._config_path is not None and self.snapshot is not None
         path = self._config_path
-        rename = await self._announce_rename(edit)
+        rename, follows = await self._announce_rename(edit)
         try:
             digest = self.snapshot.digest
             if reapply:
@@ -165,19 +165,27 @@ class MonitorEdits(Screen[None]):
             self.post_message(EditFailed(edit, str(error), conflict=isinstance(error, ConfigConflict)))
             return
         self.snapshot_loaded()
-        self.post_message(ConfigSaved(self.snapshot.config, edit.done(path.name)))
+        self.post_message(ConfigSaved(self.snapshot.config, edit.done(path.name, follows)))
 
-    async def _announce_rename(self, edit: MonitorEdit) -> int | None:
+    async def _announce_rename(self, edit: MonitorEdit) -> tuple[int | None, bool]:
         """Write the rename action before the file, so any engine that reads the file sees it.
-        None when there is nothing to carry over (not a rename, or no history under the old name)."""
+
+        Returns (its id, whether the history can follow). No action when there is nothing to carry
+        (not a rename, or no history under the old name) or the new name has a history of its own
+        (the engine would refuse the rename: storage/renames.py)."""
         if not edit.renames:
-            return None
-        old, new, at = edit.name, edit.target, self.app_clock()
-        try:
-            return await self._gateway.call(
-                lambda store: store.add_action(ActionKind.RENAME, at=at, monitor=old, note=new, source="tui"))
-        except LookupError:  # never checked: no history to carry
-            return None
+            return None, True
+        old, new, at = edit.name or "", edit.target, self.app_clock()
+
+        def announce(store: StoreReader) -> tuple[int | None, bool]:
+            if store.history(new) is not None:
+                return None, False
+            try:
+                return store.add_action(ActionKind.RENAME, at=at, monitor=old, note=new, source="tui"), True
+            except LookupError:  # never checked: no history to carry
+                return None, True
+
+        return await self._gateway.call(announce)
 
     async def _withdraw_rename(self, action_id: int | None) -> None:
         if action_id is not None:
