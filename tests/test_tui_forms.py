@@ -427,3 +427,14 @@ def test_check_configs_problems_read_in_the_forms_words(cfg: Path, fields: dict,
                                                         shown: tuple[str, str]) -> None:
     (problem,) = check_edit(load_snapshot(cfg), MonitorEdit("update", "api", fields))
     assert form_problem(problem.message, problem.key) == shown
+
+
+async def test_at_80x24_the_problems_and_the_buttons_show_whole(cfg: Path, db: Path) -> None:
+    app = ShipTrackApp(db, clock=lambda: NOW, config_path=cfg)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await open_form(pilot, "plus")
+        await pilot.press("ctrl+s")  # two problems: no name, no url
+        await pilot.pause()
+        dialog = form.query_one("#form-dialog").content_region
+        for part in ("#form-problems", "#form-save", "#form-cancel"):
+            assert dialog.contains_region(form.query_one(part).region), part
