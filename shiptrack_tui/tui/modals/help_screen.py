@@ -51,7 +51,9 @@ class HelpScreen(ModalScreen[None]):
         super().__init__()
         self._groups = groups
 
-    def compose(self) -> ComposeResult:
+    @property
+    def table(self) -> Table:
+        """The keys as the dialog shows them."""
         table = Table.grid(padding=(0, 2))
         table.add_column(justify="right", style="bold", no_wrap=True)
         table.add_column(ratio=1)
@@ -61,6 +63,10 @@ class HelpScreen(ModalScreen[None]):
             table.add_row("", Text(title, style="bold underline"))
             for keys, text in rows:
                 table.add_row(keys, text)
+        return table
+
+    def compose(self) -> ComposeResult:
+        table = self.table
         with Vertical(id="help-dialog"):
             yield Static("Keys", id="help-title")
             with VerticalScroll(id="help-scroll"):

@@ -18,11 +18,8 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.command import Provider
 from textual.containers import Horizontal, Vertical
-from textual.events import DescendantFocus, Resize
-from textual.reactive import reactive
 from textual.screen import UPDATE_PERIOD
 from textual.timer import Timer
-from textual.widget import Widget
 from textual.widgets import Footer, Input, Tab, Tabs
 from textual.worker import Worker, WorkerState
 
@@ -37,7 +34,7 @@ from shiptrack_tui.tui.formatting import maintenance_note, matches_filter, silen
 from shiptrack_tui.tui.frame_timer import FrameTimer
 from shiptrack_tui.tui.messages import DataChanged, DetailLoaded, OverviewLoaded
 from shiptrack_tui.tui.modals.help_screen import HelpScreen, help_groups
-from shiptrack_tui.tui.screens.monitor_actions import MonitorActions
+from shiptrack_tui.tui.screens.pane_navigation import PANE_TITLES, PANES, PaneNavigation
 from shiptrack_tui.tui.store_access import StoreGateway
 from shiptrack_tui.tui.timeline_lines import notification_schemes
 from shiptrack_tui.tui.widgets.detail_pane import DetailPane
@@ -45,9 +42,6 @@ from shiptrack_tui.tui.widgets.monitor_table import MonitorTable
 from shiptrack_tui.tui.widgets.status_bar import StatusBar, count_states
 from shiptrack_tui.tui.widgets.timeline_pane import TimelinePane
 
-PANES: Final = ("monitors", "detail", "timeline")
-PANE_TITLES: Final = {"monitors": "Monitors", "detail": "Detail", "timeline": "Incidents"}
-NARROW_WIDTH: Final = 120
 POLL_SECONDS: Final = 0.5
 DETAIL_DELAY: Final = 0.12
 WORKER_TASKS: Final = {
@@ -61,15 +55,13 @@ WORKER_TASKS: Final = {
     "_name_services": "Naming the notification services",
 }
 
-class Dashboard(MonitorActions):
+class Dashboard(PaneNavigation):
     """Reads through the gateway; writes operator actions as rows; never blocks the loop."""
 
     BINDINGS: ClassVar[list[BindingType]] = bindings(DASHBOARD_KEYS)
     BINDING_GROUP_TITLE = "Dashboard"
     COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {JumpProvider}
 
-    active_pane: reactive[str] = reactive("monitors")
-    """Which pane has the keyboard; on a narrow terminal, the only one shown."""
     _frame_timer: FrameTimer | None = None
 
     def __init__(self, gateway: StoreGateway, clock: Callable[[], float], mode: str,
@@ -230,7 +222,7 @@ class Dashboard(MonitorActions):
         self._show_silences(overview.now)
         table = self.query_one(MonitorTable)
         table.show(overview.summaries, overview.sparks, overview.now, overview.changed)
-        self._show_incidents()
+        self.show_incidents()
         self._selected = table.selected_monitor
         summary = self._summary(self._selected)
         if summary is None:
@@ -244,7 +236,7 @@ class Dashboard(MonitorActions):
             self.query_one(DetailPane).detail = message.detail
             self._show_notes()
 
-    def _show_incidents(self) -> None:
+    def show_incidents(self) -> None:
         """The incidents of the monitors the filter shows; re-rendered only when they were re-read
         or the filter changed."""
         overview = self._shown_overview
@@ -260,6 +252,9 @@ class Dashboard(MonitorActions):
         if schemes:
             self._schemes |= schemes
             self._name_services(schemes)
+
+    def known_monitor(self, name: str) -> bool:
+        return name in self._by_name
 
     def _shows_monitor(self, name: str, text: str) -> bool:
         summary = self._by_name.get(name)
@@ -340,44 +335,6 @@ class Dashboard(MonitorActions):
         if summary is not None:
             self._load_detail(summary)
 
-    # ---- layout --------------------------------------------------------------------------------
-
-    def on_resize(self, event: Resize) -> None:
-        self.set_class(event.size.width < NARROW_WIDTH, "-narrow")
-
-    def watch_active_pane(self, pane: str) -> None:
-        for name in PANES:
-            self.set_class(name == pane, f"-pane-{name}")
-        self.query_one("#pane-tabs", Tabs).active = f"tab-{pane}"
-        target = self._focus_target(pane)
-        focused = self.focused
-        if focused is None or not (focused is target or target in focused.ancestors):
-            target.focus()
-
-    def _focus_target(self, pane: str) -> Widget:
-        if pane == "monitors":
-            return self.query_one(MonitorTable)
-        return self.query_one(f"#{pane}-pane")
-
-    def action_cycle_pane(self, step: int) -> None:
-        index = PANES.index(self.active_pane)
-        self.active_pane = PANES[(index + step) % len(PANES)]
-
-    @on(Tabs.TabActivated, "#pane-tabs")
-    def _pane_tab(self, event: Tabs.TabActivated) -> None:
-        pane = (event.tab.id or "").removeprefix("tab-")
-        if pane in PANES:
-            self.active_pane = pane
-
-    @on(DescendantFocus)
-    def _focus_moved(self, event: DescendantFocus) -> None:
-        for pane in PANES:
-            target = self._focus_target(pane)
-            holder = target if pane != "monitors" else self.query_one("#monitors-pane")
-            if event.widget is holder or holder in event.widget.ancestors:
-                self.active_pane = pane
-                return
-
     # ---- operator actions ----------------------------------------------------------------------
 
     def selected_name(self) -> str | None:
@@ -385,43 +342,6 @@ class Dashboard(MonitorActions):
 
     def app_clock(self) -> float:
         return self._clock()
-
-    def action_filter(self) -> None:
-        field = self.query_one("#filter", Input)
-        field.display = True
-        self.active_pane = "monitors"
-        field.focus()
-
-    def action_back(self) -> None:
-        """esc: clear the filter when there is one, else go back to the monitors list."""
-        field = self.query_one("#filter", Input)
-        if field.display or field.value:
-            self._clear_filter()
-        elif self.active_pane != "monitors":
-            self.active_pane = "monitors"
-
-    def _clear_filter(self, focus: bool = True) -> None:
-        field = self.query_one("#filter", Input)
-        field.value = ""
-        field.display = False
-        self.query_one(MonitorTable).refilter("")
-        self._show_incidents()
-        if focus:
-            self.query_one(MonitorTable).focus()
-
-    def action_step_monitor(self, step: int) -> None:
-        """j/k outside the lists (in the detail pane) still move between monitors."""
-        table = self.query_one(MonitorTable)
-        table.move_cursor(row=max(0, min(table.row_count - 1, table.cursor_row + step)))
-
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.query_one(MonitorTable).refilter(event.value)
-        self._show_incidents()
-
-    @on(Input.Submitted, "#filter")
-    def _filter_done(self) -> None:
-        self.query_one(MonitorTable).focus()
 
     def action_group(self) -> None:
         grouped = self.query_one(MonitorTable).toggle_grouping()
@@ -436,27 +356,8 @@ class Dashboard(MonitorActions):
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(help_groups(self)))
 
-    def selected_incident(self) -> Incident | None:
-        """The incident selected in the incidents pane while that pane has the keys."""
-        return self.query_one(TimelinePane).selected_incident if self.active_pane == "timeline" else None
-
     # ---- the palette's "go to" (tui/commands.py) -----------------------------------------------
 
     def jump_targets(self) -> tuple[tuple[MonitorSummary, ...], tuple[Incident, ...]]:
         overview = self._shown_overview
         return (overview.summaries, overview.incidents) if overview is not None else ((), ())
-
-    def jump_to(self, monitor: str, incident_id: int | None = None) -> None:
-        """Select the monitor's row (clearing a filter that hides it) and, given one, the incident
-        in the incidents pane, which then has the keys."""
-        table = self.query_one(MonitorTable)
-        if monitor in self._by_name and not table.select_monitor(monitor):
-            self._clear_filter(focus=False)
-            table.select_monitor(monitor)
-        timeline = self.query_one(TimelinePane)
-        if incident_id is not None and all(i.id != incident_id for i in timeline.incidents):
-            self._clear_filter(focus=False)
-        if incident_id is not None:
-            timeline.selected = incident_id
-        self.active_pane = "monitors" if incident_id is None else "timeline"
-        self._focus_target(self.active_pane).focus()
