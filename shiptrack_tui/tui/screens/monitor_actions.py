@@ -7,14 +7,19 @@ edits (add, edit, duplicate, delete) are `MonitorEdits`' half.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
 
 from textual import on, work
-from textual.binding import Binding, BindingType
 
-from shiptrack_tui.core.model import ActionKind, MonitorStatus, MonitorSummary, Silence
+from shiptrack_tui.core.model import (
+    ActionKind,
+    Incident,
+    IncidentState,
+    MonitorStatus,
+    MonitorSummary,
+    Silence,
+)
 from shiptrack_tui.core.silences import SilenceRequest, SilenceTarget, is_active, target_of
-from shiptrack_tui.tui.formatting import status_of
+from shiptrack_tui.tui.formatting import is_acknowledged, status_of
 from shiptrack_tui.tui.messages import ActionWritten
 from shiptrack_tui.tui.modals.choice_modal import ChoiceModal
 from shiptrack_tui.tui.modals.note_modal import NoteModal
@@ -26,17 +31,17 @@ __all__ = ["NO_FILE", "MonitorActions"]
 
 
 class MonitorActions(MonitorEdits):
-    """The dashboard's operator side; `Dashboard` adds the panes and the reads."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("s", "silence", "Silence", id="dashboard.silence", show=False),
-        Binding("S", "unsilence", "Unsilence", id="dashboard.unsilence", show=False),
-    ]
+    """The dashboard's operator side; `Dashboard` adds the panes, the reads and the keys
+    (every key is in tui/bindings.py)."""
 
     def __init__(self, gateway: StoreGateway, config_path: Path | None) -> None:
         super().__init__(gateway, config_path)
         self.silences: tuple[Silence, ...] = ()
         """Active silences, as of the last overview read."""
+
+    def selected_incident(self) -> Incident | None:
+        """The incident the operator picked in the incidents pane, when that pane has the keys."""
+        return None
 
     # ---- action rows ---------------------------------------------------------------------------
 
@@ -57,41 +62,61 @@ class MonitorActions(MonitorEdits):
         self.notify(message.summary, timeout=3)
         self.request_reload()
 
-    def _open_incident(self) -> tuple[MonitorSummary, int] | None:
+    def _open_incident(self) -> tuple[str, int] | None:
+        """The incident `a` and `n` act on: the one selected in the incidents pane, else the
+        selected monitor's open one; with a warning instead when there is none to act on."""
+        incident = self.selected_incident()
+        if incident is not None:
+            if incident.state is IncidentState.RESOLVED:
+                self.notify(f"Incident #{incident.id} on {incident.monitor} is resolved: only an open "
+                            "incident takes an acknowledgement or a note.", severity="warning")
+                return None
+            return incident.monitor, incident.id
         summary = self._require_selected()
         if summary is None:
             return None
         if summary.open_incident_id is None:
             self.notify(f"{summary.name} has no open incident.", severity="warning")
             return None
-        return summary, summary.open_incident_id
+        return summary.name, summary.open_incident_id
+
+    def _is_acknowledged(self, monitor: str, incident_id: int) -> bool:
+        incident = self.selected_incident()
+        if incident is not None and incident.id == incident_id:
+            return incident.state is IncidentState.ACKNOWLEDGED
+        summary = self._summary(monitor)
+        return summary is not None and is_acknowledged(summary)
 
     def action_ack(self) -> None:
         found = self._open_incident()
         if found is None:
             return
-        summary, incident_id = found
+        monitor, incident_id = found
+        if self._is_acknowledged(monitor, incident_id):
+            self.notify(f"Incident #{incident_id} on {monitor} is already acknowledged; "
+                        "n adds a note to it.", timeout=4)
+            return
 
         def acknowledge(note: str | None) -> None:
             if note is not None:
-                self._write_action(ActionKind.ACK, f"Acknowledged incident #{incident_id} on {summary.name}.",
+                self._write_action(ActionKind.ACK, f"Acknowledged incident #{incident_id} on {monitor}.",
                                    incident_id=incident_id, note=note or None)
 
-        title = f"Acknowledge incident #{incident_id} on {summary.name}"
+        title = f"Acknowledge incident #{incident_id} on {monitor}"
         self.app.push_screen(NoteModal(title, confirm="Acknowledge"), acknowledge)
 
     def action_note(self) -> None:
         found = self._open_incident()
         if found is None:
             return
-        summary, incident_id = found
+        monitor, incident_id = found
 
         def add_note(note: str | None) -> None:
             if note:
                 self._write_action(ActionKind.NOTE, f"Note added to incident #{incident_id}.",
                                    incident_id=incident_id, note=note)
 
-        title = f"Note on incident #{incident_id} ({summary.name})"
+        title = f"Note on incident #{incident_id} ({monitor})"
         self.app.push_screen(NoteModal(title, confirm="Add note", required=True), add_note)
 
     def action_check_now(self) -> None:

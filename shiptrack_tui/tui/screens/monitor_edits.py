@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import ClassVar, Final
+from typing import Final
 
 from textual import on, work
-from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from shiptrack_tui.config import ConfigConflict, ConfigError
@@ -33,13 +32,6 @@ NOT_SAVED: Final = "the config file was not saved"
 
 class MonitorEdits(Screen[None]):
     """The dashboard's config-file side; `MonitorActions` adds the action rows."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("e", "edit_monitor", "Edit", id="dashboard.edit", show=False),
-        Binding("plus,ctrl+n", "add_monitor", "Add", id="dashboard.add", show=False),
-        Binding("d", "duplicate_monitor", "Duplicate", id="dashboard.duplicate", show=False),
-        Binding("delete,x", "delete_monitor", "Delete", id="dashboard.delete", show=False),
-    ]
 
     def __init__(self, gateway: StoreGateway, config_path: Path | None) -> None:
         super().__init__()
