@@ -18,6 +18,7 @@ from shiptrack_tui.tui.idle_gc import IdleCollector
 from shiptrack_tui.tui.messages import ActionWritten, ConfigSaved, DataChanged
 from shiptrack_tui.tui.screens.config_error import ConfigErrorScreen
 from shiptrack_tui.tui.screens.dashboard import Dashboard
+from shiptrack_tui.tui.scrollbars import install as install_scrollbars
 from shiptrack_tui.tui.store_access import StoreGateway
 
 # (title, help, action on the dashboard): the palette offers what the keys do.
@@ -63,6 +64,7 @@ class ShipTrackApp(App[None]):
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__()
+        install_scrollbars()
         self.store_path = store_path
         self.engine = engine
         self.attached_pid = attached_pid
