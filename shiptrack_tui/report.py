@@ -6,17 +6,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from shiptrack_tui.core.durations import format_duration
+from shiptrack_tui.core.formats import STATE_SYMBOLS, fmt_datetime, fmt_ms, fmt_uptime, last_latency
 from shiptrack_tui.core.messages import iso_utc
-from shiptrack_tui.core.model import Incident, MonitorSummary, WindowStats
+from shiptrack_tui.core.model import Incident, MonitorStatus, MonitorSummary, WindowStats
 from shiptrack_tui.core.stats import WINDOWS
 
 if TYPE_CHECKING:
     from shiptrack_tui.heartbeat import EngineHealth
-
-STATE_SYMBOLS = {
-    "up": "●", "degraded": "◐", "pending": "▲", "down": "✖",
-    "paused": "‖", "maintenance": "⚒", "unknown": "?",
-}
 
 
 def iso(at: float | None) -> str | None:
@@ -75,10 +71,6 @@ def incidents_json(incidents: Sequence[Incident]) -> list[dict[str, Any]]:
     ]
 
 
-def _cell(value: float | None, fmt: str) -> str:
-    return "—" if value is None else fmt.format(value)
-
-
 def _incident_cell(summary: MonitorSummary) -> str:
     if summary.open_incident_id is None:
         return ""
@@ -87,19 +79,21 @@ def _incident_cell(summary: MonitorSummary) -> str:
 
 
 def status_table(summaries: Sequence[MonitorSummary], now: float) -> str:
-    """A plain table for people: state, name, uptime and p50 over 24 h, last latency, age."""
+    """A plain table for people: state, name, uptime and p50 over 24 h, last latency, age.
+
+    Numbers read as in the dashboard (core.formats); a failed last check has no latency (`—`)."""
     header = ("", "STATE", "NAME", "UP 24H", "P50 24H", "LAST", "CHECKED", "INCIDENT")
     rows = [header]
     for s in summaries:
         day = s.windows.get("24h", WindowStats())
         age = None if s.state.last_check_at is None else now - s.state.last_check_at
         rows.append((
-            STATE_SYMBOLS.get(str(s.state.status), "?"),
+            STATE_SYMBOLS.get(MonitorStatus(s.state.status), "?"),
             str(s.state.status),
             s.name,
-            _cell(day.uptime, "{:.2f}%"),
-            _cell(day.p50_ms, "{:.0f} ms"),
-            _cell(s.state.last_latency_ms, "{:.0f} ms"),
+            fmt_uptime(day.uptime),
+            fmt_ms(day.p50_ms),
+            last_latency(s.state),
             "never" if age is None else f"{format_duration(age)} ago",
             _incident_cell(s),
         ))
@@ -108,17 +102,17 @@ def status_table(summaries: Sequence[MonitorSummary], now: float) -> str:
 
 
 def incidents_text(incidents: Sequence[Incident], now: float) -> str:
-    """Each incident with its timeline, newest first."""
+    """Each incident with its timeline, newest first; times in the display zone (JSON keeps UTC)."""
     if not incidents:
         return "no incidents"
     blocks = []
     for i in incidents:
         end = i.resolved_at if i.resolved_at is not None else now
         head = (f"#{i.id} {i.monitor} — {i.state} — {i.cause} "
-                f"(since {iso(i.started_at)}, {format_duration(end - i.started_at)})")
+                f"(since {fmt_datetime(i.started_at)}, {format_duration(end - i.started_at)})")
         lines = [head]
         for e in i.events:
             detail = f" {e.detail}" if e.detail else ""
-            lines.append(f"    {iso(e.at)}  {e.kind}{detail}")
+            lines.append(f"    {fmt_datetime(e.at)}  {e.kind}{detail}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)

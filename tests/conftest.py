@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from shiptrack_tui.core.formats import set_display_zone
 
 
 @pytest.fixture(autouse=True)
@@ -18,3 +21,10 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.delenv("SHIPTRACK_CONFIG", raising=False)
     monkeypatch.delenv("SHIPTRACK_DB", raising=False)
     return home
+
+
+@pytest.fixture(autouse=True)
+def local_display_zone() -> Iterator[None]:
+    """`[display] timezone` is process-wide once a CLI command loads a config: reset it per test."""
+    yield
+    set_display_zone(None)

@@ -1,25 +1,52 @@
-"""Pure text helpers: state symbols, latencies, ages and sparklines as the dashboard prints them."""
+"""Pure text helpers for the dashboard: state labels, ages, sparklines, marks and notes.
+
+Numbers, latencies and times come from `core.formats`, which the CLI shares (re-exported here).
+"""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from typing import Final
 
-from shiptrack_tui.core.durations import format_duration
+from shiptrack_tui.core.formats import (
+    NO_DATA,
+    STATE_SYMBOLS,
+    fmt_ago,
+    fmt_clock,
+    fmt_ms,
+    fmt_time,
+    fmt_uptime,
+    last_latency,
+    zone_abbreviation,
+)
 from shiptrack_tui.core.maintenance import MaintenanceWindow, in_maintenance, next_change
 from shiptrack_tui.core.model import IncidentState, MonitorStatus, MonitorSummary, Silence
 from shiptrack_tui.core.silences import expiry_text, target_of
 
-STATE_SYMBOLS: Final = {
-    MonitorStatus.UP: "●",
-    MonitorStatus.DEGRADED: "◐",
-    MonitorStatus.PENDING: "▲",
-    MonitorStatus.DOWN: "✖",
-    MonitorStatus.PAUSED: "‖",
-    MonitorStatus.MAINTENANCE: "⚒",
-    MonitorStatus.UNKNOWN: "?",
-}
+__all__ = [  # the shared formats (core.formats) are re-exported: panes import them from here
+    "MUTED_MARK",
+    "NOTIFY_FAILED_MARK",
+    "NO_DATA",
+    "STATE_LABELS",
+    "STATE_SYMBOLS",
+    "TROUBLE_ORDER",
+    "fmt_age",
+    "fmt_ago",
+    "fmt_clock",
+    "fmt_ms",
+    "fmt_time",
+    "fmt_uptime",
+    "is_acknowledged",
+    "last_latency",
+    "maintenance_note",
+    "matches_filter",
+    "name_cell",
+    "silence_note",
+    "sparkline",
+    "state_text",
+    "status_of",
+    "zone_abbreviation",
+]
 
 STATE_LABELS: Final = {
     MonitorStatus.UP: "up",
@@ -43,7 +70,6 @@ TROUBLE_ORDER: Final = {
 }
 
 SPARK_BLOCKS: Final = "▁▂▃▄▅▆▇█"
-NO_DATA: Final = "—"
 
 
 def status_of(summary: MonitorSummary) -> MonitorStatus:
@@ -64,32 +90,6 @@ def is_acknowledged(summary: MonitorSummary) -> bool:
     return incident is not None and incident.state is IncidentState.ACKNOWLEDGED
 
 
-def fmt_ms(value: float | None) -> str:
-    if value is None:
-        return NO_DATA
-    if value >= 10_000:
-        return f"{value / 1000:.0f}s"
-    if value >= 1000:
-        return f"{value / 1000:.1f}s"
-    if value >= 100:
-        return f"{value:.0f}ms"
-    return f"{value:.1f}ms"
-
-
-def fmt_uptime(value: float | None) -> str:
-    if value is None:
-        return NO_DATA
-    if value >= 100.0:
-        return "100%"
-    return f"{value:.2f}%"
-
-
-def fmt_ago(now: float, at: float | None) -> str:
-    if at is None:
-        return "never"
-    return format_duration(max(0.0, now - at))
-
-
 def fmt_age(now: float, at: float | None) -> str:
     """A coarse age for table cells (`42s`, `5m`, `3h`, `2d`): it changes rarely, so cells stay put."""
     if at is None:
@@ -99,21 +99,6 @@ def fmt_age(now: float, at: float | None) -> str:
         if seconds >= size:
             return f"{int(seconds // size)}{unit}"
     return f"{int(seconds // 5 * 5)}s"  # 5 s steps: 1,000 rows must not all change every second
-
-
-def fmt_time(at: float | None) -> str:
-    """A wall-clock time in UTC, compact and independent of the machine's time zone."""
-    if at is None:
-        return NO_DATA
-    return time.strftime("%m-%d %H:%M:%S", time.gmtime(at))
-
-
-def fmt_clock(at: float, now: float) -> str:
-    """`HH:MM:SS` when `at` is on the same UTC day as `now`, else `MM-DD HH:MM`."""
-    moment = time.gmtime(at)
-    if moment[:3] == time.gmtime(now)[:3]:
-        return time.strftime("%H:%M:%S", moment)
-    return time.strftime("%m-%d %H:%M", moment)
 
 
 def sparkline(values: Sequence[float | None], width: int) -> str:
@@ -159,19 +144,19 @@ def name_cell(summary: MonitorSummary, muted: bool) -> str:
 
 def maintenance_note(windows: Iterable[MaintenanceWindow], monitor: str, tags: Sequence[str],
                      now: float) -> str | None:
-    """`⚒ in maintenance "backups" until 11-18 02:30:00 UTC`, the next window, or None."""
+    """`⚒ in maintenance "backups" until 11-18 02:30:00 CET`, the next window, or None."""
     windows = tuple(windows)
     current = in_maintenance(windows, monitor, tags, now)
     change = next_change(windows, monitor, tags, now)
     if current is not None:
         name = f' "{current.name}"' if current.name else ""
-        until = f" until {fmt_time(change)} UTC" if change is not None else ""
+        until = f" until {fmt_time(change)} {zone_abbreviation(change)}" if change is not None else ""
         return f"⚒ in maintenance{name}{until}; failures open no incident"
     if change is not None:
         upcoming = in_maintenance(windows, monitor, tags, change)
         if upcoming is not None:
             name = f' "{upcoming.name}"' if upcoming.name else ""
-            return f"next maintenance{name} at {fmt_time(change)} UTC"
+            return f"next maintenance{name} at {fmt_time(change)} {zone_abbreviation(change)}"
     return None
 
 

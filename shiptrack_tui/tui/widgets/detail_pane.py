@@ -27,6 +27,7 @@ from shiptrack_tui.tui.formatting import (
     is_acknowledged,
     state_text,
     status_of,
+    zone_abbreviation,
 )
 from shiptrack_tui.tui.widgets.latency_chart import FAILURE_MARK, LatencyChart
 
@@ -174,7 +175,7 @@ def _body(detail: MonitorDetail) -> Text:
     if summary.open_incident_id is not None:
         text.append("\nincident    ", style="bold")
         text.append(f"#{summary.open_incident_id} {'acknowledged' if is_acknowledged(summary) else 'open'}")
-    text.append("\n\nrecent checks (UTC)\n", style="bold")
+    text.append(f"\n\nrecent checks ({zone_abbreviation(detail.now)})\n", style="bold")
     if not detail.checks:
         text.append("none yet\n")
     for check in detail.checks:

@@ -26,6 +26,7 @@ from shiptrack_tui.tui.formatting import (
     fmt_ms,
     fmt_uptime,
     is_acknowledged,
+    last_latency,
     matches_filter,
     name_cell,
     sparkline,
@@ -131,7 +132,7 @@ class MonitorTable(StableTable):
             Text(name_cell(summary, summary.name in self.muted), style=quiet),
             Text(fmt_uptime(day.uptime if day else None), justify="right"),
             Text(fmt_ms(day.p50_ms if day else None), justify="right"),
-            Text(fmt_ms(summary.state.last_latency_ms), justify="right"),
+            Text(last_latency(summary.state), justify="right"),
             Text(fmt_age(now, summary.state.last_check_at), justify="right"),
             Text(sparkline(spark, 10), style=style),
         )
