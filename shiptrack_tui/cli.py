@@ -199,16 +199,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     try:
         now = time.time()
         summaries = store.monitor_summaries(now)
+        silences = store.active_silences()
     finally:
         store.close()
     health = engine_health(db_path, now)  # a stalled database cannot say so itself: see heartbeat.py
     if args.json:
-        print(json.dumps(status_json(summaries, health), indent=2))
+        print(json.dumps(status_json(summaries, health, silences, now), indent=2))
         return EXIT_OK
     problem = health.problem() if health is not None else None
     if problem is not None:
         print(f"⚠ {problem}")
-    print(status_table(summaries, now))
+    print(status_table(summaries, now, silences))
     return EXIT_OK
 
 

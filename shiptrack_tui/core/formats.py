@@ -16,6 +16,8 @@ from shiptrack_tui.core.durations import format_duration
 from shiptrack_tui.core.model import MonitorState, MonitorStatus
 
 NO_DATA: Final = "—"
+MUTED_MARK: Final = "⊘"
+"""Beside a monitor whose notifications a silence mutes (dashboard and `status`)."""
 
 STATE_SYMBOLS: Final = {
     MonitorStatus.UP: "●",

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Final
 
 from shiptrack_tui.core.formats import (
+    MUTED_MARK,
     NO_DATA,
     STATE_SYMBOLS,
     fmt_ago,
@@ -132,7 +133,6 @@ def matches_filter(summary: MonitorSummary, text: str) -> bool:
     )
 
 
-MUTED_MARK: Final = "⊘"
 NOTIFY_FAILED_MARK: Final = "⚠"
 
 
