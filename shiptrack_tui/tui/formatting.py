@@ -31,6 +31,7 @@ __all__ = [  # the shared formats (core.formats) are re-exported: panes import t
     "STATE_LABELS",
     "STATE_SYMBOLS",
     "TROUBLE_ORDER",
+    "fit",
     "fmt_age",
     "fmt_ago",
     "fmt_clock",
@@ -71,6 +72,8 @@ TROUBLE_ORDER: Final = {
 }
 
 SPARK_BLOCKS: Final = "▁▂▃▄▅▆▇█"
+NO_HISTORY: Final = "·"
+"""Where a sparkline has no check yet: the column keeps its width for a new monitor."""
 
 
 def status_of(summary: MonitorSummary) -> MonitorStatus:
@@ -103,7 +106,8 @@ def fmt_age(now: float, at: float | None) -> str:
 
 
 def sparkline(values: Sequence[float | None], width: int) -> str:
-    """Block characters scaled between the series' minimum and maximum; gaps (failures) are `×`."""
+    """Block characters scaled between the series' minimum and maximum; gaps (failures) are `×`,
+    checks not made yet `·` (always `width` cells)."""
     values = list(values)[-width:]
     present = [v for v in values if v is not None]
     low, high = (min(present), max(present)) if present else (0.0, 0.0)
@@ -117,7 +121,7 @@ def sparkline(values: Sequence[float | None], width: int) -> str:
         else:
             index = int((value - low) / span * (len(SPARK_BLOCKS) - 1) + 0.5)
             chars.append(SPARK_BLOCKS[index])
-    return "".join(chars).rjust(width)
+    return "".join(chars).rjust(width, NO_HISTORY)
 
 
 def matches_filter(summary: MonitorSummary, text: str) -> bool:
@@ -136,10 +140,21 @@ def matches_filter(summary: MonitorSummary, text: str) -> bool:
 NOTIFY_FAILED_MARK: Final = "⚠"
 
 
-def name_cell(summary: MonitorSummary, muted: bool) -> str:
-    """The monitor's name with its marks: ⊘ silenced, ⚠ a notification of its incident was given up."""
+def name_cell(summary: MonitorSummary, muted: bool, room: int | None = None) -> str:
+    """The monitor's name with its marks: ⊘ silenced, ⚠ a notification of its incident was given up.
+
+    Within `room` cells the name gives way (`payments-a… ⊘`), never the marks."""
     marks = (MUTED_MARK if muted else "") + (NOTIFY_FAILED_MARK if summary.notify_failed else "")
-    return f"{summary.name} {marks}" if marks else summary.name
+    if not marks:
+        return fit(summary.name, room)
+    return f"{fit(summary.name, None if room is None else room - len(marks) - 1)} {marks}"
+
+
+def fit(text: str, room: int | None) -> str:
+    """`text` cut to `room` characters with a `…` (None: no limit)."""
+    if room is None or len(text) <= room:
+        return text
+    return text[:max(0, room - 1)] + "…"
 
 
 def maintenance_note(windows: Iterable[MaintenanceWindow], monitor: str, tags: Sequence[str],
