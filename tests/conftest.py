@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,9 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 
 
 @pytest.fixture(autouse=True)
-def local_display_zone() -> Iterator[None]:
-    """`[display] timezone` is process-wide once a CLI command loads a config: reset it per test."""
+def utc_display_zone() -> Iterator[None]:
+    """Times show in UTC in every test (snapshots must not follow the machine's TZ) unless a test
+    sets a zone; `[display] timezone` is process-wide, so it is reset after each test."""
+    set_display_zone(UTC)
     yield
-    set_display_zone(None)
+    set_display_zone(UTC)

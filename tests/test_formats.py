@@ -10,7 +10,8 @@ from datetime import UTC
 from pathlib import Path
 
 import pytest
-from test_tui_seed import WITH_INCIDENT, seed, settled
+from test_tui_panes import plain
+from test_tui_seed import NOW, WITH_INCIDENT, seed, settled, wait_until
 
 from shiptrack_tui.cli import main
 from shiptrack_tui.core.formats import (
@@ -21,11 +22,14 @@ from shiptrack_tui.core.formats import (
     fmt_time,
     fmt_uptime,
     last_latency,
+    set_display_zone,
     zone_named,
 )
 from shiptrack_tui.core.model import MonitorState
 from shiptrack_tui.tui import ShipTrackApp
+from shiptrack_tui.tui.widgets.detail_pane import DetailPane
 from shiptrack_tui.tui.widgets.monitor_table import MonitorTable
+from shiptrack_tui.tui.widgets.timeline_pane import TimelinePane, render_timeline
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,7 +56,7 @@ def test_a_failed_last_check_shows_no_latency() -> None:
 
 
 def test_times_follow_the_zone_they_are_given() -> None:
-    at = 1_795_000_000.0  # 2026-11-18 11:06:40 UTC
+    at = NOW  # 2026-11-18 11:06:40 UTC
     berlin = zone_named("Europe/Berlin")
     assert fmt_time(at, UTC) == "11-18 11:06:40" and fmt_time(at, berlin) == "11-18 12:06:40"
     assert fmt_datetime(at, berlin) == "2026-11-18 12:06:40 CET"
@@ -71,8 +75,7 @@ def _incidents(tmp_path: Path, env: dict[str, str], *extra: str) -> str:
 
 
 def test_cli_tables_show_local_time_and_the_configured_zone(tmp_path: Path) -> None:
-    end = 1_795_000_000.0
-    seed(tmp_path / "st.db", WITH_INCIDENT, end=end)
+    seed(tmp_path / "st.db", WITH_INCIDENT)
     tokyo = _incidents(tmp_path, {"TZ": "Asia/Tokyo"})
     assert " JST" in tokyo and " UTC" not in tokyo and "Z " not in tokyo
     config = tmp_path / "cfg.toml"
@@ -97,3 +100,16 @@ async def test_cli_and_dashboard_print_the_same_numbers(tmp_path: Path,
             uptime, p50, last = (str(cell) for cell in table.get_row(name)[2:5])
             assert " ".join(cli_rows[name]).startswith(f"{uptime} {p50} {last} "), (name, cli_rows[name])
     assert cli_rows["api"][0] == "75%" and "—" in cli_rows["api"][3]  # api is down: LAST is —
+
+
+async def test_dashboard_shows_times_in_the_display_zone(tmp_path: Path) -> None:
+    db = tmp_path / "st.db"
+    seed(db, WITH_INCIDENT)
+    set_display_zone(zone_named("Europe/Berlin"))  # what `[display] timezone` does at start-up
+    async with ShipTrackApp(db, clock=lambda: NOW).run_test(size=(150, 40)) as pilot:
+        dashboard = await settled(pilot)
+        pane = dashboard.query_one(DetailPane)
+        await wait_until(pilot, lambda: pane.detail is not None)
+        assert "recent checks (CET)" in str(pane.query_one("#detail-recent").render())
+        timeline = plain(render_timeline(dashboard.query_one(TimelinePane).incidents, NOW, {}), width=80)
+        assert "12:05:40 ✖ opened" in timeline  # 11:05:40 UTC
