@@ -67,3 +67,18 @@ async def test_sparkline_keeps_its_width_with_long_names_and_grouping(tmp_path: 
 def test_sparkline_pads_a_short_history_with_dots() -> None:
     assert sparkline([], 5) == "·····"
     assert sparkline([1.0, None, 3.0], 5) == "··▁×█"
+
+
+async def test_a_resize_keeps_the_selected_monitor(tmp_path: Path) -> None:
+    db = tmp_path / "st.db"
+    seed(db, PLANS)
+    app = ShipTrackApp(db, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        dashboard = await settled(pilot)
+        table = dashboard.query_one(MonitorTable)
+        await pilot.press("j", "j")
+        chosen = table.selected_monitor
+        assert chosen is not None and table.cursor_row == 2
+        await pilot.resize_terminal(150, 40)  # more room for names: every row is re-measured
+        await settled(pilot)
+        assert table.selected_monitor == chosen

@@ -309,6 +309,8 @@ class MonitorTable(StableTable):
         return self.grouped
 
     def _restyle(self) -> None:
+        """Rebuild every row (a new theme or name room), the cursor staying on its monitor."""
+        selected = self._cursor_key()
         self._styles.clear()
         self._inputs.clear()
         self._rows.clear()
@@ -317,6 +319,7 @@ class MonitorTable(StableTable):
         self.clear()
         if self._last is not None:
             self.show(*self._last)
+            self._restore_cursor(selected)
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
