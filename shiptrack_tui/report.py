@@ -9,6 +9,7 @@ from shiptrack_tui.core.durations import format_duration
 from shiptrack_tui.core.formats import (
     MUTED_MARK,
     STATE_SYMBOLS,
+    fmt_age,
     fmt_datetime,
     fmt_ms,
     fmt_uptime,
@@ -118,7 +119,6 @@ def status_table(summaries: Sequence[MonitorSummary], now: float, silences: Sequ
     rows = [header]
     for s in summaries:
         day = s.windows.get("24h", WindowStats())
-        age = None if s.state.last_check_at is None else now - s.state.last_check_at
         rows.append((
             STATE_SYMBOLS.get(MonitorStatus(s.state.status), "?"),
             str(s.state.status),
@@ -126,7 +126,7 @@ def status_table(summaries: Sequence[MonitorSummary], now: float, silences: Sequ
             fmt_uptime(day.uptime),
             fmt_ms(day.p50_ms),
             last_latency(s.state),
-            "never" if age is None else f"{format_duration(age)} ago",
+            "never" if s.state.last_check_at is None else f"{fmt_age(now, s.state.last_check_at)} ago",
             _silence_cell(covering(s, silences, now), now),
             _incident_cell(s),
         ))

@@ -97,8 +97,8 @@ async def test_cli_and_dashboard_print_the_same_numbers(tmp_path: Path,
         dashboard = await settled(pilot)
         table = dashboard.query_one(MonitorTable)
         for name in ("web", "api", "search"):
-            uptime, p50, last = (str(cell) for cell in table.get_row(name)[2:5])
-            assert " ".join(cli_rows[name]).startswith(f"{uptime} {p50} {last} "), (name, cli_rows[name])
+            uptime, p50, last, age = (str(cell) for cell in table.get_row(name)[2:6])
+            assert " ".join(cli_rows[name]).startswith(f"{uptime} {p50} {last} {age} ago"), cli_rows[name]
     assert cli_rows["api"][0] == "75%" and "—" in cli_rows["api"][3]  # api is down: LAST is —
 
 

@@ -66,6 +66,17 @@ def fmt_ago(now: float, at: float | None) -> str:
     return format_duration(max(0.0, now - at))
 
 
+def fmt_age(now: float, at: float | None) -> str:
+    """A coarse age for tables (`40s`, `5m`, `3h`, `2d`; `never`): it changes rarely, so cells stay put."""
+    if at is None:
+        return "never"
+    seconds = max(0.0, now - at)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds // 5 * 5)}s"  # 5 s steps: 1,000 rows must not all change every second
+
+
 # ---- times in the display zone -----------------------------------------------------------------
 
 _display_zone: tzinfo | None = None

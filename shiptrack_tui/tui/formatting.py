@@ -12,6 +12,7 @@ from shiptrack_tui.core.formats import (
     MUTED_MARK,
     NO_DATA,
     STATE_SYMBOLS,
+    fmt_age,
     fmt_ago,
     fmt_clock,
     fmt_ms,
@@ -92,17 +93,6 @@ def state_text(status: MonitorStatus, acknowledged: bool = False) -> str:
 def is_acknowledged(summary: MonitorSummary) -> bool:
     incident = summary.state.incident
     return incident is not None and incident.state is IncidentState.ACKNOWLEDGED
-
-
-def fmt_age(now: float, at: float | None) -> str:
-    """A coarse age for table cells (`42s`, `5m`, `3h`, `2d`): it changes rarely, so cells stay put."""
-    if at is None:
-        return "never"
-    seconds = max(0.0, now - at)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)}{unit}"
-    return f"{int(seconds // 5 * 5)}s"  # 5 s steps: 1,000 rows must not all change every second
 
 
 def sparkline(values: Sequence[float | None], width: int) -> str:
