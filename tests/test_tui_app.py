@@ -35,7 +35,7 @@ from shiptrack_tui.tui.modals.note_modal import NoteModal
 from shiptrack_tui.tui.screens.config_error import ConfigErrorScreen
 from shiptrack_tui.tui.screens.dashboard import Dashboard
 from shiptrack_tui.tui.widgets.detail_pane import DetailPane
-from shiptrack_tui.tui.widgets.monitor_table import MonitorTable
+from shiptrack_tui.tui.widgets.monitor_table import GROUP_PREFIX, MonitorTable, monitor_of
 from shiptrack_tui.tui.widgets.status_bar import StatusBar
 
 WIDE = (160, 40)
@@ -178,7 +178,8 @@ async def test_grouping_by_tag_adds_header_rows(incident_db: Path) -> None:
     async with app.run_test(size=WIDE) as pilot:
         await settled(pilot)
         await pilot.press("g")
-        rows = [row.replace("\x00group:", "#") for row in table_rows(app)]
+        rows = [f"#{row.removeprefix(GROUP_PREFIX)}" if row.startswith(GROUP_PREFIX) else monitor_of(row)
+                for row in table_rows(app)]
         assert rows == ["#prod", "api", "web", "#staging", "search", "billing", "#untagged", "tcp-db"]
 
 

@@ -94,3 +94,20 @@ def test_small_terminal_incidents_with_one_selected(snap_compare: Any, tmp_path:
         await _settle(pilot)
 
     assert snap_compare(_app(tmp_path, WITH_INCIDENT), terminal_size=(80, 24), run_before=select)
+
+
+def test_small_terminal_detail_after_window_switch_and_help(snap_compare: Any, tmp_path: Path) -> None:
+    """Issue 11, item 3: no chart-like glyph beside the chart after a window switch and a modal
+    (the scrollbar's thumb is drawn in whole cells)."""
+    async def switch_and_help(pilot: Pilot[None]) -> None:
+        await _settle(pilot)
+        await pilot.press("enter")
+        await _settle(pilot)
+        await pilot.press("2")
+        await _settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        await pilot.press("escape")
+        await _settle(pilot)
+
+    assert snap_compare(_app(tmp_path, WITH_INCIDENT), terminal_size=(80, 24), run_before=switch_and_help)

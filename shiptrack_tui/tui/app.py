@@ -16,10 +16,12 @@ from textual.screen import Screen
 from shiptrack_tui.tui.bindings import DASHBOARD_KEYS, palette_entries
 from shiptrack_tui.tui.engine_handle import EngineHandle
 from shiptrack_tui.tui.idle_gc import IdleCollector
-from shiptrack_tui.tui.messages import ActionWritten, ConfigSaved, DataChanged
+from shiptrack_tui.tui.messages import ActionWritten, ConfigSaved, DataChanged, ViewChanged
 from shiptrack_tui.tui.screens.config_error import ConfigErrorScreen
 from shiptrack_tui.tui.screens.dashboard import Dashboard
+from shiptrack_tui.tui.scrollbars import install as install_scrollbars
 from shiptrack_tui.tui.store_access import StoreGateway
+from shiptrack_tui.tui.view_state import load_view_state, save_view_state
 
 
 class ShipTrackApp(App[None]):
@@ -43,6 +45,7 @@ class ShipTrackApp(App[None]):
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__()
+        install_scrollbars()
         self.store_path = store_path
         self.engine = engine
         self.attached_pid = attached_pid
@@ -52,6 +55,8 @@ class ShipTrackApp(App[None]):
         self.clock = clock
         self.gateway = StoreGateway(store_path)
         self.collector = IdleCollector()
+        self.view = load_view_state()
+        """Theme, chart window and grouping as the operator left them (kept in the state dir)."""
         self._engine_started = False
 
     @property
@@ -61,6 +66,9 @@ class ShipTrackApp(App[None]):
         return "engine running" if self.engine is not None else "viewer (no engine)"
 
     def on_mount(self) -> None:
+        if self.view.theme in self.available_themes:
+            self.theme = self.view.theme
+        self.theme_changed_signal.subscribe(self, lambda theme: self._keep_view(theme=theme.name))
         self.collector.start()
         self.set_interval(1.0, self.collector.tick, name="idle-gc")
         if self.config_error is not None:
@@ -70,7 +78,7 @@ class ShipTrackApp(App[None]):
             self.engine.add_listener(self._engine_changed)
             self.engine.start()
             self._engine_started = True
-        self.push_screen(Dashboard(self.gateway, self.clock, self.mode, self.config_path))
+        self.push_screen(Dashboard(self.gateway, self.clock, self.mode, self.config_path, self.view))
 
     def _engine_changed(self, monitors: set[str]) -> None:
         """Called from the engine's thread; post_message is thread-safe and the message coalesces."""
@@ -78,6 +86,16 @@ class ShipTrackApp(App[None]):
         target = next((s for s in self.screen_stack if isinstance(s, Dashboard)), screen)
         if target is not None:
             target.post_message(DataChanged(set(monitors)))
+
+    @on(ViewChanged)
+    def _view_changed(self, message: ViewChanged) -> None:
+        self._keep_view(window=message.window, grouped=message.grouped)
+
+    def _keep_view(self, **changes: object) -> None:
+        view = self.view.with_changes(**changes)
+        if view != self.view:
+            self.view = view
+            save_view_state(view)
 
     @on(ActionWritten)
     def _wake_engine(self) -> None:

@@ -32,11 +32,12 @@ from shiptrack_tui.tui.commands import JumpProvider
 from shiptrack_tui.tui.data import CHART_WINDOWS, Overview, read_changes, read_detail, read_overview
 from shiptrack_tui.tui.formatting import maintenance_note, matches_filter, silence_note
 from shiptrack_tui.tui.frame_timer import FrameTimer
-from shiptrack_tui.tui.messages import DataChanged, DetailLoaded, OverviewLoaded
+from shiptrack_tui.tui.messages import DataChanged, DetailLoaded, OverviewLoaded, ViewChanged
 from shiptrack_tui.tui.modals.help_screen import HelpScreen, help_groups
 from shiptrack_tui.tui.screens.pane_navigation import PANE_TITLES, PANES, PaneNavigation
 from shiptrack_tui.tui.store_access import StoreGateway
 from shiptrack_tui.tui.timeline_lines import notification_schemes
+from shiptrack_tui.tui.view_state import ViewState
 from shiptrack_tui.tui.widgets.detail_pane import DetailPane
 from shiptrack_tui.tui.widgets.monitor_table import MonitorTable
 from shiptrack_tui.tui.widgets.status_bar import StatusBar, count_states
@@ -65,8 +66,9 @@ class Dashboard(PaneNavigation):
     _frame_timer: FrameTimer | None = None
 
     def __init__(self, gateway: StoreGateway, clock: Callable[[], float], mode: str,
-                 config_path: Path | None = None) -> None:
+                 config_path: Path | None = None, view: ViewState | None = None) -> None:
         super().__init__(gateway, config_path)
+        self._view = view or ViewState()
         self._clock = clock
         self._mode = mode
         self.overview: Overview | None = None
@@ -98,6 +100,8 @@ class Dashboard(PaneNavigation):
         self.query_one(StatusBar).mode = self._mode
         self.query_one("#pane-tabs", Tabs).can_focus = False
         self.query_one("#filter", Input).display = False
+        self.query_one(DetailPane).window = self._view.window  # as the operator left them
+        self.query_one(MonitorTable).grouped = self._view.grouped
         for pane in PANES:
             self.query_one(f"#{pane}-pane").border_title = PANE_TITLES[pane]
         self.watch_active_pane(self.active_pane)
@@ -329,6 +333,12 @@ class Dashboard(PaneNavigation):
     @on(DetailPane.WindowChosen)
     def _window_chosen(self) -> None:
         self._reload_detail()
+        self._view_changed()
+
+    def _view_changed(self) -> None:
+        """Tell the app, which keeps the view for the next start."""
+        window, grouped = self.query_one(DetailPane).window, self.query_one(MonitorTable).grouped
+        self.post_message(ViewChanged(window, grouped))
 
     def _reload_detail(self) -> None:
         summary = self._summary(self._selected)
@@ -345,6 +355,7 @@ class Dashboard(PaneNavigation):
 
     def action_group(self) -> None:
         grouped = self.query_one(MonitorTable).toggle_grouping()
+        self._view_changed()
         self.notify("Grouped by tag." if grouped else "Trouble first, ungrouped.", timeout=2)
 
     def action_window(self, window: str) -> None:
@@ -352,6 +363,7 @@ class Dashboard(PaneNavigation):
         if window in CHART_WINDOWS and pane.window != window:
             pane.window = window
             self._reload_detail()
+            self._view_changed()
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(help_groups(self)))

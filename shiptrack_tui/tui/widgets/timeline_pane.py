@@ -6,7 +6,6 @@ its cursor with j/k and reports the selected incident (attributes down, messages
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -26,6 +25,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from shiptrack_tui.core.durations import format_duration
+from shiptrack_tui.core.formats import local_time
 from shiptrack_tui.core.model import Incident, IncidentState, TimelineKind
 from shiptrack_tui.tui.formatting import fmt_clock
 from shiptrack_tui.tui.timeline_lines import timeline_lines
@@ -220,7 +220,7 @@ def timeline_parts(
     """One part per incident; its key holds all its renderable depends on."""
     if not incidents:
         return [("empty", partial(Text, "No incidents."))]
-    day = time.gmtime(now)[:3]  # event times show the date once they are from another day
+    day = local_time(now).date()  # event times show the date once they are from another (local) day
     style_key = (tuple(styles.items()), time_style)
     parts: list[Part] = []
     for incident in incidents:
