@@ -32,7 +32,7 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def test_the_log_rotates_keeps_three_old_files_and_all_are_0600(tmp_path: Path, restore_logging: None) -> None:
+def test_the_log_rotates_keeping_three_old_files_all_0600(tmp_path: Path, restore_logging: None) -> None:
     db = tmp_path / "st.db"
     old = tmp_path / "st.db.log"
     old.write_text("left by an older version\n")
@@ -50,7 +50,7 @@ def test_the_log_rotates_keeps_three_old_files_and_all_are_0600(tmp_path: Path, 
     assert "check 399 " in path.read_text()  # the newest line is in the current file
 
 
-def test_the_dashboard_logs_to_its_file_with_the_default_limits(tmp_path: Path, restore_logging: None) -> None:
+def test_the_dashboard_log_has_the_default_limits(tmp_path: Path, restore_logging: None) -> None:
     path = log_to_file(tmp_path / "st.db")
     handler = logging.getLogger().handlers[0]
     assert isinstance(handler, logging.handlers.RotatingFileHandler)
