@@ -13,6 +13,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from shiptrack_tui.tui.daemon_watch import DaemonWatch, attached_mode
 from shiptrack_tui.tui.engine_handle import EngineHandle
 from shiptrack_tui.tui.idle_gc import IdleCollector
 from shiptrack_tui.tui.messages import ActionWritten, ConfigSaved, DataChanged
@@ -77,7 +78,7 @@ class ShipTrackApp(App[None]):
     @property
     def mode(self) -> str:
         if self.attached_pid is not None:
-            return f"attached to daemon (pid {self.attached_pid})"
+            return attached_mode(self.attached_pid)
         return "engine running" if self.engine is not None else "viewer (no engine)"
 
     def on_mount(self) -> None:
@@ -90,7 +91,9 @@ class ShipTrackApp(App[None]):
             self.engine.add_listener(self._engine_changed)
             self.engine.start()
             self._engine_started = True
-        self.push_screen(Dashboard(self.gateway, self.clock, self.mode, self.config_path))
+        # Attached: the dashboard follows the daemon stopping and another one starting.
+        daemon = DaemonWatch(self.attached_pid, time.time()) if self.attached_pid is not None else None
+        self.push_screen(Dashboard(self.gateway, self.clock, self.mode, self.config_path, daemon=daemon))
 
     def _engine_changed(self, monitors: set[str]) -> None:
         """Called from the engine's thread; post_message is thread-safe and the message coalesces."""

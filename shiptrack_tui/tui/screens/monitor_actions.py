@@ -20,6 +20,7 @@ from shiptrack_tui.config import ConfigConflict, ConfigError
 from shiptrack_tui.core.model import ActionKind, MonitorStatus, MonitorSummary, Silence
 from shiptrack_tui.core.silences import SilenceRequest, SilenceTarget, is_active, target_of
 from shiptrack_tui.tui.config_edits import ConfigSnapshot, MonitorEdit, load_snapshot, save_edit
+from shiptrack_tui.tui.daemon_watch import queued_summary
 from shiptrack_tui.tui.formatting import status_of
 from shiptrack_tui.tui.messages import ActionWritten, ConfigSaved, EditFailed
 from shiptrack_tui.tui.modals.choice_modal import ChoiceModal
@@ -81,15 +82,24 @@ class MonitorActions(Screen[None]):
                 kind, at=at, monitor=monitor, incident_id=incident_id, note=note, source="tui"
             )
         )
-        self.post_message(ActionWritten(kind, action_id, done))
+        if self.engine_live():
+            self.post_message(ActionWritten(kind, action_id, done))
+        else:  # the row waits in the database: say so rather than "Checking api now."
+            self.post_message(ActionWritten(kind, action_id, queued_summary(kind, monitor, incident_id),
+                                            queued=True))
 
     def app_clock(self) -> float:
         raise NotImplementedError
 
+    def engine_live(self) -> bool:
+        """Whether an engine applies actions now; the dashboard knows (it watches the daemon)."""
+        return True
+
     @on(ActionWritten)
     def _action_written(self, message: ActionWritten) -> None:
         # Not stopped: the app sees it next and wakes an in-process engine.
-        self.notify(message.summary, timeout=3)
+        self.notify(message.summary, severity="warning" if message.queued else "information",
+                    timeout=6 if message.queued else 3)
         self.request_reload()
 
     def _open_incident(self) -> tuple[MonitorSummary, int] | None:

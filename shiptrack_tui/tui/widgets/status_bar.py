@@ -30,9 +30,12 @@ def count_states(summaries: Sequence[MonitorSummary]) -> dict[MonitorStatus, int
 
 
 def short_mode(mode: str) -> str:
-    """`attached to daemon (pid 42)` → `daemon 42`; `engine running` → `engine`."""
+    """`attached to daemon (pid 42)` → `daemon 42`; `daemon stopped 3m ago` → `stopped 3m`;
+    `engine running` → `engine`."""
     if mode.startswith("attached to daemon (pid "):
         return "daemon " + mode.removeprefix("attached to daemon (pid ").rstrip(")")
+    if mode.startswith("daemon stopped "):
+        return "stopped " + mode.removeprefix("daemon stopped ").removesuffix(" ago")
     return mode.split(" ")[0]
 
 
@@ -45,7 +48,7 @@ class StatusBar(Widget):
     incidents: reactive[int] = reactive(0)
     """Open or acknowledged incidents."""
     mode: reactive[str] = reactive("engine running")
-    """"engine running" or "attached to daemon (pid N)"."""
+    """"engine running", "attached to daemon (pid N)" or "daemon stopped 3m ago"."""
     silenced: reactive[tuple[str, ...]] = reactive(tuple)
     """Active silences with their expiry, e.g. "tag:prod 14m left"."""
     engine_problem: reactive[str] = reactive("")
