@@ -88,7 +88,9 @@ class StatusBar(Widget):
     def render(self) -> Text:
         width = self.size.width
         variants = self._variants()
-        text = next((v for v in variants if v.cell_len <= width), variants[-1])
+        # The engine's trouble must show whole: counts drop their words to make room for it.
+        room = len(f"  │ ⚠ {self.engine_problem}") if self.engine_problem else 0
+        text = next((v for v in variants if v.cell_len + room <= width), variants[-1])
         if self.engine_problem:  # before the silences: it is the more urgent news
             text.append("  │ ⚠ ", style="bold")
             text.append(self.engine_problem, style="bold")
