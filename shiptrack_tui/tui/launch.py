@@ -25,6 +25,15 @@ def run_dashboard(config: Config | None, db_path: Path, config_error: str | None
     return _run_with_engine(config, db_path)
 
 
+def attach_dashboard(db_path: Path, pid: int) -> int:
+    """View the engine already running on `db_path` with no config of our own (nothing to edit)."""
+    from shiptrack_tui.tui.app import ShipTrackApp
+
+    _check_store(db_path)
+    ShipTrackApp(db_path, attached_pid=pid).run()
+    return 0
+
+
 def _check_store(db_path: Path) -> None:
     """Raise StorageError for an unusable database before the screen is taken over: a viewer
     would otherwise open it inside a worker, where the operator sees no one-line reason."""
