@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
+from pathlib import Path
+
 from shiptrack_tui.core.model import ActionKind
 from shiptrack_tui.heartbeat import EngineHealth, Heartbeat
+from shiptrack_tui.lock import EngineLock, lock_path_for, running_engine_pid
 from shiptrack_tui.tui.daemon_watch import NO_ENGINE, DaemonWatch, queued_summary
 
 
@@ -39,3 +45,22 @@ def test_queued_actions_say_what_waits() -> None:
     assert queued_summary(ActionKind.CHECK_NOW, "api", None) == (
         "No engine is running: the check of api is queued; it applies when the daemon or `shiptrack` starts.")
     assert "the acknowledgement of incident #7 is queued" in queued_summary(ActionKind.ACK, "api", 7)
+
+
+def test_a_daemon_starting_while_a_dashboard_probes_the_lock_still_gets_it(tmp_path: Path) -> None:
+    """An attached dashboard probes the lock every second with a shared flock; a daemon that starts
+    at that very moment must not take the probe for a running engine."""
+    db = tmp_path / "st.db"
+    lock = EngineLock(db)
+    lock.acquire()
+    lock.release()  # the file exists, as after any earlier run
+    probe = os.open(lock_path_for(db), os.O_RDONLY)
+    fcntl.flock(probe, fcntl.LOCK_SH | fcntl.LOCK_NB)  # the probe, caught in the act
+    timer = threading.Timer(0.03, lambda: os.close(probe))  # ...and over a moment later
+    timer.start()
+    try:
+        with EngineLock(db):
+            assert running_engine_pid(db) == os.getpid()
+    finally:
+        timer.join()
+    assert running_engine_pid(db) is None
