@@ -85,9 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", required=True)
     p.add_argument("--interval")
     p.add_argument("--tag", action="append", default=[])
-    p = msub.add_parser("rm", help="remove a monitor (comments in the file are kept)")
+    p = msub.add_parser("rm", help="remove a monitor (comments in the file are kept; its history stays in "
+                        "the database)")
     _common(p, top=False)
     p.add_argument("name")
+    p.add_argument("--yes", action="store_true", help="remove it even though it has history (checks or "
+                   "incidents) in the database")
     db = command("db", "what the database holds (`db info`), or compact it (`db vacuum`)")
     dsub = db.add_subparsers(dest="db_command", metavar="info|vacuum", required=True)
     p = dsub.add_parser("info", help="size, free pages, rows and oldest data per table, what retention "
@@ -319,12 +322,34 @@ def cmd_monitor(args: argparse.Namespace) -> int:
             add_monitor(path, fields)
             print(f"added monitor {args.name!r} to {path}")
         else:
+            _confirm_rm(args)
             remove_monitor(path, args.name)
             print(f"removed monitor {args.name!r} from {path}")
     except (ConfigError, ConfigConflict, LookupError) as error:
         raise UsageError(str(error).strip("'\"")) from None
     print("a running daemon picks this up on SIGHUP (systemctl reload shiptrack)")
     return EXIT_OK
+
+
+def _confirm_rm(args: argparse.Namespace) -> None:
+    """`monitor rm` of a monitor with history needs --yes (UsageError without it)."""
+    if args.yes:
+        return
+    try:
+        config = _load(args, check_urls=False)
+    except UsageError:  # a broken file: rm may be the fix; the database is then the default one
+        config = None
+    db = _db_path(args, config)
+    if not db.exists():
+        return
+    store = _open_store(db)
+    try:
+        history = store.history(args.name)
+    finally:
+        store.close()
+    if history is not None and not history.empty:
+        raise UsageError(f"shiptrack: {args.name!r} has history in {db} ({history}); rm keeps it there, out "
+                         "of sight (adding the name again takes it up); add --yes to remove the monitor")
 
 
 def _demo_config(args: argparse.Namespace) -> tuple[Config, DemoTargetsThread]:

@@ -13,6 +13,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from shiptrack_tui.tui.bindings import DASHBOARD_KEYS, palette_entries
 from shiptrack_tui.tui.daemon_watch import DaemonWatch, attached_mode
 from shiptrack_tui.tui.engine_handle import EngineHandle
 from shiptrack_tui.tui.idle_gc import IdleCollector
@@ -21,34 +22,13 @@ from shiptrack_tui.tui.screens.config_error import ConfigErrorScreen
 from shiptrack_tui.tui.screens.dashboard import Dashboard
 from shiptrack_tui.tui.store_access import StoreGateway
 
-# (title, help, action on the dashboard): the palette offers what the keys do.
-PALETTE_ACTIONS: tuple[tuple[str, str, str], ...] = (
-    ("Acknowledge incident", "Acknowledge the selected monitor's open incident (a)", "ack"),
-    ("Add note", "Add a note to the selected monitor's open incident (n)", "note"),
-    ("Check now", "Check the selected monitor now (c)", "check_now"),
-    ("Pause / resume", "Pause or resume the selected monitor (p)", "pause"),
-    ("Silence", "Mute notifications for the monitor or a tag: 15 min, 1 h, 4 h, until resolved (s)",
-     "silence"),
-    ("Lift silence", "End the silence covering the selected monitor (S)", "unsilence"),
-    ("Edit monitor", "Edit the selected monitor in the config file (e)", "edit_monitor"),
-    ("Add monitor", "Add a monitor to the config file (+)", "add_monitor"),
-    ("Duplicate monitor", "Add a copy of the selected monitor (d)", "duplicate_monitor"),
-    ("Delete monitor", "Remove the selected monitor from the config file (delete)", "delete_monitor"),
-    ("Filter monitors", "Filter by name, tag or state (/)", "filter"),
-    ("Group by tag", "Toggle grouping monitors by tag (g)", "group"),
-    ("Chart: 1 hour", "Latency chart over the last hour (1)", "window('1h')"),
-    ("Chart: 24 hours", "Latency chart over the last day (2)", "window('24h')"),
-    ("Chart: 7 days", "Latency chart over the last week (3)", "window('7d')"),
-    ("Next pane", "Move to the next pane (tab)", "cycle_pane(1)"),
-    ("Keys", "List every key (?)", "help"),
-)
-
 
 class ShipTrackApp(App[None]):
     """The dashboard. Reads the database through its own store; runs or attaches to an engine."""
 
     TITLE = "ShipTrack"
     CSS_PATH = "app.tcss"
+    BINDING_GROUP_TITLE = "App"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
@@ -140,7 +120,17 @@ class ShipTrackApp(App[None]):
         await super().on_event(event)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's commands, then the dashboard's keys (tui/bindings.py) with their help."""
         yield from super().get_system_commands(screen)
         if isinstance(screen, Dashboard):
-            for title, help_text, action in PALETTE_ACTIONS:
-                yield SystemCommand(title, help_text, lambda action=action: screen.run_action(action))
+            for key, binding in palette_entries(DASHBOARD_KEYS):
+                help_text = f"{key.help[0].upper()}{key.help[1:]} ({self.get_key_display(binding)})"
+                yield SystemCommand(key.title or key.label, help_text,
+                                    lambda action=key.action: screen.run_action(action))
+
+    def action_show_help_panel(self) -> None:
+        """The palette's "Keys": on the dashboard, the same help as `?` (read from the bindings)."""
+        if isinstance(self.screen, Dashboard):
+            self.screen.action_help()
+        else:
+            super().action_show_help_panel()

@@ -59,9 +59,12 @@ class RowView:
 class MonitorTable(StableTable):
     """Monitors with state symbol and colour, uptime, latency and an inline sparkline."""
 
+    BINDING_GROUP_TITLE = "Monitors list"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "cursor_down", "Down", show=False, id="table.down"),
         Binding("k", "cursor_up", "Up", show=False, id="table.up"),
+        Binding("enter", "select_cursor", "Open", tooltip="open the selected monitor's detail", show=False,
+                id="table.open"),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "monitor-table--up",
@@ -266,6 +269,15 @@ class MonitorTable(StableTable):
             index = self.get_row_index(selected)
             if index != self.cursor_row:
                 self.move_cursor(row=index, animate=False)
+
+    def select_monitor(self, name: str) -> bool:
+        """Put the cursor on the monitor's row; False when no row shows it (filtered out)."""
+        if name not in self._rows:
+            return False
+        index = self.get_row_index(name)
+        if index != self.cursor_row:
+            self.move_cursor(row=index, animate=False)
+        return True
 
     def refilter(self, text: str) -> None:
         self.filter_text = text
