@@ -412,11 +412,33 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
             return run_dashboard(config, _demo_db(args), config_error=None)
         finally:
             targets.stop()
+    if not _config_path(args).exists():
+        return _dashboard_without_config(args)
     try:
         config = _load(args)
     except UsageError as error:
         return run_dashboard(None, _db_path(args), config_error=str(error))
     return run_dashboard(config, _db_path(args, config), config_error=None)
+
+
+def _dashboard_without_config(args: argparse.Namespace) -> int:
+    """No config file is nothing to fix, only nothing to run: view the one engine already running
+    (the demo's daemon, like the reading commands do), or say how to start. Exit 2: nothing to run."""
+    from shiptrack_tui.lock import running_engine_pid
+    from shiptrack_tui.tui.launch import attach_dashboard
+
+    candidates = [_db_path(args)] if args.db else [_db_path(args), _demo_db(args)]
+    running = [(db, pid) for db in candidates if (pid := running_engine_pid(db)) is not None]
+    if len(running) == 1:
+        return attach_dashboard(*running[0])
+    path = _config_path(args)
+    flag = f" --config {path}" if args.config else ""
+    print(f"No config file at {path}, so there is nothing to watch yet. Either:\n"
+          "  - try the built-in demo:  shiptrack --demo\n"
+          f"  - add a first monitor:    shiptrack monitor add --name api --url https://example.com/health{flag}\n"
+          f"  - start from every key:   mkdir -p {path.parent} && cp config/example.toml {path}",
+          file=sys.stderr)
+    return EXIT_USAGE
 
 
 def cmd_db(args: argparse.Namespace) -> int:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 from pathlib import Path
+from typing import Final
+
+PROBE_RETRIES: Final = 5
+PROBE_WAIT: Final = 0.02
 
 
 class LockHeld(RuntimeError):
@@ -47,11 +52,17 @@ class EngineLock:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as error:
             raise LockUnusable(self.path, error) from error
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise LockHeld(self.path, holder_pid(self.path)) from None
+        for attempt in range(PROBE_RETRIES + 1):
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                # Readers (`status`, an attached dashboard) probe with a shared lock for a few
+                # microseconds: an engine still holds it a moment later, a probe does not.
+                if attempt == PROBE_RETRIES:
+                    os.close(fd)
+                    raise LockHeld(self.path, holder_pid(self.path)) from None
+                time.sleep(PROBE_WAIT)
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         os.fsync(fd)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from daemon_lock import held_by
 from loopback_http import LoopbackTarget
 from rich.console import Console
 from test_tui_seed import (
@@ -278,17 +279,18 @@ async def test_engine_listener_from_another_thread_refreshes(incident_db: Path) 
 
 async def test_attached_dashboard_sees_another_connections_commits(incident_db: Path) -> None:
     app = ShipTrackApp(incident_db, attached_pid=4242, clock=lambda: NOW + 120)
-    async with app.run_test(size=WIDE) as pilot:
-        await settled(pilot)
-        assert "attached to daemon (pid 4242)" in str(app.screen.query_one(StatusBar).render())
-        assert table_rows(app)[0] == "api"
-        # Another process (the daemon) resolves api's incident: only the data_version poll can tell us.
-        with open_store(incident_db) as store:
-            writes = fold(Plan("api", "u" * 30 + "x" * 10 + "uu", tags=("prod",)), NOW + 120)
-            store.commit_batch(writes[-2:])
-        await wait_until(pilot, lambda: table_rows(app)[0] == "search")
-        counts = app.screen.query_one(StatusBar).counts
-        assert counts["down"] == 1
+    with held_by(incident_db, 4242):  # a daemon with this pid holds the lock
+        async with app.run_test(size=WIDE) as pilot:
+            await settled(pilot)
+            assert "attached to daemon (pid 4242)" in str(app.screen.query_one(StatusBar).render())
+            assert table_rows(app)[0] == "api"
+            # Another process (the daemon) resolves api's incident: only the data_version poll can tell us.
+            with open_store(incident_db) as store:
+                writes = fold(Plan("api", "u" * 30 + "x" * 10 + "uu", tags=("prod",)), NOW + 120)
+                store.commit_batch(writes[-2:])
+            await wait_until(pilot, lambda: table_rows(app)[0] == "search")
+            counts = app.screen.query_one(StatusBar).counts
+            assert counts["down"] == 1
 
 
 async def test_narrow_terminal_shows_one_pane_and_tab_cycles(incident_db: Path) -> None:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from shiptrack_tui.engine import Engine, EngineThread
 from shiptrack_tui.lock import EngineLock
 from shiptrack_tui.storage import Store
 from shiptrack_tui.tui import ShipTrackApp
+from shiptrack_tui.tui.messages import ActionWritten
 from shiptrack_tui.tui.modals.note_modal import NoteModal
 from shiptrack_tui.tui.widgets.status_bar import StatusBar
 
@@ -136,3 +138,67 @@ async def test_the_header_shows_a_storage_stall_while_it_lasts(tmp_path: Path) -
         finally:
             handle.stop()
             store.close()
+
+
+def _start_daemon(config: Path, db: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "shiptrack_tui", "--daemon", "--config", str(config),
+                             "--db", str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _any_check(db: Path) -> bool:
+    try:
+        with closing(sqlite3.connect(db)) as conn:
+            return conn.execute('SELECT COUNT(*) FROM "check"').fetchone()[0] > 0
+    except sqlite3.OperationalError:  # no schema yet
+        return False
+
+
+async def test_a_stopped_daemon_shows_in_the_header_and_a_new_one_is_followed(
+    tmp_path: Path, targets: DemoTargetsThread
+) -> None:
+    config = tmp_path / "shiptrack.toml"
+    config.write_text(f'[[monitor]]\nname = "api"\nurl = "{targets.base_url}/t/api"\ninterval = "1s"\n'
+                      'timeout = "500ms"\n')
+    db = tmp_path / "st.db"
+    first = _start_daemon(config, db)
+    second: subprocess.Popen[bytes] | None = None
+    written: list[ActionWritten] = []
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not _any_check(db):
+            time.sleep(0.05)
+        assert _any_check(db), "the first daemon never checked"
+        app = ShipTrackApp(db, attached_pid=first.pid)
+        hook = lambda message: written.append(message) if isinstance(message, ActionWritten) else None  # noqa: E731
+        async with app.run_test(size=WIDE, message_hook=hook) as pilot:
+            await settled(pilot)
+            bar = app.screen.query_one(StatusBar)
+            assert f"attached to daemon (pid {first.pid})" in str(bar.render())
+            first.terminate()
+            assert first.wait(10) == 0
+            await wait_until(pilot, lambda: "daemon stopped" in str(bar.render()), seconds=5)
+            header = str(bar.render())
+            assert "no engine: actions are queued" in header and f"pid {first.pid}" not in header
+            assert bar.has_class("-trouble")
+            await pilot.press("c")  # check now: written, but nobody applies it yet
+            await wait_until(pilot, lambda: bool(written), seconds=5)
+            assert written[-1].queued and "queued" in written[-1].summary
+            assert "Checking" not in written[-1].summary
+
+            started = time.time()
+            second = _start_daemon(config, db)
+            await wait_until(pilot, lambda: f"attached to daemon (pid {second.pid})" in str(bar.render()),
+                             seconds=15)
+            assert "no engine" not in str(bar.render())
+            # Live again: the new daemon's checks reach the table.
+            await wait_until(pilot, lambda: any(
+                (s.state.last_check_at or 0) >= started for s in app.screen.overview.summaries), seconds=10)
+            assert not bar.has_class("-trouble")
+            await pilot.press("c")
+            await wait_until(pilot, lambda: len({m.action_id for m in written}) == 2, seconds=5)
+            assert not written[-1].queued and written[-1].summary == "Checking api now."
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                assert proc.wait(10) == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from daemon_lock import held_by
 from rich.console import Console
 from test_tui_seed import ALL_UP, NOW, WITH_ACK, WITH_INCIDENT, Plan, open_store, seed, settled, wait_until
 from textual.widgets.data_table import ColumnKey
@@ -70,13 +71,14 @@ async def test_header_counts_open_incidents_and_fits_80_columns(tmp_path: Path) 
     db = tmp_path / "h.db"
     seed(db, WITH_INCIDENT)
     app = ShipTrackApp(db, clock=lambda: NOW, attached_pid=4242)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settled(pilot)
-        bar = app.screen.query_one(StatusBar)
-        assert bar.incidents == 2 and bar.has_class("-trouble")
-        text = bar.render()
-        assert text.cell_len <= 80
-        assert "⚑ 2 open" in text.plain and "✖ 2" in text.plain and "4242" in text.plain
+    with held_by(db, 4242):  # a daemon with this pid holds the lock
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settled(pilot)
+            bar = app.screen.query_one(StatusBar)
+            assert bar.incidents == 2 and bar.has_class("-trouble")
+            text = bar.render()
+            assert text.cell_len <= 80
+            assert "⚑ 2 open" in text.plain and "✖ 2" in text.plain and "4242" in text.plain
 
 
 def test_timeline_puts_active_first_with_ack_note_times_and_durations(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from daemon_lock import held_by
 from test_tui_seed import ALL_UP, NOW, WITH_ACK, WITH_INCIDENT, Plan, seed, settled
 from textual.pilot import Pilot
 
@@ -42,7 +43,8 @@ def test_acknowledged_incident(snap_compare: Any, tmp_path: Path) -> None:
 
 def test_attached_to_daemon(snap_compare: Any, tmp_path: Path) -> None:
     app = _app(tmp_path, WITH_INCIDENT, attached_pid=4242)
-    assert snap_compare(app, terminal_size=WIDE, run_before=_settle)
+    with held_by(tmp_path / "shiptrack.db", 4242):  # the dashboard follows whoever holds the lock
+        assert snap_compare(app, terminal_size=WIDE, run_before=_settle)
 
 
 def test_small_terminal_monitors(snap_compare: Any, tmp_path: Path) -> None:

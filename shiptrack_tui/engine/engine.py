@@ -14,8 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from shiptrack_tui.config import Config, ConfigError
-from shiptrack_tui.config.watch import ConfigWatcher
+from shiptrack_tui.config import Config
 from shiptrack_tui.core.evaluation import evaluate
 from shiptrack_tui.core.incidents import (
     Event,
@@ -31,6 +30,7 @@ from shiptrack_tui.core.model import (
     TimelineKind,
 )
 from shiptrack_tui.engine.actions import OperatorActions, log_task_failure
+from shiptrack_tui.engine.config_reload import ConfigReloads
 from shiptrack_tui.engine.lateness import LatenessRecorder
 from shiptrack_tui.engine.liveness import Liveness, Notifier
 from shiptrack_tui.engine.retention import RetentionRun
@@ -100,6 +100,7 @@ class Engine(OperatorActions):
         self._silencer = Silencer(store)
         self._actions_due = asyncio.Event()  # an operator action was written: apply it now
         self._reschedule = asyncio.Event()  # the schedule changed: look at the heap again
+        self._reload_asked = asyncio.Event()  # SIGHUP: read the config file now
         self._stop = asyncio.Event()
         self._last_prune: float | None = None  # on the monotonic clock
         self._retention = RetentionRun(store)
@@ -127,6 +128,10 @@ class Engine(OperatorActions):
 
     def reload(self, config: Config) -> None:
         self._call_soon(lambda: self._apply_config(config))
+
+    def reload_config_file(self) -> None:
+        """SIGHUP: re-read the config file now, through the same path as a change on disk."""
+        self._call_soon(self._reload_asked.set)
 
     def _call_soon(self, callback: Callable[[], object]) -> None:
         if self._loop is None or self._loop.is_closed():
@@ -322,21 +327,19 @@ class Engine(OperatorActions):
 
     # -- the config file ------------------------------------------------------------------------
     async def _config_watch_loop(self) -> None:
-        """Pick up edits made on disk without a SIGHUP; an invalid edit keeps the running config."""
+        """Pick up edits made on disk without a SIGHUP, or at once on one; an invalid edit keeps the
+        running config (config_reload.py logs each outcome once)."""
         assert self._config_loader is not None
-        watcher = ConfigWatcher(self.config.path, self.config.digest)
+        reloads = ConfigReloads(self.config.path, self.config.digest, self._config_loader)
         while True:
-            await asyncio.sleep(CONFIG_POLL_SECONDS)
-            if not await asyncio.to_thread(watcher.changed):
-                continue
-            try:
-                fresh = await asyncio.to_thread(self._config_loader)
-            except ConfigError as error:
-                for line in str(error).splitlines():
-                    log.error("config not reloaded: %s", line)
-                continue
-            log.info("config file changed: reloading %d monitors", len(fresh.monitors))
-            await self._apply_config_async(fresh)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(CONFIG_POLL_SECONDS):
+                    await self._reload_asked.wait()
+            asked = self._reload_asked.is_set()
+            self._reload_asked.clear()
+            fresh = await asyncio.to_thread(reloads.attempt, asked)
+            if fresh is not None:
+                await self._apply_config_async(fresh)
 
     # -- periodic work ------------------------------------------------------------------------
     async def _housekeeping_loop(self) -> None:

@@ -14,6 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from shiptrack_tui.tui.bindings import DASHBOARD_KEYS, palette_entries
+from shiptrack_tui.tui.daemon_watch import DaemonWatch, attached_mode
 from shiptrack_tui.tui.engine_handle import EngineHandle
 from shiptrack_tui.tui.idle_gc import IdleCollector
 from shiptrack_tui.tui.messages import ActionWritten, ConfigSaved, DataChanged, ViewChanged
@@ -62,7 +63,7 @@ class ShipTrackApp(App[None]):
     @property
     def mode(self) -> str:
         if self.attached_pid is not None:
-            return f"attached to daemon (pid {self.attached_pid})"
+            return attached_mode(self.attached_pid)
         return "engine running" if self.engine is not None else "viewer (no engine)"
 
     def on_mount(self) -> None:
@@ -78,7 +79,10 @@ class ShipTrackApp(App[None]):
             self.engine.add_listener(self._engine_changed)
             self.engine.start()
             self._engine_started = True
-        self.push_screen(Dashboard(self.gateway, self.clock, self.mode, self.config_path, self.view))
+        # Attached: the dashboard follows the daemon stopping and another one starting.
+        daemon = DaemonWatch(self.attached_pid, time.time()) if self.attached_pid is not None else None
+        self.push_screen(Dashboard(self.gateway, self.clock, self.mode, self.config_path, self.view,
+                                   daemon=daemon))
 
     def _engine_changed(self, monitors: set[str]) -> None:
         """Called from the engine's thread; post_message is thread-safe and the message coalesces."""

@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 from shiptrack_tui.config import Config
 from shiptrack_tui.lock import EngineLock, LockHeld, running_engine_pid
-
-
-def _log_to_file(db_path: Path) -> None:
-    """The screen belongs to the dashboard: engine logs go to a file beside the database."""
-    log_path = db_path.with_name(db_path.name + ".log")
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    os.close(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
-    handler = logging.FileHandler(log_path)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
-    for noisy in ("httpx", "httpcore", "peewee", "apprise"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+from shiptrack_tui.tui.log_file import log_to_file
 
 
 def run_dashboard(config: Config | None, db_path: Path, config_error: str | None) -> int:
@@ -38,6 +23,15 @@ def run_dashboard(config: Config | None, db_path: Path, config_error: str | None
         ShipTrackApp(db_path, attached_pid=attached_pid, config_path=_editable(config)).run()
         return 0
     return _run_with_engine(config, db_path)
+
+
+def attach_dashboard(db_path: Path, pid: int) -> int:
+    """View the engine already running on `db_path` with no config of our own (nothing to edit)."""
+    from shiptrack_tui.tui.app import ShipTrackApp
+
+    _check_store(db_path)
+    ShipTrackApp(db_path, attached_pid=pid).run()
+    return 0
 
 
 def _check_store(db_path: Path) -> None:
@@ -77,7 +71,7 @@ def _run_with_engine(config: Config, db_path: Path) -> int:
         ShipTrackApp(db_path, attached_pid=held.pid or 0, config_path=_editable(config)).run()
         return 0
     try:
-        _log_to_file(db_path)
+        log_to_file(db_path)
         store = Store.open(db_path)
         try:
             engine = EngineThread(Engine(config, store, config_loader=_loader(config)))

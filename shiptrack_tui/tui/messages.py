@@ -51,6 +51,8 @@ class ActionWritten(Message):
     action_id: int
     summary: str
     """What the operator is told, e.g. "Pausing api."."""
+    queued: bool = False
+    """No engine runs: the action waits in the database until one starts."""
 
 
 @dataclass

@@ -29,6 +29,7 @@ from shiptrack_tui.heartbeat import engine_health
 from shiptrack_tui.notify.services import service_names
 from shiptrack_tui.tui.bindings import DASHBOARD_KEYS, bindings
 from shiptrack_tui.tui.commands import JumpProvider
+from shiptrack_tui.tui.daemon_watch import DaemonWatch
 from shiptrack_tui.tui.data import CHART_WINDOWS, Overview, read_changes, read_detail, read_overview
 from shiptrack_tui.tui.formatting import maintenance_note, matches_filter, silence_note
 from shiptrack_tui.tui.frame_timer import FrameTimer
@@ -66,11 +67,15 @@ class Dashboard(PaneNavigation):
     _frame_timer: FrameTimer | None = None
 
     def __init__(self, gateway: StoreGateway, clock: Callable[[], float], mode: str,
-                 config_path: Path | None = None, view: ViewState | None = None) -> None:
+                 config_path: Path | None = None, view: ViewState | None = None,
+                 daemon: DaemonWatch | None = None) -> None:
         super().__init__(gateway, config_path)
         self._view = view or ViewState()
         self._clock = clock
         self._mode = mode
+        self._daemon = daemon
+        """Attached to a daemon: follows it stopping and a new one starting (daemon_watch.py)."""
+        self._engine_live = True
         self.overview: Overview | None = None
         self._shown_overview: Overview | None = None
         self._dirty = False
@@ -200,9 +205,21 @@ class Dashboard(PaneNavigation):
     async def _read_engine_health(self) -> None:
         """The engine's heartbeat file: a storage stall shows in the header (heartbeat.py)."""
         # The real wall clock, like the heartbeat's own stamps (the screen's clock may be fixed).
-        health = await asyncio.to_thread(engine_health, self._gateway.path, time.time())
-        problem = health.problem() if health is not None else None
-        self.query_one(StatusBar).engine_problem = problem or ""
+        now = time.time()
+        health = await asyncio.to_thread(engine_health, self._gateway.path, now)
+        bar = self.query_one(StatusBar)
+        if self._daemon is None:  # the engine runs in this process
+            problem = health.problem() if health is not None else None
+            bar.engine_problem = problem or ""
+            return
+        view = self._daemon.observe(health, now)
+        self._engine_live = view.live
+        bar.mode, bar.engine_problem = view.mode, view.problem
+        if view.followed:  # a new daemon: its writes are news (the data_version poll goes on)
+            self.request_reload()
+
+    def engine_live(self) -> bool:
+        return self._engine_live
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:

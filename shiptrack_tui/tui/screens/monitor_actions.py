@@ -19,6 +19,7 @@ from shiptrack_tui.core.model import (
     Silence,
 )
 from shiptrack_tui.core.silences import SilenceRequest, SilenceTarget, is_active, target_of
+from shiptrack_tui.tui.daemon_watch import queued_summary
 from shiptrack_tui.tui.formatting import is_acknowledged, status_of
 from shiptrack_tui.tui.messages import ActionWritten
 from shiptrack_tui.tui.modals.choice_modal import ChoiceModal
@@ -54,12 +55,21 @@ class MonitorActions(MonitorEdits):
                 kind, at=at, monitor=monitor, incident_id=incident_id, note=note, source="tui"
             )
         )
-        self.post_message(ActionWritten(kind, action_id, done))
+        if self.engine_live():
+            self.post_message(ActionWritten(kind, action_id, done))
+        else:  # the row waits in the database: say so rather than "Checking api now."
+            self.post_message(ActionWritten(kind, action_id, queued_summary(kind, monitor, incident_id),
+                                            queued=True))
+
+    def engine_live(self) -> bool:
+        """Whether an engine applies actions now; the dashboard knows (it watches the daemon)."""
+        return True
 
     @on(ActionWritten)
     def _action_written(self, message: ActionWritten) -> None:
         # Not stopped: the app sees it next and wakes an in-process engine.
-        self.notify(message.summary, timeout=3)
+        self.notify(message.summary, severity="warning" if message.queued else "information",
+                    timeout=6 if message.queued else 3)
         self.request_reload()
 
     def _open_incident(self) -> tuple[str, int] | None:

@@ -30,9 +30,12 @@ def count_states(summaries: Sequence[MonitorSummary]) -> dict[MonitorStatus, int
 
 
 def short_mode(mode: str) -> str:
-    """`attached to daemon (pid 42)` → `daemon 42`; `engine running` → `engine`."""
+    """`attached to daemon (pid 42)` → `daemon 42`; `daemon stopped 3m ago` → `stopped 3m`;
+    `engine running` → `engine`."""
     if mode.startswith("attached to daemon (pid "):
         return "daemon " + mode.removeprefix("attached to daemon (pid ").rstrip(")")
+    if mode.startswith("daemon stopped "):
+        return "stopped " + mode.removeprefix("daemon stopped ").removesuffix(" ago")
     return mode.split(" ")[0]
 
 
@@ -45,7 +48,7 @@ class StatusBar(Widget):
     incidents: reactive[int] = reactive(0)
     """Open or acknowledged incidents."""
     mode: reactive[str] = reactive("engine running")
-    """"engine running" or "attached to daemon (pid N)"."""
+    """"engine running", "attached to daemon (pid N)" or "daemon stopped 3m ago"."""
     silenced: reactive[tuple[str, ...]] = reactive(tuple)
     """Active silences with their expiry, e.g. "tag:prod 14m left"."""
     engine_problem: reactive[str] = reactive("")
@@ -85,7 +88,9 @@ class StatusBar(Widget):
     def render(self) -> Text:
         width = self.size.width
         variants = self._variants()
-        text = next((v for v in variants if v.cell_len <= width), variants[-1])
+        # The engine's trouble must show whole: counts drop their words to make room for it.
+        room = len(f"  │ ⚠ {self.engine_problem}") if self.engine_problem else 0
+        text = next((v for v in variants if v.cell_len + room <= width), variants[-1])
         if self.engine_problem:  # before the silences: it is the more urgent news
             text.append("  │ ⚠ ", style="bold")
             text.append(self.engine_problem, style="bold")
