@@ -111,7 +111,7 @@ def test_incidents_filters_and_json(db: Path, capsys: pytest.CaptureFixture[str]
     _, out, _ = run(capsys, "incidents", "--monitor", "web", "--json", "--db", str(db))
     assert [i["monitor"] for i in json.loads(out)] == ["web"]
     _, out, _ = run(capsys, "incidents", "--db", str(db))
-    assert out.startswith("#1 api — open — HTTP 503") and "    " in out and "opened HTTP 503" in out
+    assert out.startswith("#1 api — open — HTTP 503") and "    " in out and "opened: HTTP 503" in out
 
 
 def test_note_without_a_running_engine_is_queued(db: Path, capsys: pytest.CaptureFixture[str]) -> None:

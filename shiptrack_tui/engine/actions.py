@@ -124,7 +124,7 @@ class OperatorActions:
                 state, events = acknowledge(state, spec.name, now, action.note)
             elif action.kind is ActionKind.NOTE:
                 notes = ((now, action.note or ""),)
-                self._submit(spec, state, [], action_id=action.id, timeline_notes=notes)
+                self._submit(spec, state, [], action_id=action.id, timeline_notes=notes, by=action.source)
                 return
             elif action.kind is ActionKind.PAUSE:
                 state, events = pause(state, spec.name, now)
@@ -134,7 +134,7 @@ class OperatorActions:
             self._reject(action, str(error))
             return
         self._states[spec.name] = state
-        self._submit(spec, state, events, action_id=action.id)
+        self._submit(spec, state, events, action_id=action.id, by=action.source)
 
     async def _ensure_same_incident(self, action: Action, state: MonitorState) -> None:
         """An ack or note names an incident id; refuse it when that incident is not the open one."""

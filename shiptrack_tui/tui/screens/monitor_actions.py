@@ -16,7 +16,7 @@ from textual import on, work
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from shiptrack_tui.config import ConfigConflict, ConfigError
+from shiptrack_tui.config import ConfigConflict, ConfigError, operator
 from shiptrack_tui.core.model import ActionKind, MonitorStatus, MonitorSummary, Silence
 from shiptrack_tui.core.silences import SilenceRequest, SilenceTarget, is_active, target_of
 from shiptrack_tui.tui.config_edits import ConfigSnapshot, MonitorEdit, load_snapshot, save_edit
@@ -78,7 +78,7 @@ class MonitorActions(Screen[None]):
         at = self.app_clock()
         action_id = await self._gateway.call(
             lambda store: store.add_action(
-                kind, at=at, monitor=monitor, incident_id=incident_id, note=note, source="tui"
+                kind, at=at, monitor=monitor, incident_id=incident_id, note=note, source=operator("dashboard")
             )
         )
         self.post_message(ActionWritten(kind, action_id, done))

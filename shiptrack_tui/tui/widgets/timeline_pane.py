@@ -187,6 +187,5 @@ def render_incident(
         note = acks[-1].detail if acks and acks[-1].detail else "no note"
         grid.add_row("", "", Text(f"acknowledged: {note}", style=styles.get(incident.state, "")))
     for event in incident.events:
-        detail = f"{event.kind.value}: {event.detail}" if event.detail else event.kind.value
-        grid.add_row(fmt_clock(event.at, now), EVENT_SYMBOLS.get(event.kind, "·"), detail)
+        grid.add_row(fmt_clock(event.at, now), EVENT_SYMBOLS.get(event.kind, "·"), event.text())
     return Group(heading, grid)
