@@ -76,6 +76,7 @@ def test_messages_name_the_incident_and_the_cli_acts_on_it(
                 acked = rx.wait_for(2)[1]
                 assert acked.title == f"[ACK] api — {reason}"
                 assert f"#{incident_id}" in acked.payload["message"]
+                assert f" by {operator('cli')}\n" in acked.payload["message"]
                 _readable(acked, reason)
 
                 # Again: not an error; the operator's wish already holds.

@@ -74,7 +74,8 @@ def test_body_says_how_long_and_on_resolve_the_outage() -> None:
 def test_ack_carries_the_note() -> None:
     _t, body, _ = render(Transition.ACK, "api", "t", "HTTP 503", T0, T0 + 60, note="  rolling back ")
     assert "Note: rolling back" in body
-    assert f"Acknowledged at: {when(T0 + 60)}" in body
+    assert f"Acknowledged at: {when(T0 + 60)}\n" in fill_incident(body, 7)
+    assert f"Acknowledged at: {when(T0 + 60)} by alice (cli)\n" in fill_incident(body, 7, "alice (cli)")
 
 
 def test_a_multiline_or_long_cause_stays_one_title_line() -> None:

@@ -38,9 +38,11 @@ NOTIFY_TYPES: Final = {
 MAX_CAUSE_IN_TITLE: Final = 120
 
 
-# The incident's number is known only once its row is written: the message holds this mark and
-# storage fills it in (`fill_incident`) in the transaction that writes the outbox row.
+# The incident's number is known only once its row is written, and who acknowledged only to the
+# write that carries the action: the message holds these marks and storage fills them in
+# (`fill_incident`) in the transaction that writes the outbox row.
 INCIDENT_MARK: Final = "\x1fincident\x1f"
+BY_MARK: Final = "\x1fby\x1f"
 
 
 def iso_utc(at: float) -> str:
@@ -65,8 +67,10 @@ def one_line(text: str, limit: int = MAX_CAUSE_IN_TITLE) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
-def fill_incident(text: str, incident_id: int | None) -> str:
-    """Put the incident's number where the message has its mark; without one, drop those lines."""
+def fill_incident(text: str, incident_id: int | None, by: str | None = None) -> str:
+    """Put the incident's number (and who acted) where the message has marks for them; without a
+    number, drop the lines that would show it."""
+    text = text.replace(BY_MARK, f" by {by}" if by else "")
     if INCIDENT_MARK not in text:
         return text
     if incident_id is not None:
@@ -106,7 +110,7 @@ def render(
             lines.append(f"What failed: {cause}")
         lines += [f"Down since: {when(started_at)}", f"Down for: {lasted}"]
         if transition is Transition.ACK:
-            lines.append(f"Acknowledged at: {when(at)}")
+            lines.append(f"Acknowledged at: {when(at)}{BY_MARK}")
             if note and note.strip():
                 lines.append(f"Note: {note.strip()}")
     lines.append(f"Target: {target}")

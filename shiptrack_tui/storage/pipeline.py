@@ -190,7 +190,7 @@ class _Batch:
             "created_at, attempts, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0.0)",
             # The incident's number is known only now: fill it into the message (core/messages.py).
             [(incident_id, item.monitor, item.transition.value, item.url,
-              fill_incident(item.title, incident_id), fill_incident(item.body, incident_id),
+              fill_incident(item.title, incident_id), fill_incident(item.body, incident_id, write.by),
               item.notify_type, created) for item in write.outbox],
         )
 
