@@ -22,12 +22,13 @@ def cmd_incidents(args: argparse.Namespace) -> int:
 
     store = _open_store(_db_for_reading(args))
     try:
-        if args.monitor is not None:
+        found = store.incidents(open_only=args.open, monitor=args.monitor, limit=args.limit)
+        # A removed monitor's incidents are still listed; a name nobody knows is a usage error.
+        if args.monitor is not None and not found:
             known = sorted(s.name for s in store.monitor_summaries(time.time(), windows=()))
             if args.monitor not in known:
                 listed = ", ".join(known) if known else "none yet"
                 raise UsageError(f"shiptrack: no monitor named {args.monitor!r} (known: {listed})")
-        found = store.incidents(open_only=args.open, monitor=args.monitor, limit=args.limit)
     finally:
         store.close()
     print(json.dumps(incidents_json(found), indent=2) if args.json else incidents_text(found, time.time()))
