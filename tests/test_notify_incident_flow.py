@@ -16,7 +16,7 @@ from receiver import Post, Receiver
 
 from shiptrack_tui.cli import main
 from shiptrack_tui.config import Config, NotifySettings, operator
-from shiptrack_tui.core.model import MonitorSpec
+from shiptrack_tui.core.model import ActionKind, MonitorSpec
 from shiptrack_tui.demo import DemoTargetsThread
 from shiptrack_tui.engine import Engine, EngineThread
 from shiptrack_tui.storage import Store
@@ -85,6 +85,13 @@ def test_messages_name_the_incident_and_the_cli_acts_on_it(
                 already = f"incident #{incident_id} was already acknowledged by {operator('cli')}"
                 assert out.startswith(already)
 
+                # The engine agrees, for a dashboard that acts on what it showed a moment ago.
+                again = store.add_action(ActionKind.ACK, time.time(), incident_id=incident_id,
+                                         note="still on it", source="bob (dashboard)")
+                handle.wake()
+                wait_for(lambda: store.action_outcome(again) != (None, None))
+                assert store.action_outcome(again)[1] is None
+
                 targets.set_up("t/api")
                 resolved = rx.wait_for(3)[2]
                 assert resolved.title.startswith("[RESOLVED] api — down for ")
@@ -95,6 +102,8 @@ def test_messages_name_the_incident_and_the_cli_acts_on_it(
         code, out, _ = run(capsys, "incidents", "--json", "--db", str(db))
         (acknowledged,) = [e for e in json.loads(out)[0]["events"] if e["kind"] == "acknowledged"]
         assert acknowledged["by"] == operator("cli") and acknowledged["detail"] == "on it"
+        notes = [e for e in json.loads(out)[0]["events"] if e["kind"] == "note"]
+        assert [(e["by"], e["detail"]) for e in notes] == [("bob (dashboard)", "still on it")]
         code, out, _ = run(capsys, "incidents", "--db", str(db))
         assert f"acknowledged by {operator('cli')}: on it" in out
     finally:

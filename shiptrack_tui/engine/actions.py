@@ -120,6 +120,13 @@ class OperatorActions:
                 # Checks ran while we awaited the store: act on the state as it is now, and only
                 # if the incident checked is still the open one (a recovery may have resolved it).
                 state, now = self._still_open(action, state), self.clock()
+            if action.kind is ActionKind.ACK and state.incident is not None and (
+                state.incident.state is IncidentState.ACKNOWLEDGED
+            ):
+                # Acknowledging twice is no error: it already holds. A note given with it still lands.
+                notes = ((now, action.note),) if action.note else ()
+                self._submit(spec, state, [], action_id=action.id, timeline_notes=notes, by=action.source)
+                return
             if action.kind is ActionKind.ACK:
                 state, events = acknowledge(state, spec.name, now, action.note)
             elif action.kind is ActionKind.NOTE:
