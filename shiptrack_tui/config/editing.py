@@ -136,14 +136,13 @@ class ConfigEditor:
 
     # -- results -----------------------------------------------------------------------------
     def validate(self) -> Config:
-        """The edited text as a Config; ConfigError if it would not load."""
-        try:
-            return parse_config(self.text.encode(), self.path, display=self.display,
-                                check_notify_url=self.check_notify_url)
-        except ConfigError as error:
-            if self._inserted is None:
-                raise
-            raise ConfigError([self._as_in_file(problem) for problem in error.problems]) from None
+        """The edited text as a Config; ConfigError if it would not load.
+
+        Problems cite lines of the edited text (the dashboard's form maps them to its fields);
+        `save` cites the file as it is on disk.
+        """
+        return parse_config(self.text.encode(), self.path, display=self.display,
+                            check_notify_url=self.check_notify_url)
 
     def _as_in_file(self, problem: str) -> str:
         """A problem's line as the file on disk has it: the added monitor is not in the file yet."""
@@ -160,7 +159,12 @@ class ConfigEditor:
 
     def save(self) -> Config:
         """Validate, check nobody else wrote the file, then replace it atomically."""
-        config = self.validate()
+        try:
+            config = self.validate()
+        except ConfigError as error:
+            if self._inserted is None:
+                raise
+            raise ConfigError([self._as_in_file(problem) for problem in error.problems]) from None
         current = _read_or_none(self.path)
         if (None if current is None else hashlib.sha256(current).hexdigest()) != self.digest:
             raise ConfigConflict(f"{self.display} changed on disk since it was read; nothing was written. "
