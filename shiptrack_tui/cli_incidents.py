@@ -1,8 +1,8 @@
 """`shiptrack incidents`, `ack`, `note`, `silence` and `unsilence`: reading incidents and writing actions.
 
 Actions are rows the engine applies (DESIGN §4); each records who wrote it ("alice (cli)").
-Exit codes follow cli.py: 2 for a usage error (an unknown monitor, a bad duration), 1 when the
-engine refuses or does not answer.
+Exit codes follow cli.py: 2 for a usage error (an unknown incident or monitor, a bad duration),
+1 when the engine refuses or does not answer.
 """
 
 from __future__ import annotations
@@ -49,9 +49,8 @@ def _act(args: argparse.Namespace, kind_name: str, note: str | None, done: str,
             incident_id = getattr(args, "id", None)
             action_id = store.add_action(ActionKind(kind_name), at=time.time(), incident_id=incident_id,
                                          monitor=monitor, note=note, source=operator("cli"))
-        except LookupError as error:
-            print(f"shiptrack: {error}", file=sys.stderr)
-            return EXIT_FAILURE
+        except LookupError as error:  # an incident or monitor the database does not know
+            raise UsageError(f"shiptrack: {error}") from None
         if running_engine_pid(db) is None:
             print(f"queued: no engine runs on {db}; it is applied when `shiptrack` or the daemon starts")
             return EXIT_OK

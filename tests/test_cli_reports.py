@@ -128,8 +128,8 @@ def test_note_without_a_running_engine_is_queued(db: Path, capsys: pytest.Captur
         )
     finally:
         store.close()
-    code, _, err = run(capsys, "ack", "99", "--db", str(db))
-    assert code == 1 and err.strip().count("\n") == 0 and "99" in err
+    code, _, err = run(capsys, "ack", "99", "--db", str(db))  # an unknown incident: a usage error
+    assert code == 2 and err.strip().count("\n") == 0 and "99" in err
 
 
 def test_notify_test_reports_each_url_with_its_secret_redacted(
