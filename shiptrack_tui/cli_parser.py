@@ -67,14 +67,16 @@ def build_parser() -> argparse.ArgumentParser:
     monitor = command("monitor", "add or remove monitors in the config file")
     msub = monitor.add_subparsers(dest="monitor_command", metavar="add|rm", required=True,
                                   help="add or remove one monitor")
-    p = msub.add_parser("add", help="add a monitor (comments in the file are kept)")
+    text = "add a monitor (comments in the file are kept; a missing file is created)"
+    p = msub.add_parser("add", help=text, description=text)
     _common(p, top=False)
     p.add_argument("--name", required=True, help="the monitor's unique name")
     p.add_argument("--url", required=True, help="http(s)://... or tcp://host:port")
     p.add_argument("--interval", metavar="D",
                    help='how often to check, e.g. "30s" (default: [defaults] interval)')
     p.add_argument("--tag", action="append", default=[], metavar="T", help="a tag; repeat for several")
-    p = msub.add_parser("rm", help="remove a monitor (comments in the file are kept)")
+    text = "remove a monitor (comments in the file are kept)"
+    p = msub.add_parser("rm", help=text, description=text)
     _common(p, top=False)
     p.add_argument("name", help="the name of the monitor to remove")
     db = command("db", "what the database holds (`db info`), or compact it (`db vacuum`)")
