@@ -7,6 +7,7 @@ before or after the subcommand.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import sys
@@ -49,9 +50,18 @@ def _load(args: argparse.Namespace, check_urls: bool = True) -> Config:
         from shiptrack_tui.notify import check_apprise_config as check_file
         from shiptrack_tui.notify import check_notify_url as check
     try:
-        return load_config(_config_path(args), check_notify_url=check, check_apprise_config=check_file)
+        config = load_config(_config_path(args), check_notify_url=check, check_apprise_config=check_file)
     except ConfigError as error:
         raise UsageError(str(error)) from None
+    _use_display_zone(config)
+    return config
+
+
+def _use_display_zone(config: Config) -> None:
+    """Tables and the dashboard show times in `[display] timezone`, else the machine's zone."""
+    from shiptrack_tui.core.formats import set_display_zone, zone_named
+
+    set_display_zone(zone_named(config.display.timezone) if config.display.timezone else None)
 
 
 def _db_path(args: argparse.Namespace, config: Config | None = None) -> Path:
@@ -68,9 +78,12 @@ def _db_for_reading(args: argparse.Namespace) -> Path:
     With neither a config file nor a database of their own, they read the demo's database, so
     `shiptrack status` in another shell shows what `shiptrack --demo --daemon` is doing.
     """
-    if args.db:
-        return _db_path(args)
     path = _config_path(args)
+    if args.db:
+        if path.exists():  # only for `[display] timezone`: --db needs no config, nor a valid one
+            with contextlib.suppress(UsageError):
+                _load(args, check_urls=False)
+        return _db_path(args)
     if path.exists():
         return _db_path(args, _load(args, check_urls=False))
     default, demo = _db_path(args), _demo_db(args)
@@ -117,16 +130,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     try:
         now = time.time()
         summaries = store.monitor_summaries(now)
+        silences = store.active_silences()
     finally:
         store.close()
     health = engine_health(db_path, now)  # a stalled database cannot say so itself: see heartbeat.py
     if args.json:
-        print(json.dumps(status_json(summaries, health), indent=2))
+        print(json.dumps(status_json(summaries, health, silences, now), indent=2))
         return EXIT_OK
     problem = health.problem() if health is not None else None
     if problem is not None:
         print(f"⚠ {problem}")
-    print(status_table(summaries, now))
+    print(status_table(summaries, now, silences))
     return EXIT_OK
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from shiptrack_tui.cli import EXIT_OK, UsageError, _config_path
+from shiptrack_tui.cli import EXIT_OK, UsageError, _config_path, _db_path, _load, _open_store
 
 # The daemon watches its config file (engine's config watch loop); SIGHUP only makes it sooner.
 PICKED_UP = "a running engine (daemon or dashboard) picks this up within 2 s"
@@ -31,9 +31,31 @@ def cmd_monitor(args: argparse.Namespace) -> int:
                 print(f"created {path}")
             print(f"added monitor {args.name!r} to {path}")
         else:
+            _confirm_rm(args)
             remove_monitor(path, args.name)
             print(f"removed monitor {args.name!r} from {path}")
     except (ConfigError, ConfigConflict, MonitorNotFound) as error:
         raise UsageError(str(error)) from None
     print(PICKED_UP)
     return EXIT_OK
+
+
+def _confirm_rm(args: argparse.Namespace) -> None:
+    """`monitor rm` of a monitor with history needs --yes (UsageError without it)."""
+    if args.yes:
+        return
+    try:
+        config = _load(args, check_urls=False)
+    except UsageError:  # a broken file: rm may be the fix; the database is then the default one
+        config = None
+    db = _db_path(args, config)
+    if not db.exists():
+        return
+    store = _open_store(db)
+    try:
+        history = store.history(args.name)
+    finally:
+        store.close()
+    if history is not None and not history.empty:
+        raise UsageError(f"shiptrack: {args.name!r} has history in {db} ({history}); rm keeps it there, out "
+                         "of sight (adding the name again takes it up); add --yes to remove the monitor")

@@ -75,10 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--interval", metavar="D",
                    help='how often to check, e.g. "30s" (default: [defaults] interval)')
     p.add_argument("--tag", action="append", default=[], metavar="T", help="a tag; repeat for several")
-    text = "remove a monitor (comments in the file are kept)"
+    text = "remove a monitor (comments in the file are kept; its history stays in the database)"
     p = msub.add_parser("rm", help=text, description=text)
     _common(p, top=False)
     p.add_argument("name", help="the name of the monitor to remove")
+    p.add_argument("--yes", action="store_true", help="remove it even though it has history (checks or "
+                   "incidents) in the database")
     db = command("db", "what the database holds (`db info`), or compact it (`db vacuum`)")
     dsub = db.add_subparsers(dest="db_command", metavar="info|vacuum", required=True,
                              help="what to do with the database")

@@ -6,17 +6,22 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from shiptrack_tui.core.durations import format_duration
+from shiptrack_tui.core.formats import (
+    MUTED_MARK,
+    STATE_SYMBOLS,
+    fmt_age,
+    fmt_datetime,
+    fmt_ms,
+    fmt_uptime,
+    last_latency,
+)
 from shiptrack_tui.core.messages import iso_utc
-from shiptrack_tui.core.model import Incident, MonitorSummary, WindowStats
+from shiptrack_tui.core.model import Incident, MonitorStatus, MonitorSummary, Silence, WindowStats
+from shiptrack_tui.core.silences import UNTIL_RESOLVED, expiry_text, is_active, target_of
 from shiptrack_tui.core.stats import WINDOWS
 
 if TYPE_CHECKING:
     from shiptrack_tui.heartbeat import EngineHealth
-
-STATE_SYMBOLS = {
-    "up": "●", "degraded": "◐", "pending": "▲", "down": "✖",
-    "paused": "‖", "maintenance": "⚒", "unknown": "?",
-}
 
 
 def iso(at: float | None) -> str | None:
@@ -36,10 +41,25 @@ def _per_window(summary: MonitorSummary, pick: str) -> dict[str, float | None]:
     return out
 
 
-def status_json(summaries: Sequence[MonitorSummary],
-                health: EngineHealth | None = None) -> list[dict[str, Any]]:
+def covering(summary: MonitorSummary, silences: Sequence[Silence], now: float) -> list[Silence]:
+    """The active silences that mute this monitor (by name or by one of its tags)."""
+    return [s for s in silences
+            if is_active(s, now) and target_of(s).covers(summary.name, frozenset(summary.tags))]
+
+
+def _silenced_until(muting: Sequence[Silence]) -> str | None:
+    """When the last silence muting a monitor ends: an ISO time, `until-resolved`, or None."""
+    if not muting:
+        return None
+    if any(s.until is None for s in muting):
+        return UNTIL_RESOLVED
+    return iso(max(s.until for s in muting if s.until is not None))
+
+
+def status_json(summaries: Sequence[MonitorSummary], health: EngineHealth | None = None,
+                silences: Sequence[Silence] = (), now: float = 0.0) -> list[dict[str, Any]]:
     """DESIGN §6's rows; each also carries `engine`: the running engine's health (null when none
-    runs), repeated per row so that the output stays a plain list."""
+    runs), repeated per row so that the output stays a plain list, and `silenced_until`."""
     engine = None if health is None else health.as_json()
     rows = []
     for s in summaries:
@@ -54,6 +74,7 @@ def status_json(summaries: Sequence[MonitorSummary],
             "p50_ms": _per_window(s, "p50_ms"),
             "p95_ms": _per_window(s, "p95_ms"),
             "open_incident": s.open_incident_id,
+            "silenced_until": _silenced_until(covering(s, silences, now)),
             "engine": engine,
         })
     return rows
@@ -76,10 +97,6 @@ def incidents_json(incidents: Sequence[Incident]) -> list[dict[str, Any]]:
     ]
 
 
-def _cell(value: float | None, fmt: str) -> str:
-    return "—" if value is None else fmt.format(value)
-
-
 def _incident_cell(summary: MonitorSummary) -> str:
     if summary.open_incident_id is None:
         return ""
@@ -87,37 +104,49 @@ def _incident_cell(summary: MonitorSummary) -> str:
     return f"#{summary.open_incident_id}{failed}"
 
 
-def status_table(summaries: Sequence[MonitorSummary], now: float) -> str:
-    """A plain table for people: state, name, uptime and p50 over 24 h, last latency, age."""
-    header = ("", "STATE", "NAME", "UP 24H", "P50 24H", "LAST", "CHECKED", "INCIDENT")
+def _silence_cell(muting: Sequence[Silence], now: float) -> str:
+    """`⊘ 14m left`, `⊘ until resolved`: how long notifications stay muted."""
+    if not muting:
+        return ""
+    longest = next((s for s in muting if s.until is None), None) or max(muting, key=lambda s: s.until or 0.0)
+    return f"{MUTED_MARK} {expiry_text(longest, now)}"
+
+
+def status_table(summaries: Sequence[MonitorSummary], now: float, silences: Sequence[Silence] = ()) -> str:
+    """A plain table for people: state, name, uptime and p50 over 24 h, last latency, age, silence.
+
+    Numbers read as in the dashboard (core.formats); a failed last check has no latency (`—`)."""
+    header = ("", "STATE", "NAME", "UP 24H", "P50 24H", "LAST", "CHECKED", "SILENCED", "INCIDENT")
     rows = [header]
     for s in summaries:
         day = s.windows.get("24h", WindowStats())
-        age = None if s.state.last_check_at is None else now - s.state.last_check_at
         rows.append((
-            STATE_SYMBOLS.get(str(s.state.status), "?"),
+            STATE_SYMBOLS.get(MonitorStatus(s.state.status), "?"),
             str(s.state.status),
             s.name,
-            _cell(day.uptime, "{:.2f}%"),
-            _cell(day.p50_ms, "{:.0f} ms"),
-            _cell(s.state.last_latency_ms, "{:.0f} ms"),
-            "never" if age is None else f"{format_duration(age)} ago",
+            fmt_uptime(day.uptime),
+            fmt_ms(day.p50_ms),
+            last_latency(s.state),
+            "never" if s.state.last_check_at is None else f"{fmt_age(now, s.state.last_check_at)} ago",
+            _silence_cell(covering(s, silences, now), now),
             _incident_cell(s),
         ))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    if not any(row[7] for row in rows[1:]):  # nothing muted: no empty column
+        rows = [row[:7] + row[8:] for row in rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows)
 
 
 def incidents_text(incidents: Sequence[Incident], now: float) -> str:
-    """Each incident with its timeline, newest first."""
+    """Each incident with its timeline, newest first; times in the display zone (JSON keeps UTC)."""
     if not incidents:
         return "no incidents"
     blocks = []
     for i in incidents:
         end = i.resolved_at if i.resolved_at is not None else now
         head = (f"#{i.id} {i.monitor} — {i.state} — {i.cause} "
-                f"(since {iso(i.started_at)}, {format_duration(end - i.started_at)})")
+                f"(since {fmt_datetime(i.started_at)}, {format_duration(end - i.started_at)})")
         lines = [head]
-        lines += [f"    {iso(e.at)}  {e.text()}" for e in i.events]
+        lines += [f"    {fmt_datetime(e.at)}  {e.text()}" for e in i.events]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)

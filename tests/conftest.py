@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import UTC
 from pathlib import Path
 
 import pytest
+
+from shiptrack_tui.core.formats import set_display_zone
 
 
 @pytest.fixture(autouse=True)
@@ -18,3 +22,12 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.delenv("SHIPTRACK_CONFIG", raising=False)
     monkeypatch.delenv("SHIPTRACK_DB", raising=False)
     return home
+
+
+@pytest.fixture(autouse=True)
+def utc_display_zone() -> Iterator[None]:
+    """Times show in UTC in every test (snapshots must not follow the machine's TZ) unless a test
+    sets a zone; `[display] timezone` is process-wide, so it is reset after each test."""
+    set_display_zone(UTC)
+    yield
+    set_display_zone(UTC)

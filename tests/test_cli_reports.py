@@ -11,7 +11,15 @@ from receiver import Receiver
 
 from shiptrack_tui.cli import main
 from shiptrack_tui.core.incidents import step
-from shiptrack_tui.core.model import CheckResult, MonitorSpec, MonitorState, Outcome, Policy
+from shiptrack_tui.core.model import (
+    CheckResult,
+    MonitorSpec,
+    MonitorState,
+    Outcome,
+    Policy,
+    Silence,
+    SilenceScope,
+)
 from shiptrack_tui.storage import PipelineWrite, Store
 
 API = MonitorSpec(name="api", url="https://api.example.test/health", tags=("prod",))
@@ -75,6 +83,7 @@ def test_status_json_has_the_documented_shape(db: Path, capsys: pytest.CaptureFi
         "p50_ms",
         "p95_ms",
         "open_incident",
+        "silenced_until",
         "engine",
     }
     assert api["engine"] is None  # no engine runs on this database
@@ -93,9 +102,33 @@ def test_status_table_reads_without_colour(db: Path, capsys: pytest.CaptureFixtu
     lines = out.splitlines()
     assert lines[0].split() == ["STATE", "NAME", "UP", "24H", "P50", "24H", "LAST", "CHECKED", "INCIDENT"]
     api = next(line for line in lines if " api " in line)
-    assert api.startswith("✖  down") and "#1" in api and "50.00%" in api
+    assert api.startswith("✖  down") and "#1" in api
+    assert api.split()[3:6] == ["50%", "21", "ms"] and api.split()[6] == "—"  # a failed check: no latency
     quiet = next(line for line in lines if " quiet " in line)
     assert "never" in quiet and "—" in quiet
+
+
+def test_status_shows_silences_in_the_table_and_json(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run(capsys, "status", "--db", str(db))
+    assert "SILENCED" not in out  # nothing muted: no empty column
+    now = time.time()
+    store = Store.open(db)
+    try:
+        store.start_silence(Silence(0, SilenceScope.TAG, "prod", created_at=now - 60, until=now + 840))
+        store.start_silence(Silence(0, SilenceScope.MONITOR, "web", created_at=now - 60, until_resolved=True))
+    finally:
+        store.close()
+    _, out, _ = run(capsys, "status", "--db", str(db))
+    lines = out.splitlines()
+    assert "SILENCED" in lines[0].split()
+    api = next(line for line in lines if " api " in line)
+    web = next(line for line in lines if " web " in line)
+    quiet = next(line for line in lines if " quiet " in line)
+    assert "⊘ 1" in api and "m left" in api and "⊘ until resolved" in web and "⊘" not in quiet
+    _, out, _ = run(capsys, "status", "--json", "--db", str(db))
+    rows = {row["name"]: row for row in json.loads(out)}
+    assert rows["api"]["silenced_until"].endswith("Z")
+    assert rows["web"]["silenced_until"] == "until-resolved" and rows["quiet"]["silenced_until"] is None
 
 
 def test_incidents_filters_and_json(db: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -60,8 +60,14 @@ BROKEN = [
     ),
     pytest.param(
         "monitors = []\n",
-        'cfg.toml:1: unknown key "monitors" in the file; expected one of defaults, storage, notify, monitor, maintenance (did you mean "monitor"?)',
+        'cfg.toml:1: unknown key "monitors" in the file; expected one of defaults, storage, notify, monitor, maintenance, display (did you mean "monitor"?)',
         id="unknown_top",
+    ),
+    pytest.param(
+        '[display]\n\ntimezone = "Europe/Berlln"\n',
+        'cfg.toml:3: [display] timezone "Europe/Berlln" is not a time zone the zone database knows; expected an '
+        'IANA name such as "Europe/Berlin", "America/New_York" or "UTC"',
+        id="unknown_timezone",
     ),
     pytest.param(
         '[defaults]\nintreval = "5s"\n',

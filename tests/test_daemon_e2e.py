@@ -275,7 +275,7 @@ def test_a_config_edit_on_disk_is_picked_up_without_a_signal(workdir: Path, targ
     assert out.returncode == 0, out.stderr
     assert "# A config like an operator's, comments and all." in (workdir / "shiptrack.toml").read_text()
     wait_for(lambda: status(workdir).get("web", {}).get("state") == "up", what="added monitor checked")
-    out = shiptrack(workdir, "monitor", "rm", "web")
+    out = shiptrack(workdir, "monitor", "rm", "web", "--yes")  # it has history: rm asks first
     assert out.returncode == 0, out.stderr
     wait_for(lambda: "web" not in status(workdir), what="removed monitor gone from status")
     assert d.stop() == 0

@@ -65,6 +65,7 @@ def test_config_doc_has_every_key_the_loader_accepts() -> None:
         "`[storage]`": loader.STORAGE_KEYS,
         "`[notify]`": loader.NOTIFY_KEYS,
         "`[[notify.channel]]`": loader.CHANNEL_KEYS,
+        "`[display]`": loader.DISPLAY_KEYS,
         "`[[monitor]]`": monitors.MONITOR_KEYS,
         "`[[maintenance]]`": (*windows.GLOBAL_KEYS, *windows.MONITOR_KEYS),
     }
@@ -77,7 +78,7 @@ def test_config_doc_and_the_example_name_the_same_keys() -> None:
 
     example = tomllib.loads((ROOT / "config" / "example.toml").read_text())
     documented = _doc_table_keys("config.md", "Top level")
-    for section in ("defaults", "storage", "notify"):
+    for section in ("defaults", "storage", "notify", "display"):
         assert section in documented
         tables = {k for k, v in example[section].items() if not isinstance(v, list | dict)}
         assert tables <= _doc_table_keys("config.md", f"`[{section}]`"), section

@@ -16,6 +16,7 @@ from receiver import Post, Receiver
 
 from shiptrack_tui.cli import main
 from shiptrack_tui.config import Config, NotifySettings, operator
+from shiptrack_tui.core.formats import zone_abbreviation
 from shiptrack_tui.core.model import ActionKind, MonitorSpec
 from shiptrack_tui.demo import DemoTargetsThread
 from shiptrack_tui.engine import Engine, EngineThread
@@ -42,8 +43,8 @@ def _readable(post: Post, reason: str) -> None:
     text = post.title + "\n" + str(post.payload["message"])
     assert text.count(reason) == 1, text
     assert not re.search(r"\d\.\ds\b", text), text  # `1m 25s`, never `5.0s` beside it
-    zone = time.strftime("%Z")
-    assert f" {zone}" in text and "Z\n" not in text, text
+    zone = zone_abbreviation(post.at)  # the display zone (UTC in tests), never ISO's bare `Z`
+    assert f" {zone}\n" in text and "Z\n" not in text.replace(f" {zone}\n", ""), text
     assert f"Sent by: ShipTrack on {socket.gethostname()}" in text
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
+from shiptrack_tui.core.formats import set_display_zone, zone_named
 from shiptrack_tui.core.incidents import (
     IncidentAcknowledged,
     IncidentOpened,
@@ -39,14 +39,9 @@ def test_titles_and_types(transition: Transition, title: str, notify_type: str) 
     assert "Incident: #7" in body and "Sent by: ShipTrack on web1" in body
 
 
-def test_times_are_local_with_the_zone_and_durations_whole_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TZ", "Europe/Berlin")
-    time.tzset()
-    try:
-        _t, body, _ = render(Transition.OPEN, "api", "t", "HTTP 503", T0, T0 + 5.04)
-    finally:
-        monkeypatch.undo()
-        time.tzset()
+def test_times_are_in_the_display_zone_and_durations_whole_seconds() -> None:
+    set_display_zone(zone_named("Europe/Berlin"))  # [display] timezone; conftest resets it
+    _t, body, _ = render(Transition.OPEN, "api", "t", "HTTP 503", T0, T0 + 5.04)
     assert "Down since: 2026-11-18 12:06:40 CET" in body
     assert "Down for: 5s" in body and not re.search(r"\d\.\ds", body)
 

@@ -9,6 +9,7 @@ fails here as it would for a user.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import fcntl
 import json
@@ -219,9 +220,28 @@ def test_the_demo_runs_on_the_runtime_dependencies_alone(plain: Plain) -> None:
     plain.dashboard("--demo", "--db", str(demo_db), shows=b"steady")
 
 
-def test_every_bench_scenario_runs_on_the_runtime_dependencies_alone(plain: Plain) -> None:
-    out = plain.ok("bench", "--scenario", "all", "--monitors", "20", "--interval", "1s", "--duration", "1s",
-                   "--warmup", "0.3s", "--rounds", "1", "--checks", "2000", "--days", "1", "--raw-hours", "1",
-                   "--repeat", "1", "--presses", "5", "--json-only", timeout=300)
-    report = json.loads(out)
-    assert set(report["scenarios"]) == {"pipeline", "schedule", "storage", "stats", "keys"}
+def test_every_module_imports_on_the_runtime_dependencies_alone(plain: Plain) -> None:
+    """Every module, the bench scenarios' included, imports without a test-only package.
+
+    (tests/test_bench_smoke.py runs each scenario; running them all again here took 100 s.)"""
+    code = ("import importlib, pkgutil, shiptrack_tui\n"
+            "for m in pkgutil.walk_packages(shiptrack_tui.__path__, 'shiptrack_tui.'):\n"
+            "    if not m.name.endswith('__main__'):  # those run their command\n"
+            "        importlib.import_module(m.name)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            cwd=plain.workdir, env=plain.env, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr + plain.refused()
+    assert plain.ok("bench", "--help").startswith("usage:")
+
+
+def test_no_function_imports_a_test_only_package() -> None:
+    """Imports inside functions run only when called: read them from the source instead."""
+    forbidden = forbidden_modules()
+    offenders = []
+    for path in sorted((ROOT / "shiptrack_tui").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            offenders += [f"{path.relative_to(ROOT)}:{node.lineno}: {n}" for n in names
+                          if n.split(".")[0] in forbidden]
+    assert not offenders, offenders

@@ -12,10 +12,12 @@ from test_tui_seed import NOW, Plan, seed, settled, wait_until
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
-from shiptrack_tui.config import Config, ConfigError, load_config
+from shiptrack_tui.config import Config, load_config
 from shiptrack_tui.tui import ShipTrackApp
+from shiptrack_tui.tui.config_edits import MonitorEdit, check_edit, load_snapshot
+from shiptrack_tui.tui.form_fields import form_problem
 from shiptrack_tui.tui.modals.choice_modal import ChoiceModal
-from shiptrack_tui.tui.modals.monitor_form import MonitorForm
+from shiptrack_tui.tui.modals.monitor_form import WAITING, MonitorForm
 from shiptrack_tui.tui.screens.dashboard import Dashboard
 from shiptrack_tui.tui.screens.monitor_actions import NO_FILE
 from shiptrack_tui.tui.widgets.detail_pane import DetailPane
@@ -177,8 +179,9 @@ async def test_the_form_edits_the_body_checks_and_the_request_body(cfg: Path, db
     async with app.run_test(size=WIDE) as pilot:
         form = await open_form(pilot, "e")
         await fill(pilot, "body_contains", "ok")
-        await fill(pilot, "body_regex", "ok|green")  # both: check-config's words, on that field
-        assert "set body_contains or body_regex, not both" in problems_text(app)
+        await fill(pilot, "body_regex", "ok|green")  # both: shown on that field once it is left
+        await pilot.press("tab")
+        assert "Fill in body contains or body regex, not both." in problems_text(app)
         assert form.query_one("#field-body_regex", Input).has_class("-problem")
         await fill(pilot, "body_contains", "")
         await fill(pilot, "max_body", "512KiB")
@@ -218,45 +221,57 @@ async def test_delete_asks_then_removes_the_monitor_and_its_comments(cfg: Path, 
         await pilot.press("j")
         await wait_until(pilot, lambda: app.screen.query_one(MonitorTable).selected_monitor == "shop")
         await pilot.press("x")
-        assert isinstance(app.screen, ChoiceModal)
+        await wait_until(pilot, lambda: isinstance(app.screen, ChoiceModal))  # after counting the history
         await pilot.press("escape")  # first, think better of it
         assert cfg.read_text() == COMMENTED
         await pilot.press("delete")
+        await wait_until(pilot, lambda: isinstance(app.screen, ChoiceModal))
         await pilot.click("#choice-delete")
         await wait_until(pilot, lambda: cfg.read_text() != COMMENTED)
     assert cfg.read_text() == COMMENTED.replace(SHOP + "\n", "")
 
 
-async def test_validation_appears_as_you_type_in_check_configs_words(cfg: Path, db: Path,
-                                                                     tmp_path: Path) -> None:
+async def test_a_fields_problem_shows_once_it_is_left_in_the_forms_words(cfg: Path, db: Path) -> None:
     app = ShipTrackApp(db, clock=lambda: NOW, config_path=cfg)
     async with app.run_test(size=WIDE) as pilot:
         form = await open_form(pilot, "plus")
-        assert "has no name" in problems_text(app)
+        # A blank form opens calm: nothing marked, nothing in TOML's terms.
+        assert problems_text(app) == WAITING
+        assert not form.query(".-problem")
+        await pilot.press("tab", *"ftp://x")  # leave the name empty, type a url
+        # The url is still being typed: not judged yet.
+        assert problems_text(app) == "Name is required (unique: the monitor's history hangs on it)."
+        assert form.query_one("#field-name", Input).has_class("-problem")
+        assert not form.query_one("#field-url", Input).has_class("-problem")
         await fill(pilot, "name", "api")
-        assert "is defined twice" in problems_text(app) or "already exists" in problems_text(app)
+        assert problems_text(app) == ('Name: a monitor named "api" already exists; pick another name or '
+                                      "edit that one")
         await fill(pilot, "name", "new")
-        await fill(pilot, "url", "ftp://x")
-        url_problem = problems_text(app)
+        assert problems_text(app) == 'URL: "ftp://x" must start with http://, https:// or tcp://'
         assert form.query_one("#field-url", Input).has_class("-problem")
         await fill(pilot, "url", "http://n.io")
         await fill(pilot, "interval", "500ms")
-        interval_problem = problems_text(app)
+        await pilot.press("tab")
+        assert problems_text(app).startswith('Interval: "500ms" ')
         await fill(pilot, "interval", "5s")  # the timeout from [defaults] no longer fits
-        assert "must be above the timeout (10s, from [defaults])" in problems_text(app)
+        assert problems_text(app) == ('Interval: "5s" must be above the timeout (10s, from [defaults]); set '
+                                      "a shorter timeout for this monitor")
         await fill(pilot, "interval", "15s")
         assert "✓ valid" in problems_text(app)
         await pilot.press("escape")
     assert cfg.read_text() == COMMENTED  # cancelled: nothing written
-    # The same words as `check-config` on a file with those values, without the PATH:LINE: prefix.
-    for url, interval, shown in (("ftp://x", "15s", url_problem), ("http://n.io", "500ms",
-                                                                  interval_problem)):
-        bad = tmp_path / "bad.toml"
-        bad.write_text(f'[[monitor]]\nname = "new"\nurl = "{url}"\ninterval = "{interval}"\n')
-        with pytest.raises(ConfigError) as error:
-            load_config(bad)
-        (line,) = error.value.problems
-        assert line.split(": ", 1)[1] == shown
+
+
+async def test_save_shows_every_problem_and_goes_to_the_first(cfg: Path, db: Path) -> None:
+    app = ShipTrackApp(db, clock=lambda: NOW, config_path=cfg)
+    async with app.run_test(size=WIDE) as pilot:
+        form = await open_form(pilot, "plus")
+        await fill(pilot, "tags", "prod")
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, MonitorForm)
+        assert problems_text(app) == ("Name is required (unique: the monitor's history hangs on it).\n"
+                                      "URL is required: https://… or tcp://host:port.")
+        assert form.focused is form.query_one("#field-name", Input)
 
 
 async def test_a_file_changed_on_disk_is_shown_as_a_conflict_then_reapplied(cfg: Path, db: Path) -> None:
@@ -284,6 +299,7 @@ async def test_conflict_cancelled_keeps_the_other_writers_file(cfg: Path, db: Pa
         await open_dashboard(pilot)
         cfg.write_text(COMMENTED + "# appended elsewhere\n")
         await pilot.press("x")
+        await wait_until(pilot, lambda: isinstance(app.screen, ChoiceModal))
         await pilot.click("#choice-delete")
         await wait_until(pilot, lambda: isinstance(app.screen, ChoiceModal)
                          and app.screen.query_one("#choice-dialog").has_class("-conflict"))
@@ -329,3 +345,96 @@ async def test_the_form_fits_80x24_with_its_buttons_showing_and_its_fields_scrol
         last.focus()  # the list scrolls the field into view
         await pilot.pause(0.3)
         assert fields.contains_region(last.region)
+
+
+async def test_the_form_opens_typing_into_the_first_field_after_its_text(cfg: Path, db: Path) -> None:
+    app = ShipTrackApp(db, clock=lambda: NOW, config_path=cfg)
+    async with app.run_test(size=WIDE) as pilot:
+        form = await open_form(pilot, "e")
+        await pilot.press("2")  # the first key is not lost
+        assert form.texts()["name"] == "api2"
+        await pilot.press("tab", "x")  # tabbing in does not select the text for the next key to replace
+        assert form.texts()["url"] == "https://api.example.com/healthx"
+
+
+DEFAULTS_5S = """\
+[defaults]
+interval = "5s"
+failure_threshold = 5
+
+[[monitor]]
+name = "api"
+url = "https://api.example.com/health"
+"""
+
+
+async def test_hints_show_what_the_monitor_inherits_from_this_files_defaults(tmp_path: Path,
+                                                                             db: Path) -> None:
+    cfg = tmp_path / "five.toml"
+    cfg.write_text(DEFAULTS_5S)
+    app = ShipTrackApp(db, clock=lambda: NOW, config_path=cfg)
+    async with app.run_test(size=WIDE) as pilot:
+        form = await open_form(pilot, "plus")
+
+        def hint(key: str) -> str:
+            return form.query_one(f"#field-{key}", Input).placeholder
+
+        assert hint("interval") == "default: 5s (from [defaults])"
+        assert hint("timeout") == "default: 2.5s (half the interval)"
+        assert hint("failure_threshold") == "default: 5 (from [defaults])"
+        assert hint("recovery_threshold") == "default: 2"
+        assert hint("method") == "default: GET"
+        await fill(pilot, "interval", "1m")  # the inherited timeout follows the interval
+        assert hint("timeout") == "default: 10s"
+        # A hint does not look like a value: dim and italic.
+        field = form.query_one("#field-method", Input)
+        placeholder = field.get_component_rich_style("input--placeholder")
+        assert placeholder.italic and placeholder.color != field.rich_style.color
+
+
+async def test_toasts_say_what_happened_to_which_monitor_in_which_file(cfg: Path, db: Path) -> None:
+    app = ShipTrackApp(db, clock=lambda: NOW, config_path=cfg)
+    async with app.run_test(size=WIDE) as pilot:
+        await open_form(pilot, "e")
+        await fill(pilot, "interval", "45s")
+        await save_and_wait(pilot, cfg, COMMENTED)
+        await wait_until(pilot, lambda: any("saved in" in n.message for n in app._notifications))
+        await pilot.press("j")
+        await wait_until(pilot, lambda: app.screen.query_one(MonitorTable).selected_monitor == "shop")
+        before = cfg.read_text()
+        await pilot.press("x")
+        await wait_until(pilot, lambda: isinstance(app.screen, ChoiceModal))
+        body = str(app.screen.query_one("#choice-body", Static).render())
+        assert "Its history (20 checks and 0 incidents) stays in the database" in body
+        await pilot.click("#choice-delete")
+        await wait_until(pilot, lambda: cfg.read_text() != before)
+        await wait_until(pilot, lambda: len(app._notifications) == 2)
+    assert [n.message for n in app._notifications] == ["Monitor “api” saved in config.toml",
+                                                       "Monitor “shop” removed from config.toml"]
+
+
+@pytest.mark.parametrize(("fields", "shown"), [
+    ({"name": "shop"}, ("name", "Name: another monitor already has this name; names must be unique.")),
+    ({"interval": "500ms"}, ("interval", 'Interval: "500ms" is below the minimum of 1s; use "1s" or more')),
+    ({"url": "tcp://db:5432", "method": "POST"},
+     ("method", "Method: applies to HTTP monitors only; clear it (a tcp:// monitor only opens a "
+                "connection)")),
+    ({"tags": ["prod", ""]},
+     ("tags", "Tags: separate tags with commas, like prod, api; a tag cannot be empty.")),
+    ({"failure_threshold": 0}, ("failure_threshold", "Failures to open: 0 must be at least 1")),
+])
+def test_check_configs_problems_read_in_the_forms_words(cfg: Path, fields: dict,
+                                                        shown: tuple[str, str]) -> None:
+    (problem,) = check_edit(load_snapshot(cfg), MonitorEdit("update", "api", fields))
+    assert form_problem(problem.message, problem.key) == shown
+
+
+async def test_at_80x24_the_problems_and_the_buttons_show_whole(cfg: Path, db: Path) -> None:
+    app = ShipTrackApp(db, clock=lambda: NOW, config_path=cfg)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await open_form(pilot, "plus")
+        await pilot.press("ctrl+s")  # two problems: no name, no url
+        await pilot.pause()
+        dialog = form.query_one("#form-dialog").content_region
+        for part in ("#form-problems", "#form-save", "#form-cancel"):
+            assert dialog.contains_region(form.query_one(part).region), part

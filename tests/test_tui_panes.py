@@ -112,3 +112,26 @@ async def test_a_name_that_gains_a_mark_widens_its_column(tmp_path: Path) -> Non
         await settled(pilot)
         screen = app.export_screenshot()
     assert "billing ⊘" in screen.replace("&#160;", " ")
+
+
+async def test_detail_keeps_its_essentials_in_view_beside_a_long_timeline(tmp_path: Path) -> None:
+    """Issue 11, item 15: many incidents shrink the detail pane; state, last error and the
+    per-window figures stay in view, and the chart caption never wraps with a dangling `·`."""
+    db = tmp_path / "busy.db"
+    seed(db, (Plan("api", "uuxxxuu" * 8 + "xxx", tags=("prod",)), Plan("web", "uuuxxxu" * 8, tags=("prod",))))
+    async with ShipTrackApp(db, clock=lambda: NOW).run_test(size=(120, 40)) as pilot:
+        dashboard = await settled(pilot)
+        pane = dashboard.query_one(DetailPane)
+        await wait_until(pilot, lambda: pane.detail is not None and pane.detail.summary.name == "api")
+        await pilot.pause()
+        timeline = dashboard.query_one(TimelinePane)
+        assert timeline.outer_size.height >= 14  # the timeline is full
+        visible = pane.content_region
+        for part in ("#detail-head", "#detail-body", "#detail-stats"):
+            assert pane.query_one(part).region.bottom <= visible.bottom, part
+        body = str(pane.query_one("#detail-body").render())
+        assert "last error  HTTP 503" in body
+        caption = pane.query_one("#detail-caption")
+        lines = str(caption.render()).splitlines()
+        assert lines and all(not line.rstrip().endswith("·") for line in lines)
+        assert caption.size.height == len(lines) and all(len(line) <= caption.size.width for line in lines)

@@ -74,3 +74,40 @@ def test_light_theme(snap_compare: Any, tmp_path: Path) -> None:
         await _settle(pilot)
 
     assert snap_compare(app, terminal_size=WIDE, run_before=light)
+
+
+def test_small_terminal_help(snap_compare: Any, tmp_path: Path) -> None:
+    """The help fits 80×24 (title and hint showing) and scrolls; its keys come from the bindings."""
+    async def help_(pilot: Pilot[None]) -> None:
+        await _settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(_app(tmp_path, WITH_INCIDENT), terminal_size=(80, 24), run_before=help_)
+
+
+def test_small_terminal_incidents_with_one_selected(snap_compare: Any, tmp_path: Path) -> None:
+    """The incidents pane has the keys (its tab and border say so) and the second incident is selected."""
+    async def select(pilot: Pilot[None]) -> None:
+        await _settle(pilot)
+        await pilot.press("tab", "tab", "j")
+        await _settle(pilot)
+
+    assert snap_compare(_app(tmp_path, WITH_INCIDENT), terminal_size=(80, 24), run_before=select)
+
+
+def test_small_terminal_detail_after_window_switch_and_help(snap_compare: Any, tmp_path: Path) -> None:
+    """Issue 11, item 3: no chart-like glyph beside the chart after a window switch and a modal
+    (the scrollbar's thumb is drawn in whole cells)."""
+    async def switch_and_help(pilot: Pilot[None]) -> None:
+        await _settle(pilot)
+        await pilot.press("enter")
+        await _settle(pilot)
+        await pilot.press("2")
+        await _settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        await pilot.press("escape")
+        await _settle(pilot)
+
+    assert snap_compare(_app(tmp_path, WITH_INCIDENT), terminal_size=(80, 24), run_before=switch_and_help)

@@ -19,6 +19,7 @@ from shiptrack_tui.config.settings import (
     Channel,
     Config,
     Defaults,
+    DisplaySettings,
     NotifySettings,
     StorageSettings,
 )
@@ -26,17 +27,19 @@ from shiptrack_tui.config.values import Bad, as_choices, as_duration, as_int, as
 from shiptrack_tui.config.windows import GLOBAL_KEYS as WINDOW_KEYS
 from shiptrack_tui.config.windows import read_window, window_label
 from shiptrack_tui.core.durations import format_duration
+from shiptrack_tui.core.formats import UnknownZone, zone_named
 from shiptrack_tui.core.maintenance import MaintenanceWindow
 
 NotifyUrlCheck = Callable[[str], str | None]
 AppriseConfigCheck = Callable[[Path], str | None]
 """What is wrong with an Apprise config file's entries (supplied by the notify layer), or None."""
 
-TOP_KEYS: Final = ("defaults", "storage", "notify", "monitor", "maintenance")
+TOP_KEYS: Final = ("defaults", "storage", "notify", "monitor", "maintenance", "display")
 DEFAULTS_KEYS: Final = ("interval", "timeout", "failure_threshold", "recovery_threshold", "degraded_after")
 STORAGE_KEYS: Final = ("path", "keep_raw", "keep_hourly", "keep_daily", "keep_incidents")
 NOTIFY_KEYS: Final = ("urls", "apprise_config", "events", "remind_every", "give_up_after", "channel")
 CHANNEL_KEYS: Final = ("url", "urls", "tags", "events")
+DISPLAY_KEYS: Final = ("timezone",)
 _TOML_POSITION: Final = re.compile(r"\s*\((?:at line (\d+), column (\d+)|at end of document)\)\s*$")
 _TOML_HINTS: Final = (
     ("Invalid value", "invalid value; strings need quotes (\"10s\"), lists brackets ([1, 2]), "
@@ -139,8 +142,9 @@ def _read(ck: Checker, raw: dict[str, Any], path: Path, digest: str,
     monitors = MonitorReader(ck, defaults, timeout_set)
     specs = monitors.read_all(raw.get("monitor"))
     windows = [*_maintenance(ck, raw.get("maintenance"), {spec.name for spec in specs}), *monitors.windows]
+    display = _display(ck, _section(ck, raw, "display"))
     return Config(path=path, monitors=tuple(specs), defaults=defaults, storage=storage, notify=notify,
-                  maintenance=tuple(windows), digest=digest)
+                  maintenance=tuple(windows), digest=digest, display=display)
 
 
 def _section(ck: Checker, raw: dict[str, Any], name: str) -> dict[str, Any]:
@@ -189,6 +193,22 @@ def _storage(ck: Checker, table: dict[str, Any], base: Path) -> StorageSettings:
                   f"[storage] keep_daily ({format_duration(keep['keep_daily'])}) is shorter than keep_hourly "
                   f"({format_duration(keep['keep_hourly'])}); keep day rollups at least as long as hour ones")
     return StorageSettings(path=path, **keep)
+
+
+def _display(ck: Checker, table: dict[str, Any]) -> DisplaySettings:
+    scope = Scope("[display]", ("display",))
+    ck.known_keys(scope, table, DISPLAY_KEYS)
+    return DisplaySettings(timezone=ck.read(scope, table, "timezone", _as_zone))
+
+
+def _as_zone(value: object) -> str:
+    name = as_str(value, '"Europe/Berlin"')
+    try:
+        zone_named(name)
+    except UnknownZone as error:
+        raise Bad(f"{show(value)} is not a time zone the zone database knows; expected an IANA name "
+                  'such as "Europe/Berlin", "America/New_York" or "UTC"') from error
+    return name
 
 
 def _as_path(value: object, base: Path, example: str) -> Path:

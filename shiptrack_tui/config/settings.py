@@ -70,6 +70,13 @@ class NotifySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class DisplaySettings:
+    """`[display]`: how times read. `timezone` None means the machine's local zone (TZ honoured)."""
+
+    timezone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """A whole config file, validated. `digest` is the sha256 of the file's bytes."""
 
@@ -80,6 +87,7 @@ class Config:
     notify: NotifySettings = NotifySettings()
     maintenance: tuple[MaintenanceWindow, ...] = ()
     digest: str = ""
+    display: DisplaySettings = DisplaySettings()
 
     def monitor(self, name: str) -> MonitorSpec | None:
         return next((spec for spec in self.monitors if spec.name == name), None)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from shiptrack_tui.core.durations import format_duration
+from shiptrack_tui.core.formats import fmt_datetime
 from shiptrack_tui.core.incidents import (
     Event,
     IncidentAcknowledged,
@@ -51,9 +52,9 @@ def iso_utc(at: float) -> str:
 
 
 def when(at: float) -> str:
-    """A time as people on call read it: the local zone with its abbreviation (the one place to
-    change the zone a message uses)."""
-    return datetime.fromtimestamp(at).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+    """A time as people on call read it: the display zone (`[display] timezone`, else the
+    machine's) with its abbreviation: `2026-11-18 12:06:40 CET`."""
+    return fmt_datetime(at)
 
 
 def span(seconds: float) -> str:

@@ -72,6 +72,27 @@ class ActionKind(StrEnum):
     CHECK_NOW = "check_now"
     SILENCE = "silence"
     UNSILENCE = "unsilence"
+    RENAME = "rename"  # monitor: the old name, note: the new one; applied with the config that renames
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorHistory:
+    """What the database keeps about one monitor: raw checks, hours of rollups, incidents."""
+
+    checks: int = 0
+    rolled_hours: int = 0
+    incidents: int = 0
+
+    @property
+    def empty(self) -> bool:
+        return not (self.checks or self.rolled_hours or self.incidents)
+
+    def __str__(self) -> str:
+        """Like "1,234 checks and 2 incidents"."""
+        def count(n: int, noun: str) -> str:
+            return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+        return f"{count(self.checks, 'check')} and {count(self.incidents, 'incident')}"
 
 
 class SilenceScope(StrEnum):

@@ -62,7 +62,8 @@ class OperatorActions:
             try:
                 actions = await asyncio.to_thread(self.store.pending_actions)
                 for action in actions:
-                    if action.id not in self._submitted_actions:
+                    # A rename is applied with the config that renames (Engine._apply_config_async).
+                    if action.id not in self._submitted_actions and action.kind is not ActionKind.RENAME:
                         await self._apply_action(action)
             except Exception:
                 log.exception("could not read operator actions; retrying")

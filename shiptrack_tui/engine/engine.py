@@ -204,16 +204,33 @@ class Engine(OperatorActions):
         task.add_done_callback(log_task_failure)
 
     async def _apply_config_async(self, config: Config) -> None:
-        now = self.clock()
-        stored = await asyncio.to_thread(self.store.sync_monitors, config.monitors, now)
-        self.config = config
-        if self._sender is not None:
-            self._sender.settings = config.notify
         wanted = {spec.name: spec for spec in config.monitors}
-        for name in set(self._specs) - set(wanted):
+        gone = set(self._specs) - set(wanted)
+        for name in gone:
             self._schedule.remove(name)
             self._specs.pop(name)
             self._states.pop(name, None)
+        if gone and self._writer is not None:
+            # A gone name may be renamed below: what was written under it must land under it first.
+            # Nothing new is submitted for it once it is out of _specs.
+            await asyncio.to_thread(self._writer.flush)
+        now = self.clock()
+
+        def sync() -> tuple[list[tuple[str, str]], dict[str, MonitorState]]:
+            # Renames first: the new name then finds its row, history and all.
+            return self.store.apply_renames(wanted, now), self.store.sync_monitors(config.monitors, now)
+
+        renamed, stored = await asyncio.to_thread(sync)
+        self.config = config
+        if self._sender is not None:
+            self._sender.settings = config.notify
+        for old, new in renamed:
+            gone.discard(old)
+            if old in self._last_reminded:
+                self._last_reminded[new] = self._last_reminded.pop(old)
+            self._silencer.rename(old, new)
+            log.info("monitor %s renamed to %s; its history goes with it", old, new)
+        for name in gone:
             log.info("monitor %s removed", name)
         for name, spec in wanted.items():
             previous = self._specs.get(name)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from shiptrack_tui.core.incidents import Event, IncidentOpened, IncidentResolved, ReminderDue
@@ -26,6 +26,7 @@ from shiptrack_tui.core.model import (
     MonitorSpec,
     MonitorState,
     Silence,
+    SilenceScope,
     TimelineEntry,
     TimelineKind,
 )
@@ -85,6 +86,13 @@ class Silencer:
                    and (e.detail or "").startswith((OPENED_SILENCED, OPENED_IN_MAINTENANCE))
                    for e in incident.events):
                 self._quiet_incidents[incident.monitor] = incident.started_at
+
+    def rename(self, old: str, new: str) -> None:
+        """A monitor was renamed: its silences and quiet incident follow it (as stored ones did)."""
+        self.active = [replace(s, value=new) if s.scope is SilenceScope.MONITOR and s.value == old else s
+                       for s in self.active]
+        if old in self._quiet_incidents:
+            self._quiet_incidents[new] = self._quiet_incidents.pop(old)
 
     def add(self, silence: Silence) -> None:
         self.active.append(silence)

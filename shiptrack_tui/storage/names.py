@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterable
 
 
 class Names:
@@ -46,6 +47,12 @@ class Names:
             return known
         row = conn.execute("SELECT id FROM monitor WHERE name = ?", (name,)).fetchone()
         return None if row is None else int(row[0])
+
+    def forget(self, names: Iterable[str]) -> None:
+        """Drop cached ids of monitors whose rows changed name (see renames.py)."""
+        with self._lock:
+            for name in names:
+                self._monitors.pop(name, None)
 
     def reason_id(self, conn: sqlite3.Connection, text: str) -> int:
         with self._lock:

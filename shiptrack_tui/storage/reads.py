@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sqlite3
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Final
@@ -13,6 +14,7 @@ from shiptrack_tui.core.model import (
     CheckResult,
     Incident,
     IncidentState,
+    MonitorHistory,
     MonitorState,
     MonitorStatus,
     OpenIncident,
@@ -204,3 +206,17 @@ def failure_series(db: SqliteDatabase, monitor_id: int, since: float, until: flo
         if not code & MAINTENANCE:
             counts[min(points - 1, int((at_ms / 1000 - since) / width))] += 1
     return counts
+
+
+def history(conn: sqlite3.Connection, monitor: str) -> MonitorHistory | None:
+    """Counts of what is kept about a monitor, removed or not; None when it has no row."""
+    row = conn.execute("SELECT id FROM monitor WHERE name = ?", (monitor,)).fetchone()
+    if row is None:
+        return None
+    (monitor_id,) = row
+    checks = conn.execute('SELECT count(*) FROM "check" WHERE monitor_id = ?', (monitor_id,)).fetchone()[0]
+    hours = conn.execute("SELECT count(*) FROM rollup WHERE monitor_id = ? AND span = 1",
+                         (monitor_id,)).fetchone()[0]
+    incidents = conn.execute("SELECT count(*) FROM incident WHERE monitor_id = ?",
+                             (monitor_id,)).fetchone()[0]
+    return MonitorHistory(checks=checks, rolled_hours=hours, incidents=incidents)

@@ -20,6 +20,7 @@ from shiptrack_tui.core.model import (
     ActionKind,
     CheckResult,
     Incident,
+    MonitorHistory,
     MonitorSpec,
     MonitorState,
     MonitorSummary,
@@ -28,7 +29,7 @@ from shiptrack_tui.core.model import (
 )
 from shiptrack_tui.core.stats import WINDOWS
 from shiptrack_tui.storage import models as m
-from shiptrack_tui.storage import outbox, reads, retention, silences
+from shiptrack_tui.storage import outbox, reads, renames, retention, silences
 from shiptrack_tui.storage import windows as windows_module
 from shiptrack_tui.storage.codec import dump_tags, load_tags
 from shiptrack_tui.storage.db import BUSY_TIMEOUT_SECONDS, StorageError, TrackedDatabase, open_database
@@ -103,6 +104,18 @@ class Store:
                              [(name,) for name in present if name not in wanted])
             states = {row.name: row.state for row in reads.monitor_rows(self._db)}
         return {name: states.get(name, MonitorState()) for name in wanted}
+
+    def apply_renames(self, configured: Collection[str], now: float) -> list[tuple[str, str]]:
+        """Apply pending rename actions (see storage/renames.py) before a config with the names in
+        `configured` is synced; return the (old, new) pairs applied."""
+        with self._db.atomic("IMMEDIATE"):
+            done = renames.apply(self._conn(), set(configured), now)
+        self._names.forget(name for pair in done for name in pair)  # ids cached under either name
+        return done
+
+    def history(self, monitor: str) -> MonitorHistory | None:
+        """What the database keeps about `monitor` (None when it has no row at all)."""
+        return reads.history(self._conn(), monitor)
 
     def load_states(self) -> dict[str, MonitorState]:
         """The stored state of every monitor that is not removed."""

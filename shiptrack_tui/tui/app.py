@@ -13,34 +13,15 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from shiptrack_tui.tui.bindings import DASHBOARD_KEYS, palette_entries
 from shiptrack_tui.tui.engine_handle import EngineHandle
 from shiptrack_tui.tui.idle_gc import IdleCollector
-from shiptrack_tui.tui.messages import ActionWritten, ConfigSaved, DataChanged
+from shiptrack_tui.tui.messages import ActionWritten, ConfigSaved, DataChanged, ViewChanged
 from shiptrack_tui.tui.screens.config_error import ConfigErrorScreen
 from shiptrack_tui.tui.screens.dashboard import Dashboard
+from shiptrack_tui.tui.scrollbars import install as install_scrollbars
 from shiptrack_tui.tui.store_access import StoreGateway
-
-# (title, help, action on the dashboard): the palette offers what the keys do.
-PALETTE_ACTIONS: tuple[tuple[str, str, str], ...] = (
-    ("Acknowledge incident", "Acknowledge the selected monitor's open incident (a)", "ack"),
-    ("Add note", "Add a note to the selected monitor's open incident (n)", "note"),
-    ("Check now", "Check the selected monitor now (c)", "check_now"),
-    ("Pause / resume", "Pause or resume the selected monitor (p)", "pause"),
-    ("Silence", "Mute notifications for the monitor or a tag: 15 min, 1 h, 4 h, until resolved (s)",
-     "silence"),
-    ("Lift silence", "End the silence covering the selected monitor (S)", "unsilence"),
-    ("Edit monitor", "Edit the selected monitor in the config file (e)", "edit_monitor"),
-    ("Add monitor", "Add a monitor to the config file (+)", "add_monitor"),
-    ("Duplicate monitor", "Add a copy of the selected monitor (d)", "duplicate_monitor"),
-    ("Delete monitor", "Remove the selected monitor from the config file (delete)", "delete_monitor"),
-    ("Filter monitors", "Filter by name, tag or state (/)", "filter"),
-    ("Group by tag", "Toggle grouping monitors by tag (g)", "group"),
-    ("Chart: 1 hour", "Latency chart over the last hour (1)", "window('1h')"),
-    ("Chart: 24 hours", "Latency chart over the last day (2)", "window('24h')"),
-    ("Chart: 7 days", "Latency chart over the last week (3)", "window('7d')"),
-    ("Next pane", "Move to the next pane (tab)", "cycle_pane(1)"),
-    ("Keys", "List every key (?)", "help"),
-)
+from shiptrack_tui.tui.view_state import load_view_state, save_view_state
 
 
 class ShipTrackApp(App[None]):
@@ -48,6 +29,7 @@ class ShipTrackApp(App[None]):
 
     TITLE = "ShipTrack"
     CSS_PATH = "app.tcss"
+    BINDING_GROUP_TITLE = "App"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
@@ -63,6 +45,7 @@ class ShipTrackApp(App[None]):
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__()
+        install_scrollbars()
         self.store_path = store_path
         self.engine = engine
         self.attached_pid = attached_pid
@@ -72,6 +55,8 @@ class ShipTrackApp(App[None]):
         self.clock = clock
         self.gateway = StoreGateway(store_path)
         self.collector = IdleCollector()
+        self.view = load_view_state()
+        """Theme, chart window and grouping as the operator left them (kept in the state dir)."""
         self._engine_started = False
 
     @property
@@ -81,6 +66,9 @@ class ShipTrackApp(App[None]):
         return "engine running" if self.engine is not None else "viewer (no engine)"
 
     def on_mount(self) -> None:
+        if self.view.theme in self.available_themes:
+            self.theme = self.view.theme
+        self.theme_changed_signal.subscribe(self, lambda theme: self._keep_view(theme=theme.name))
         self.collector.start()
         self.set_interval(1.0, self.collector.tick, name="idle-gc")
         if self.config_error is not None:
@@ -90,7 +78,7 @@ class ShipTrackApp(App[None]):
             self.engine.add_listener(self._engine_changed)
             self.engine.start()
             self._engine_started = True
-        self.push_screen(Dashboard(self.gateway, self.clock, self.mode, self.config_path))
+        self.push_screen(Dashboard(self.gateway, self.clock, self.mode, self.config_path, self.view))
 
     def _engine_changed(self, monitors: set[str]) -> None:
         """Called from the engine's thread; post_message is thread-safe and the message coalesces."""
@@ -98,6 +86,16 @@ class ShipTrackApp(App[None]):
         target = next((s for s in self.screen_stack if isinstance(s, Dashboard)), screen)
         if target is not None:
             target.post_message(DataChanged(set(monitors)))
+
+    @on(ViewChanged)
+    def _view_changed(self, message: ViewChanged) -> None:
+        self._keep_view(window=message.window, grouped=message.grouped)
+
+    def _keep_view(self, **changes: object) -> None:
+        view = self.view.with_changes(**changes)
+        if view != self.view:
+            self.view = view
+            save_view_state(view)
 
     @on(ActionWritten)
     def _wake_engine(self) -> None:
@@ -137,7 +135,17 @@ class ShipTrackApp(App[None]):
         await super().on_event(event)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's commands, then the dashboard's keys (tui/bindings.py) with their help."""
         yield from super().get_system_commands(screen)
         if isinstance(screen, Dashboard):
-            for title, help_text, action in PALETTE_ACTIONS:
-                yield SystemCommand(title, help_text, lambda action=action: screen.run_action(action))
+            for key, binding in palette_entries(DASHBOARD_KEYS):
+                help_text = f"{key.help[0].upper()}{key.help[1:]} ({self.get_key_display(binding)})"
+                yield SystemCommand(key.title or key.label, help_text,
+                                    lambda action=key.action: screen.run_action(action))
+
+    def action_show_help_panel(self) -> None:
+        """The palette's "Keys": on the dashboard, the same help as `?` (read from the bindings)."""
+        if isinstance(self.screen, Dashboard):
+            self.screen.action_help()
+        else:
+            super().action_show_help_panel()

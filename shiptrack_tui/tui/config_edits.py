@@ -18,25 +18,8 @@ from typing import Any, Final, Literal
 
 from shiptrack_tui.config import Config, ConfigEditor, ConfigError
 from shiptrack_tui.config.sourcemap import SourceMap
+from shiptrack_tui.tui.form_fields import FORM_KEYS
 
-# (TOML key, label, placeholder): the keys the form edits; any other key is left as it is.
-FORM_FIELDS: Final = (
-    ("name", "name", "api (unique; history hangs on it)"),
-    ("url", "url", "https://example.com/health or tcp://host:5432"),
-    ("method", "method", "GET"),
-    ("body", "request body", '{"ping": true} (sent as is, e.g. with POST)'),
-    ("interval", "interval", "60s (from [defaults])"),
-    ("timeout", "timeout", "10s (from [defaults])"),
-    ("expect_status", "expect status", "200-399"),
-    ("body_contains", "body contains", "ok"),
-    ("body_regex", "body regex", '"status":\\s*"ok" (instead of body contains)'),
-    ("max_body", "max body read", "1MiB (bytes or 512KiB, 1MiB)"),
-    ("tags", "tags", "prod, api"),
-    ("failure_threshold", "failures to open", "3 (from [defaults])"),
-    ("recovery_threshold", "successes to resolve", "2 (from [defaults])"),
-    ("degraded_after", "degraded after", "2s"),
-)
-FORM_KEYS: Final = tuple(key for key, _, _ in FORM_FIELDS)
 DURATION_KEYS: Final = frozenset({"interval", "timeout", "degraded_after"})
 INTEGER_KEYS: Final = frozenset({"failure_threshold", "recovery_threshold", "max_body"})
 LIST_KEYS: Final = frozenset({"expect_status", "tags"})
@@ -60,6 +43,12 @@ class ConfigSnapshot:
     @property
     def path(self) -> Path:
         return self.editor.path
+
+    @property
+    def defaults_in_file(self) -> frozenset[str]:
+        """The keys the file's [defaults] table sets."""
+        table = tomllib.loads(self.editor.text).get("defaults")
+        return frozenset(table) if isinstance(table, dict) else frozenset()
 
     def raw_monitor(self, name: str) -> dict[str, Any] | None:
         """The monitor's table exactly as written (None when the file has no such monitor)."""
@@ -111,10 +100,19 @@ class MonitorEdit:
         return str(new_name if isinstance(new_name, str) and new_name else self.name or "")
 
     @property
-    def done(self) -> str:
-        """What the operator is told once the file is saved."""
-        verb = {"add": "Added", "update": "Saved", "remove": "Removed"}[self.kind]
-        return f'{verb} monitor "{self.target}" in the config file.'
+    def renames(self) -> bool:
+        """An update that changes the monitor's name (its history should follow it)."""
+        return self.kind == "update" and self.name is not None and self.target != self.name
+
+    def done(self, file: str, history_follows: bool = True) -> str:
+        """What the operator is told once `file` is saved."""
+        if self.renames and history_follows:
+            return f"Monitor “{self.name}” renamed to “{self.target}” in {file}; its history goes with it"
+        if self.renames:
+            return (f"Monitor “{self.name}” renamed to “{self.target}” in {file}; “{self.target}” has a "
+                    f"history of its own, so “{self.name}”'s stays under the old name")
+        verb = {"add": "added to", "update": "saved in", "remove": "removed from"}[self.kind]
+        return f"Monitor “{self.target}” {verb} {file}"
 
 
 def field_text(key: str, value: Any) -> str:

@@ -138,15 +138,13 @@ def read_changes(store: StoreReader, now: float, previous: Overview) -> Overview
 
 
 def read_incidents(store: StoreReader) -> tuple[Incident, ...]:
-    """Open and acknowledged incidents first (newest first), then recently resolved ones."""
+    """Open incidents first (acknowledged ones too), then recently resolved ones; each group by
+    start time (the first failed check, where "for" and "lasted" count from), newest first."""
     active = store.incidents(open_only=True)
     recent = store.incidents(limit=RECENT_RESOLVED + len(active))
     resolved = [i for i in recent if i.state is IncidentState.RESOLVED][:RECENT_RESOLVED]
-    active_sorted = sorted(
-        active, key=lambda i: (i.state is not IncidentState.OPEN, -i.opened_at, -i.id)
-    )
-    resolved_sorted = sorted(resolved, key=lambda i: (-(i.resolved_at or i.opened_at), -i.id))
-    return (*active_sorted, *resolved_sorted)
+    return tuple(sorted((*active, *resolved),
+                        key=lambda i: (i.state is IncidentState.RESOLVED, -i.started_at, -i.id)))
 
 
 def chart_span(window_seconds: float, now: float, first_check_at: float | None) -> float:

@@ -1,25 +1,55 @@
-"""Pure text helpers: state symbols, latencies, ages and sparklines as the dashboard prints them."""
+"""Pure text helpers for the dashboard: state labels, ages, sparklines, marks and notes.
+
+Numbers, latencies and times come from `core.formats`, which the CLI shares (re-exported here).
+"""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from typing import Final
 
-from shiptrack_tui.core.durations import format_duration
+from shiptrack_tui.core.formats import (
+    MUTED_MARK,
+    NO_DATA,
+    STATE_SYMBOLS,
+    fmt_age,
+    fmt_ago,
+    fmt_clock,
+    fmt_ms,
+    fmt_time,
+    fmt_uptime,
+    last_latency,
+    zone_abbreviation,
+)
 from shiptrack_tui.core.maintenance import MaintenanceWindow, in_maintenance, next_change
 from shiptrack_tui.core.model import IncidentState, MonitorStatus, MonitorSummary, Silence
 from shiptrack_tui.core.silences import expiry_text, target_of
 
-STATE_SYMBOLS: Final = {
-    MonitorStatus.UP: "●",
-    MonitorStatus.DEGRADED: "◐",
-    MonitorStatus.PENDING: "▲",
-    MonitorStatus.DOWN: "✖",
-    MonitorStatus.PAUSED: "‖",
-    MonitorStatus.MAINTENANCE: "⚒",
-    MonitorStatus.UNKNOWN: "?",
-}
+__all__ = [  # the shared formats (core.formats) are re-exported: panes import them from here
+    "MUTED_MARK",
+    "NOTIFY_FAILED_MARK",
+    "NO_DATA",
+    "STATE_LABELS",
+    "STATE_SYMBOLS",
+    "TROUBLE_ORDER",
+    "fit",
+    "fmt_age",
+    "fmt_ago",
+    "fmt_clock",
+    "fmt_ms",
+    "fmt_time",
+    "fmt_uptime",
+    "is_acknowledged",
+    "last_latency",
+    "maintenance_note",
+    "matches_filter",
+    "name_cell",
+    "silence_note",
+    "sparkline",
+    "state_text",
+    "status_of",
+    "zone_abbreviation",
+]
 
 STATE_LABELS: Final = {
     MonitorStatus.UP: "up",
@@ -43,7 +73,8 @@ TROUBLE_ORDER: Final = {
 }
 
 SPARK_BLOCKS: Final = "▁▂▃▄▅▆▇█"
-NO_DATA: Final = "—"
+NO_HISTORY: Final = "·"
+"""Where a sparkline has no check yet: the column keeps its width for a new monitor."""
 
 
 def status_of(summary: MonitorSummary) -> MonitorStatus:
@@ -64,60 +95,9 @@ def is_acknowledged(summary: MonitorSummary) -> bool:
     return incident is not None and incident.state is IncidentState.ACKNOWLEDGED
 
 
-def fmt_ms(value: float | None) -> str:
-    if value is None:
-        return NO_DATA
-    if value >= 10_000:
-        return f"{value / 1000:.0f}s"
-    if value >= 1000:
-        return f"{value / 1000:.1f}s"
-    if value >= 100:
-        return f"{value:.0f}ms"
-    return f"{value:.1f}ms"
-
-
-def fmt_uptime(value: float | None) -> str:
-    if value is None:
-        return NO_DATA
-    if value >= 100.0:
-        return "100%"
-    return f"{value:.2f}%"
-
-
-def fmt_ago(now: float, at: float | None) -> str:
-    if at is None:
-        return "never"
-    return format_duration(max(0.0, now - at))
-
-
-def fmt_age(now: float, at: float | None) -> str:
-    """A coarse age for table cells (`42s`, `5m`, `3h`, `2d`): it changes rarely, so cells stay put."""
-    if at is None:
-        return "never"
-    seconds = max(0.0, now - at)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)}{unit}"
-    return f"{int(seconds // 5 * 5)}s"  # 5 s steps: 1,000 rows must not all change every second
-
-
-def fmt_time(at: float | None) -> str:
-    """A wall-clock time in UTC, compact and independent of the machine's time zone."""
-    if at is None:
-        return NO_DATA
-    return time.strftime("%m-%d %H:%M:%S", time.gmtime(at))
-
-
-def fmt_clock(at: float, now: float) -> str:
-    """`HH:MM:SS` when `at` is on the same UTC day as `now`, else `MM-DD HH:MM`."""
-    moment = time.gmtime(at)
-    if moment[:3] == time.gmtime(now)[:3]:
-        return time.strftime("%H:%M:%S", moment)
-    return time.strftime("%m-%d %H:%M", moment)
-
-
 def sparkline(values: Sequence[float | None], width: int) -> str:
-    """Block characters scaled between the series' minimum and maximum; gaps (failures) are `×`."""
+    """Block characters scaled between the series' minimum and maximum; gaps (failures) are `×`,
+    checks not made yet `·` (always `width` cells)."""
     values = list(values)[-width:]
     present = [v for v in values if v is not None]
     low, high = (min(present), max(present)) if present else (0.0, 0.0)
@@ -131,7 +111,7 @@ def sparkline(values: Sequence[float | None], width: int) -> str:
         else:
             index = int((value - low) / span * (len(SPARK_BLOCKS) - 1) + 0.5)
             chars.append(SPARK_BLOCKS[index])
-    return "".join(chars).rjust(width)
+    return "".join(chars).rjust(width, NO_HISTORY)
 
 
 def matches_filter(summary: MonitorSummary, text: str) -> bool:
@@ -147,31 +127,41 @@ def matches_filter(summary: MonitorSummary, text: str) -> bool:
     )
 
 
-MUTED_MARK: Final = "⊘"
 NOTIFY_FAILED_MARK: Final = "⚠"
 
 
-def name_cell(summary: MonitorSummary, muted: bool) -> str:
-    """The monitor's name with its marks: ⊘ silenced, ⚠ a notification of its incident was given up."""
+def name_cell(summary: MonitorSummary, muted: bool, room: int | None = None) -> str:
+    """The monitor's name with its marks: ⊘ silenced, ⚠ a notification of its incident was given up.
+
+    Within `room` cells the name gives way (`payments-a… ⊘`), never the marks."""
     marks = (MUTED_MARK if muted else "") + (NOTIFY_FAILED_MARK if summary.notify_failed else "")
-    return f"{summary.name} {marks}" if marks else summary.name
+    if not marks:
+        return fit(summary.name, room)
+    return f"{fit(summary.name, None if room is None else room - len(marks) - 1)} {marks}"
+
+
+def fit(text: str, room: int | None) -> str:
+    """`text` cut to `room` characters with a `…` (None: no limit)."""
+    if room is None or len(text) <= room:
+        return text
+    return text[:max(0, room - 1)] + "…"
 
 
 def maintenance_note(windows: Iterable[MaintenanceWindow], monitor: str, tags: Sequence[str],
                      now: float) -> str | None:
-    """`⚒ in maintenance "backups" until 11-18 02:30:00 UTC`, the next window, or None."""
+    """`⚒ in maintenance "backups" until 11-18 02:30:00 CET`, the next window, or None."""
     windows = tuple(windows)
     current = in_maintenance(windows, monitor, tags, now)
     change = next_change(windows, monitor, tags, now)
     if current is not None:
         name = f' "{current.name}"' if current.name else ""
-        until = f" until {fmt_time(change)} UTC" if change is not None else ""
+        until = f" until {fmt_time(change)} {zone_abbreviation(change)}" if change is not None else ""
         return f"⚒ in maintenance{name}{until}; failures open no incident"
     if change is not None:
         upcoming = in_maintenance(windows, monitor, tags, change)
         if upcoming is not None:
             name = f' "{upcoming.name}"' if upcoming.name else ""
-            return f"next maintenance{name} at {fmt_time(change)} UTC"
+            return f"next maintenance{name} at {fmt_time(change)} {zone_abbreviation(change)}"
     return None
 
 

@@ -69,3 +69,11 @@ class EditFailed(Message):
     edit: MonitorEdit
     reason: str
     conflict: bool = False
+
+
+@dataclass
+class ViewChanged(Message):
+    """The operator changed a view setting the app keeps across restarts (tui/view_state.py)."""
+
+    window: str
+    grouped: bool

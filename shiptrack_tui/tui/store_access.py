@@ -16,6 +16,7 @@ from shiptrack_tui.core.model import (
     ActionKind,
     CheckResult,
     Incident,
+    MonitorHistory,
     MonitorSummary,
     Silence,
     WindowStats,
@@ -63,6 +64,10 @@ class StoreReader(Protocol):
         note: str | None = None,
         source: str = "cli",
     ) -> int: ...
+
+    def reject_action(self, action_id: int, at: float, error: str) -> None: ...
+
+    def history(self, monitor: str) -> MonitorHistory | None: ...
 
 
 def open_store(path: Path) -> StoreReader:

@@ -1,8 +1,9 @@
-"""The add / edit / duplicate form: validates as you type with check-config's own messages.
+"""The add / edit / duplicate form: validates as you type, with check-config's checks in form words.
 
 It returns the edit to make (a `MonitorEdit`) or None, and writes nothing itself: the dashboard
 saves it. Validation runs the candidate edit through the config loader in memory, against the
-snapshot the dashboard loaded.
+snapshot the dashboard loaded. A field's problem shows once the operator has left the field (or
+pressed Save), so a blank form does not open full of complaints.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from shiptrack_tui.tui.config_edits import (
-    FORM_FIELDS,
     ConfigSnapshot,
     EditKind,
     MonitorEdit,
@@ -28,6 +28,10 @@ from shiptrack_tui.tui.config_edits import (
     edit_from_form,
     form_texts,
 )
+from shiptrack_tui.tui.form_fields import FORM_FIELDS, FORM_KEYS, form_problem, hints
+
+READY = "✓ valid — ctrl+s or enter saves, esc cancels"
+WAITING = "ctrl+s or enter saves, esc cancels"
 
 
 class MonitorForm(ModalScreen[MonitorEdit | None]):
@@ -47,53 +51,92 @@ class MonitorForm(ModalScreen[MonitorEdit | None]):
         self._name = name
         self._raw = dict(raw or {})
         self._initial = {**form_texts(raw), **(texts or {})}
+        self._defaults_in_file = snapshot.defaults_in_file
         self.problems: list[Problem] = []
+        """Everything check-config would say now, shown or not."""
+        self.left: set[str] = set()
+        """Fields the operator has been in and left: their problems show."""
+        self.save_tried = False
+        """Save was pressed: every problem shows."""
 
     def compose(self) -> ComposeResult:
+        placeholders = self._hints()
         with Vertical(id="form-dialog"):
             yield Label(self._title, id="form-title")
             with VerticalScroll(id="form-fields"):
-                for key, label, placeholder in FORM_FIELDS:
+                for field in FORM_FIELDS:
                     with Horizontal(classes="form-row"):
-                        yield Label(label, classes="form-label")
-                        yield Input(self._initial.get(key, ""), placeholder=placeholder, id=f"field-{key}",
-                                    compact=True, classes="form-input")
+                        yield Label(field.label, classes="form-label")
+                        yield Input(self._initial.get(field.key, ""), placeholder=placeholders[field.key],
+                                    id=f"field-{field.key}", compact=True, select_on_focus=False,
+                                    classes="form-input")
             yield Static("", id="form-problems")
             with Horizontal(id="form-buttons"):
                 yield Button("Save", variant="primary", id="form-save")
                 yield Button("Cancel", id="form-cancel")
 
     def on_mount(self) -> None:
+        # Typing starts at once, after what the first field already says (never replacing it).
+        first = self._input(FORM_KEYS[0])
+        first.focus()
+        first.cursor_position = len(first.value)
         self.validate()
 
+    def _input(self, key: str) -> Input:
+        return self.query_one(f"#field-{key}", Input)
+
+    def _hints(self, interval_text: str | None = None) -> dict[str, str]:
+        interval = self._initial.get("interval", "") if interval_text is None else interval_text
+        return hints(self._snapshot.config.defaults, self._defaults_in_file, interval)
+
     def texts(self) -> dict[str, str]:
-        return {key: self.query_one(f"#field-{key}", Input).value for key, _, _ in FORM_FIELDS}
+        return {key: self._input(key).value for key in FORM_KEYS}
 
     def edit(self) -> MonitorEdit:
         return edit_from_form(self._kind, self._name, self._raw, self.texts())
 
+    def shown_problems(self) -> dict[str | None, list[str]]:
+        """The problems on show, by field (None: not on one field), in the form's words."""
+        shown: dict[str | None, list[str]] = {}
+        for problem in self.problems:
+            key, text = form_problem(problem.message, problem.key)
+            if self.save_tried or key in self.left:
+                shown.setdefault(key, []).append(text)
+        return shown
+
     def validate(self) -> list[Problem]:
-        """Check the candidate and show what check-config would say; returns the problems."""
+        """Check the candidate and show the problems due; returns every problem."""
         self.problems = check_edit(self._snapshot, self.edit())
-        keys = {problem.key for problem in self.problems}
-        for key, _, _ in FORM_FIELDS:
-            self.query_one(f"#field-{key}", Input).set_class(key in keys, "-problem")
-        shown = self.query_one("#form-problems", Static)
-        shown.set_class(bool(self.problems), "-problems")
-        if self.problems:
-            shown.update(Text("\n".join(problem.message for problem in self.problems)))
-        else:
-            shown.update("✓ valid — ctrl+s or enter saves")
+        shown = self.shown_problems()
+        for key in FORM_KEYS:
+            self._input(key).set_class(key in shown, "-problem")
+        lines = [text for key in (*FORM_KEYS, None) for text in shown.get(key, [])]
+        message = self.query_one("#form-problems", Static)
+        message.set_class(bool(lines), "-problems")
+        message.set_class(not self.problems, "-valid")
+        message.update(Text("\n".join(lines)) if lines else READY if not self.problems else WAITING)
         return self.problems
 
     @on(Input.Changed, ".form-input")
-    def _changed(self) -> None:
+    def _changed(self, event: Input.Changed) -> None:
+        if event.input.id == "field-interval":  # the inherited timeout can follow the interval
+            self._input("timeout").placeholder = self._hints(event.value)["timeout"]
         self.validate()
+
+    @on(Input.Blurred, ".form-input")
+    def _left(self, event: Input.Blurred) -> None:
+        if event.input.id is not None and self.is_attached:
+            self.left.add(event.input.id.removeprefix("field-"))
+            self.validate()
 
     @on(Input.Submitted, ".form-input")
     @on(Button.Pressed, "#form-save")
     def action_save(self) -> None:
+        self.save_tried = True
         if self.validate():
+            first = next((key for key in FORM_KEYS if self._input(key).has_class("-problem")), None)
+            if first is not None:
+                self._input(first).focus()
             self.notify("Fix the problems shown first, or press Esc to cancel.", severity="warning")
             return
         edit = self.edit()

@@ -15,34 +15,34 @@ from typing import ClassVar, Final
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
+from textual.command import Provider
 from textual.containers import Horizontal, Vertical
-from textual.events import DescendantFocus, Resize
-from textual.reactive import reactive
 from textual.screen import UPDATE_PERIOD
 from textual.timer import Timer
-from textual.widget import Widget
 from textual.widgets import Footer, Input, Tab, Tabs
 from textual.worker import Worker, WorkerState
 
-from shiptrack_tui.core.model import MonitorSummary
+from shiptrack_tui.core.model import Incident, MonitorSummary
 from shiptrack_tui.core.silences import expiry_text, is_active, target_of
 from shiptrack_tui.heartbeat import engine_health
+from shiptrack_tui.notify.services import service_names
+from shiptrack_tui.tui.bindings import DASHBOARD_KEYS, bindings
+from shiptrack_tui.tui.commands import JumpProvider
 from shiptrack_tui.tui.data import CHART_WINDOWS, Overview, read_changes, read_detail, read_overview
-from shiptrack_tui.tui.formatting import maintenance_note, silence_note
+from shiptrack_tui.tui.formatting import maintenance_note, matches_filter, silence_note
 from shiptrack_tui.tui.frame_timer import FrameTimer
-from shiptrack_tui.tui.messages import DataChanged, DetailLoaded, OverviewLoaded
-from shiptrack_tui.tui.modals.help_screen import HelpScreen
-from shiptrack_tui.tui.screens.monitor_actions import MonitorActions
+from shiptrack_tui.tui.messages import DataChanged, DetailLoaded, OverviewLoaded, ViewChanged
+from shiptrack_tui.tui.modals.help_screen import HelpScreen, help_groups
+from shiptrack_tui.tui.screens.pane_navigation import PANE_TITLES, PANES, PaneNavigation
 from shiptrack_tui.tui.store_access import StoreGateway
+from shiptrack_tui.tui.timeline_lines import notification_schemes
+from shiptrack_tui.tui.view_state import ViewState
 from shiptrack_tui.tui.widgets.detail_pane import DetailPane
 from shiptrack_tui.tui.widgets.monitor_table import MonitorTable
 from shiptrack_tui.tui.widgets.status_bar import StatusBar, count_states
 from shiptrack_tui.tui.widgets.timeline_pane import TimelinePane
 
-PANES: Final = ("monitors", "detail", "timeline")
-PANE_TITLES: Final = {"monitors": "Monitors", "detail": "Detail", "timeline": "Incidents"}
-NARROW_WIDTH: Final = 120
 POLL_SECONDS: Final = 0.5
 DETAIL_DELAY: Final = 0.12
 WORKER_TASKS: Final = {
@@ -53,56 +53,22 @@ WORKER_TASKS: Final = {
     "_load_snapshot": "Reading the config file",
     "_save_edit": "Saving the config file",
     "_read_engine_health": "Reading the engine's heartbeat",
+    "_name_services": "Naming the notification services",
 }
 
-HELP_KEYS: Final = (
-    ("↑ ↓  j k", "move between monitors"),
-    ("tab / shift+tab", "next / previous pane (monitors, detail, incidents)"),
-    ("enter", "open the selected monitor's detail"),
-    ("a", "acknowledge the selected monitor's open incident (optional note)"),
-    ("n", "add a note to the selected monitor's open incident"),
-    ("c", "check the selected monitor now"),
-    ("p", "pause or resume the selected monitor"),
-    ("s / S", "silence notifications (monitor or tag; 15 min, 1 h, 4 h, until resolved) / lift it"),
-    ("e", "edit the selected monitor in the config file (validated as you type)"),
-    ("+ / ctrl+n", "add a monitor to the config file"),
-    ("d", "duplicate the selected monitor"),
-    ("delete / x", "delete the selected monitor from the config file (asks first)"),
-    ("/", "filter by name, tag or state; esc clears"),
-    ("g", "group monitors by tag"),
-    ("1 2 3", "chart window: 1 h, 24 h, 7 d"),
-    ("?", "this help"),
-    ("ctrl+p", "command palette (every action, themes)"),
-    ("q", "quit (the engine finishes its work and flushes first)"),
-)
-
-
-class Dashboard(MonitorActions):
+class Dashboard(PaneNavigation):
     """Reads through the gateway; writes operator actions as rows; never blocks the loop."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("tab", "cycle_pane(1)", "Next pane", id="dashboard.next-pane", show=False),
-        Binding("shift+tab", "cycle_pane(-1)", "Previous pane", id="dashboard.previous-pane", show=False),
-        Binding("a", "ack", "Ack", id="dashboard.ack"),
-        Binding("n", "note", "Note", id="dashboard.note"),
-        Binding("c", "check_now", "Check", id="dashboard.check-now"),
-        Binding("p", "pause", "Pause", id="dashboard.pause"),
-        Binding("slash", "filter", "Filter", id="dashboard.filter"),
-        Binding("escape", "clear_filter", "Clear filter", id="dashboard.clear-filter", show=False),
-        Binding("g", "group", "Group", id="dashboard.group", show=False),
-        Binding("1", "window('1h')", "1h", id="dashboard.window-1h", show=False),
-        Binding("2", "window('24h')", "24h", id="dashboard.window-24h", show=False),
-        Binding("3", "window('7d')", "7d", id="dashboard.window-7d", show=False),
-        Binding("question_mark", "help", "Help", id="dashboard.help"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(DASHBOARD_KEYS)
+    BINDING_GROUP_TITLE = "Dashboard"
+    COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {JumpProvider}
 
-    active_pane: reactive[str] = reactive("monitors")
-    """Which pane has the keyboard; on a narrow terminal, the only one shown."""
     _frame_timer: FrameTimer | None = None
 
     def __init__(self, gateway: StoreGateway, clock: Callable[[], float], mode: str,
-                 config_path: Path | None = None) -> None:
+                 config_path: Path | None = None, view: ViewState | None = None) -> None:
         super().__init__(gateway, config_path)
+        self._view = view or ViewState()
         self._clock = clock
         self._mode = mode
         self.overview: Overview | None = None
@@ -113,6 +79,10 @@ class Dashboard(MonitorActions):
         self._detail_timer: Timer | None = None
         self._selected: str | None = None
         self._detail_of: MonitorSummary | None = None
+        self._incidents_of: tuple[tuple[Incident, ...], str] | None = None
+        """The incidents and the filter the incidents pane last showed."""
+        self._schemes: set[str] = set()
+        """Notification URL schemes whose service names were looked up."""
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -130,6 +100,8 @@ class Dashboard(MonitorActions):
         self.query_one(StatusBar).mode = self._mode
         self.query_one("#pane-tabs", Tabs).can_focus = False
         self.query_one("#filter", Input).display = False
+        self.query_one(DetailPane).window = self._view.window  # as the operator left them
+        self.query_one(MonitorTable).grouped = self._view.grouped
         for pane in PANES:
             self.query_one(f"#{pane}-pane").border_title = PANE_TITLES[pane]
         self.watch_active_pane(self.active_pane)
@@ -254,10 +226,7 @@ class Dashboard(MonitorActions):
         self._show_silences(overview.now)
         table = self.query_one(MonitorTable)
         table.show(overview.summaries, overview.sparks, overview.now, overview.changed)
-        timeline = self.query_one(TimelinePane)
-        if overview.incidents is not timeline.incidents:  # re-rendered only when they were re-read
-            timeline.now = overview.now
-            timeline.incidents = overview.incidents
+        self.show_incidents()
         self._selected = table.selected_monitor
         summary = self._summary(self._selected)
         if summary is None:
@@ -270,6 +239,37 @@ class Dashboard(MonitorActions):
         if message.detail.summary.name == self._selected:
             self.query_one(DetailPane).detail = message.detail
             self._show_notes()
+
+    def show_incidents(self) -> None:
+        """The incidents of the monitors the filter shows; re-rendered only when they were re-read
+        or the filter changed."""
+        overview = self._shown_overview
+        text = self.query_one(MonitorTable).filter_text
+        if overview is None or (self._incidents_of is not None and self._incidents_of[0] is overview.incidents
+                                and self._incidents_of[1] == text):
+            return
+        self._incidents_of = (overview.incidents, text)
+        timeline = self.query_one(TimelinePane)
+        timeline.now = overview.now
+        timeline.incidents = tuple(i for i in overview.incidents if self._shows_monitor(i.monitor, text))
+        schemes = set().union(*(notification_schemes(i.events) for i in overview.incidents)) - self._schemes
+        if schemes:
+            self._schemes |= schemes
+            self._name_services(schemes)
+
+    def known_monitor(self, name: str) -> bool:
+        return name in self._by_name
+
+    def _shows_monitor(self, name: str, text: str) -> bool:
+        summary = self._by_name.get(name)
+        return matches_filter(summary, text) if summary is not None else text.strip().lower() in name.lower()
+
+    @work(group="services", exit_on_error=False)
+    async def _name_services(self, schemes: set[str]) -> None:
+        """Apprise's names for the services notifications go to (its first lookup takes a while)."""
+        names = await asyncio.to_thread(service_names, schemes)
+        timeline = self.query_one(TimelinePane)
+        timeline.services = tuple(sorted({**dict(timeline.services), **names}.items()))
 
     def _show_silences(self, now: float) -> None:
         """The header lists active silences with their expiry; muted monitors carry a marker."""
@@ -326,52 +326,24 @@ class Dashboard(MonitorActions):
     def _monitor_opened(self) -> None:
         self.active_pane = "detail"
 
+    @on(TimelinePane.Selected)
+    def _incident_selected(self, message: TimelinePane.Selected) -> None:
+        self.query_one(MonitorTable).select_monitor(message.monitor)  # the detail follows
+
     @on(DetailPane.WindowChosen)
     def _window_chosen(self) -> None:
         self._reload_detail()
+        self._view_changed()
+
+    def _view_changed(self) -> None:
+        """Tell the app, which keeps the view for the next start."""
+        window, grouped = self.query_one(DetailPane).window, self.query_one(MonitorTable).grouped
+        self.post_message(ViewChanged(window, grouped))
 
     def _reload_detail(self) -> None:
         summary = self._summary(self._selected)
         if summary is not None:
             self._load_detail(summary)
-
-    # ---- layout --------------------------------------------------------------------------------
-
-    def on_resize(self, event: Resize) -> None:
-        self.set_class(event.size.width < NARROW_WIDTH, "-narrow")
-
-    def watch_active_pane(self, pane: str) -> None:
-        for name in PANES:
-            self.set_class(name == pane, f"-pane-{name}")
-        self.query_one("#pane-tabs", Tabs).active = f"tab-{pane}"
-        target = self._focus_target(pane)
-        focused = self.focused
-        if focused is None or not (focused is target or target in focused.ancestors):
-            target.focus()
-
-    def _focus_target(self, pane: str) -> Widget:
-        if pane == "monitors":
-            return self.query_one(MonitorTable)
-        return self.query_one(f"#{pane}-pane")
-
-    def action_cycle_pane(self, step: int) -> None:
-        index = PANES.index(self.active_pane)
-        self.active_pane = PANES[(index + step) % len(PANES)]
-
-    @on(Tabs.TabActivated, "#pane-tabs")
-    def _pane_tab(self, event: Tabs.TabActivated) -> None:
-        pane = (event.tab.id or "").removeprefix("tab-")
-        if pane in PANES:
-            self.active_pane = pane
-
-    @on(DescendantFocus)
-    def _focus_moved(self, event: DescendantFocus) -> None:
-        for pane in PANES:
-            target = self._focus_target(pane)
-            holder = target if pane != "monitors" else self.query_one("#monitors-pane")
-            if event.widget is holder or holder in event.widget.ancestors:
-                self.active_pane = pane
-                return
 
     # ---- operator actions ----------------------------------------------------------------------
 
@@ -381,31 +353,9 @@ class Dashboard(MonitorActions):
     def app_clock(self) -> float:
         return self._clock()
 
-    def action_filter(self) -> None:
-        field = self.query_one("#filter", Input)
-        field.display = True
-        self.active_pane = "monitors"
-        field.focus()
-
-    def action_clear_filter(self) -> None:
-        field = self.query_one("#filter", Input)
-        if not field.display and not field.value:
-            return
-        field.value = ""
-        field.display = False
-        self.query_one(MonitorTable).refilter("")
-        self.query_one(MonitorTable).focus()
-
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.query_one(MonitorTable).refilter(event.value)
-
-    @on(Input.Submitted, "#filter")
-    def _filter_done(self) -> None:
-        self.query_one(MonitorTable).focus()
-
     def action_group(self) -> None:
         grouped = self.query_one(MonitorTable).toggle_grouping()
+        self._view_changed()
         self.notify("Grouped by tag." if grouped else "Trouble first, ungrouped.", timeout=2)
 
     def action_window(self, window: str) -> None:
@@ -413,6 +363,13 @@ class Dashboard(MonitorActions):
         if window in CHART_WINDOWS and pane.window != window:
             pane.window = window
             self._reload_detail()
+            self._view_changed()
 
     def action_help(self) -> None:
-        self.app.push_screen(HelpScreen(HELP_KEYS))
+        self.app.push_screen(HelpScreen(help_groups(self)))
+
+    # ---- the palette's "go to" (tui/commands.py) -----------------------------------------------
+
+    def jump_targets(self) -> tuple[tuple[MonitorSummary, ...], tuple[Incident, ...]]:
+        overview = self._shown_overview
+        return (overview.summaries, overview.incidents) if overview is not None else ((), ())

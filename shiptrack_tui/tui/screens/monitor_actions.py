@@ -1,74 +1,48 @@
-"""What the operator does to monitors from the dashboard: action rows, config edits and silences.
+"""What the operator does to monitors from the dashboard: action rows and silences.
 
-Operator actions (ack, pause, silence, ...) are rows the engine applies (DESIGN §4). Monitor edits
-go to the config file, the source of truth (DESIGN §5): the modals return what to do, this screen
-saves it off the loop with the digest it loaded, shows a conflict when the file changed on disk,
-and posts `ConfigSaved` so the app hands the new config to an in-process engine at once.
+Operator actions (ack, pause, silence, ...) are rows the engine applies (DESIGN §4). Config-file
+edits (add, edit, duplicate, delete) are `MonitorEdits`' half.
 """
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
-from typing import ClassVar, Final
 
 from textual import on, work
-from textual.binding import Binding, BindingType
-from textual.screen import Screen
 
-from shiptrack_tui.config import ConfigConflict, ConfigError, operator
-from shiptrack_tui.core.model import ActionKind, MonitorStatus, MonitorSummary, Silence
+from shiptrack_tui.config import operator
+from shiptrack_tui.core.model import (
+    ActionKind,
+    Incident,
+    IncidentState,
+    MonitorStatus,
+    MonitorSummary,
+    Silence,
+)
 from shiptrack_tui.core.silences import SilenceRequest, SilenceTarget, is_active, target_of
-from shiptrack_tui.tui.config_edits import ConfigSnapshot, MonitorEdit, load_snapshot, save_edit
-from shiptrack_tui.tui.formatting import status_of
-from shiptrack_tui.tui.messages import ActionWritten, ConfigSaved, EditFailed
+from shiptrack_tui.tui.formatting import is_acknowledged, status_of
+from shiptrack_tui.tui.messages import ActionWritten
 from shiptrack_tui.tui.modals.choice_modal import ChoiceModal
-from shiptrack_tui.tui.modals.monitor_form import MonitorForm
 from shiptrack_tui.tui.modals.note_modal import NoteModal
 from shiptrack_tui.tui.modals.silence_modal import SilenceModal
+from shiptrack_tui.tui.screens.monitor_edits import NO_FILE, MonitorEdits
 from shiptrack_tui.tui.store_access import StoreGateway
 
-NO_FILE: Final = "Editing needs a config file; the demo has none (run with --config to edit monitors)."
+__all__ = ["NO_FILE", "MonitorActions"]
 
 
-class MonitorActions(Screen[None]):
-    """The dashboard's operator side; `Dashboard` adds the panes and the reads."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("e", "edit_monitor", "Edit", id="dashboard.edit", show=False),
-        Binding("plus,ctrl+n", "add_monitor", "Add", id="dashboard.add", show=False),
-        Binding("d", "duplicate_monitor", "Duplicate", id="dashboard.duplicate", show=False),
-        Binding("delete,x", "delete_monitor", "Delete", id="dashboard.delete", show=False),
-        Binding("s", "silence", "Silence", id="dashboard.silence", show=False),
-        Binding("S", "unsilence", "Unsilence", id="dashboard.unsilence", show=False),
-    ]
+class MonitorActions(MonitorEdits):
+    """The dashboard's operator side; `Dashboard` adds the panes, the reads and the keys
+    (every key is in tui/bindings.py)."""
 
     def __init__(self, gateway: StoreGateway, config_path: Path | None) -> None:
-        super().__init__()
-        self._gateway = gateway
-        self._config_path = config_path
-        self.snapshot: ConfigSnapshot | None = None
-        """The config file as last loaded or saved here; edits are checked against its digest."""
-        self._snapshot_problem: str | None = None if config_path is not None else NO_FILE
-        self._by_name: dict[str, MonitorSummary] = {}
+        super().__init__(gateway, config_path)
         self.silences: tuple[Silence, ...] = ()
         """Active silences, as of the last overview read."""
 
-    def selected_name(self) -> str | None:
-        """The monitor under the cursor; the dashboard knows its table."""
-        raise NotImplementedError
-
-    def request_reload(self) -> None:
-        raise NotImplementedError
-
-    def _summary(self, name: str | None) -> MonitorSummary | None:
-        return None if name is None else self._by_name.get(name)
-
-    def _require_selected(self) -> MonitorSummary | None:
-        summary = self._summary(self.selected_name())
-        if summary is None:
-            self.notify("Select a monitor first.", severity="warning")
-        return summary
+    def selected_incident(self) -> Incident | None:
+        """The incident the operator picked in the incidents pane, when that pane has the keys."""
+        return None
 
     # ---- action rows ---------------------------------------------------------------------------
 
@@ -83,50 +57,67 @@ class MonitorActions(Screen[None]):
         )
         self.post_message(ActionWritten(kind, action_id, done))
 
-    def app_clock(self) -> float:
-        raise NotImplementedError
-
     @on(ActionWritten)
     def _action_written(self, message: ActionWritten) -> None:
         # Not stopped: the app sees it next and wakes an in-process engine.
         self.notify(message.summary, timeout=3)
         self.request_reload()
 
-    def _open_incident(self) -> tuple[MonitorSummary, int] | None:
+    def _open_incident(self) -> tuple[str, int] | None:
+        """The incident `a` and `n` act on: the one selected in the incidents pane, else the
+        selected monitor's open one; with a warning instead when there is none to act on."""
+        incident = self.selected_incident()
+        if incident is not None:
+            if incident.state is IncidentState.RESOLVED:
+                self.notify(f"Incident #{incident.id} on {incident.monitor} is resolved: only an open "
+                            "incident takes an acknowledgement or a note.", severity="warning")
+                return None
+            return incident.monitor, incident.id
         summary = self._require_selected()
         if summary is None:
             return None
         if summary.open_incident_id is None:
             self.notify(f"{summary.name} has no open incident.", severity="warning")
             return None
-        return summary, summary.open_incident_id
+        return summary.name, summary.open_incident_id
+
+    def _is_acknowledged(self, monitor: str, incident_id: int) -> bool:
+        incident = self.selected_incident()
+        if incident is not None and incident.id == incident_id:
+            return incident.state is IncidentState.ACKNOWLEDGED
+        summary = self._summary(monitor)
+        return summary is not None and is_acknowledged(summary)
 
     def action_ack(self) -> None:
         found = self._open_incident()
         if found is None:
             return
-        summary, incident_id = found
+        monitor, incident_id = found
+        if self._is_acknowledged(monitor, incident_id):
+            self.notify(f"Incident #{incident_id} on {monitor} is already acknowledged; "
+                        "n adds a note to it.", timeout=4)
+            return
 
         def acknowledge(note: str | None) -> None:
             if note is not None:
-                self._write_action(ActionKind.ACK, f"Acknowledged incident #{incident_id} on {summary.name}.",
+                self._write_action(ActionKind.ACK, f"Acknowledged incident #{incident_id} on {monitor}.",
                                    incident_id=incident_id, note=note or None)
 
-        title = f"Acknowledge incident #{incident_id} on {summary.name}"
+        title = f"Acknowledge incident #{incident_id} on {monitor}"
         self.app.push_screen(NoteModal(title, confirm="Acknowledge"), acknowledge)
 
     def action_note(self) -> None:
         found = self._open_incident()
         if found is None:
             return
-        summary, incident_id = found
+        monitor, incident_id = found
 
         def add_note(note: str | None) -> None:
             if note:
                 self._write_action(ActionKind.NOTE, f"Note added to incident #{incident_id}.",
                                    incident_id=incident_id, note=note)
 
-        title = f"Note on incident #{incident_id} ({summary.name})"
+        title = f"Note on incident #{incident_id} ({monitor})"
         self.app.push_screen(NoteModal(title, confirm="Add note", required=True), add_note)
 
     def action_check_now(self) -> None:
@@ -183,117 +174,3 @@ class MonitorActions(Screen[None]):
                    ("cancel", "Cancel", "default")]
         modal = ChoiceModal("Lift which silence?", f"{summary.name} is covered by more than one.", choices)
         self.app.push_screen(modal, lambda key: lift(targets[key]) if key in targets else None)
-
-    # ---- config edits --------------------------------------------------------------------------
-
-    def load_config_snapshot(self) -> None:
-        if self._config_path is not None:
-            self._load_snapshot(self._config_path)
-
-    @work(group="config", exit_on_error=False)
-    async def _load_snapshot(self, path: Path) -> None:
-        try:
-            self.snapshot = await asyncio.to_thread(load_snapshot, path)
-            self._snapshot_problem = None
-        except ConfigError as error:
-            self._snapshot_problem = f"The config file does not load, so it cannot be edited here: {error}"
-        self.snapshot_loaded()
-
-    def snapshot_loaded(self) -> None:
-        """Called when the snapshot changes (the dashboard refreshes what it shows from it)."""
-
-    def _editable(self) -> ConfigSnapshot | None:
-        if self.snapshot is None:
-            self.notify(self._snapshot_problem or "The config file is still loading.", severity="warning")
-        return self.snapshot
-
-    def _raw_of_selected(self, snapshot: ConfigSnapshot) -> tuple[str, dict] | None:
-        summary = self._require_selected()
-        if summary is None:
-            return None
-        raw = snapshot.raw_monitor(summary.name)
-        if raw is None:
-            self.notify(f'"{summary.name}" is not in {snapshot.path}; it cannot be edited here.',
-                        severity="warning")
-            return None
-        return summary.name, raw
-
-    def action_add_monitor(self) -> None:
-        snapshot = self._editable()
-        if snapshot is not None:
-            self.app.push_screen(MonitorForm(snapshot, "add", title="Add a monitor"), self._save_from_form)
-
-    def action_edit_monitor(self) -> None:
-        snapshot = self._editable()
-        found = self._raw_of_selected(snapshot) if snapshot is not None else None
-        if snapshot is not None and found is not None:
-            name, raw = found
-            form = MonitorForm(snapshot, "update", title=f'Edit monitor "{name}"', name=name, raw=raw)
-            self.app.push_screen(form, self._save_from_form)
-
-    def action_duplicate_monitor(self) -> None:
-        snapshot = self._editable()
-        found = self._raw_of_selected(snapshot) if snapshot is not None else None
-        if snapshot is not None and found is not None:
-            name, raw = found
-            form = MonitorForm(snapshot, "add", title=f'Duplicate monitor "{name}"', raw=raw,
-                               texts={"name": f"copy of {name}"})
-            self.app.push_screen(form, self._save_from_form)
-
-    def action_delete_monitor(self) -> None:
-        snapshot = self._editable()
-        found = self._raw_of_selected(snapshot) if snapshot is not None else None
-        if snapshot is None or found is None:
-            return
-        name = found[0]
-        body = (f'"{name}" is removed from {snapshot.path} (its comments too); its history stays in the '
-                "database.")
-        modal = ChoiceModal(f'Delete monitor "{name}"?', body,
-                            [("delete", "Delete", "error"), ("cancel", "Cancel", "default")])
-        edit = MonitorEdit("remove", name)
-        self.app.push_screen(modal, lambda choice: self._save_edit(edit) if choice == "delete" else None)
-
-    def _save_from_form(self, edit: MonitorEdit | None) -> None:
-        if edit is not None:
-            self._save_edit(edit)
-
-    @work(group="config", exit_on_error=False)
-    async def _save_edit(self, edit: MonitorEdit, reapply: bool = False) -> None:
-        """Write the edit; with `reapply`, onto the file as it is now (after a conflict)."""
-        assert self._config_path is not None and self.snapshot is not None
-        path = self._config_path
-        try:
-            digest = self.snapshot.digest
-            if reapply:
-                digest = (await asyncio.to_thread(load_snapshot, path)).digest
-            self.snapshot = await asyncio.to_thread(save_edit, path, digest, edit)
-        except ConfigConflict as conflict:
-            self.post_message(EditFailed(edit, str(conflict), conflict=True))
-            return
-        except (ConfigError, LookupError) as error:
-            self.post_message(EditFailed(edit, str(error)))
-            return
-        self.snapshot_loaded()
-        self.post_message(ConfigSaved(self.snapshot.config, edit.done))
-
-    @on(ConfigSaved)
-    def _config_saved(self, message: ConfigSaved) -> None:
-        # Not stopped: the app hands the config to an in-process engine.
-        self.notify(message.summary, timeout=3)
-        self.request_reload()
-
-    @on(EditFailed)
-    def _edit_failed(self, message: EditFailed) -> None:
-        if not message.conflict:
-            self.notify(f"Nothing was saved. {message.reason}", title="Config not saved", severity="error",
-                        timeout=10)
-            return
-        body = (f"{message.reason}.\n\nSomeone (an editor, `shiptrack monitor`, another dashboard) wrote the "
-                "file after the dashboard loaded it. Reload it and apply your change to what is there "
-                "now, or cancel and keep the file as it is.")
-        modal = ChoiceModal("The config file changed on disk", body,
-                            [("reapply", "Reload and re-apply my edit", "primary"),
-                             ("cancel", "Cancel", "default")], dialog_id="conflict")
-        edit = message.edit
-        self.app.push_screen(modal, lambda choice: self._save_edit(edit, reapply=True) if choice == "reapply"
-                             else None)

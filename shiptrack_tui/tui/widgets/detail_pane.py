@@ -1,4 +1,8 @@
-"""The detail pane: the selected monitor's latency chart, per-window figures, last error, checks."""
+"""The detail pane: the selected monitor's state, last error, per-window figures, chart and checks.
+
+What an operator needs first comes first (state, last check and error, uptime/p50/p95), so a short
+pane (a long incident timeline below it, 80×24) cuts the chart and the recent checks, never those.
+"""
 
 from __future__ import annotations
 
@@ -25,8 +29,10 @@ from shiptrack_tui.tui.formatting import (
     fmt_ms,
     fmt_uptime,
     is_acknowledged,
+    last_latency,
     state_text,
     status_of,
+    zone_abbreviation,
 )
 from shiptrack_tui.tui.widgets.latency_chart import FAILURE_MARK, LatencyChart
 
@@ -54,11 +60,12 @@ class DetailPane(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static("No monitor selected.", id="detail-head")
         yield Static("", id="detail-notes")
+        yield Static("", id="detail-body")
         yield Static("", id="detail-stats")
         yield Tabs(*(Tab(name, id=f"window-{name}") for name in CHART_WINDOWS), id="detail-windows")
         yield LatencyChart(id="detail-chart")
         yield Static("", id="detail-caption")
-        yield Static("", id="detail-body")
+        yield Static("", id="detail-recent")
 
     def watch_notes(self, notes: tuple[str, ...]) -> None:
         field = self.query_one("#detail-notes", Static)
@@ -87,9 +94,10 @@ class DetailPane(VerticalScroll):
         chart = self.query_one("#detail-chart", LatencyChart)
         caption = self.query_one("#detail-caption", Static)
         body = self.query_one("#detail-body", Static)
+        recent = self.query_one("#detail-recent", Static)
         if detail is None:
             head.update("No monitor selected.")
-            for field in (stats, caption, body):
+            for field in (stats, caption, body, recent):
                 field.update("")
             chart.series, chart.failures = (), ()
             return
@@ -98,8 +106,9 @@ class DetailPane(VerticalScroll):
         update_in_place(head, _head(detail))
         update_in_place(stats, _stats(detail))
         chart.series, chart.failures = detail.series, detail.failures
-        update_in_place(caption, Text(chart_caption(detail)))
+        update_in_place(caption, Text(chart_caption(detail), no_wrap=True, overflow="ellipsis"))
         update_in_place(body, _body(detail))
+        update_in_place(recent, _recent(detail))
 
 
 def update_in_place(field: Static, text: Text) -> None:
@@ -116,7 +125,8 @@ def update_in_place(field: Static, text: Text) -> None:
 
 
 def chart_caption(detail: MonitorDetail) -> str:
-    """`last 4m (all data) · 5.6ms–9.0ms · ✕ 2 failed · gaps: no data`."""
+    """`last 4m (all data) · 5.6–9.0 ms` over `✕ 2 failed · gaps: no data`: two short lines that
+    are never wrapped (a wrapped caption left a `·` dangling at a line's end)."""
     window_seconds = WINDOWS[detail.window]
     span = (f"last {format_duration(detail.span)} (all data)" if detail.span < window_seconds
             else f"last {detail.window}")
@@ -124,24 +134,26 @@ def chart_caption(detail: MonitorDetail) -> str:
     failed = sum(detail.failures)
     if not values and not failed:
         return f"{span}: no checks in this window"
-    parts = [span]
+    first = [span]
     if values:
-        parts.append(f"{fmt_ms(min(values))}–{fmt_ms(max(values))}")
+        first.append(f"{fmt_ms(min(values))}–{fmt_ms(max(values))}")
+    second = []
     if failed:
-        parts.append(f"{FAILURE_MARK} {failed} failed")
+        second.append(f"{FAILURE_MARK} {failed} failed")
     if any(value is None for value in detail.series):
-        parts.append("gaps: no data")
-    return " · ".join(parts)
+        second.append("gaps: no data")
+    return "\n".join(" · ".join(line) for line in (first, second) if line)
 
 
 def _head(detail: MonitorDetail) -> Text:
+    """State, name and tags over the target: two lines, each cut rather than wrapped."""
     summary = detail.summary
-    text = Text()
+    text = Text(no_wrap=True, overflow="ellipsis")
     text.append(state_text(status_of(summary), is_acknowledged(summary)), style="bold")
     text.append(f"  {summary.name}", style="bold")
-    text.append(f"  {summary.target}")
     if summary.tags:
         text.append("  tags: " + ", ".join(summary.tags))
+    text.append(f"\n{summary.target}")
     return text
 
 
@@ -158,23 +170,29 @@ def _stats(detail: MonitorDetail) -> Text:
 
 
 def _body(detail: MonitorDetail) -> Text:
+    """Last check, last error, the open incident and the certificate: the facts read first."""
     summary = detail.summary
     state = summary.state
     text = Text()
     text.append("last check  ", style="bold")
     text.append(f"{fmt_ago(detail.now, state.last_check_at)} ago" if state.last_check_at else "never")
-    text.append(f"  {fmt_ms(state.last_latency_ms)}")
+    text.append(f"  {last_latency(state)}")
     if summary.last_status_code is not None:
         text.append(f"  HTTP {summary.last_status_code}")
-    text.append("\ncertificate ", style="bold")
-    days = summary.cert_days_left
-    text.append(NO_DATA if days is None else f"{days} days left")
     text.append("\nlast error  ", style="bold")
     text.append(state.last_error or "none")
     if summary.open_incident_id is not None:
         text.append("\nincident    ", style="bold")
         text.append(f"#{summary.open_incident_id} {'acknowledged' if is_acknowledged(summary) else 'open'}")
-    text.append("\n\nrecent checks (UTC)\n", style="bold")
+    text.append("\ncertificate ", style="bold")
+    days = summary.cert_days_left
+    text.append(NO_DATA if days is None else f"{days} days left")
+    return text
+
+
+def _recent(detail: MonitorDetail) -> Text:
+    text = Text()
+    text.append(f"recent checks ({zone_abbreviation(detail.now)})\n", style="bold")
     if not detail.checks:
         text.append("none yet\n")
     for check in detail.checks:

@@ -1,5 +1,9 @@
 """The monitors pane: one row per monitor, trouble first, optionally grouped by tag.
 
+Grouped, a monitor with several tags appears under each of them. The name column takes the room
+the fixed columns leave (names are shortened with `…`, their marks kept), so the sparkline keeps
+its width whatever the names or group headers.
+
 Rows are updated in place (`update_cell`) and reordered with `sort`: rebuilding a large DataTable
 blocks the loop (DESIGN §4), so `show` only touches what changed, and `StableTable` keeps each
 row's render across updates of other rows, re-sorts and cursor moves.
@@ -13,7 +17,7 @@ from typing import ClassVar, Final
 
 from rich.style import Style
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable
@@ -22,10 +26,12 @@ from textual.widgets.data_table import ColumnKey
 from shiptrack_tui.core.model import MonitorStatus, MonitorSummary
 from shiptrack_tui.tui.formatting import (
     TROUBLE_ORDER,
+    fit,
     fmt_age,
     fmt_ms,
     fmt_uptime,
     is_acknowledged,
+    last_latency,
     matches_filter,
     name_cell,
     sparkline,
@@ -34,17 +40,21 @@ from shiptrack_tui.tui.formatting import (
 )
 from shiptrack_tui.tui.widgets.stable_table import Cells, StableTable
 
+SPARK_WIDTH: Final = 10
 COLUMNS: Final = (
     ("state", "state", 10),
     ("name", "name", None),
-    ("uptime", "up 24h", 7),
-    ("p50", "p50 24h", 7),
-    ("last", "last", 7),
-    ("checked", "checked", 7),
-    ("recent", "recent", 10),
+    ("uptime", "up 24h", 6),  # `99.95%`
+    ("p50", "p50", 6),  # `312 ms`; over 24 h like the uptime
+    ("last", "last", 6),
+    ("checked", "age", 5),  # `never`, `42s`, `5m`
+    ("recent", "recent", SPARK_WIDTH),
 )
 GROUP_PREFIX: Final = "\x00group:"
+IN_GROUP: Final = "\x00in:"
+"""A grouped row's key: `IN_GROUP + group + IN_GROUP + name` (a monitor may be in several groups)."""
 UNTAGGED: Final = "untagged"
+MIN_NAME: Final = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +69,12 @@ class RowView:
 class MonitorTable(StableTable):
     """Monitors with state symbol and colour, uptime, latency and an inline sparkline."""
 
+    BINDING_GROUP_TITLE = "Monitors list"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "cursor_down", "Down", show=False, id="table.down"),
         Binding("k", "cursor_up", "Up", show=False, id="table.up"),
+        Binding("enter", "select_cursor", "Open", tooltip="open the selected monitor's detail", show=False,
+                id="table.open"),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "monitor-table--up",
@@ -101,6 +114,8 @@ class MonitorTable(StableTable):
         self._styles: dict[str, Style] = {}
         # What each row was last built from: unchanged inputs reuse the same cells (and skip them).
         self._inputs: dict[str, tuple[MonitorSummary, Sequence[float | None], str, bool]] = {}
+        self._name_room: int | None = None
+        """How wide names may be: what the fixed columns leave (None until first laid out)."""
 
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
@@ -109,10 +124,21 @@ class MonitorTable(StableTable):
 
     @property
     def selected_monitor(self) -> str | None:
+        key = self._cursor_key()
+        return None if key is None or key.startswith(GROUP_PREFIX) else monitor_of(key)
+
+    def _cursor_key(self) -> str | None:
         if not self.row_count:
             return None
-        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        return None if key is None or key.startswith(GROUP_PREFIX) else key
+        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+
+    def on_resize(self, event: events.Resize) -> None:
+        """The name column gets the room the others leave; a new room re-measures every row."""
+        fixed = sum(width + 2 * self.cell_padding for _key, _label, width in COLUMNS if width is not None)
+        room = max(MIN_NAME, self.scrollable_content_region.width - fixed - 2 * self.cell_padding)
+        if room != self._name_room:
+            self._name_room = room
+            self._restyle()
 
     def _style(self, name: str) -> Style:
         # Resolving a component style is costly; with 1,000 rows it dominated a refresh.
@@ -128,26 +154,27 @@ class MonitorTable(StableTable):
         quiet = self._style("dim") if status in (MonitorStatus.PAUSED, MonitorStatus.MAINTENANCE) else ""
         return (
             Text(state_text(status, is_acknowledged(summary)), style=style),
-            Text(name_cell(summary, summary.name in self.muted), style=quiet),
+            Text(name_cell(summary, summary.name in self.muted, self._name_room), style=quiet),
             Text(fmt_uptime(day.uptime if day else None), justify="right"),
             Text(fmt_ms(day.p50_ms if day else None), justify="right"),
-            Text(fmt_ms(summary.state.last_latency_ms), justify="right"),
+            Text(last_latency(summary.state), justify="right"),
             Text(fmt_age(now, summary.state.last_check_at), justify="right"),
-            Text(sparkline(spark, 10), style=style),
+            Text(sparkline(spark, SPARK_WIDTH), style=style),
         )
 
-    def _view(self, summary: MonitorSummary, spark: Sequence[float | None], now: float) -> RowView:
+    def _view(self, summary: MonitorSummary, spark: Sequence[float | None], now: float,
+              group: str = "") -> RowView:
         name = summary.name
-        group = (summary.tags[0] if summary.tags else UNTAGGED) if self.grouped else ""
+        key = f"{IN_GROUP}{group}{IN_GROUP}{name}" if group else name
         rank = (group == UNTAGGED, group, 1, TROUBLE_ORDER[status_of(summary)], name)
         inputs = (summary, spark, fmt_age(now, summary.state.last_check_at), name in self.muted)
-        old = self._rows.get(name)
-        if old is not None and self._inputs.get(name) == inputs:
+        old = self._rows.get(key)
+        if old is not None and self._inputs.get(key) == inputs:
             cells = old
         else:
             cells = self._cells(summary, spark, now)
-            self._inputs[name] = inputs
-        return RowView(name, rank, cells)
+            self._inputs[key] = inputs
+        return RowView(key, rank, cells)
 
     def _views(
         self, summaries: Sequence[MonitorSummary], sparks: Mapping[str, Sequence[float | None]], now: float
@@ -155,14 +182,13 @@ class MonitorTable(StableTable):
         views: list[RowView] = []
         groups: dict[str, int] = {}
         for summary in summaries:
-            view = self._view(summary, sparks.get(summary.name, ()), now)
-            views.append(view)
-            group = str(view.rank[1])
-            groups[group] = groups.get(group, 0) + 1
+            for group in (summary.tags or (UNTAGGED,)) if self.grouped else ("",):
+                views.append(self._view(summary, sparks.get(summary.name, ()), now, group))
+                groups[group] = groups.get(group, 0) + 1
         if self.grouped:
             header = self._style("group")
             for group, count in groups.items():
-                label = Text(f"▾ {group} ({count})", style=header)
+                label = Text(fit(f"▾ {group} ({count})", self._name_room), style=header)
                 cells = (Text(""), label, *(Text("") for _ in COLUMNS[2:]))
                 views.append(RowView(GROUP_PREFIX + group, (group == UNTAGGED, group, 0), cells))
         views.sort(key=lambda view: view.rank)
@@ -203,7 +229,7 @@ class MonitorTable(StableTable):
             views = self._views(wanted, sparks, now)
         self._shown = views
         keep = {view.key for view in views}
-        selected = self.selected_monitor
+        selected = self._cursor_key()
         for key in [key for key in self._rows if key not in keep]:
             self.remove_row(key)
             del self._rows[key]
@@ -262,10 +288,26 @@ class MonitorTable(StableTable):
             self._inputs[name] = (summary, spark, fresh, muted)
 
     def _restore_cursor(self, selected: str | None) -> None:
-        if selected is not None and selected in self._rows:
-            index = self.get_row_index(selected)
-            if index != self.cursor_row:
-                self.move_cursor(row=index, animate=False)
+        """Back to the row the cursor was on; grouping on or off: to the same monitor's first row."""
+        if selected is None:
+            return
+        if selected not in self._rows:
+            name = monitor_of(selected)
+            selected = next((view.key for view in self._shown if monitor_of(view.key) == name), None)
+            if selected is None:
+                return
+        index = self.get_row_index(selected)
+        if index != self.cursor_row:
+            self.move_cursor(row=index, animate=False)
+
+    def select_monitor(self, name: str) -> bool:
+        """Put the cursor on the monitor's row; False when no row shows it (filtered out)."""
+        if name not in self._rows:
+            return False
+        index = self.get_row_index(name)
+        if index != self.cursor_row:
+            self.move_cursor(row=index, animate=False)
+        return True
 
     def refilter(self, text: str) -> None:
         self.filter_text = text
@@ -279,6 +321,8 @@ class MonitorTable(StableTable):
         return self.grouped
 
     def _restyle(self) -> None:
+        """Rebuild every row (a new theme or name room), the cursor staying on its monitor."""
+        selected = self._cursor_key()
         self._styles.clear()
         self._inputs.clear()
         self._rows.clear()
@@ -287,6 +331,7 @@ class MonitorTable(StableTable):
         self.clear()
         if self._last is not None:
             self.show(*self._last)
+            self._restore_cursor(selected)
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -299,6 +344,11 @@ class MonitorTable(StableTable):
         monitor = self.selected_monitor
         if monitor is not None:
             self.post_message(self.Opened(monitor))
+
+
+def monitor_of(key: str) -> str:
+    """The monitor a row key shows (grouped rows carry their group in the key)."""
+    return key.rsplit(IN_GROUP, 1)[-1]
 
 
 def _same(a: Text, b: Text) -> bool:
