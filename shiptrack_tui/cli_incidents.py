@@ -72,8 +72,8 @@ def _act(args: argparse.Namespace, kind_name: str, note: str | None, done: str,
 
 def _acknowledged_by(args: argparse.Namespace) -> str | None:
     """For an incident that is already acknowledged, who did it and when; else None."""
+    from shiptrack_tui.core.formats import fmt_datetime
     from shiptrack_tui.core.model import IncidentState, TimelineKind
-    from shiptrack_tui.report import iso
 
     store = _open_store(_db_for_reading(args))
     try:
@@ -84,7 +84,7 @@ def _acknowledged_by(args: argparse.Namespace) -> str | None:
         return None  # unknown ids and other states are for the engine (or add_action) to refuse
     acks = [e for e in incident.events if e.kind is TimelineKind.ACKNOWLEDGED]
     who = f" by {acks[-1].by}" if acks and acks[-1].by else ""
-    return f"{who} at {iso(incident.acknowledged_at)}"
+    return f"{who} at {fmt_datetime(incident.acknowledged_at)}"
 
 
 def cmd_ack(args: argparse.Namespace) -> int:
