@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shiptrack_tui import __version__
+from shiptrack_tui.cli_parser import build_parser
 
 if TYPE_CHECKING:
     from shiptrack_tui.config import Config
@@ -29,81 +30,8 @@ class UsageError(Exception):
     """A problem the operator fixes in their config or command line: exit 2."""
 
 
-def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
-    # Subparsers use SUPPRESS so a value given before the subcommand is not reset after it.
-    default = None if top else argparse.SUPPRESS
-    parser.add_argument("--config", metavar="P", default=default,
-                        help="config file (default: $SHIPTRACK_CONFIG or ~/.config/shiptrack/config.toml)")
-    parser.add_argument("--db", metavar="P", default=default, help="database file (default: [storage] path "
-                        "or ~/.local/share/shiptrack/shiptrack.db)")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="shiptrack", description="A local-first uptime monitor for the terminal."
-    )
-    _common(parser, top=True)
-    parser.add_argument("--daemon", action="store_true", help="run the engine headless (servers, systemd)")
-    parser.add_argument(
-        "--demo", action="store_true", help="watch the built-in loopback targets; no config needed"
-    )
-    parser.add_argument("--verbose", "-v", action="store_true", help="log every state change (daemon)")
-    parser.add_argument("--version", action="version", version=f"shiptrack {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    def command(name: str, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        _common(p, top=False)
-        return p
-
-    command("check-config", "validate the config file")
-    p = command("status", "one row per monitor")
-    p.add_argument("--json", action="store_true")
-    p = command("incidents", "incidents with their timelines")
-    p.add_argument("--open", action="store_true", help="only open and acknowledged incidents")
-    p.add_argument("--monitor", metavar="NAME")
-    p.add_argument("--limit", type=int, default=50)
-    p.add_argument("--json", action="store_true")
-    p = command("ack", "acknowledge an incident")
-    p.add_argument("id", type=int, metavar="ID")
-    p.add_argument("--note", metavar="TEXT")
-    p = command("note", "add a note to an incident's timeline")
-    p.add_argument("id", type=int, metavar="ID")
-    p.add_argument("text", metavar="TEXT")
-    command("notify-test", "send a test message to every notification URL")
-    p = command("silence", "mute a monitor's or a tag's notifications (checks keep running)")
-    p.add_argument("target", metavar="MONITOR|tag:TAG")
-    length = p.add_mutually_exclusive_group(required=True)
-    length.add_argument("--for", dest="length", metavar="DURATION", help='how long, e.g. "15m", "1h", "4h"')
-    length.add_argument("--until-resolved", action="store_true", help="until the incident resolves")
-    p = command("unsilence", "lift the silence on a monitor or a tag")
-    p.add_argument("target", metavar="MONITOR|tag:TAG")
-    monitor = command("monitor", "add or remove monitors in the config file")
-    msub = monitor.add_subparsers(dest="monitor_command", metavar="add|rm", required=True)
-    p = msub.add_parser("add", help="add a monitor (comments in the file are kept)")
-    _common(p, top=False)
-    p.add_argument("--name", required=True)
-    p.add_argument("--url", required=True)
-    p.add_argument("--interval")
-    p.add_argument("--tag", action="append", default=[])
-    p = msub.add_parser("rm", help="remove a monitor (comments in the file are kept; its history stays in "
-                        "the database)")
-    _common(p, top=False)
-    p.add_argument("name")
-    p.add_argument("--yes", action="store_true", help="remove it even though it has history (checks or "
-                   "incidents) in the database")
-    db = command("db", "what the database holds (`db info`), or compact it (`db vacuum`)")
-    dsub = db.add_subparsers(dest="db_command", metavar="info|vacuum", required=True)
-    p = dsub.add_parser("info", help="size, free pages, rows and oldest data per table, what retention "
-                        "removes next (read-only; works beside a daemon)")
-    _common(p, top=False)
-    p.add_argument("--json", action="store_true")
-    p = dsub.add_parser("vacuum", help="rewrite the file compactly, with incremental space reclaim "
-                        "(stop the engine first)")
-    _common(p, top=False)
-    # Listed for --help only: main() hands everything after `bench` to the benchmark's own parser.
-    command("bench", "the capacity benchmark (`shiptrack bench --help`; see README)")
-    return parser
+class RuntimeFailure(Exception):
+    """Something is not there or not working at run time (no database yet): one line, exit 1."""
 
 
 # -- config and database paths ---------------------------------------------------------------
@@ -170,8 +98,8 @@ def _open_store(path: Path) -> Store:
         if blocker is not None and not blocker.is_dir():  # no engine could create the file either
             raise StorageError(f"{path} cannot be created: {blocker} is a file, not a folder; "
                                "check the --db path.")
-        raise UsageError(f"{path}: no ShipTrack database here yet; "
-                         "start `shiptrack` or `shiptrack --daemon` first")
+        raise RuntimeFailure(f"shiptrack: no database at {path} yet; start an engine to create it: "
+                             "`shiptrack` (the dashboard), `shiptrack --daemon`, or `shiptrack --demo`")
     return Store.open(path)
 
 
@@ -217,96 +145,33 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_incidents(args: argparse.Namespace) -> int:
-    from shiptrack_tui.report import incidents_json, incidents_text
+    from shiptrack_tui.cli_incidents import cmd_incidents
 
-    store = _open_store(_db_for_reading(args))
-    try:
-        found = store.incidents(open_only=args.open, monitor=args.monitor, limit=args.limit)
-    finally:
-        store.close()
-    print(json.dumps(incidents_json(found), indent=2) if args.json else incidents_text(found, time.time()))
-    return EXIT_OK
-
-
-def _act(args: argparse.Namespace, kind_name: str, note: str | None, done: str,
-         monitor: str | None = None) -> int:
-    """Write an action row, then wait briefly for the engine to apply it and say what happened."""
-    from shiptrack_tui.core.model import ActionKind
-    from shiptrack_tui.lock import running_engine_pid
-
-    db = _db_for_reading(args)
-    store = _open_store(db)
-    try:
-        try:
-            incident_id = getattr(args, "id", None)
-            action_id = store.add_action(ActionKind(kind_name), at=time.time(), incident_id=incident_id,
-                                         monitor=monitor, note=note, source="cli")
-        except LookupError as error:
-            print(f"shiptrack: {error}", file=sys.stderr)
-            return EXIT_FAILURE
-        if running_engine_pid(db) is None:
-            print(f"queued: no engine runs on {db}; it is applied when `shiptrack` or the daemon starts")
-            return EXIT_OK
-        deadline = time.monotonic() + 5.0
-        while time.monotonic() < deadline:
-            applied_at, error = store.action_outcome(action_id)
-            if error:
-                print(f"shiptrack: {error}", file=sys.stderr)
-                return EXIT_FAILURE
-            if applied_at is not None:
-                print(done)
-                return EXIT_OK
-            time.sleep(0.1)
-        print("queued: the engine has not applied it yet (is it busy or stopped?)", file=sys.stderr)
-        return EXIT_FAILURE
-    finally:
-        store.close()
+    return cmd_incidents(args)
 
 
 def cmd_ack(args: argparse.Namespace) -> int:
-    return _act(args, "ack", args.note, f"acknowledged incident #{args.id}")
+    from shiptrack_tui.cli_incidents import cmd_ack
+
+    return cmd_ack(args)
 
 
 def cmd_note(args: argparse.Namespace) -> int:
-    return _act(args, "note", args.text, f"noted on incident #{args.id}")
+    from shiptrack_tui.cli_incidents import cmd_note
 
-
-def _silence_target(args: argparse.Namespace) -> tuple[str, str]:
-    """(the target as the action note writes it, a monitor it covers: the action row's monitor)."""
-    from shiptrack_tui.core.silences import SilenceError, SilenceTarget
-
-    try:
-        target = SilenceTarget.parse(args.target)
-    except SilenceError as error:
-        raise UsageError(f"shiptrack: {error}") from None
-    store = _open_store(_db_for_reading(args))
-    try:
-        covered = [s.name for s in store.monitor_summaries(time.time(), windows=())
-                   if target.covers(s.name, s.tags)]
-    finally:
-        store.close()
-    if not covered:
-        raise UsageError(f"shiptrack: {target.label} covers no monitor; `shiptrack status` lists them")
-    return str(target), covered[0]
+    return cmd_note(args)
 
 
 def cmd_silence(args: argparse.Namespace) -> int:
-    from shiptrack_tui.core.durations import DurationError, parse_duration
-    from shiptrack_tui.core.silences import SilenceRequest, SilenceTarget
+    from shiptrack_tui.cli_incidents import cmd_silence
 
-    note, monitor = _silence_target(args)
-    try:
-        seconds = None if args.until_resolved else parse_duration(args.length)
-    except DurationError as error:
-        raise UsageError(f"shiptrack: --for {error}") from None
-    request = SilenceRequest(SilenceTarget.parse(note), seconds)
-    return _act(args, "silence", request.to_note(), f"silenced {request.target.label} {request.length_text}",
-                monitor=monitor)
+    return cmd_silence(args)
 
 
 def cmd_unsilence(args: argparse.Namespace) -> int:
-    note, monitor = _silence_target(args)
-    return _act(args, "unsilence", note, f"lifted the silence on {args.target}", monitor=monitor)
+    from shiptrack_tui.cli_incidents import cmd_unsilence
+
+    return cmd_unsilence(args)
 
 
 def cmd_notify_test(args: argparse.Namespace) -> int:
@@ -323,47 +188,9 @@ def cmd_notify_test(args: argparse.Namespace) -> int:
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
-    from shiptrack_tui.config import ConfigConflict, ConfigError, add_monitor, remove_monitor
+    from shiptrack_tui.cli_monitors import cmd_monitor
 
-    path = _config_path(args)
-    try:
-        if args.monitor_command == "add":
-            fields: dict[str, object] = {"name": args.name, "url": args.url}
-            if args.interval:
-                fields["interval"] = args.interval
-            if args.tag:
-                fields["tags"] = list(args.tag)
-            add_monitor(path, fields)
-            print(f"added monitor {args.name!r} to {path}")
-        else:
-            _confirm_rm(args)
-            remove_monitor(path, args.name)
-            print(f"removed monitor {args.name!r} from {path}")
-    except (ConfigError, ConfigConflict, LookupError) as error:
-        raise UsageError(str(error).strip("'\"")) from None
-    print("a running daemon picks this up on SIGHUP (systemctl reload shiptrack)")
-    return EXIT_OK
-
-
-def _confirm_rm(args: argparse.Namespace) -> None:
-    """`monitor rm` of a monitor with history needs --yes (UsageError without it)."""
-    if args.yes:
-        return
-    try:
-        config = _load(args, check_urls=False)
-    except UsageError:  # a broken file: rm may be the fix; the database is then the default one
-        config = None
-    db = _db_path(args, config)
-    if not db.exists():
-        return
-    store = _open_store(db)
-    try:
-        history = store.history(args.name)
-    finally:
-        store.close()
-    if history is not None and not history.empty:
-        raise UsageError(f"shiptrack: {args.name!r} has history in {db} ({history}); rm keeps it there, out "
-                         "of sight (adding the name again takes it up); add --yes to remove the monitor")
+    return cmd_monitor(args)
 
 
 def _demo_config(args: argparse.Namespace) -> tuple[Config, DemoTargetsThread]:
@@ -502,6 +329,21 @@ def _bench_argv(argv: Sequence[str]) -> list[str] | None:
     return rest
 
 
+_DASHED_VALUE = re.compile(r"^-\d")
+
+
+def _glue_negative_values(argv: list[str]) -> list[str]:
+    """`--for -5m` as `--for=-5m`: argparse takes "-5m" for an option, so the command could not
+    say what is wrong with the value itself."""
+    glued: list[str] = []
+    for token in argv:
+        if glued and glued[-1] == "--for" and _DASHED_VALUE.match(token):
+            glued[-1] = f"--for={token}"
+        else:
+            glued.append(token)
+    return glued
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     raw = list(sys.argv[1:] if argv is None else argv)
     bench_args = _bench_argv(raw)
@@ -509,7 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from shiptrack_tui.bench import main as bench_main
 
         return bench_main(bench_args)
-    args = build_parser().parse_args(raw)
+    args = build_parser().parse_args(_glue_negative_values(raw))
     try:
         if args.command:
             return COMMANDS[args.command](args)
@@ -517,6 +359,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(str(error), file=sys.stderr)
         return EXIT_USAGE
+    except RuntimeFailure as error:
+        print(str(error), file=sys.stderr)
+        return EXIT_FAILURE
     except Exception as error:
         message = _unusable_database(error)
         if message is None:

@@ -90,7 +90,8 @@ def incidents_json(incidents: Sequence[Incident]) -> list[dict[str, Any]]:
             "opened_at": iso(i.opened_at),
             "acknowledged_at": iso(i.acknowledged_at),
             "resolved_at": iso(i.resolved_at),
-            "events": [{"at": iso(e.at), "kind": str(e.kind), "detail": e.detail} for e in i.events],
+            "events": [{"at": iso(e.at), "kind": str(e.kind), "detail": e.detail, "by": e.by}
+                       for e in i.events],
         }
         for i in incidents
     ]
@@ -146,8 +147,6 @@ def incidents_text(incidents: Sequence[Incident], now: float) -> str:
         head = (f"#{i.id} {i.monitor} — {i.state} — {i.cause} "
                 f"(since {fmt_datetime(i.started_at)}, {format_duration(end - i.started_at)})")
         lines = [head]
-        for e in i.events:
-            detail = f" {e.detail}" if e.detail else ""
-            lines.append(f"    {fmt_datetime(e.at)}  {e.kind}{detail}")
+        lines += [f"    {fmt_datetime(e.at)}  {e.text()}" for e in i.events]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)

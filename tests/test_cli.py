@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Iterator
+
 import pytest
 
 from shiptrack_tui.cli import _bench_argv, build_parser, main
@@ -41,7 +44,31 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "invalid choice" in capsys.readouterr().err
 
 
-def test_missing_database_is_one_line_and_exit_2(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["status", "--db", str(tmp_path / "none.db")]) == 2
+def test_missing_database_is_a_runtime_failure(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status", "--db", str(tmp_path / "none.db")]) == 1  # runtime, not usage: README's exit codes
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "no ShipTrack database here yet" in err[0]
+    assert len(err) == 1 and "no database at" in err[0] and "shiptrack --daemon" in err[0]
+
+
+def _actions(parser: argparse.ArgumentParser) -> Iterator[tuple[str, argparse.Action]]:
+    for action in parser._actions:
+        yield parser.prog, action
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                yield from _actions(child)
+
+
+def test_every_option_and_argument_has_help() -> None:
+    missing = [f"{prog} {'/'.join(a.option_strings) or a.dest}" for prog, a in _actions(build_parser())
+               if not a.help]
+    assert missing == []
+
+
+@pytest.mark.parametrize("length", ["0s", "-5m", "0", "soon"])
+def test_a_silence_length_that_is_not_positive_is_a_usage_error(
+    tmp_path, length: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # No database is needed to know the length is wrong: the usage error comes first.
+    assert main(["silence", "api", "--for", length, "--db", str(tmp_path / "none.db")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("shiptrack: --for") and repr(length) in err[0]

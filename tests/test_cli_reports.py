@@ -144,7 +144,7 @@ def test_incidents_filters_and_json(db: Path, capsys: pytest.CaptureFixture[str]
     _, out, _ = run(capsys, "incidents", "--monitor", "web", "--json", "--db", str(db))
     assert [i["monitor"] for i in json.loads(out)] == ["web"]
     _, out, _ = run(capsys, "incidents", "--db", str(db))
-    assert out.startswith("#1 api — open — HTTP 503") and "    " in out and "opened HTTP 503" in out
+    assert out.startswith("#1 api — open — HTTP 503") and "    " in out and "opened: HTTP 503" in out
 
 
 def test_note_without_a_running_engine_is_queued(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -161,8 +161,8 @@ def test_note_without_a_running_engine_is_queued(db: Path, capsys: pytest.Captur
         )
     finally:
         store.close()
-    code, _, err = run(capsys, "ack", "99", "--db", str(db))
-    assert code == 1 and err.strip().count("\n") == 0 and "99" in err
+    code, _, err = run(capsys, "ack", "99", "--db", str(db))  # an unknown incident: a usage error
+    assert code == 2 and err.strip().count("\n") == 0 and "99" in err
 
 
 def test_notify_test_reports_each_url_with_its_secret_redacted(

@@ -45,4 +45,65 @@ def test_json_doc_names_every_field_the_cli_prints(tmp_path: Path) -> None:
     assert _documented_fields("shiptrack status --json") == set(status[0])
     assert _documented_fields("shiptrack incidents --json") == set(incidents[0])
     assert set(status[0]["uptime"]) == {"1h", "24h", "7d", "30d"}
-    assert set(incidents[0]["events"][0]) == {"at", "kind", "detail"}
+    assert set(incidents[0]["events"][0]) == {"at", "kind", "detail", "by"}
+
+
+def _doc_table_keys(doc: str, heading: str) -> set[str]:
+    """The `key` names in the first column of the tables under the `## ` heading that holds `heading`."""
+    text = (ROOT / "docs" / doc).read_text()
+    sections = {part.split("\n", 1)[0]: part for part in text.split("\n## ")[1:]}
+    (body,) = [part for title, part in sections.items() if heading in title]
+    return set(re.findall(r"^\| `([a-z_]+)` \|", body, flags=re.MULTILINE))
+
+
+def test_config_doc_has_every_key_the_loader_accepts() -> None:
+    from shiptrack_tui.config import loader, monitors, windows
+
+    expected = {
+        "Top level": loader.TOP_KEYS,
+        "`[defaults]`": loader.DEFAULTS_KEYS,
+        "`[storage]`": loader.STORAGE_KEYS,
+        "`[notify]`": loader.NOTIFY_KEYS,
+        "`[[notify.channel]]`": loader.CHANNEL_KEYS,
+        "`[display]`": loader.DISPLAY_KEYS,
+        "`[[monitor]]`": monitors.MONITOR_KEYS,
+        "`[[maintenance]]`": (*windows.GLOBAL_KEYS, *windows.MONITOR_KEYS),
+    }
+    for heading, keys in expected.items():
+        assert set(keys) <= _doc_table_keys("config.md", heading), heading
+
+
+def test_config_doc_and_the_example_name_the_same_keys() -> None:
+    import tomllib
+
+    example = tomllib.loads((ROOT / "config" / "example.toml").read_text())
+    documented = _doc_table_keys("config.md", "Top level")
+    for section in ("defaults", "storage", "notify", "display"):
+        assert section in documented
+        tables = {k for k, v in example[section].items() if not isinstance(v, list | dict)}
+        assert tables <= _doc_table_keys("config.md", f"`[{section}]`"), section
+    monitor_keys = {k for table in example["monitor"] for k in table}
+    assert monitor_keys <= _doc_table_keys("config.md", "`[[monitor]]`")
+
+
+def test_cli_doc_has_every_subcommand_and_option() -> None:
+    import argparse
+
+    from shiptrack_tui.cli import build_parser
+
+    text = (ROOT / "docs" / "cli.md").read_text()
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+
+    def walk(parser: argparse.ArgumentParser, path: str) -> None:
+        for action in parser._actions:
+            for option in action.option_strings:
+                if option not in ("-h", "--help"):
+                    assert f"`{option}" in text, f"{path or 'shiptrack'} {option} is not in docs/cli.md"
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    command = f"{path} {name}".strip()
+                    assert any(f"`{command}`" in h or f"`{command} " in h for h in headings), (
+                        f"`shiptrack {command}` has no section in docs/cli.md")
+                    walk(child, command)
+
+    walk(build_parser(), "")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from shiptrack_tui.core.formats import set_display_zone, zone_named
 from shiptrack_tui.core.incidents import (
     IncidentAcknowledged,
     IncidentOpened,
@@ -11,7 +14,7 @@ from shiptrack_tui.core.incidents import (
     ReminderDue,
     StatusChanged,
 )
-from shiptrack_tui.core.messages import iso_utc, render, render_event, transition_of
+from shiptrack_tui.core.messages import fill_incident, render, render_event, transition_of, when
 from shiptrack_tui.core.model import MonitorStatus, Transition
 
 T0 = 1_795_000_000.0  # 2026-11-18T...; any fixed instant will do
@@ -28,26 +31,46 @@ T0 = 1_795_000_000.0  # 2026-11-18T...; any fixed instant will do
 )
 def test_titles_and_types(transition: Transition, title: str, notify_type: str) -> None:
     got_title, body, got_type = render(transition, "api", "https://api.example.com/health",
-                                       "HTTP 503", T0, T0 + 250, note="on it")
+                                       "HTTP 503", T0, T0 + 250, note="on it", host="web1", incident_id=7)
     assert (got_title, got_type) == (title, notify_type)
-    assert "HTTP 503" in body
-    assert f"Down since: {iso_utc(T0)}" in body
+    assert (got_title + "\n" + body).count("HTTP 503") == 1  # the reason once, not three times
+    assert f"Down since: {when(T0)}" in body
     assert "Target: https://api.example.com/health" in body
-    assert iso_utc(T0).endswith("Z")
+    assert "Incident: #7" in body and "Sent by: ShipTrack on web1" in body
+
+
+def test_times_are_in_the_display_zone_and_durations_whole_seconds() -> None:
+    set_display_zone(zone_named("Europe/Berlin"))  # [display] timezone; conftest resets it
+    _t, body, _ = render(Transition.OPEN, "api", "t", "HTTP 503", T0, T0 + 5.04)
+    assert "Down since: 2026-11-18 12:06:40 CET" in body
+    assert "Down for: 5s" in body and not re.search(r"\d\.\ds", body)
+
+
+def test_the_incident_number_is_filled_in_when_it_is_known() -> None:
+    _t, body, _ = render(Transition.OPEN, "api", "t", "HTTP 503", T0, T0)
+    assert "shiptrack ack 12" in fill_incident(body, 12) and "#12" in fill_incident(body, 12)
+    assert "Incident" not in fill_incident(body, None) and "Target: t" in fill_incident(body, None)
+
+
+def test_a_shortened_reason_is_given_in_full_once_in_the_body() -> None:
+    cause = "body does not contain 'ok': " + "x" * 300
+    title, body, _ = render(Transition.OPEN, "api", "t", cause, T0, T0)
+    assert title.endswith("…") and body.count(cause) == 1
 
 
 def test_body_says_how_long_and_on_resolve_the_outage() -> None:
     _t, opened, _ = render(Transition.OPEN, "api", "t", "HTTP 503", T0, T0 + 90)
     assert "Down for: 1m 30s" in opened
-    _t, resolved, _ = render(Transition.RESOLVE, "api", "t", "HTTP 503", T0, T0 + 3725)
-    assert "Outage lasted: 1h 2m" in resolved
-    assert f"Resolved at: {iso_utc(T0 + 3725)}" in resolved
+    title, resolved, _ = render(Transition.RESOLVE, "api", "t", "HTTP 503", T0, T0 + 3725)
+    assert title.endswith("down for 1h 2m") and "What failed: HTTP 503" in resolved
+    assert f"Resolved at: {when(T0 + 3725)}" in resolved
 
 
 def test_ack_carries_the_note() -> None:
     _t, body, _ = render(Transition.ACK, "api", "t", "HTTP 503", T0, T0 + 60, note="  rolling back ")
     assert "Note: rolling back" in body
-    assert f"Acknowledged at: {iso_utc(T0 + 60)}" in body
+    assert f"Acknowledged at: {when(T0 + 60)}\n" in fill_incident(body, 7)
+    assert f"Acknowledged at: {when(T0 + 60)} by alice (cli)\n" in fill_incident(body, 7, "alice (cli)")
 
 
 def test_a_multiline_or_long_cause_stays_one_title_line() -> None:

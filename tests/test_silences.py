@@ -8,6 +8,7 @@ import pytest
 from test_tui_app import WIDE, actions
 from test_tui_seed import NOW, WITH_INCIDENT, open_store, seed, settled, wait_until
 
+from shiptrack_tui.config import operator
 from shiptrack_tui.core.model import Silence, SilenceScope
 from shiptrack_tui.core.silences import (
     SilenceError,
@@ -85,8 +86,8 @@ async def test_s_writes_a_silence_action_for_the_monitor_or_a_tag(incident_db: P
         await pilot.press("s", "escape")
         await pilot.pause()
     assert actions(incident_db) == [
-        ("silence", "api", None, "1h monitor:api", "tui"),
-        ("silence", "api", None, "until-resolved tag:prod", "tui"),
+        ("silence", "api", None, "1h monitor:api", operator("dashboard")),
+        ("silence", "api", None, "until-resolved tag:prod", operator("dashboard")),
     ]
 
 
@@ -106,7 +107,7 @@ async def test_header_row_and_detail_show_a_silence_and_S_lifts_it(incident_db: 
         assert "⊘ silenced: tag:prod (14m left, by tui)" in pane.notes
         await pilot.press("S")
         await wait_until(pilot, lambda: len(actions(incident_db)) == 1)
-    assert actions(incident_db) == [("unsilence", "api", None, "tag:prod", "tui")]
+    assert actions(incident_db) == [("unsilence", "api", None, "tag:prod", operator("dashboard"))]
 
 
 async def test_S_on_a_monitor_nobody_silenced_only_warns(incident_db: Path) -> None:

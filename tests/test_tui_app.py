@@ -25,7 +25,7 @@ from test_tui_seed import (
 )
 from textual.binding import Binding
 
-from shiptrack_tui.config import Config
+from shiptrack_tui.config import Config, operator
 from shiptrack_tui.core.model import ActionKind, IncidentState, MonitorSpec
 from shiptrack_tui.demo import DemoTargetsThread
 from shiptrack_tui.engine import Engine, EngineThread
@@ -107,7 +107,8 @@ async def test_ack_with_note_writes_the_action_row_and_wakes_the_engine(incident
         await pilot.press(*"rolling back")
         await pilot.press("enter")
         await wait_until(pilot, lambda: "wake" in engine.calls)
-    assert actions(incident_db) == [("ack", "api", incident_id_of(incident_db, "api"), "rolling back", "tui")]
+    assert actions(incident_db) == [
+        ("ack", "api", incident_id_of(incident_db, "api"), "rolling back", operator("dashboard"))]
 
 
 async def test_ack_cancelled_writes_nothing(incident_db: Path) -> None:
@@ -127,7 +128,7 @@ async def test_note_on_open_incident(incident_db: Path) -> None:
         await pilot.press("j", "n", *"db failover", "enter")
         await wait_until(pilot, lambda: bool(actions(incident_db)))
     search_incident = incident_id_of(incident_db, "search")
-    assert actions(incident_db) == [("note", "search", search_incident, "db failover", "tui")]
+    assert actions(incident_db) == [("note", "search", search_incident, "db failover", operator("dashboard"))]
 
 
 async def test_pause_resume_and_check_now_write_actions(incident_db: Path) -> None:
@@ -141,9 +142,9 @@ async def test_pause_resume_and_check_now_write_actions(incident_db: Path) -> No
         await pilot.press("ctrl+end", "p")  # the paused tcp-db sorts last: resume it
         await wait_until(pilot, lambda: len(actions(incident_db)) == 3)
     assert actions(incident_db) == [
-        (ActionKind.CHECK_NOW.value, "api", None, None, "tui"),
-        (ActionKind.PAUSE.value, "api", None, None, "tui"),
-        (ActionKind.RESUME.value, "tcp-db", None, None, "tui"),
+        (ActionKind.CHECK_NOW.value, "api", None, None, operator("dashboard")),
+        (ActionKind.PAUSE.value, "api", None, None, operator("dashboard")),
+        (ActionKind.RESUME.value, "tcp-db", None, None, operator("dashboard")),
     ]
 
 

@@ -14,7 +14,7 @@ import pytest
 from loopback_http import LoopbackTarget
 from test_tui_seed import settled, wait_until
 
-from shiptrack_tui.config import Config
+from shiptrack_tui.config import Config, operator
 from shiptrack_tui.core.model import IncidentState, MonitorSpec
 from shiptrack_tui.demo import DemoTargetsThread
 from shiptrack_tui.engine import Engine, EngineThread
@@ -69,6 +69,9 @@ async def test_ack_from_the_dashboard_reaches_the_in_process_engine_and_quit_flu
             await pilot.press(*"paging the dba", "enter")
             await wait_until(pilot, lambda: incident_state(db) == [("acknowledged", "paging the dba")],
                              seconds=5)
+            (acked,) = [e for e in store.incidents()[0].events if e.kind == "acknowledged"]
+            assert acked.by == operator("dashboard") and acked.by.endswith(" (dashboard)")
+            assert acked.text() == f"acknowledged by {acked.by}: paging the dba"
             await pilot.press("q")
             await wait_until(pilot, lambda: not handle.running, seconds=10)
         assert stored_checks(db) == engine.counters.checks  # every check the engine made was flushed

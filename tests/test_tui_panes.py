@@ -137,3 +137,21 @@ async def test_detail_keeps_its_essentials_in_view_beside_a_long_timeline(tmp_pa
         lines = str(caption.render()).splitlines()
         assert lines and all(not line.rstrip().endswith("·") for line in lines)
         assert caption.size.height == len(lines) and all(len(line) <= caption.size.width for line in lines)
+
+
+def test_timeline_says_who_acknowledged_and_noted() -> None:
+    from dataclasses import replace
+
+    from shiptrack_tui.core.model import Incident, TimelineEntry, TimelineKind
+
+    incident = Incident(id=7, monitor="api", state=IncidentState.ACKNOWLEDGED, cause="HTTP 503",
+                        started_at=NOW - 600, opened_at=NOW - 540, acknowledged_at=NOW - 300, events=(
+                            TimelineEntry(NOW - 540, TimelineKind.OPENED, "HTTP 503"),
+                            TimelineEntry(NOW - 300, TimelineKind.ACKNOWLEDGED, "on it", "alice (dashboard)"),
+                            TimelineEntry(NOW - 200, TimelineKind.NOTE, "db failover", "bob (cli)")))
+    text = plain(render_timeline([incident], NOW, {}), width=100)
+    assert "acknowledged by alice (dashboard): on it" in text
+    assert "note by bob (cli): db failover" in text
+    bare = TimelineEntry(NOW - 300, TimelineKind.ACKNOWLEDGED, None, "alice (cli)")
+    quiet = replace(incident, events=(bare,))
+    assert "acknowledged by alice (cli)" in plain(render_timeline([quiet], NOW, {}), width=100)

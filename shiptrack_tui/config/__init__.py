@@ -10,7 +10,7 @@ from shiptrack_tui.config.editing import (
 )
 from shiptrack_tui.config.errors import ConfigConflict, ConfigError, ConfigNotFound
 from shiptrack_tui.config.loader import AppriseConfigCheck, NotifyUrlCheck, load_config, parse_config
-from shiptrack_tui.config.paths import default_config_path, default_db_path
+from shiptrack_tui.config.paths import default_config_path, default_db_path, operator
 from shiptrack_tui.config.redact import redact_url
 from shiptrack_tui.config.settings import (
     NOTIFY_EVENTS,
@@ -42,6 +42,7 @@ __all__ = [
     "default_db_path",
     "fields_from_spec",
     "load_config",
+    "operator",
     "parse_config",
     "redact_url",
     "remove_monitor",

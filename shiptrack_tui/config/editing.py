@@ -82,6 +82,7 @@ class ConfigEditor:
                                  "make the change again")
         self.text = "" if self.original is None else self._decode(self.original)
         self.newline = "\r\n" if "\r\n" in self.text else "\n"
+        self._inserted: tuple[int, int] | None = None  # (first 1-based line, count) add_monitor wrote
 
     # -- edits -------------------------------------------------------------------------------
     def add_monitor(self, fields: Mapping[str, Any]) -> None:
@@ -106,12 +107,13 @@ class ConfigEditor:
             new = ["\n", *(f"{line}\n" for line in block)]
             if after is not None and after.strip():
                 new.append("\n")
-            self._splice(end, end, new)
         else:
             self._ensure_final_newline()
             prefix = ["\n"] if self.text.strip() and self._lines()[-1].strip() else []
             end = len(self._lines())
-            self._splice(end, end, [*prefix, *(f"{line}\n" for line in block)])
+            new = [*prefix, *(f"{line}\n" for line in block)]
+        self._splice(end, end, new)
+        self._inserted = (end + 1, len(new))
 
     def remove_monitor(self, name: str) -> None:
         """Delete the monitor's table, its sub-tables and the comments that belong to them."""
@@ -134,13 +136,35 @@ class ConfigEditor:
 
     # -- results -----------------------------------------------------------------------------
     def validate(self) -> Config:
-        """The edited text as a Config; ConfigError if it would not load."""
+        """The edited text as a Config; ConfigError if it would not load.
+
+        Problems cite lines of the edited text (the dashboard's form maps them to its fields);
+        `save` cites the file as it is on disk.
+        """
         return parse_config(self.text.encode(), self.path, display=self.display,
                             check_notify_url=self.check_notify_url)
 
+    def _as_in_file(self, problem: str) -> str:
+        """A problem's line as the file on disk has it: the added monitor is not in the file yet."""
+        assert self._inserted is not None
+        first, count = self._inserted
+        prefix = f"{self.display}:"
+        head, _, rest = problem[len(prefix):].partition(": ")
+        if not problem.startswith(prefix) or not head.isdigit():
+            return problem
+        line = int(head)
+        if first <= line < first + count:
+            return f"{self.display}: the new monitor was not added: {rest}"
+        return f"{prefix}{line - count if line >= first + count else line}: {rest}"
+
     def save(self) -> Config:
         """Validate, check nobody else wrote the file, then replace it atomically."""
-        config = self.validate()
+        try:
+            config = self.validate()
+        except ConfigError as error:
+            if self._inserted is None:
+                raise
+            raise ConfigError([self._as_in_file(problem) for problem in error.problems]) from None
         current = _read_or_none(self.path)
         if (None if current is None else hashlib.sha256(current).hexdigest()) != self.digest:
             raise ConfigConflict(f"{self.display} changed on disk since it was read; nothing was written. "

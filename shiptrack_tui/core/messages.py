@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from shiptrack_tui.core.durations import format_duration
+from shiptrack_tui.core.formats import fmt_datetime
 from shiptrack_tui.core.incidents import (
     Event,
     IncidentAcknowledged,
@@ -38,15 +39,44 @@ NOTIFY_TYPES: Final = {
 MAX_CAUSE_IN_TITLE: Final = 120
 
 
+# The incident's number is known only once its row is written, and who acknowledged only to the
+# write that carries the action: the message holds these marks and storage fills them in
+# (`fill_incident`) in the transaction that writes the outbox row.
+INCIDENT_MARK: Final = "\x1fincident\x1f"
+BY_MARK: Final = "\x1fby\x1f"
+
+
 def iso_utc(at: float) -> str:
     """POSIX seconds as ISO 8601 UTC with a `Z`, to the second."""
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def when(at: float) -> str:
+    """A time as people on call read it: the display zone (`[display] timezone`, else the
+    machine's) with its abbreviation: `2026-11-18 12:06:40 CET`."""
+    return fmt_datetime(at)
+
+
+def span(seconds: float) -> str:
+    """A duration in a message: whole seconds (`1m 25s`, `5s`), never `5.0s` beside them."""
+    return format_duration(round(max(seconds, 0.0)))
 
 
 def one_line(text: str, limit: int = MAX_CAUSE_IN_TITLE) -> str:
     """Collapse whitespace (a reason may hold newlines) and cap the length for a title."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def fill_incident(text: str, incident_id: int | None, by: str | None = None) -> str:
+    """Put the incident's number (and who acted) where the message has marks for them; without a
+    number, drop the lines that would show it."""
+    text = text.replace(BY_MARK, f" by {by}" if by else "")
+    if INCIDENT_MARK not in text:
+        return text
+    if incident_id is not None:
+        return text.replace(INCIDENT_MARK, str(incident_id))
+    return "\n".join(line for line in text.split("\n") if INCIDENT_MARK not in line)
 
 
 def render(
@@ -57,47 +87,49 @@ def render(
     started_at: float,
     at: float,
     note: str | None = None,
+    *,
+    host: str | None = None,
+    incident_id: int | None = None,
 ) -> tuple[str, str, str]:
     """Return (title, body, Apprise notify type) for one transition of one incident.
 
-    `started_at` is the first failing check; `at` is when the transition happened.
+    `started_at` is the first failing check; `at` is when the transition happened. The reason is
+    said once: in the title, or in the body when the title has none (RESOLVED) or had to shorten
+    it. Without `incident_id` the body keeps a mark for storage to fill (`fill_incident`).
     """
     cause = cause.strip() or "check failed"
-    lasted = format_duration(at - started_at)
-    since = iso_utc(started_at)
+    lasted = span(at - started_at)
+    number = INCIDENT_MARK if incident_id is None else str(incident_id)
     if transition is Transition.RESOLVE:
         title = f"[RESOLVED] {monitor} — down for {lasted}"
-        lines = [
-            f"{monitor} is back up after {lasted} down.",
-            f"What failed: {cause}",
-            f"Down since: {since}",
-            f"Resolved at: {iso_utc(at)}",
-            f"Outage lasted: {lasted}",
-            f"Target: {target}",
-        ]
+        lines = [f"{monitor} is back up.", f"What failed: {cause}", f"Down since: {when(started_at)}",
+                 f"Resolved at: {when(at)}"]
     else:
         title = f"[{TAGS[transition]}] {monitor} — {one_line(cause)}"
-        lines = [_opening_line(transition, monitor, cause, lasted)]
-        lines += [
-            f"What failed: {cause}",
-            f"Down since: {since}",
-            f"Down for: {lasted}",
-            f"Target: {target}",
-        ]
+        lines = [_opening_line(transition, monitor, lasted)]
+        if one_line(cause) != cause:
+            lines.append(f"What failed: {cause}")
+        lines += [f"Down since: {when(started_at)}", f"Down for: {lasted}"]
         if transition is Transition.ACK:
-            lines.append(f"Acknowledged at: {iso_utc(at)}")
-            if note:
+            lines.append(f"Acknowledged at: {when(at)}{BY_MARK}")
+            if note and note.strip():
                 lines.append(f"Note: {note.strip()}")
+    lines.append(f"Target: {target}")
+    if transition in (Transition.OPEN, Transition.REMINDER):
+        lines.append(f"Incident: #{number} (acknowledge: shiptrack ack {number})")
+    else:
+        lines.append(f"Incident: #{number}")
+    if host:
+        lines.append(f"Sent by: ShipTrack on {host}")
     return title, "\n".join(lines), NOTIFY_TYPES[transition]
 
 
-def _opening_line(transition: Transition, monitor: str, cause: str, lasted: str) -> str:
-    reason = one_line(cause)
+def _opening_line(transition: Transition, monitor: str, lasted: str) -> str:
     if transition is Transition.OPEN:
-        return f"{monitor} is down: {reason}."
+        return f"{monitor} is down."
     if transition is Transition.ACK:
-        return f"{monitor} is still down ({reason}); someone is on it."
-    return f"{monitor} is still down after {lasted} and nobody has acknowledged it: {reason}."
+        return f"{monitor} is still down; someone is on it."
+    return f"{monitor} is still down after {lasted} and nobody has acknowledged it."
 
 
 def transition_of(event: Event) -> Transition | None:
@@ -115,11 +147,12 @@ def transition_of(event: Event) -> Transition | None:
 
 
 def render_event(
-    event: Event, target: str, cause: str | None = None
+    event: Event, target: str, cause: str | None = None, host: str | None = None
 ) -> tuple[Transition, str, str, str] | None:
     """(transition, title, body, notify type) for an incident event, or None if it is not announced.
 
-    An acknowledgement does not carry the incident's cause; pass it as `cause`.
+    An acknowledgement does not carry the incident's cause; pass it as `cause`. `host` names the
+    machine that sends it.
     """
     transition = transition_of(event)
     if transition is None or isinstance(event, StatusChanged):
@@ -128,7 +161,8 @@ def render_event(
     own_cause = None if isinstance(event, IncidentAcknowledged) else event.cause
     event_cause = own_cause or cause
     title, body, notify_type = render(
-        transition, event.monitor, target, event_cause or "check failed", event.started_at, event.at, note
+        transition, event.monitor, target, event_cause or "check failed", event.started_at, event.at, note,
+        host=host,
     )
     if event_cause is None and transition is Transition.ACK:
         # The engine did not say why it was down; never invent a reason in the first line.
@@ -140,7 +174,7 @@ def render_test(at: float) -> tuple[str, str, str]:
     """The message `shiptrack notify-test` sends to every configured URL."""
     return (
         "[TEST] ShipTrack — notifications work",
-        f"This is a test message from ShipTrack, sent at {iso_utc(at)}.\n"
+        f"This is a test message from ShipTrack, sent at {when(at)}.\n"
         "If you can read it, incidents will reach you here.",
         "info",
     )

@@ -244,6 +244,17 @@ class TimelineEntry:
     at: float
     kind: TimelineKind
     detail: str | None = None
+    by: str | None = None  # who made it, for operator entries: "alice (dashboard)"
+
+    def text(self) -> str:
+        """The entry in words: "acknowledged by alice (dashboard): on it"."""
+        head = str(self.kind) if self.by is None else f"{self.kind} by {self.by}"
+        return f"{head}: {self.detail}" if self.detail else head
+
+
+def actor(user: str, where: str) -> str:
+    """Who made an operator action, as the timeline and silences show it: "alice (cli)"."""
+    return f"{user} ({where})" if user else where
 
 
 @dataclass(frozen=True, slots=True)

@@ -121,11 +121,18 @@ class OperatorActions:
                 # Checks ran while we awaited the store: act on the state as it is now, and only
                 # if the incident checked is still the open one (a recovery may have resolved it).
                 state, now = self._still_open(action, state), self.clock()
+            if action.kind is ActionKind.ACK and state.incident is not None and (
+                state.incident.state is IncidentState.ACKNOWLEDGED
+            ):
+                # Acknowledging twice is no error: it already holds. A note given with it still lands.
+                notes = ((now, action.note),) if action.note else ()
+                self._submit(spec, state, [], action_id=action.id, timeline_notes=notes, by=action.source)
+                return
             if action.kind is ActionKind.ACK:
                 state, events = acknowledge(state, spec.name, now, action.note)
             elif action.kind is ActionKind.NOTE:
                 notes = ((now, action.note or ""),)
-                self._submit(spec, state, [], action_id=action.id, timeline_notes=notes)
+                self._submit(spec, state, [], action_id=action.id, timeline_notes=notes, by=action.source)
                 return
             elif action.kind is ActionKind.PAUSE:
                 state, events = pause(state, spec.name, now)
@@ -135,7 +142,7 @@ class OperatorActions:
             self._reject(action, str(error))
             return
         self._states[spec.name] = state
-        self._submit(spec, state, events, action_id=action.id)
+        self._submit(spec, state, events, action_id=action.id, by=action.source)
 
     async def _ensure_same_incident(self, action: Action, state: MonitorState) -> None:
         """An ack or note names an incident id; refuse it when that incident is not the open one."""

@@ -22,6 +22,7 @@ Everything here is pure except reading the Apprise config file (cached, in `conf
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Protocol
@@ -39,7 +40,7 @@ from shiptrack_tui.notify.config_file import (
 from shiptrack_tui.notify.redact import redact_target
 
 __all__ = ["ConfigTarget", "all_urls", "expand_placeholder", "load_config_targets", "outbox_items_for",
-           "route", "split_urls", "wants"]
+           "route", "sender_host", "split_urls", "wants"]
 
 
 class ChannelLike(Protocol):
@@ -149,13 +150,19 @@ def outbox_items_for(
     target = redact_target(spec.url)
     cached_targets = tuple(config_targets) if config_targets is not None else None
     for event in events:
-        rendered = render_event(event, target, cause)
+        rendered = render_event(event, target, cause, host=sender_host())
         if rendered is None:
             continue
         transition, title, body, notify_type = rendered
         for url in route(settings, spec.tags, transition, cached_targets):
             items.append(OutboxItem(spec.name, transition, url, title, body, notify_type))
     return tuple(items)
+
+
+@lru_cache(maxsize=1)
+def sender_host() -> str:
+    """This machine's name, as messages say who sent them (looked up once per process)."""
+    return socket.gethostname()
 
 
 def all_urls(settings: NotifySettingsLike) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 import threading
 from pathlib import Path
 from typing import Final
@@ -36,6 +37,17 @@ def create_private_file(path: Path) -> None:
     SQLite gives the -wal and -shm files the mode of the main file, so they stay private too.
     """
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # Never open and close a descriptor of a database this process may already use: POSIX drops
+    # every fcntl lock the process holds on the file when any descriptor of it closes, and
+    # without its shared lock another process's closing connection deletes the WAL in use.
+    try:
+        existing = path.stat()
+    except FileNotFoundError:
+        existing = None
+    if existing is not None and stat.S_ISREG(existing.st_mode) and existing.st_size > 0:
+        if stat.S_IMODE(existing.st_mode) & 0o077:
+            os.chmod(path, 0o600)
+        return
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         os.fchmod(fd, 0o600)

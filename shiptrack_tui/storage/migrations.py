@@ -120,8 +120,14 @@ def _outbox_by_monitor(db: SqliteDatabase) -> None:
     db.execute_sql("DROP INDEX IF EXISTS outbox_pending")  # the (incident, url) order it served is gone
 
 
+def _timeline_by(db: SqliteDatabase) -> None:
+    """Schema 5: an operator's timeline entry (acknowledged, note) records who made it."""
+    db.execute_sql('ALTER TABLE "timeline" ADD COLUMN "by" TEXT')
+
+
 MIGRATIONS: Final[tuple[Callable[[SqliteDatabase], None], ...]] = (_initial_schema, _silences,
-                                                                    _compact_rollups, _outbox_by_monitor)
+                                                                    _compact_rollups, _outbox_by_monitor,
+                                                                    _timeline_by)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 

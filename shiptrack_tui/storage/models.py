@@ -137,6 +137,7 @@ class Timeline(BaseModel):
     at = DoubleField()
     kind = TextField()
     detail = TextField(null=True)
+    by = TextField(null=True)  # who made an operator entry: "alice (cli)"
 
 
 class Action(BaseModel):

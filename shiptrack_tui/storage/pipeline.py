@@ -20,6 +20,7 @@ from shiptrack_tui.core.incidents import (
     IncidentResolved,
     ReminderDue,
 )
+from shiptrack_tui.core.messages import fill_incident
 from shiptrack_tui.core.model import (
     CheckResult,
     IncidentState,
@@ -52,6 +53,7 @@ class PipelineWrite:
     action_error: str | None = None  # or record why it could not be applied
     timeline_notes: tuple[tuple[float, str], ...] = ()  # (at, text) notes on the current incident
     timeline: tuple[TimelineEntry, ...] = ()
+    by: str | None = None  # the operator whose action this is: recorded on its ack and note entries
 
     @property
     def at(self) -> float:
@@ -66,9 +68,9 @@ class PipelineWrite:
 
 
 def _add_timeline(conn: sqlite3.Connection, incident_id: int, at: float, kind: TimelineKind,
-                  detail: str | None) -> None:
-    conn.execute("INSERT INTO timeline (incident_id, at, kind, detail) VALUES (?, ?, ?, ?)",
-                 (incident_id, at, kind.value, detail))
+                  detail: str | None, by: str | None = None) -> None:
+    conn.execute("INSERT INTO timeline (incident_id, at, kind, detail, by) VALUES (?, ?, ?, ?, ?)",
+                 (incident_id, at, kind.value, detail, by))
 
 
 def open_incident_row(conn: sqlite3.Connection, monitor_id: int) -> tuple[int, float] | None:
@@ -92,15 +94,15 @@ class _Batch:
             self._store_check(monitor_id, write.result, write.state.paused)
         concerned: int | None = None
         for event in write.events:
-            concerned = self._apply_event(monitor_id, event) or concerned
+            concerned = self._apply_event(monitor_id, event, write.by) or concerned
         if concerned is None and (write.outbox or write.timeline_notes or write.timeline):
             row = open_incident_row(self.conn, monitor_id)
             concerned = row[0] if row else None
         if concerned is not None:
             for at, text in write.timeline_notes:
-                _add_timeline(self.conn, concerned, at, TimelineKind.NOTE, text)
+                _add_timeline(self.conn, concerned, at, TimelineKind.NOTE, text, write.by)
             for entry in write.timeline:
-                _add_timeline(self.conn, concerned, entry.at, entry.kind, entry.detail)
+                _add_timeline(self.conn, concerned, entry.at, entry.kind, entry.detail, entry.by)
         elif write.timeline_notes or write.timeline:
             log.warning("timeline entries for %s dropped: it has no incident", write.monitor)
         self._queue_outbox(concerned, write)
@@ -134,7 +136,7 @@ class _Batch:
         self.rollups.add(monitor_id, at_ms, code, latency_us)
         self.newest[monitor_id] = max(at_ms, self.newest.get(monitor_id, at_ms))
 
-    def _apply_event(self, monitor_id: int, event: Event) -> int | None:
+    def _apply_event(self, monitor_id: int, event: Event, by: str | None) -> int | None:
         """Write one incident event; return the id of the incident it concerns."""
         if isinstance(event, IncidentOpened):
             return self._open(monitor_id, event)
@@ -146,7 +148,7 @@ class _Batch:
             assert row is not None
             self.conn.execute("UPDATE incident SET state = ?, acknowledged_at = ? WHERE id = ?",
                               (IncidentState.ACKNOWLEDGED.value, event.at, row[0]))
-            _add_timeline(self.conn, row[0], event.at, TimelineKind.ACKNOWLEDGED, event.note)
+            _add_timeline(self.conn, row[0], event.at, TimelineKind.ACKNOWLEDGED, event.note, by)
             return row[0]
         if isinstance(event, IncidentResolved):
             assert row is not None
@@ -186,7 +188,9 @@ class _Batch:
         self.conn.executemany(
             "INSERT INTO outbox (incident_id, monitor, transition, url, title, body, notify_type, "
             "created_at, attempts, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0.0)",
-            [(incident_id, item.monitor, item.transition.value, item.url, item.title, item.body,
+            # The incident's number is known only now: fill it into the message (core/messages.py).
+            [(incident_id, item.monitor, item.transition.value, item.url,
+              fill_incident(item.title, incident_id), fill_incident(item.body, incident_id, write.by),
               item.notify_type, created) for item in write.outbox],
         )
 

@@ -125,13 +125,14 @@ def incidents(db: SqliteDatabase, open_only: bool = False, monitor: str | None =
         return []
     timelines: dict[int, list[TimelineEntry]] = {row[0]: [] for row in rows}
     entries = (
-        m.Timeline.select(m.Timeline.incident, m.Timeline.at, m.Timeline.kind, m.Timeline.detail)
+        m.Timeline.select(m.Timeline.incident, m.Timeline.at, m.Timeline.kind, m.Timeline.detail,
+                          m.Timeline.by)
         .where(m.Timeline.incident.in_(list(timelines)))
         .order_by(m.Timeline.at, m.Timeline.id)
         .tuples()
     )
-    for owner, at, kind, detail in entries.execute(db):
-        timelines[owner].append(TimelineEntry(at, TimelineKind(kind), detail))
+    for owner, at, kind, detail, by in entries.execute(db):
+        timelines[owner].append(TimelineEntry(at, TimelineKind(kind), detail, by))
     return [
         Incident(
             id=row_id, monitor=name, state=IncidentState(state), cause=cause, started_at=started_at,

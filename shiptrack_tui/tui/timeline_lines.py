@@ -121,6 +121,8 @@ def _short(why: str) -> str:
 def plain_line(entry: TimelineEntry) -> Line:
     """An entry in words: `note: rolled back`, `notification not delivered: …`."""
     words = KIND_WORDS.get(entry.kind, entry.kind.value.replace("_", " "))
+    if entry.by:  # an operator's entry: "acknowledged by alice (dashboard): on it"
+        words = f"{words} by {entry.by}"
     text = f"{words}: {entry.detail}" if entry.detail else words
     return Line(entry.at, SYMBOLS.get(entry.kind, "·"), text)
 

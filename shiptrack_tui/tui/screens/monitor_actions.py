@@ -10,6 +10,7 @@ from pathlib import Path
 
 from textual import on, work
 
+from shiptrack_tui.config import operator
 from shiptrack_tui.core.model import (
     ActionKind,
     Incident,
@@ -52,7 +53,7 @@ class MonitorActions(MonitorEdits):
         at = self.app_clock()
         action_id = await self._gateway.call(
             lambda store: store.add_action(
-                kind, at=at, monitor=monitor, incident_id=incident_id, note=note, source="tui"
+                kind, at=at, monitor=monitor, incident_id=incident_id, note=note, source=operator("dashboard")
             )
         )
         if self.engine_live():

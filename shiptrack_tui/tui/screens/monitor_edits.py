@@ -18,7 +18,7 @@ from typing import Final
 from textual import on, work
 from textual.screen import Screen
 
-from shiptrack_tui.config import ConfigConflict, ConfigError
+from shiptrack_tui.config import ConfigConflict, ConfigError, operator
 from shiptrack_tui.core.model import ActionKind, MonitorHistory, MonitorSummary
 from shiptrack_tui.tui.config_edits import ConfigSnapshot, MonitorEdit, load_snapshot, save_edit
 from shiptrack_tui.tui.messages import ConfigSaved, EditFailed
@@ -173,7 +173,9 @@ class MonitorEdits(Screen[None]):
             if store.history(new) is not None:
                 return None, False
             try:
-                return store.add_action(ActionKind.RENAME, at=at, monitor=old, note=new, source="tui"), True
+                action = store.add_action(ActionKind.RENAME, at=at, monitor=old, note=new,
+                                          source=operator("dashboard"))
+                return action, True
             except LookupError:  # never checked: no history to carry
                 return None, True
 

@@ -279,8 +279,9 @@ def render_incident(
     grid.add_row(started, FIRST_FAILURE, Text(f"first failed check: {incident.cause}"))
     if incident.state is IncidentState.ACKNOWLEDGED:
         acks = [e for e in incident.events if e.kind is TimelineKind.ACKNOWLEDGED]
-        note = acks[-1].detail if acks and acks[-1].detail else "no note"
-        grid.add_row("", "", Text(f"acknowledged: {note}", style=styles.get(incident.state, "")))
+        last = acks[-1] if acks else None
+        summary = last.text() if last is not None and (last.detail or last.by) else "acknowledged: no note"
+        grid.add_row("", "", Text(summary, style=styles.get(incident.state, "")))
     for line in timeline_lines(incident.events, names):
         grid.add_row(fmt_clock(line.at, now), line.symbol, line.render(now))
     if cursor is None:

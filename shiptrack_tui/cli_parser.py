@@ -1,0 +1,96 @@
+"""The `shiptrack` argument parser: every command, option and its help (docs/cli.md says the same).
+
+Every option carries help text (tests/test_cli.py walks the parsers to check it).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from shiptrack_tui import __version__
+
+__all__ = ["build_parser"]
+
+
+def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    # Subparsers use SUPPRESS so a value given before the subcommand is not reset after it.
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument("--config", metavar="P", default=default,
+                        help="config file (default: $SHIPTRACK_CONFIG or ~/.config/shiptrack/config.toml)")
+    parser.add_argument("--db", metavar="P", default=default, help="database file (default: [storage] path "
+                        "or ~/.local/share/shiptrack/shiptrack.db)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="shiptrack", description="A local-first uptime monitor for the terminal."
+    )
+    _common(parser, top=True)
+    parser.add_argument("--daemon", action="store_true", help="run the engine headless (servers, systemd)")
+    parser.add_argument(
+        "--demo", action="store_true", help="watch the built-in loopback targets; no config needed"
+    )
+    parser.add_argument("--verbose", "-v", action="store_true", help="log every state change (daemon)")
+    parser.add_argument("--version", action="version", version=f"shiptrack {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND",
+                                help="without one, the dashboard (or the daemon with --daemon)")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        _common(p, top=False)
+        return p
+
+    command("check-config", "validate the config file")
+    p = command("status", "one row per monitor")
+    p.add_argument("--json", action="store_true", help="print JSON (docs/json.md) instead of a table")
+    p = command("incidents", "incidents with their timelines")
+    p.add_argument("--open", action="store_true", help="only open and acknowledged incidents")
+    p.add_argument("--monitor", metavar="NAME", help="only this monitor's incidents")
+    p.add_argument("--limit", type=int, default=50, metavar="N", help="at most N incidents, newest first "
+                   "(default: 50)")
+    p.add_argument("--json", action="store_true", help="print JSON (docs/json.md) instead of text")
+    p = command("ack", "acknowledge an incident")
+    p.add_argument("id", type=int, metavar="ID", help="the incident's number (`shiptrack incidents`)")
+    p.add_argument("--note", metavar="TEXT", help="a note for the timeline and the [ACK] message")
+    p = command("note", "add a note to an incident's timeline")
+    p.add_argument("id", type=int, metavar="ID", help="the incident's number (`shiptrack incidents`)")
+    p.add_argument("text", metavar="TEXT", help="the note")
+    command("notify-test", "send a test message to every notification URL")
+    p = command("silence", "mute a monitor's or a tag's notifications (checks keep running)")
+    p.add_argument("target", metavar="MONITOR|tag:TAG", help="a monitor's name, or tag:NAME for every "
+                   "monitor with that tag")
+    length = p.add_mutually_exclusive_group(required=True)
+    length.add_argument("--for", dest="length", metavar="DURATION", help='how long, e.g. "15m", "1h", "4h"')
+    length.add_argument("--until-resolved", action="store_true", help="until the incident resolves")
+    p = command("unsilence", "lift the silence on a monitor or a tag")
+    p.add_argument("target", metavar="MONITOR|tag:TAG", help="as given to `shiptrack silence`")
+    monitor = command("monitor", "add or remove monitors in the config file")
+    msub = monitor.add_subparsers(dest="monitor_command", metavar="add|rm", required=True,
+                                  help="add or remove one monitor")
+    text = "add a monitor (comments in the file are kept; a missing file is created)"
+    p = msub.add_parser("add", help=text, description=text)
+    _common(p, top=False)
+    p.add_argument("--name", required=True, help="the monitor's unique name")
+    p.add_argument("--url", required=True, help="http(s)://... or tcp://host:port")
+    p.add_argument("--interval", metavar="D",
+                   help='how often to check, e.g. "30s" (default: [defaults] interval)')
+    p.add_argument("--tag", action="append", default=[], metavar="T", help="a tag; repeat for several")
+    text = "remove a monitor (comments in the file are kept; its history stays in the database)"
+    p = msub.add_parser("rm", help=text, description=text)
+    _common(p, top=False)
+    p.add_argument("name", help="the name of the monitor to remove")
+    p.add_argument("--yes", action="store_true", help="remove it even though it has history (checks or "
+                   "incidents) in the database")
+    db = command("db", "what the database holds (`db info`), or compact it (`db vacuum`)")
+    dsub = db.add_subparsers(dest="db_command", metavar="info|vacuum", required=True,
+                             help="what to do with the database")
+    p = dsub.add_parser("info", help="size, free pages, rows and oldest data per table, what retention "
+                        "removes next (read-only; works beside a daemon)")
+    _common(p, top=False)
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p = dsub.add_parser("vacuum", help="rewrite the file compactly, with incremental space reclaim "
+                        "(stop the engine first)")
+    _common(p, top=False)
+    # Listed for --help only: main() hands everything after `bench` to the benchmark's own parser.
+    command("bench", "the capacity benchmark (`shiptrack bench --help`; see README)")
+    return parser
