@@ -9,25 +9,16 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from receiver import Receiver
+from waiting import wait_for
 
 from shiptrack_tui.config import Config, NotifySettings
 from shiptrack_tui.core.model import ActionKind, Incident, MonitorSpec, MonitorStatus
 from shiptrack_tui.demo import DemoTargetsThread
 from shiptrack_tui.engine import Engine, EngineThread
 from shiptrack_tui.storage import Store
-
-
-def wait_for(condition: Callable[[], object], seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not reached in time")
 
 
 def rows(db: Path, query: str) -> list[tuple[object, ...]]:

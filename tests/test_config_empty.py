@@ -5,11 +5,10 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from waiting import wait_for
 
 from shiptrack_tui.cli import main
 
@@ -43,13 +42,6 @@ def test_monitor_add_works_on_an_empty_file_and_the_warning_goes(tmp_path: Path,
     assert out.startswith(f"{config}: ok — 1 monitor,") and err == ""
 
 
-def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_daemon_warns_at_start_and_on_each_reload_that_empties_it(tmp_path: Path) -> None:
@@ -66,17 +58,19 @@ def test_daemon_warns_at_start_and_on_each_reload_that_empties_it(tmp_path: Path
         def log() -> str:
             return log_path.read_text()
 
-        wait_for(lambda: "daemon started: 0 monitors" in log() and WARNING in log(), "the start-up warning")
+        wait_for(lambda: "daemon started: 0 monitors" in log() and WARNING in log(),
+                 what="the start-up warning")
         assert f"WARNING shiptrack.daemon: {config}: {WARNING}" in log()
 
         config.write_text(ONE_MONITOR)
         proc.send_signal(signal.SIGHUP)
-        wait_for(lambda: "reloaded: 1 monitors" in log() or "reloading 1 monitors" in log(), "the reload")
+        wait_for(lambda: "reloaded: 1 monitors" in log() or "reloading 1 monitors" in log(),
+                 what="the reload")
         assert log().count(WARNING) == 1  # a config with a monitor does not warn
 
         config.write_text("# every monitor removed\n")
         proc.send_signal(signal.SIGHUP)
-        wait_for(lambda: log().count(WARNING) >= 2, "the warning on reload")
+        wait_for(lambda: log().count(WARNING) >= 2, what="the warning on reload")
         assert proc.poll() is None  # a warning, not a refusal: the daemon keeps running
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(15) == 0

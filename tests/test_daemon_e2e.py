@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from waiting import wait_for
 
 from shiptrack_tui.demo import DemoTargetsThread
 
@@ -93,14 +94,6 @@ def daemon(workdir: Path) -> Iterator[Callable[[], Daemon]]:
             d.proc.wait()
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def status(workdir: Path) -> dict[str, dict[str, Any]]:

@@ -9,11 +9,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from waiting import wait_for
 
 from shiptrack_tui.core.incidents import StatusChanged
 from shiptrack_tui.core.model import MonitorSpec, MonitorStatus
@@ -57,13 +58,6 @@ def flapping() -> Iterator[FlappingTarget]:
     target.server.server_close()
 
 
-def wait_for(predicate: Callable[[], object], what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_default_log_has_transitions_and_problems_and_a_bad_reload_once(
@@ -78,13 +72,13 @@ def test_default_log_has_transitions_and_problems_and_a_bad_reload_once(
         daemon = subprocess.Popen([sys.executable, "-m", "shiptrack_tui", "--daemon", "--config", str(config),
                                    "--db", str(tmp_path / "st.db")], stdout=subprocess.DEVNULL, stderr=stderr)
     try:
-        wait_for(lambda: flapping.requests >= 5, "five checks: up and degraded in turn")
+        wait_for(lambda: flapping.requests >= 5, what="five checks: up and degraded in turn")
         config.write_text(good + 'intreval = "5s"\n')  # a typo: the file watch finds it by itself
-        wait_for(lambda: "config not reloaded" in err.read_text(), "the reload error")
+        wait_for(lambda: "config not reloaded" in err.read_text(), what="the reload error")
         daemon.send_signal(signal.SIGHUP)  # what `shiptrack monitor add` suggests after an edit
-        wait_for(lambda: "unchanged since the errors above" in err.read_text(), "the SIGHUP answered")
+        wait_for(lambda: "unchanged since the errors above" in err.read_text(), what="the SIGHUP answered")
         flapping.down = True
-        wait_for(lambda: "[OPEN] slow" in err.read_text(), "the incident opened")
+        wait_for(lambda: "[OPEN] slow" in err.read_text(), what="the incident opened")
     finally:
         daemon.terminate()
         assert daemon.wait(10) == 0

@@ -16,11 +16,11 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from waiting import wait_for
 
 from shiptrack_tui.demo import DemoTargetsThread
 from shiptrack_tui.heartbeat import heartbeat_path
@@ -97,14 +97,6 @@ def workdir(tmp_path: Path) -> Iterator[Path]:
     targets.stop()
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def shiptrack(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:

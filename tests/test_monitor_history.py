@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from test_tui_forms import fill, open_dashboard
 from test_tui_seed import NOW, Plan, seed, wait_until
+from waiting import wait_for
 
 from shiptrack_tui import cli
 from shiptrack_tui.config import ConfigEditor, load_config
@@ -37,13 +38,6 @@ def targets() -> Iterator[DemoTargetsThread]:
     server.stop()
 
 
-def wait_for(condition: Callable[[], object], seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 def config_for(path: Path, url: str, extra: str = "") -> Path:

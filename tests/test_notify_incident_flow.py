@@ -8,11 +8,11 @@ import re
 import socket
 import sqlite3
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from receiver import Post, Receiver
+from waiting import wait_for
 
 from shiptrack_tui.cli import main
 from shiptrack_tui.config import Config, NotifySettings, operator
@@ -21,15 +21,6 @@ from shiptrack_tui.core.model import ActionKind, MonitorSpec
 from shiptrack_tui.demo import DemoTargetsThread
 from shiptrack_tui.engine import Engine, EngineThread
 from shiptrack_tui.storage import Store
-
-
-def wait_for(condition: Callable[[], object], seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not reached in time")
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import itertools
 import sqlite3
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from receiver import Receiver
+from waiting import wait_for
 
 from shiptrack_tui.config import Channel, Config, NotifySettings
 from shiptrack_tui.core.incidents import IncidentOpened, ReminderDue, acknowledge, reminder_due
@@ -35,13 +35,6 @@ def down(opened_at: float) -> MonitorState:
     return MonitorState(status=MonitorStatus.DOWN, incident=incident)
 
 
-def wait_for(condition: Callable[[], object], seconds: float = 15.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not reached in time")
 
 
 def reminder_times(db: Path) -> list[float]:

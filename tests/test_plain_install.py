@@ -31,6 +31,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from receiver import Receiver
+from waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 HOOK_DIR = Path(__file__).parent / "fixtures" / "plain_install"
@@ -166,13 +167,6 @@ class Plain:
             os.close(fd)
 
 
-def wait_for(predicate: Callable[[], object], what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -215,8 +209,9 @@ def test_every_readme_command_runs_on_the_runtime_dependencies_alone(plain: Plai
 def test_the_demo_runs_on_the_runtime_dependencies_alone(plain: Plain) -> None:
     demo_db = plain.workdir / "demo.db"
     with plain.background("--demo", "--daemon", "--db", str(demo_db)):
-        wait_for(lambda: plain.run("status", "--db", str(demo_db)).returncode == 0, "the demo's database")
-        wait_for(lambda: "steady" in plain.run("status", "--db", str(demo_db)).stdout, "demo monitors")
+        wait_for(lambda: plain.run("status", "--db", str(demo_db)).returncode == 0,
+                 what="the demo's database")
+        wait_for(lambda: "steady" in plain.run("status", "--db", str(demo_db)).stdout, what="demo monitors")
     plain.dashboard("--demo", "--db", str(demo_db), shows=b"steady")
 
 

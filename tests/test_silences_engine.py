@@ -4,26 +4,18 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from receiver import Receiver
+from waiting import wait_for
 
 from shiptrack_tui.config import Config, NotifySettings
 from shiptrack_tui.core.model import ActionKind, IncidentState, MonitorSpec
 from shiptrack_tui.demo import DemoTargetsThread
 from shiptrack_tui.engine import Engine, EngineThread
 from shiptrack_tui.storage import Store
-
-
-def wait_for(condition: Callable[[], object], seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 class Rig:
@@ -116,7 +108,7 @@ def test_a_timed_silence_on_an_open_incident_expires_on_its_own_and_unsilence_li
     rig.act(ActionKind.UNSILENCE, "tag:prod")
     assert rig.store.active_silences() == []
     rig.act(ActionKind.SILENCE, "1s monitor:api")
-    wait_for(lambda: not rig.store.active_silences(), seconds=5)  # engine housekeeping ends it
+    wait_for(lambda: not rig.store.active_silences(), timeout=5)  # engine housekeeping ends it
     wait_for(lambda: ("silence_ended", "silence on api ended (expired)") in rig.timeline(incident))
     entries = [entry for entry in rig.timeline(incident) if entry[0].startswith("silence")]
     assert entries == [

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from storage_helpers import T0, Feed, check
+from waiting import wait_for
 
 from shiptrack_tui.core.model import MonitorState, Outcome
 from shiptrack_tui.core.stats import exact_percentile
@@ -177,13 +178,6 @@ def test_latency_series_uses_raw_rows_or_rollups(store: Store) -> None:
     assert store.latency_series("nobody", T0, T0 + HOUR, 3) == [None, None, None]
 
 
-def _wait_for(condition, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
 
 
 def test_prune_deletes_old_raw_checks_in_bounded_steps(tmp_path: Path, monkeypatch) -> None:
@@ -224,12 +218,12 @@ def test_prune_deletes_old_raw_checks_in_bounded_steps(tmp_path: Path, monkeypat
         def count(sql: str, *params: object) -> int:
             return conn.execute(sql, params).fetchone()[0]
 
-        _wait_for(lambda: count('SELECT COUNT(*) FROM "check" WHERE at_ms < ?', keep.raw_cutoff_ms(now)) == 0)
+        wait_for(lambda: count('SELECT COUNT(*) FROM "check" WHERE at_ms < ?', keep.raw_cutoff_ms(now)) == 0)
         live_then = count('SELECT COUNT(*) FROM "check" WHERE monitor_id = (SELECT id FROM monitor '
                           "WHERE name = 'live')")
         # Three quarters of the checks went: all but a slack of their pages leave the file.
         shrunk_to = size_before - ((size_before // 4096) // 2 - retention.RECLAIM_SLACK_PAGES) * 4096
-        _wait_for(lambda: count("PRAGMA freelist_count") <= retention.RECLAIM_SLACK_PAGES
+        wait_for(lambda: count("PRAGMA freelist_count") <= retention.RECLAIM_SLACK_PAGES
                   and path.stat().st_size <= shrunk_to)
         # Checks went on meanwhile (one every 0.2 s), and what is inside retention is all there.
         assert live_then >= 5

@@ -6,11 +6,12 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from storage_helpers import T0, Feed, check
+from waiting import wait_for
 
 from shiptrack_tui.core.model import Outcome
 from shiptrack_tui.storage import Store, Writer
@@ -23,11 +24,6 @@ def store(tmp_path: Path) -> Iterator[Store]:
     opened.close()
 
 
-def wait_for(predicate: Callable[[], object], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def hold_write_lock(path: Path) -> sqlite3.Connection:
