@@ -32,6 +32,18 @@ class MonitorStatus(StrEnum):
     MAINTENANCE = "maintenance"
 
 
+class Severity(StrEnum):
+    """How bad a monitor's incidents are (DESIGN §10); an incident takes it when it opens."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+DEFAULT_SEVERITY: Final = Severity.HIGH
+
+
 class IncidentState(StrEnum):
     OPEN = "open"
     ACKNOWLEDGED = "acknowledged"
@@ -138,6 +150,7 @@ class MonitorSpec:
     body_regex: str | None = None
     tags: tuple[str, ...] = ()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    severity: Severity = DEFAULT_SEVERITY
 
     @property
     def kind(self) -> str:

@@ -11,17 +11,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from shiptrack_tui.core.model import MonitorStatus
+from shiptrack_tui.core.model import DEFAULT_SEVERITY, MonitorStatus, Severity
 
-
-class Severity(StrEnum):
-    CRITICAL = "critical"
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
-
-
-DEFAULT_SEVERITY: Final = Severity.HIGH
+__all__ = ["DEFAULT_SEVERITY", "RANK", "ServiceSpec", "ServiceStatus", "Severity", "derive_status"]
 
 
 class ServiceStatus(StrEnum):
