@@ -86,6 +86,7 @@ def incidents_json(incidents: Sequence[Incident]) -> list[dict[str, Any]]:
             "id": i.id,
             "monitor": i.monitor,
             "state": str(i.state),
+            "severity": str(i.severity),
             "cause": i.cause,
             "opened_at": iso(i.opened_at),
             "acknowledged_at": iso(i.acknowledged_at),

@@ -204,10 +204,11 @@ class Policy:
 
     failure_threshold: int = 3
     recovery_threshold: int = 2
+    severity: Severity = DEFAULT_SEVERITY  # what an incident takes when it opens
 
     @classmethod
     def of(cls, spec: MonitorSpec) -> Policy:
-        return cls(spec.failure_threshold, spec.recovery_threshold)
+        return cls(spec.failure_threshold, spec.recovery_threshold, spec.severity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +251,7 @@ class Incident:
     acknowledged_at: float | None = None
     resolved_at: float | None = None
     events: tuple[TimelineEntry, ...] = field(default_factory=tuple)
+    severity: Severity = DEFAULT_SEVERITY
 
 
 @dataclass(frozen=True, slots=True)
