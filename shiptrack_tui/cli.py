@@ -135,13 +135,31 @@ def cmd_status(args: argparse.Namespace) -> int:
         store.close()
     health = engine_health(db_path, now)  # a stalled database cannot say so itself: see heartbeat.py
     if args.json:
-        print(json.dumps(status_json(summaries, health, silences, now), indent=2))
+        from shiptrack_tui.cli_services import config_memberships, services_of
+
+        in_services = services_of(config_memberships(_config_if_any(args))[1])
+        print(json.dumps(status_json(summaries, health, silences, now, in_services), indent=2))
         return EXIT_OK
     problem = health.problem() if health is not None else None
     if problem is not None:
         print(f"⚠ {problem}")
     print(status_table(summaries, now, silences))
     return EXIT_OK
+
+
+def _config_if_any(args: argparse.Namespace) -> Config | None:
+    """The config when its file exists and is valid, else None: reading commands work without one."""
+    if not _config_path(args).exists():
+        return None
+    with contextlib.suppress(UsageError):
+        return _load(args, check_urls=False)
+    return None
+
+
+def cmd_services(args: argparse.Namespace) -> int:
+    from shiptrack_tui.cli_services import cmd_services
+
+    return cmd_services(args)
 
 
 def cmd_incidents(args: argparse.Namespace) -> int:
@@ -277,6 +295,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check-config": cmd_check_config,
     "status": cmd_status,
+    "services": cmd_services,
     "incidents": cmd_incidents,
     "ack": cmd_ack,
     "note": cmd_note,

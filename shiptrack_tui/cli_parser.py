@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     command("check-config", "validate the config file")
     p = command("status", "one row per monitor")
     p.add_argument("--json", action="store_true", help="print JSON (docs/json.md) instead of a table")
+    p = command("services", "each [[service]] with its status derived from its monitors")
+    p.add_argument("--json", action="store_true", help="print JSON (docs/json.md) instead of a table")
     p = command("incidents", "incidents with their timelines")
     p.add_argument("--open", action="store_true", help="only open and acknowledged incidents")
     p.add_argument("--monitor", metavar="NAME", help="only this monitor's incidents")

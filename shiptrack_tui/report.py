@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from shiptrack_tui.core.durations import format_duration
@@ -57,9 +57,12 @@ def _silenced_until(muting: Sequence[Silence]) -> str | None:
 
 
 def status_json(summaries: Sequence[MonitorSummary], health: EngineHealth | None = None,
-                silences: Sequence[Silence] = (), now: float = 0.0) -> list[dict[str, Any]]:
+                silences: Sequence[Silence] = (), now: float = 0.0,
+                services: Mapping[str, Sequence[str]] | None = None) -> list[dict[str, Any]]:
     """DESIGN §6's rows; each also carries `engine`: the running engine's health (null when none
-    runs), repeated per row so that the output stays a plain list, and `silenced_until`."""
+    runs), repeated per row so that the output stays a plain list, `silenced_until`, and
+    `services`, the names of the services the monitor belongs to (`services` maps monitor → names)."""
+    services = services or {}
     engine = None if health is None else health.as_json()
     rows = []
     for s in summaries:
@@ -75,6 +78,7 @@ def status_json(summaries: Sequence[MonitorSummary], health: EngineHealth | None
             "p95_ms": _per_window(s, "p95_ms"),
             "open_incident": s.open_incident_id,
             "silenced_until": _silenced_until(covering(s, silences, now)),
+            "services": list(services.get(s.name, ())),
             "engine": engine,
         })
     return rows
@@ -86,6 +90,7 @@ def incidents_json(incidents: Sequence[Incident]) -> list[dict[str, Any]]:
             "id": i.id,
             "monitor": i.monitor,
             "state": str(i.state),
+            "severity": str(i.severity),
             "cause": i.cause,
             "opened_at": iso(i.opened_at),
             "acknowledged_at": iso(i.acknowledged_at),

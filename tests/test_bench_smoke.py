@@ -144,3 +144,13 @@ def _live_only(run_phase: Any) -> Any:
             return Phase(label)
         return run_phase(db_path, label, *args, **kwargs)
     return wrapped
+
+
+def test_services(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    report = bench(capsys, tmp_path, "--scenario", "services", "--monitors", "1000", "--services", "10",
+                   "--changes", "50")
+    assert report["params"]["monitors"] == 1000 and report["params"]["services"] == 10
+    figures = report["figures"]
+    assert 0 < figures["derive_per_change_ms"] <= figures["derive_per_change_p99_ms"]
+    assert figures["derive_every_service_ms"] > 0 and report["baseline"]["scan_ms"] > 0
+    assert set(report["pass"]) == {"derive_per_change_p99_ms"}

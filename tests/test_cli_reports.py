@@ -84,6 +84,7 @@ def test_status_json_has_the_documented_shape(db: Path, capsys: pytest.CaptureFi
         "p95_ms",
         "open_incident",
         "silenced_until",
+        "services",
         "engine",
     }
     assert api["engine"] is None  # no engine runs on this database

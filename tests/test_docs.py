@@ -57,7 +57,7 @@ def _doc_table_keys(doc: str, heading: str) -> set[str]:
 
 
 def test_config_doc_has_every_key_the_loader_accepts() -> None:
-    from shiptrack_tui.config import loader, monitors, windows
+    from shiptrack_tui.config import loader, monitors, services, windows
 
     expected = {
         "Top level": loader.TOP_KEYS,
@@ -68,6 +68,7 @@ def test_config_doc_has_every_key_the_loader_accepts() -> None:
         "`[display]`": loader.DISPLAY_KEYS,
         "`[[monitor]]`": monitors.MONITOR_KEYS,
         "`[[maintenance]]`": (*windows.GLOBAL_KEYS, *windows.MONITOR_KEYS),
+        "`[[service]]`": services.SERVICE_KEYS,
     }
     for heading, keys in expected.items():
         assert set(keys) <= _doc_table_keys("config.md", heading), heading

@@ -23,7 +23,7 @@ from shiptrack_tui.core.durations import DurationError, parse_duration
 
 __all__ = ["SCENARIOS", "main"]
 
-SCENARIOS = ("pipeline", "schedule", "storage", "stats", "keys")
+SCENARIOS = ("pipeline", "schedule", "storage", "stats", "keys", "services")
 
 # Per-scenario defaults; an option given on the command line applies to every scenario run.
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -32,6 +32,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "storage": {"monitors": 200, "interval": 60.0, "checks": 500_000, "steady_monitors": 10},
     "stats": {"monitors": 1000, "interval": 60.0, "days": 30.0, "raw_hours": 2.0, "repeat": 5},
     "keys": {"monitors": 1000, "interval": 30.0, "presses": 200, "duration": None},
+    "services": {"monitors": 10_000, "services": 100, "changes": 500},
 }
 
 
@@ -59,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--repeat", type=int, help="stats: timed repetitions (median reported)")
     parser.add_argument("--presses", type=int,
                         help="keys: key presses per phase (ignored when --duration is given)")
+    parser.add_argument("--services", type=int, help="services: how many services over the monitors")
+    parser.add_argument("--changes", type=int, help="services: changes, each followed by a full derive")
     parser.add_argument("--db", type=Path,
                         help="base path for the benchmark databases (kept); default a temp dir (removed)")
     parser.add_argument("--json-only", action="store_true", help="print only the JSON object")
@@ -92,6 +95,10 @@ def _runner(scenario: str) -> Callable[..., dict[str, Any]]:
         from shiptrack_tui.bench import keys
 
         return keys.run
+    if scenario == "services":
+        from shiptrack_tui.bench import services
+
+        return services.run
     from shiptrack_tui.bench import stats
 
     return stats.run

@@ -377,6 +377,8 @@ def fields_from_spec(spec: MonitorSpec, defaults: Defaults | None = None) -> dic
         fields["tags"] = list(spec.tags)
     if spec.max_body_bytes != DEFAULT_MAX_BODY_BYTES:
         fields["max_body"] = size_text(spec.max_body_bytes)
+    if spec.severity != inherited.severity:
+        fields["severity"] = str(spec.severity)
     return fields
 
 

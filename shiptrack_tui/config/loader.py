@@ -14,6 +14,7 @@ from shiptrack_tui.config.checker import Checker, Scope
 from shiptrack_tui.config.errors import ConfigError, ConfigNotFound
 from shiptrack_tui.config.monitors import MIN_INTERVAL, MonitorReader
 from shiptrack_tui.config.redact import redact_url
+from shiptrack_tui.config.services import read_services
 from shiptrack_tui.config.settings import (
     NOTIFY_EVENTS,
     Channel,
@@ -23,7 +24,17 @@ from shiptrack_tui.config.settings import (
     NotifySettings,
     StorageSettings,
 )
-from shiptrack_tui.config.values import Bad, as_choices, as_duration, as_int, as_str, as_str_list, kind, show
+from shiptrack_tui.config.values import (
+    Bad,
+    as_choices,
+    as_duration,
+    as_int,
+    as_severity,
+    as_str,
+    as_str_list,
+    kind,
+    show,
+)
 from shiptrack_tui.config.windows import GLOBAL_KEYS as WINDOW_KEYS
 from shiptrack_tui.config.windows import read_window, window_label
 from shiptrack_tui.core.durations import format_duration
@@ -34,8 +45,9 @@ NotifyUrlCheck = Callable[[str], str | None]
 AppriseConfigCheck = Callable[[Path], str | None]
 """What is wrong with an Apprise config file's entries (supplied by the notify layer), or None."""
 
-TOP_KEYS: Final = ("defaults", "storage", "notify", "monitor", "maintenance", "display")
-DEFAULTS_KEYS: Final = ("interval", "timeout", "failure_threshold", "recovery_threshold", "degraded_after")
+TOP_KEYS: Final = ("defaults", "storage", "notify", "monitor", "maintenance", "display", "service")
+DEFAULTS_KEYS: Final = ("interval", "timeout", "failure_threshold", "recovery_threshold", "degraded_after",
+                         "severity")
 STORAGE_KEYS: Final = ("path", "keep_raw", "keep_hourly", "keep_daily", "keep_incidents")
 NOTIFY_KEYS: Final = ("urls", "apprise_config", "events", "remind_every", "give_up_after", "channel")
 CHANNEL_KEYS: Final = ("url", "urls", "tags", "events")
@@ -143,8 +155,9 @@ def _read(ck: Checker, raw: dict[str, Any], path: Path, digest: str,
     specs = monitors.read_all(raw.get("monitor"))
     windows = [*_maintenance(ck, raw.get("maintenance"), {spec.name for spec in specs}), *monitors.windows]
     display = _display(ck, _section(ck, raw, "display"))
+    services = read_services(ck, raw.get("service"), specs)
     return Config(path=path, monitors=tuple(specs), defaults=defaults, storage=storage, notify=notify,
-                  maintenance=tuple(windows), digest=digest, display=display)
+                  maintenance=tuple(windows), digest=digest, display=display, services=services)
 
 
 def _section(ck: Checker, raw: dict[str, Any], name: str) -> dict[str, Any]:
@@ -163,6 +176,7 @@ def _defaults(ck: Checker, table: dict[str, Any]) -> tuple[Defaults, bool]:
     failures = ck.read(scope, table, "failure_threshold", as_int)
     recoveries = ck.read(scope, table, "recovery_threshold", as_int)
     degraded = ck.read(scope, table, "degraded_after", as_duration)
+    severity = ck.read(scope, table, "severity", as_severity)
     defaults = Defaults()
     effective_interval = interval or defaults.interval
     if timeout is not None and timeout >= effective_interval:
@@ -173,7 +187,7 @@ def _defaults(ck: Checker, table: dict[str, Any]) -> tuple[Defaults, bool]:
         interval=effective_interval, timeout=timeout,
         failure_threshold=failures or defaults.failure_threshold,
         recovery_threshold=recoveries or defaults.recovery_threshold,
-        degraded_after=degraded,
+        degraded_after=degraded, severity=severity or defaults.severity,
     )
     return result, timeout is not None
 

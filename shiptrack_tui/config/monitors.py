@@ -13,6 +13,7 @@ from shiptrack_tui.config.values import (
     as_duration,
     as_int,
     as_regex,
+    as_severity,
     as_size,
     as_status,
     as_str,
@@ -30,7 +31,7 @@ from shiptrack_tui.core.model import DEFAULT_EXPECT_STATUS, DEFAULT_MAX_BODY_BYT
 MONITOR_KEYS: Final = (
     "name", "url", "method", "headers", "body", "expect_status", "body_contains", "body_regex",
     "interval", "timeout", "failure_threshold", "recovery_threshold", "degraded_after", "tags",
-    "max_body", "maintenance",
+    "max_body", "maintenance", "severity",
 )
 HTTP_ONLY_KEYS: Final = ("method", "headers", "body", "expect_status", "body_contains", "body_regex",
                          "max_body")
@@ -159,6 +160,7 @@ class MonitorReader:
         failures = ck.read(scope, table, "failure_threshold", as_int)
         recoveries = ck.read(scope, table, "recovery_threshold", as_int)
         degraded = ck.read(scope, table, "degraded_after", as_duration)
+        severity = ck.read(scope, table, "severity", as_severity)
         self.read_windows(scope, table.get("maintenance"), name)
         if name is None or url is None:
             return None
@@ -171,6 +173,7 @@ class MonitorReader:
             method=method or "GET", headers=headers or (), body=body,
             expect_status=expect or DEFAULT_EXPECT_STATUS, body_contains=contains, body_regex=regex,
             tags=tags or (), max_body_bytes=max_body or DEFAULT_MAX_BODY_BYTES,
+            severity=severity or defaults.severity,
         )
 
     def check_unique(self, scope: Scope, name: str) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Final
 
 from shiptrack_tui.core.maintenance import MaintenanceWindow
-from shiptrack_tui.core.model import MonitorSpec
+from shiptrack_tui.core.model import DEFAULT_SEVERITY, MonitorSpec, Severity
+from shiptrack_tui.core.services import ServiceSpec
 
 # "reminder" is chosen like the others; the default (no `events` key) sends all four.
 NOTIFY_EVENTS: Final = ("open", "ack", "resolve", "reminder")
@@ -23,6 +24,7 @@ class Defaults:
     failure_threshold: int = 3
     recovery_threshold: int = 2
     degraded_after: float | None = None
+    severity: Severity = DEFAULT_SEVERITY
 
     def timeout_for(self, interval: float) -> float:
         """The timeout a monitor with this interval inherits."""
@@ -88,6 +90,7 @@ class Config:
     maintenance: tuple[MaintenanceWindow, ...] = ()
     digest: str = ""
     display: DisplaySettings = DisplaySettings()
+    services: tuple[ServiceSpec, ...] = ()
 
     def monitor(self, name: str) -> MonitorSpec | None:
         return next((spec for spec in self.monitors if spec.name == name), None)

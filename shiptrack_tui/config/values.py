@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from shiptrack_tui.config.sourcemap import KeyPath
 from shiptrack_tui.core.durations import DurationError, format_duration, parse_duration
-from shiptrack_tui.core.model import StatusRange
+from shiptrack_tui.core.model import Severity, StatusRange
 
 _SIZE: Final = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB)?\s*$", re.IGNORECASE)
 _SIZE_UNITS: Final = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3,
@@ -176,3 +176,13 @@ def as_table(value: object, example: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise Bad(f"{show(value)} must be a table like {example}, not {kind(value)}")
     return value
+
+
+def as_severity(value: object) -> Severity:
+    """One of the incident severities (DESIGN §10)."""
+    text = as_str(value, '"high"')
+    try:
+        return Severity(text)
+    except ValueError:
+        raise Bad(f"{show(value)} is not a severity; expected one of "
+                  + ", ".join(f'"{s}"' for s in Severity)) from None

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Final
 
 from shiptrack_tui.core.model import (
+    DEFAULT_SEVERITY,
     CheckResult,
     IncidentState,
     MonitorState,
@@ -18,6 +19,7 @@ from shiptrack_tui.core.model import (
     OpenIncident,
     Outcome,
     Policy,
+    Severity,
 )
 
 
@@ -43,6 +45,7 @@ class IncidentOpened:
     at: float
     started_at: float
     cause: str
+    severity: Severity = DEFAULT_SEVERITY  # the monitor's, when it opened (DESIGN §10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +151,7 @@ def step(state: MonitorState, result: CheckResult, policy: Policy) -> tuple[Moni
         if state.incident is None and failures >= policy.failure_threshold:
             cause = result.reason or first_reason
             new = replace(new, incident=OpenIncident(started_at=first_at, opened_at=result.at, cause=cause))
-            events.append(IncidentOpened(result.monitor, result.at, first_at, cause))
+            events.append(IncidentOpened(result.monitor, result.at, first_at, cause, policy.severity))
         status = MonitorStatus.DOWN if new.incident is not None else MonitorStatus.PENDING
 
     if status is not state.status:

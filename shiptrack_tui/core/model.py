@@ -32,6 +32,18 @@ class MonitorStatus(StrEnum):
     MAINTENANCE = "maintenance"
 
 
+class Severity(StrEnum):
+    """How bad a monitor's incidents are (DESIGN §10); an incident takes it when it opens."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+DEFAULT_SEVERITY: Final = Severity.HIGH
+
+
 class IncidentState(StrEnum):
     OPEN = "open"
     ACKNOWLEDGED = "acknowledged"
@@ -138,6 +150,7 @@ class MonitorSpec:
     body_regex: str | None = None
     tags: tuple[str, ...] = ()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    severity: Severity = DEFAULT_SEVERITY
 
     @property
     def kind(self) -> str:
@@ -191,10 +204,11 @@ class Policy:
 
     failure_threshold: int = 3
     recovery_threshold: int = 2
+    severity: Severity = DEFAULT_SEVERITY  # what an incident takes when it opens
 
     @classmethod
     def of(cls, spec: MonitorSpec) -> Policy:
-        return cls(spec.failure_threshold, spec.recovery_threshold)
+        return cls(spec.failure_threshold, spec.recovery_threshold, spec.severity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +251,7 @@ class Incident:
     acknowledged_at: float | None = None
     resolved_at: float | None = None
     events: tuple[TimelineEntry, ...] = field(default_factory=tuple)
+    severity: Severity = DEFAULT_SEVERITY
 
 
 @dataclass(frozen=True, slots=True)

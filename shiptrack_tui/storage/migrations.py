@@ -125,9 +125,14 @@ def _timeline_by(db: SqliteDatabase) -> None:
     db.execute_sql('ALTER TABLE "timeline" ADD COLUMN "by" TEXT')
 
 
+def _incident_severity(db: SqliteDatabase) -> None:
+    """Schema 6: an incident keeps the severity its monitor had when it opened (DESIGN §10)."""
+    db.execute_sql("ALTER TABLE incident ADD COLUMN severity TEXT NOT NULL DEFAULT 'high'")
+
+
 MIGRATIONS: Final[tuple[Callable[[SqliteDatabase], None], ...]] = (_initial_schema, _silences,
                                                                     _compact_rollups, _outbox_by_monitor,
-                                                                    _timeline_by)
+                                                                    _timeline_by, _incident_severity)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 

@@ -128,6 +128,7 @@ class Incident(BaseModel):
     opened_at = DoubleField()
     acknowledged_at = DoubleField(null=True)
     resolved_at = DoubleField(null=True)
+    severity = TextField(default="high")
 
 
 class Timeline(BaseModel):

@@ -169,8 +169,10 @@ class _Batch:
             log.warning("incident %s of %s superseded by a new one", existing[0], event.monitor)
             self._resolve(existing[0], event.at, "superseded by a new incident")
         cursor = self.conn.execute(
-            "INSERT INTO incident (monitor_id, state, cause, started_at, opened_at) VALUES (?, ?, ?, ?, ?)",
-            (monitor_id, IncidentState.OPEN.value, event.cause, event.started_at, event.at),
+            "INSERT INTO incident (monitor_id, state, cause, started_at, opened_at, severity) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (monitor_id, IncidentState.OPEN.value, event.cause, event.started_at, event.at,
+             event.severity.value),
         )
         incident_id = int(cursor.lastrowid or 0)
         _add_timeline(self.conn, incident_id, event.at, TimelineKind.OPENED, event.cause)

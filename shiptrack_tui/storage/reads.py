@@ -18,6 +18,7 @@ from shiptrack_tui.core.model import (
     MonitorState,
     MonitorStatus,
     OpenIncident,
+    Severity,
     TimelineEntry,
     TimelineKind,
 )
@@ -137,10 +138,10 @@ def incidents(db: SqliteDatabase, open_only: bool = False, monitor: str | None =
         Incident(
             id=row_id, monitor=name, state=IncidentState(state), cause=cause, started_at=started_at,
             opened_at=opened_at, acknowledged_at=acknowledged_at, resolved_at=resolved_at,
-            events=tuple(timelines[row_id]),
+            events=tuple(timelines[row_id]), severity=Severity(severity),
         )
         for (row_id, _monitor_id, state, cause, started_at, opened_at, acknowledged_at, resolved_at,
-             name) in rows
+             severity, name) in rows
     ]
 
 
