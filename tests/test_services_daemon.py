@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_daemon_logging import FlappingTarget, wait_for
+from test_daemon_logging import FlappingTarget
+from waiting import wait_for
 
 from shiptrack_tui.cli import main
 
@@ -38,10 +39,10 @@ def test_a_member_going_down_makes_its_service_an_outage_or_degraded_by_severity
                                "--db", str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_for(lambda: db.exists() and services(capsys, config, db) == {
-            "Checkout": "operational", "Cache": "operational"}, "both services operational")
+            "Checkout": "operational", "Cache": "operational"}, what="both services operational")
         failing.down = True
         wait_for(lambda: services(capsys, config, db) == {"Checkout": "outage", "Cache": "degraded"},
-                 "Checkout an outage (high) and Cache degraded (medium)")
+                 what="Checkout an outage (high) and Cache degraded (medium)")
     finally:
         daemon.terminate()
         _, err = daemon.communicate(timeout=10)
