@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from shiptrack_tui.core.durations import format_duration
+from shiptrack_tui.core.formats import fmt_datetime
 from shiptrack_tui.report import iso
 from shiptrack_tui.storage import Retention, StorageError
 from shiptrack_tui.storage.inspection import DatabaseInfo, inspect, vacuum
@@ -69,11 +70,12 @@ def info_text(info: DatabaseInfo) -> str:
         f"retention: raw checks {format_duration(keep.raw)}, hourly rollups {format_duration(keep.hourly)}, "
         f"daily rollups {format_duration(keep.daily)}, resolved incidents {format_duration(keep.incidents)}",
         "",
-        f"{'table':<16} {'rows':>14}  {'oldest':<21} {'next prune removes':>18}",
+        f"{'table':<16} {'rows':>14}  {'oldest':<25} {'next prune removes':>18}",
     ]
     for table in info.tables:
         removes = "—" if table.prune_removes is None else f"{table.prune_removes:,}"
-        lines.append(f"{table.name:<16} {table.rows:>14,}  {iso(table.oldest) or '—':<21} {removes:>18}")
+        oldest = fmt_datetime(table.oldest)  # local time, as every CLI table; --json stays UTC
+        lines.append(f"{table.name:<16} {table.rows:>14,}  {oldest:<25} {removes:>18}")
     return "\n".join(lines)
 
 

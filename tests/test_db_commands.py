@@ -82,6 +82,17 @@ def test_db_info_text_names_free_pages_and_the_way_to_reclaim_them(
     assert any(line.startswith("check ") and " 144 " in line for line in out.splitlines())
 
 
+def test_db_info_text_shows_the_oldest_data_in_the_display_zone(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "shiptrack.db"
+    _seed(db, days=1)
+    config = tmp_path / "shiptrack.toml"
+    config.write_text('[display]\ntimezone = "Asia/Tokyo"\n')
+    assert main(["db", "info", "--db", str(db), "--config", str(config)]) == 0
+    check_row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("check "))
+    assert check_row.split()[-2] == "JST"  # the table is local time; `--json` stays UTC with Z
+
+
 @pytest.mark.parametrize("kind", ["missing", "garbage", "version 1"])
 def test_db_info_on_an_unusable_file_is_one_line_and_exit_1(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str) -> None:
