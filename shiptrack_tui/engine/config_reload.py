@@ -20,15 +20,19 @@ log = logging.getLogger("shiptrack.engine")
 class ConfigReloads:
     """Decides whether to reload, loads, and logs the outcome; blocking (run it in a thread)."""
 
-    def __init__(self, path: Path, digest: str, loader: Callable[[], Config]) -> None:
+    def __init__(self, path: Path, digest: str, loader: Callable[[], Config],
+                 running: Callable[[], str] | None = None) -> None:
         self._watcher = ConfigWatcher(path, digest)
         self._loader = loader
+        self._running = running  # the digest of the config the engine runs, however it got it
         self._failed: str | None = None  # the digest of the file whose errors were logged last
 
     def attempt(self, asked: bool) -> Config | None:
         """The new config when it should be applied; `asked` is True for a SIGHUP (reload even an
         unchanged file: a file it includes, such as `apprise_config`, may have changed)."""
         changed = self._watcher.changed()
+        if changed and not asked and self._running is not None and self._watcher.digest == self._running():
+            return None  # already applied (the dashboard hands its saves to the engine at once)
         if not changed and not asked:
             return None
         if not changed and self._watcher.digest == self._failed:

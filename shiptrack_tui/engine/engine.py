@@ -330,7 +330,8 @@ class Engine(OperatorActions):
         """Pick up edits made on disk without a SIGHUP, or at once on one; an invalid edit keeps the
         running config (config_reload.py logs each outcome once)."""
         assert self._config_loader is not None
-        reloads = ConfigReloads(self.config.path, self.config.digest, self._config_loader)
+        reloads = ConfigReloads(self.config.path, self.config.digest, self._config_loader,
+                                running=lambda: self.config.digest)
         while True:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(CONFIG_POLL_SECONDS):
