@@ -6,17 +6,12 @@ update at the same status is allowed (a new message, no move), and a resolved in
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Final
 
 from shiptrack_tui.core.incidents import IllegalTransition
+from shiptrack_tui.core.model import IncidentStatus
 
-
-class IncidentStatus(StrEnum):
-    INVESTIGATING = "investigating"
-    IDENTIFIED = "identified"
-    MONITORING = "monitoring"
-    RESOLVED = "resolved"
+__all__ = ["OPENING_STATUS", "STATUS_TRANSITIONS", "IncidentStatus", "advance"]
 
 
 OPENING_STATUS: Final = IncidentStatus.INVESTIGATING

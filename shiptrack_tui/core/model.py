@@ -44,6 +44,16 @@ class Severity(StrEnum):
 DEFAULT_SEVERITY: Final = Severity.HIGH
 
 
+class IncidentStatus(StrEnum):
+    """What the people handling an incident say about it (DESIGN §10); forward only, see
+    core/incident_status.py for the table."""
+
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    MONITORING = "monitoring"
+    RESOLVED = "resolved"
+
+
 class IncidentState(StrEnum):
     OPEN = "open"
     ACKNOWLEDGED = "acknowledged"
@@ -63,6 +73,8 @@ class TimelineKind(StrEnum):
     RESOLVED = "resolved"
     SILENCED = "silenced"
     SILENCE_ENDED = "silence_ended"
+    UPDATE = "update"  # a status update: `status` holds the status posted, `detail` the message
+    SEVERITY = "severity"  # an operator changed the severity: detail "high → critical"
 
 
 class Transition(StrEnum):
@@ -85,6 +97,8 @@ class ActionKind(StrEnum):
     SILENCE = "silence"
     UNSILENCE = "unsilence"
     RENAME = "rename"  # monitor: the old name, note: the new one; applied with the config that renames
+    UPDATE = "update"  # incident_id, value: the status posted, note: the message
+    SEVERITY = "severity"  # incident_id, value: the new severity, note: an optional reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +266,7 @@ class Incident:
     resolved_at: float | None = None
     events: tuple[TimelineEntry, ...] = field(default_factory=tuple)
     severity: Severity = DEFAULT_SEVERITY
+    status: IncidentStatus = IncidentStatus.INVESTIGATING
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +275,7 @@ class TimelineEntry:
     kind: TimelineKind
     detail: str | None = None
     by: str | None = None  # who made it, for operator entries: "alice (dashboard)"
+    status: str | None = None  # UPDATE entries: the status posted
 
     def text(self) -> str:
         """The entry in words: "acknowledged by alice (dashboard): on it"."""
@@ -308,6 +324,7 @@ class Action:
     incident_id: int | None = None
     note: str | None = None
     source: str = "cli"
+    value: str | None = None  # UPDATE: the status posted; SEVERITY: the new severity
 
 
 @dataclass(frozen=True, slots=True)

@@ -130,9 +130,23 @@ def _incident_severity(db: SqliteDatabase) -> None:
     db.execute_sql("ALTER TABLE incident ADD COLUMN severity TEXT NOT NULL DEFAULT 'high'")
 
 
+V7: Final = (
+    "ALTER TABLE incident ADD COLUMN status TEXT NOT NULL DEFAULT 'investigating'",
+    "UPDATE incident SET status = 'resolved' WHERE state = 'resolved'",
+    'ALTER TABLE "timeline" ADD COLUMN "status" TEXT',
+    'ALTER TABLE "action" ADD COLUMN "value" TEXT',
+)
+
+
+def _incident_status(db: SqliteDatabase) -> None:
+    """Schema 7: status updates (investigating → … → resolved) and a value on actions (DESIGN §10)."""
+    _run(db, V7)
+
+
 MIGRATIONS: Final[tuple[Callable[[SqliteDatabase], None], ...]] = (_initial_schema, _silences,
                                                                     _compact_rollups, _outbox_by_monitor,
-                                                                    _timeline_by, _incident_severity)
+                                                                    _timeline_by, _incident_severity,
+                                                                    _incident_status)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 

@@ -129,6 +129,7 @@ class Incident(BaseModel):
     acknowledged_at = DoubleField(null=True)
     resolved_at = DoubleField(null=True)
     severity = TextField(default="high")
+    status = TextField(default="investigating")
 
 
 class Timeline(BaseModel):
@@ -139,6 +140,7 @@ class Timeline(BaseModel):
     kind = TextField()
     detail = TextField(null=True)
     by = TextField(null=True)  # who made an operator entry: "alice (cli)"
+    status = TextField(null=True)  # an update entry: the status posted
 
 
 class Action(BaseModel):
@@ -152,6 +154,7 @@ class Action(BaseModel):
                                lazy_load=False)
     note = TextField(null=True)
     source = TextField(default="cli")
+    value = TextField(null=True)  # UPDATE: the status posted; SEVERITY: the new severity
     applied_at = DoubleField(null=True)
     error = TextField(null=True)
 

@@ -179,7 +179,8 @@ class _Batch:
         return incident_id
 
     def _resolve(self, incident_id: int, at: float, detail: str) -> None:
-        self.conn.execute("UPDATE incident SET state = ?, resolved_at = ? WHERE id = ?",
+        # Recovery writes the final status update too (DESIGN §10): the status column follows.
+        self.conn.execute("UPDATE incident SET state = ?, resolved_at = ?, status = 'resolved' WHERE id = ?",
                           (IncidentState.RESOLVED.value, at, incident_id))
         _add_timeline(self.conn, incident_id, at, TimelineKind.RESOLVED, detail)
 

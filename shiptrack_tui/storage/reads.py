@@ -14,6 +14,7 @@ from shiptrack_tui.core.model import (
     CheckResult,
     Incident,
     IncidentState,
+    IncidentStatus,
     MonitorHistory,
     MonitorState,
     MonitorStatus,
@@ -127,21 +128,21 @@ def incidents(db: SqliteDatabase, open_only: bool = False, monitor: str | None =
     timelines: dict[int, list[TimelineEntry]] = {row[0]: [] for row in rows}
     entries = (
         m.Timeline.select(m.Timeline.incident, m.Timeline.at, m.Timeline.kind, m.Timeline.detail,
-                          m.Timeline.by)
+                          m.Timeline.by, m.Timeline.status)
         .where(m.Timeline.incident.in_(list(timelines)))
         .order_by(m.Timeline.at, m.Timeline.id)
         .tuples()
     )
-    for owner, at, kind, detail, by in entries.execute(db):
-        timelines[owner].append(TimelineEntry(at, TimelineKind(kind), detail, by))
+    for owner, at, kind, detail, by, status in entries.execute(db):
+        timelines[owner].append(TimelineEntry(at, TimelineKind(kind), detail, by, status))
     return [
         Incident(
             id=row_id, monitor=name, state=IncidentState(state), cause=cause, started_at=started_at,
             opened_at=opened_at, acknowledged_at=acknowledged_at, resolved_at=resolved_at,
-            events=tuple(timelines[row_id]), severity=Severity(severity),
+            events=tuple(timelines[row_id]), severity=Severity(severity), status=IncidentStatus(status),
         )
         for (row_id, _monitor_id, state, cause, started_at, opened_at, acknowledged_at, resolved_at,
-             severity, name) in rows
+             severity, status, name) in rows
     ]
 
 

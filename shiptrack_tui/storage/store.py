@@ -137,7 +137,8 @@ class Store:
 
     # -- operator actions ---------------------------------------------------------------------
     def add_action(self, kind: ActionKind, at: float, monitor: str | None = None,
-                   incident_id: int | None = None, note: str | None = None, source: str = "cli") -> int:
+                   incident_id: int | None = None, note: str | None = None, source: str = "cli",
+                   value: str | None = None) -> int:
         """Queue an operator action for the engine; return its id.
 
         With only `incident_id`, the monitor is the incident's. Raises LookupError for an unknown
@@ -160,7 +161,8 @@ class Store:
             raise ValueError("an action needs a monitor or an incident")
         with self._db.atomic("IMMEDIATE"):
             return int(m.Action.insert(at=at, kind=ActionKind(kind).value, monitor=monitor,
-                                       incident=incident_id, note=note, source=source).execute(self._db))
+                                       incident=incident_id, note=note, source=source,
+                                       value=value).execute(self._db))
 
     def pending_actions(self) -> list[Action]:
         """Actions neither applied nor refused yet, oldest first."""
@@ -168,7 +170,7 @@ class Store:
                  .where(m.Action.applied_at.is_null() & m.Action.error.is_null())
                  .order_by(m.Action.id))
         return [Action(id=row.id, at=row.at, kind=ActionKind(row.kind), monitor=row.monitor,
-                       incident_id=row.incident_id, note=row.note, source=row.source)
+                       incident_id=row.incident_id, note=row.note, source=row.source, value=row.value)
                 for row in query.execute(self._db)]
 
     def reject_action(self, action_id: int, at: float, error: str) -> None:
