@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shiptrack_tui.cli_parser import build_parser
+from shiptrack_tui.failures import RuntimeFailure, UsageError
 
 if TYPE_CHECKING:
     from shiptrack_tui.config import Config
@@ -24,14 +25,6 @@ if TYPE_CHECKING:
     from shiptrack_tui.storage import Store
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """A problem the operator fixes in their config or command line: exit 2."""
-
-
-class RuntimeFailure(Exception):
-    """Something is not there or not working at run time (no database yet): one line, exit 1."""
 
 
 # -- config and database paths ---------------------------------------------------------------
