@@ -135,9 +135,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         store.close()
     health = engine_health(db_path, now)  # a stalled database cannot say so itself: see heartbeat.py
     if args.json:
-        from shiptrack_tui.cli_services import config_memberships, services_of
+        from shiptrack_tui.cli_services import config_index
 
-        in_services = services_of(config_memberships(_config_if_any(args))[1])
+        in_services = config_index(_config_if_any(args)).by_monitor
         print(json.dumps(status_json(summaries, health, silences, now, in_services), indent=2))
         return EXIT_OK
     problem = health.problem() if health is not None else None
