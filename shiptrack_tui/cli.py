@@ -168,6 +168,12 @@ def cmd_incidents(args: argparse.Namespace) -> int:
     return cmd_incidents(args)
 
 
+def cmd_postmortem(args: argparse.Namespace) -> int:
+    from shiptrack_tui.cli_postmortem import cmd_postmortem
+
+    return cmd_postmortem(args)
+
+
 def cmd_ack(args: argparse.Namespace) -> int:
     from shiptrack_tui.cli_incidents import cmd_ack
 
@@ -297,6 +303,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "status": cmd_status,
     "services": cmd_services,
     "incidents": cmd_incidents,
+    "postmortem": cmd_postmortem,
     "ack": cmd_ack,
     "note": cmd_note,
     "notify-test": cmd_notify_test,
