@@ -135,9 +135,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         store.close()
     health = engine_health(db_path, now)  # a stalled database cannot say so itself: see heartbeat.py
     if args.json:
-        from shiptrack_tui.cli_services import config_index
+        from shiptrack_tui.cli_services import config_index, services_config
 
-        in_services = config_index(_config_if_any(args)).by_monitor
+        in_services = config_index(services_config(args, db_path, _config_if_any(args))).by_monitor
         print(json.dumps(status_json(summaries, health, silences, now, in_services), indent=2))
         return EXIT_OK
     problem = health.problem() if health is not None else None
@@ -219,11 +219,12 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
 def _demo_config(args: argparse.Namespace) -> tuple[Config, DemoTargetsThread]:
     from shiptrack_tui.config import Config
-    from shiptrack_tui.demo import DEFAULT_PORT, DemoTargetsThread, demo_monitor_specs
+    from shiptrack_tui.demo import DEFAULT_PORT, DemoTargetsThread, demo_monitor_specs, demo_service_specs
 
     targets = DemoTargetsThread()
     targets.start(port=DEFAULT_PORT, fallback=True)  # another free port when 8787 is taken
-    return Config(path=Path("<demo>"), monitors=tuple(demo_monitor_specs(targets.base_url))), targets
+    monitors = tuple(demo_monitor_specs(targets.base_url))
+    return Config(path=Path("<demo>"), monitors=monitors, services=demo_service_specs()), targets
 
 
 def _demo_db(args: argparse.Namespace) -> Path:

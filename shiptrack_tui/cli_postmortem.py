@@ -21,11 +21,14 @@ from shiptrack_tui.cli import (
 
 
 def cmd_postmortem(args: argparse.Namespace) -> int:
+    from shiptrack_tui.cli_services import services_config
     from shiptrack_tui.postmortem_export import build_postmortem, write_private
 
     # The services named come from the config: a broken one is an error, as for `services`.
     config = _load(args, check_urls=False) if _config_path(args).exists() else None
-    store = _open_store(_db_for_reading(args))
+    db = _db_for_reading(args)
+    store = _open_store(db)
+    config = services_config(args, db, config)
     try:
         text = build_postmortem(store, config, args.id)
     except LookupError as error:

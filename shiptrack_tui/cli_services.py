@@ -9,6 +9,7 @@ import argparse
 import json
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shiptrack_tui.core.model import Incident, MonitorStatus, MonitorSummary
@@ -86,14 +87,30 @@ def config_memberships(config: Config | None) -> tuple[tuple[ServiceSpec, ...], 
     return config.services, dict(config_index(config).members)
 
 
+def services_config(args: argparse.Namespace, db: Path, config: Config | None) -> Config | None:
+    """`config`, or, with no config file while reading the demo's own database (`shiptrack --demo
+    --daemon` in another shell), the demo's monitors and services: they live in no file."""
+    from shiptrack_tui.cli import _demo_db
+
+    if config is not None or args.db or db != _demo_db(args):
+        return config
+    from shiptrack_tui.config import Config
+    from shiptrack_tui.demo import DEFAULT_PORT, demo_monitor_specs, demo_service_specs
+
+    monitors = tuple(demo_monitor_specs(f"http://127.0.0.1:{DEFAULT_PORT}"))  # only names and tags matter
+    return Config(path=Path("<demo>"), monitors=monitors, services=demo_service_specs())
+
+
 def cmd_services(args: argparse.Namespace) -> int:
     from shiptrack_tui.cli import EXIT_OK, _config_path, _db_for_reading, _load, _open_store
 
     # Services live in the config: a broken one is an error here even with --db.
     config = _load(args, check_urls=False) if _config_path(args).exists() else None
+    db = _db_for_reading(args)
+    config = services_config(args, db, config)
     index = config_index(config)
     services = config.services if config is not None else ()
-    store = _open_store(_db_for_reading(args))
+    store = _open_store(db)
     try:
         summaries = store.monitor_summaries(time.time())
         open_incidents = store.incidents(open_only=True)
