@@ -147,6 +147,9 @@ class ServiceIndex:
 
     def affected(self, changed: Iterable[str]) -> tuple[str, ...]:
         """The services holding any of the `changed` monitors, each once, in config order."""
+        changed = tuple(changed)
+        if len(changed) == 1:  # the common case: one check landed; its list is in config order
+            return self._containing.get(changed[0], ())
         found: dict[str, None] = {}
         for monitor in changed:
             for service in self._containing.get(monitor, ()):
