@@ -4,6 +4,7 @@ real Apprise delivery to the loopback receiver; the CLI posts them as an operato
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -215,3 +216,22 @@ def test_a_severity_change_moves_the_service_status(live: Live, capsys: pytest.C
     [entry] = [e for e in stored.events if e.kind == "severity"]
     assert (entry.detail, entry.by) == ("high → medium — one region only", "bob (dashboard)")
     assert len(live.rx.posts) == 1  # a severity change is not announced; only updates are
+
+
+def test_an_incident_that_opened_silenced_stays_quiet_through_its_updates(
+    live: Live, capsys: pytest.CaptureFixture[str]
+) -> None:
+    live.rx.wait_for(1)  # api's OPEN
+    code, _, err = run(capsys, "silence", "web", "--for", "1h", "--db", str(live.db))
+    assert code == 0, err
+    live.targets.set_down("t/web")
+    wait_for(lambda: any(i.monitor == "web" for i in live.store.incidents(open_only=True)),
+             what="web's incident")
+    [web] = [i for i in live.store.incidents(open_only=True) if i.monitor == "web"]
+    assert live.act(ActionKind.UPDATE, web.id, "identified", "cache node lost")[1] is None
+    # The outbox rows would have been written with the action's outcome, in the same transaction.
+    with sqlite3.connect(live.db) as conn:
+        told = conn.execute("SELECT transition FROM outbox WHERE monitor = 'web'").fetchall()
+    assert told == []
+    stored = live.store.incident(web.id)
+    assert stored is not None and str(stored.status) == "identified"

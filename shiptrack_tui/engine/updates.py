@@ -116,7 +116,8 @@ class IncidentUpdates:
     async def _the_open_incident(self, action: Action, state: MonitorState) -> Incident:
         """The incident the action names, if it is its monitor's open one; else refuse."""
         if action.incident_id is None:
-            raise IllegalTransition(f"a {action.kind} names the incident it is about")
+            what = "a status update" if action.kind is ActionKind.UPDATE else "a severity change"
+            raise IllegalTransition(f"{what} must name its incident")
         which = f"incident {action.incident_id}"
         incident = await asyncio.to_thread(self.store.incident, action.incident_id)
         if incident is None:
