@@ -179,6 +179,18 @@ def cmd_note(args: argparse.Namespace) -> int:
     return cmd_note(args)
 
 
+def cmd_update(args: argparse.Namespace) -> int:
+    from shiptrack_tui.cli_updates import cmd_update
+
+    return cmd_update(args)
+
+
+def cmd_severity(args: argparse.Namespace) -> int:
+    from shiptrack_tui.cli_updates import cmd_severity
+
+    return cmd_severity(args)
+
+
 def cmd_silence(args: argparse.Namespace) -> int:
     from shiptrack_tui.cli_incidents import cmd_silence
 
@@ -300,6 +312,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "postmortem": cmd_postmortem,
     "ack": cmd_ack,
     "note": cmd_note,
+    "update": cmd_update,
+    "severity": cmd_severity,
     "notify-test": cmd_notify_test,
     "silence": cmd_silence,
     "unsilence": cmd_unsilence,
