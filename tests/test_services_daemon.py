@@ -103,6 +103,13 @@ def test_an_outage_in_a_service_is_told_updated_and_resolved(
     story = [(e["kind"], e["status"]) for e in incident["events"]
              if e["kind"] in ("opened", "update", "resolved")]
     assert story == [("opened", None), ("update", "identified"), ("update", "monitoring"), ("resolved", None)]
-    # POSTMORTEM (#12, branch h12-postmortem): once `shiptrack postmortem ID` lands, run it here on
-    # `number` (the daemon is stopped; the database stays) and check that it carries every entry of
-    # `incident["events"]` above: opened, both updates with their messages and authors, resolved.
+    # The postmortem of that incident, from the same database, carries every entry of its story.
+    code, postmortem, err = cli(capsys, "postmortem", number, *on)
+    assert (code, err) == (0, "")
+    assert f"incident #{number}" in postmortem.splitlines()[0] and "Checkout" in postmortem.splitlines()[0]
+    for needed in ("bad deploy, rolling back", "v41 is back", by, "Severity", "high", "HTTP 503",
+                   "## Cause", "## Follow-ups"):
+        assert needed in postmortem, needed
+    for kind in ("Opened", "Resolved"):
+        assert kind.lower() in postmortem.lower()
+    assert postmortem.index("bad deploy, rolling back") < postmortem.index("v41 is back")
