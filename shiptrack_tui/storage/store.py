@@ -28,11 +28,12 @@ from shiptrack_tui.core.model import (
     WindowStats,
 )
 from shiptrack_tui.core.stats import WINDOWS
+from shiptrack_tui.storage import gauges, outbox, reads, renames, retention, silences
 from shiptrack_tui.storage import models as m
-from shiptrack_tui.storage import outbox, reads, renames, retention, silences
 from shiptrack_tui.storage import windows as windows_module
 from shiptrack_tui.storage.codec import dump_tags, load_tags
 from shiptrack_tui.storage.db import BUSY_TIMEOUT_SECONDS, StorageError, TrackedDatabase, open_database
+from shiptrack_tui.storage.gauges import StoreGauges
 from shiptrack_tui.storage.migrations import migrate
 from shiptrack_tui.storage.names import Names
 from shiptrack_tui.storage.pipeline import PipelineWrite, apply_writes
@@ -234,12 +235,12 @@ class Store:
         found = reads.incidents(self._db, incident_id=incident_id)
         return found[0] if found else None
 
-    def recent_checks(self, monitor: str, limit: int = 50) -> list[CheckResult]:
-        """The monitor's latest raw checks, newest first."""
+    def recent_checks(self, monitor: str, limit: int = 50, since: float | None = None) -> list[CheckResult]:
+        """The monitor's latest raw checks (only those at or after `since`), newest first."""
         monitor_id = self._names.find_monitor(self._conn(), monitor)
         if monitor_id is None:
             return []
-        return reads.recent_checks(self._db, monitor_id, monitor, limit)
+        return reads.recent_checks(self._db, monitor_id, monitor, limit, since)
 
     def latency_series(self, monitor: str, since: float, until: float, points: int) -> list[float | None]:
         """Median latency per equal slice of [since, until] (None where empty), for charts."""
@@ -259,6 +260,11 @@ class Store:
         """When the monitor's oldest stored raw check ran (None without one)."""
         monitor_id = self._names.find_monitor(self._conn(), monitor)
         return None if monitor_id is None else reads.first_check_at(self._db, monitor_id)
+
+    def gauges(self) -> StoreGauges:
+        """Per-monitor state, latency and certificate figures plus open incidents by severity and
+        the outbox's depth, in one snapshot (what `/metrics` exposes)."""
+        return gauges.read_gauges(self._db)
 
     def data_version(self) -> int:
         """PRAGMA data_version on this thread's connection: it changes when another one commits."""
