@@ -10,11 +10,12 @@ from dataclasses import dataclass
 
 from peewee import SqliteDatabase
 
-GaugeRow = tuple[str, str, bool, float | None, int | None, float | None]
-"""name, status, paused, last latency (ms), certificate days left, last check time (POSIX s)."""
+GaugeRow = tuple[str, str, int, float | None, int | None, float | None]
+"""name, status, paused (0/1), last latency (ms), certificate days left, last check time (POSIX s)."""
 
 _MONITORS = ("SELECT name, status, paused, last_latency_ms, cert_days_left, last_check_at FROM monitor "
              "WHERE removed = 0 ORDER BY name")
+_COUNT = "SELECT count(*) FROM monitor WHERE removed = 0"
 _OPEN_BY_SEVERITY = "SELECT severity, count(*) FROM incident WHERE state != 'resolved' GROUP BY severity"
 _OUTBOX = ("SELECT sum(delivered_at IS NULL AND failed_at IS NULL), sum(failed_at IS NOT NULL), "
            "sum(delivered_at IS NULL AND failed_at IS NULL AND attempts > 0) FROM outbox")
@@ -24,17 +25,19 @@ _OUTBOX = ("SELECT sum(delivered_at IS NULL AND failed_at IS NULL), sum(failed_a
 class StoreGauges:
     """The stored figures `/metrics` exposes, read in one snapshot."""
 
-    monitors: list[GaugeRow]
+    monitors: list[GaugeRow]  # empty unless asked for
+    monitor_count: int
     open_incidents: dict[str, int]  # severity -> open or acknowledged incidents
     outbox_pending: int  # notifications not delivered yet (retrying ones included)
     outbox_retrying: int  # of those, the ones that failed at least once
     outbox_failed: int  # notifications given up on, as long as retention keeps them
 
 
-def read_gauges(db: SqliteDatabase) -> StoreGauges:
+def read_gauges(db: SqliteDatabase, monitors: bool = True) -> StoreGauges:
+    """The counts, and a row per monitor when `monitors` (else only how many there are)."""
     with db.atomic():  # one snapshot: counts and rows from the same moment
-        monitors = [(name, status, bool(paused), latency, cert, checked)
-                    for name, status, paused, latency, cert, checked in db.execute_sql(_MONITORS)]
+        rows = db.execute_sql(_MONITORS).fetchall() if monitors else []
+        count = len(rows) if monitors else db.execute_sql(_COUNT).fetchone()[0]
         severities = {severity: count for severity, count in db.execute_sql(_OPEN_BY_SEVERITY)}
         pending, failed, retrying = db.execute_sql(_OUTBOX).fetchone()
-    return StoreGauges(monitors, severities, pending or 0, retrying or 0, failed or 0)
+    return StoreGauges(rows, count, severities, pending or 0, retrying or 0, failed or 0)

@@ -261,10 +261,10 @@ class Store:
         monitor_id = self._names.find_monitor(self._conn(), monitor)
         return None if monitor_id is None else reads.first_check_at(self._db, monitor_id)
 
-    def gauges(self) -> StoreGauges:
-        """Per-monitor state, latency and certificate figures plus open incidents by severity and
-        the outbox's depth, in one snapshot (what `/metrics` exposes)."""
-        return gauges.read_gauges(self._db)
+    def gauges(self, monitors: bool = True) -> StoreGauges:
+        """Open incidents by severity and the outbox's depth, with (`monitors`) each monitor's
+        state, latency and certificate figures, in one snapshot (what `/metrics` exposes)."""
+        return gauges.read_gauges(self._db, monitors)
 
     def data_version(self) -> int:
         """PRAGMA data_version on this thread's connection: it changes when another one commits."""

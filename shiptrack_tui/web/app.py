@@ -33,7 +33,7 @@ def create_app(ctx: WebContext, extra_routers: Sequence[APIRouter] = ()) -> Fast
     app = FastAPI(title="ShipTrack", version=__version__, description=DESCRIPTION, docs_url="/docs",
                   redoc_url=None, openapi_url="/openapi.json")
     app.state.web = ctx
-    app.state.metrics = metrics.metrics_registry(ctx)
+    app.state.metrics = metrics.Scrape(ctx)
     install_error_handlers(app)
     app.add_middleware(BodyLimit)
     for router in (*ROUTERS, *extra_routers):

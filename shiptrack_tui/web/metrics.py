@@ -33,6 +33,7 @@ from shiptrack_tui.core.model import MonitorStatus, Severity
 from shiptrack_tui.core.vitals import BucketCounts, EngineVitals
 from shiptrack_tui.web.auth import require_read
 from shiptrack_tui.web.context import WebContext
+from shiptrack_tui.web.exposition import Family, render
 
 STATE_CODES: Final = {status.value: code for code, status in enumerate(MonitorStatus)}
 """unknown 0, up 1, degraded 2, pending 3, down 4, paused 5, maintenance 6 (docs/http.md)."""
@@ -48,47 +49,61 @@ def _histogram(name: str, documentation: str, counts: BucketCounts) -> Histogram
 
 
 class ShipTrackCollector(Collector):
-    """Everything ShipTrack exposes, read when Prometheus asks."""
+    """Everything ShipTrack exposes, read when Prometheus asks. The per-monitor families come from
+    `monitor_families()` (rendered by exposition.py); `collect()` yields the rest, and all of them
+    when asked for everything (`everything=True`, for tools that want prometheus-client objects)."""
 
-    def __init__(self, ctx: WebContext) -> None:
+    def __init__(self, ctx: WebContext, everything: bool = False) -> None:
         self._ctx = ctx
+        self._everything = everything
 
     def collect(self) -> Iterator[Metric]:
         yield InfoMetricFamily("shiptrack_build", "The running ShipTrack and Python",
                                value={"version": __version__, "python": platform.python_version()})
+        if self._everything:
+            yield from (family.metric() for family in self.monitor_families())
         yield from self._stored()
         if self._ctx.vitals is not None:
-            yield from self._engine(self._ctx.vitals(True))
+            yield from self._engine(self._ctx.vitals(False))
+
+    def monitor_families(self) -> list[Family]:
+        """One sample per monitor (and per outcome for the check counter), read in one snapshot."""
+        gauges = self._ctx.store.gauges()
+        up = Family("shiptrack_monitor_up", "1 while the monitor's checks pass (up or degraded), 0 while "
+                    "they fail (pending or down); absent when unknown, paused or in maintenance", "gauge",
+                    ("monitor",))
+        state = Family("shiptrack_monitor_state", "The monitor's state: 0 unknown, 1 up, 2 degraded, "
+                       "3 pending, 4 down, 5 paused, 6 maintenance", "gauge", ("monitor",))
+        latency = Family("shiptrack_monitor_latency_seconds", "The last check's latency", "gauge",
+                         ("monitor",))
+        cert = Family("shiptrack_monitor_certificate_days_left", "Days until the TLS certificate "
+                      "expires, as of the last check (HTTPS monitors only)", "gauge", ("monitor",))
+        for name, status, paused, last_latency_ms, cert_days, _checked_at in gauges.monitors:
+            status = "paused" if paused else status
+            labels = (name,)
+            state.rows.append((labels, STATE_CODES.get(status, 0)))
+            if status in _UP:
+                up.rows.append((labels, _UP[status]))
+            if last_latency_ms is not None:
+                latency.rows.append((labels, last_latency_ms / 1000))
+            if cert_days is not None:
+                cert.rows.append((labels, cert_days))
+        families = [up, state, latency, cert]
+        if self._ctx.vitals is not None:
+            checks = Family("shiptrack_monitor_checks", "Checks by outcome since the engine started",
+                            "counter", ("monitor", "outcome"))
+            known = {row[0] for row in gauges.monitors}
+            for name, counts in self._ctx.vitals(True).outcomes.items():
+                if name in known:
+                    for outcome, count in zip(_OUTCOMES, counts, strict=True):
+                        if count:
+                            checks.rows.append(((name, outcome), count))
+            families.append(checks)
+        return families
 
     def _stored(self) -> Iterator[Metric]:
-        gauges = self._ctx.store.gauges()
-        up = GaugeMetricFamily("shiptrack_monitor_up", "1 while the monitor's checks pass (up or degraded), "
-                               "0 while they fail (pending or down); absent when unknown, paused or in "
-                               "maintenance", labels=["monitor"])
-        state = GaugeMetricFamily("shiptrack_monitor_state", "The monitor's state: 0 unknown, 1 up, "
-                                  "2 degraded, 3 pending, 4 down, 5 paused, 6 maintenance",
-                                  labels=["monitor"])
-        latency = GaugeMetricFamily("shiptrack_monitor_latency_seconds", "The last check's latency",
-                                    labels=["monitor"])
-        checked = GaugeMetricFamily("shiptrack_monitor_last_check_timestamp_seconds",
-                                    "When the monitor was last checked (Unix time)", labels=["monitor"])
-        cert = GaugeMetricFamily("shiptrack_monitor_certificate_days_left", "Days until the TLS "
-                                 "certificate expires, as of the last check (HTTPS monitors only)",
-                                 labels=["monitor"])
-        for name, status, paused, last_latency_ms, cert_days, last_check_at in gauges.monitors:
-            status = "paused" if paused else status
-            labels = [name]
-            state.add_metric(labels, STATE_CODES.get(status, 0))
-            if status in _UP:
-                up.add_metric(labels, _UP[status])
-            if last_latency_ms is not None:
-                latency.add_metric(labels, last_latency_ms / 1000)
-            if last_check_at is not None:
-                checked.add_metric(labels, last_check_at)
-            if cert_days is not None:
-                cert.add_metric(labels, cert_days)
-        yield from (up, state, latency, checked, cert)
-        yield GaugeMetricFamily("shiptrack_monitors", "Monitors configured", value=len(gauges.monitors))
+        gauges = self._ctx.store.gauges(monitors=False)
+        yield GaugeMetricFamily("shiptrack_monitors", "Monitors configured", value=gauges.monitor_count)
         incidents = GaugeMetricFamily("shiptrack_incidents_open", "Open or acknowledged incidents by "
                                       "severity", labels=["severity"])
         for severity in Severity:
@@ -102,13 +117,6 @@ class ShipTrackCollector(Collector):
                                 "deliveries), as long as retention keeps them", value=gauges.outbox_failed)
 
     def _engine(self, vitals: EngineVitals) -> Iterator[Metric]:
-        checks = CounterMetricFamily("shiptrack_monitor_checks", "Checks by outcome since the engine "
-                                     "started", labels=["monitor", "outcome"])
-        for name, counts in vitals.outcomes.items():
-            for outcome, count in zip(_OUTCOMES, counts, strict=True):
-                if count:
-                    checks.add_metric([name, outcome], count)
-        yield checks
         yield CounterMetricFamily("shiptrack_checks", "Checks since the engine started", value=vitals.checks)
         yield GaugeMetricFamily("shiptrack_scheduler_age_seconds", "Seconds since the engine's scheduling "
                                 "loop last ran", value=vitals.tick_age)
@@ -130,18 +138,24 @@ class ShipTrackCollector(Collector):
                              "retries included", storage.commit_seconds)
 
 
-def metrics_registry(ctx: WebContext) -> CollectorRegistry:
-    """A registry of our own (never the global one): ShipTrack's figures plus process and Python."""
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(ShipTrackCollector(ctx))
-    ProcessCollector(registry=registry)
-    PlatformCollector(registry=registry)
-    return registry
+class Scrape:
+    """What `/metrics` answers: the per-monitor families (fast renderer), then the registry
+    (ShipTrack's other figures, the process and Python) through `generate_latest`."""
+
+    def __init__(self, ctx: WebContext) -> None:
+        self.collector = ShipTrackCollector(ctx)
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(self.collector)
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+
+    def text(self) -> bytes:
+        return render(self.collector.monitor_families()).encode() + generate_latest(self.registry)
 
 
 @router.get("/metrics", summary="Prometheus metrics", dependencies=[Depends(require_read)],
             response_class=Response)
 async def metrics(request: Request) -> Response:
-    registry: CollectorRegistry = request.app.state.metrics
-    body = await run_in_threadpool(generate_latest, registry)
+    scrape: Scrape = request.app.state.metrics
+    body = await run_in_threadpool(scrape.text)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
