@@ -15,7 +15,7 @@ from typing import Final
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -35,6 +35,8 @@ from shiptrack_tui.web.auth import require_read
 from shiptrack_tui.web.context import WebContext
 from shiptrack_tui.web.exposition import Family, render
 
+CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
+"""The classic text format, what `generate_latest` (and exposition.render) write."""
 STATE_CODES: Final = {status.value: code for code, status in enumerate(MonitorStatus)}
 """unknown 0, up 1, degraded 2, pending 3, down 4, paused 5, maintenance 6 (docs/http.md)."""
 _UP: Final = {"up": 1, "degraded": 1, "pending": 0, "down": 0}
@@ -158,4 +160,4 @@ class Scrape:
 async def metrics(request: Request) -> Response:
     scrape: Scrape = request.app.state.metrics
     body = await run_in_threadpool(scrape.text)
-    return Response(body, media_type=CONTENT_TYPE_LATEST)
+    return Response(body, media_type=CONTENT_TYPE)
