@@ -31,7 +31,7 @@ Writes need `Authorization: Bearer <token>`; API reads and `/metrics` need it to
 def create_app(ctx: WebContext, extra_routers: Sequence[APIRouter] = ()) -> FastAPI:
     """The FastAPI app for `ctx`; `extra_routers` are included after the built-in ones."""
     app = FastAPI(title="ShipTrack", version=__version__, description=DESCRIPTION, docs_url="/docs",
-                  redoc_url=None, openapi_url="/openapi.json")
+                  redoc_url=None, openapi_url="/openapi.json", swagger_ui_oauth2_redirect_url=None)
     app.state.web = ctx
     app.state.metrics = metrics.Scrape(ctx)
     install_error_handlers(app)
