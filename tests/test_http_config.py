@@ -4,6 +4,8 @@ a public bind without a token refused, and a port in use said in one line (exit 
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -41,12 +43,14 @@ def test_absent_means_off_and_loopback_needs_no_token(tmp_path: Path) -> None:
 def test_a_public_address_without_a_token_is_refused_with_exit_2(tmp_path: Path,
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, 'listen = "0.0.0.0:8080"')
-    for command in (["check-config"], ["--daemon"]):
-        assert main([*command, "--config", str(path)]) == 2
-        err = capsys.readouterr().err.strip()
-        assert err == (f"{path}:2: [http] listen \"0.0.0.0:8080\" is reachable from other machines but no "
-                       "token is set; add token_file = \"...\" (or set SHIPTRACK_HTTP_TOKEN), or listen on "
-                       "127.0.0.1")
+    expected = (f"{path}:2: [http] listen \"0.0.0.0:8080\" is reachable from other machines but no token is "
+                "set; add token_file = \"...\" (or set SHIPTRACK_HTTP_TOKEN), or listen on 127.0.0.1")
+    assert main(["check-config", "--config", str(path)]) == 2
+    assert capsys.readouterr().err.strip() == expected
+    # The daemon itself, in its own process (in this one it would install its log handlers).
+    daemon = subprocess.run([sys.executable, "-m", "shiptrack_tui", "--daemon", "--config", str(path),
+                             "--db", str(tmp_path / "st.db")], capture_output=True, text=True, timeout=60)
+    assert (daemon.returncode, daemon.stderr.strip()) == (2, expected)
 
 
 def test_the_token_comes_from_the_file_or_the_environment_which_wins(
