@@ -44,6 +44,7 @@ class ShipTrackApp(App[None]):
         config_error: str | None = None,
         config_path: Path | None = None,
         clock: Callable[[], float] = time.time,
+        web_url: str | None = None,
     ) -> None:
         super().__init__()
         install_scrollbars()
@@ -54,6 +55,8 @@ class ShipTrackApp(App[None]):
         self.config_path = config_path
         """The config file the dashboard edits; None (the demo) disables editing."""
         self.clock = clock
+        self.web_url = web_url
+        """Where this process serves HTTP (`[http]`, the demo), shown in the header."""
         self.gateway = StoreGateway(store_path)
         self.collector = IdleCollector()
         self.view = load_view_state()
@@ -64,7 +67,9 @@ class ShipTrackApp(App[None]):
     def mode(self) -> str:
         if self.attached_pid is not None:
             return attached_mode(self.attached_pid)
-        return "engine running" if self.engine is not None else "viewer (no engine)"
+        if self.engine is None:
+            return "viewer (no engine)"
+        return "engine running" if self.web_url is None else f"engine running · {self.web_url}"
 
     def on_mount(self) -> None:
         if self.view.theme in self.available_themes:
