@@ -87,7 +87,8 @@ def test_writes_need_the_token_and_land_in_the_timeline(rig: Rig) -> None:
     assert acked.json()["state"] == "applied" and acked.json()["action"] > 0
     events = rig.get(f"/api/v1/incidents/{incident_id}", headers=AUTH).json()["events"]
     ack = [e for e in events if e["kind"] == "acknowledged"]
-    assert ack == [{"at": ack[0]["at"], "kind": "acknowledged", "detail": "on it", "by": "api", "status": None}]
+    assert ack == [{"at": ack[0]["at"], "kind": "acknowledged", "detail": "on it", "by": "api",
+                    "status": None}]
     noted = rig.post(f"/api/v1/incidents/{incident_id}/note", json={"text": "rolling back"}, headers=AUTH)
     assert noted.status_code == 200
     events = rig.get(f"/api/v1/incidents/{incident_id}", headers=AUTH).json()["events"]
@@ -124,8 +125,8 @@ def test_a_status_update_is_an_action_row_with_its_status(rig: Rig) -> None:
                    headers=AUTH)
     assert bad.status_code == 422 and bad.json()["details"][0]["where"] == "body.status"
     # The engine applies it like one from the CLI: status moves, the timeline says who.
-    wait_for(lambda: rig.get(f"/api/v1/incidents/{incident_id}", headers=AUTH).json()["status"] == "identified",
-             what="the update applied")
+    one = f"/api/v1/incidents/{incident_id}"
+    wait_for(lambda: rig.get(one, headers=AUTH).json()["status"] == "identified", what="the update applied")
     updates = rig.get(f"/api/v1/incidents/{incident_id}", headers=AUTH).json()["updates"]
     assert [(u["status"], u["message"], u["by"]) for u in updates] == [("identified", "bad deploy", "api")]
     back = rig.post(f"/api/v1/incidents/{incident_id}/update", headers=AUTH,
