@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from shiptrack_tui.config.status_page import StatusPageSettings
 from shiptrack_tui.core.maintenance import MaintenanceWindow
 from shiptrack_tui.core.model import DEFAULT_SEVERITY, MonitorSpec, Severity
 from shiptrack_tui.core.services import ServiceSpec
@@ -91,6 +92,7 @@ class Config:
     digest: str = ""
     display: DisplaySettings = DisplaySettings()
     services: tuple[ServiceSpec, ...] = ()
+    status_page: StatusPageSettings | None = None  # None: no public status page, no badges
 
     def monitor(self, name: str) -> MonitorSpec | None:
         return next((spec for spec in self.monitors if spec.name == name), None)
