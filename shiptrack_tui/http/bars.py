@@ -2,21 +2,21 @@
 
 Each bar is a focusable `<li>` whose `title` says the day in words: a mouse shows it on hover,
 and a tap or the keyboard focuses the bar, which the stylesheet answers by printing the same
-text under the bars (no JavaScript). Completed days' HTML is kept with their counts
-(status_view.PastDays), so a page for 1,000 monitors renders only today's bars afresh.
+text under the bars (no JavaScript). Completed days' HTML is drawn once and kept
+(status_view.PastDays), so a page for 1,000 monitors draws only today's bars afresh.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Final
 
-from markupsafe import Markup, escape
+from markupsafe import escape
 
 from shiptrack_tui.core.days import DAY_SECONDS, DayCounts, DayGrade, grade
 from shiptrack_tui.core.formats import fmt_uptime
-from shiptrack_tui.http.status_view import EntryView, PastDays
 
 GRADE_WORDS: Final = {
     DayGrade.OK: "no failed checks",
@@ -53,11 +53,6 @@ def bar(day: int, counts: DayCounts | None, is_today: bool = False) -> str:
     return f'<li class="d-{grade(counts)}" tabindex="0" title="{text}"></li>'
 
 
-def strip(view: EntryView, past: PastDays) -> Markup:
-    """The entry's bars, oldest day first and today last."""
-    members = view.entry.members
-    done = past.strips.get(members)
-    if done is None:
-        done = "".join(bar(past.first_day + i, counts) for i, counts in enumerate(view.past))
-        past.strips[members] = done
-    return Markup(done + bar(past.today, view.today, is_today=True))  # every part is escaped above
+def past_bars(first_day: int, days: Sequence[DayCounts | None]) -> str:
+    """The bars of consecutive completed days from `first_day`, oldest first."""
+    return "".join(bar(first_day + offset, counts) for offset, counts in enumerate(days))

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from typing import Final
 
 from shiptrack_tui.config.settings import Config
@@ -71,6 +72,13 @@ def public_status(members: Sequence[str], states: Mapping[str, MonitorStatus],
         ServiceStatus.OUTAGE: PublicStatus.OUTAGE,
         ServiceStatus.MAINTENANCE: PublicStatus.MAINTENANCE,
     }[derived]
+
+
+@lru_cache(maxsize=64)
+def monitor_status(state: MonitorStatus, severity: Severity | None) -> PublicStatus:
+    """`public_status` of one monitor, from its state and its open incident's severity (memoised:
+    a page of 1,000 monitors asks for a handful of distinct answers)."""
+    return public_status(("m",), {"m": state}, {} if severity is None else {"m": severity}, single=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from importlib.resources import files
 from typing import Final
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader
+from markupsafe import Markup, escape
 
 from shiptrack_tui import __version__
 from shiptrack_tui.config.settings import Config
@@ -25,9 +27,9 @@ from shiptrack_tui.core.days import DayGrade
 from shiptrack_tui.core.durations import format_duration
 from shiptrack_tui.core.formats import fmt_uptime, local_time, zone_abbreviation
 from shiptrack_tui.core.model import IncidentStatus
-from shiptrack_tui.http.bars import GRADE_WORDS, strip
-from shiptrack_tui.http.public import WORDS, PublicationCache
-from shiptrack_tui.http.status_view import HISTORY_DAYS, RESOLVED_DAYS, HistoryCache, read_page
+from shiptrack_tui.http.bars import GRADE_WORDS, bar
+from shiptrack_tui.http.public import WORDS, PublicationCache, PublicStatus
+from shiptrack_tui.http.status_view import HISTORY_DAYS, RESOLVED_DAYS, EntryView, HistoryCache, read_page
 from shiptrack_tui.storage import Store
 
 log = logging.getLogger("shiptrack.http")
@@ -50,7 +52,8 @@ def template_environment() -> Environment:
     env.globals.update(words=WORDS, update_words=_UPDATE_WORDS, grade_words=GRADE_WORDS, DayGrade=DayGrade,
                        history_days=HISTORY_DAYS, resolved_days=RESOLVED_DAYS, refresh=REFRESH_SECONDS,
                        version=__version__, css=CSS_PATH.lstrip("/"))
-    env.filters.update(when=_when, iso=_iso, duration=format_duration, uptime=_uptime, strip=strip)
+    env.filters.update(when=_when, iso=_iso, duration=format_duration, uptime=_uptime, bars=_bars,
+                       member_items=_member_items)
     return env
 
 
@@ -61,6 +64,27 @@ def _when(at: float) -> str:
 
 def _iso(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _bars(item: EntryView, today: int) -> Markup:
+    """An entry's 90 bars: the completed days' (drawn once, escaped) and today's."""
+    return Markup(item.past_bars + bar(today, item.today, is_today=True))  # both escaped by bars.py
+
+
+def _member_items(members: Sequence[tuple[str, PublicStatus]]) -> Markup:
+    """A service's monitors as `<li>`s: symbol, name, status in words (a service may hold hundreds:
+    one string each, not a template loop)."""
+    items = []
+    for name, status in members:
+        symbol, word = WORDS[status]
+        items.append(f'<li class="s-{status}"><span class="sym" aria-hidden="true">{symbol}</span> '
+                     f'<span class="name">{_escaped(name)}</span> <span class="word">{word}</span></li>')
+    return Markup("".join(items))  # names escaped; symbols and words are ours
+
+
+@lru_cache(maxsize=4096)
+def _escaped(text: str) -> str:
+    return str(escape(text))
 
 
 def _uptime(value: float | None) -> str:

@@ -1,31 +1,34 @@
 """The status page's content, read from the store: statuses, daily history and incidents.
 
 Only public monitors are read (http/public.py). Completed days change only when a late check
-lands, so their counts are read once and kept for a few minutes (`HistoryCache`); today's bar,
-every status and every incident are read on each request.
+lands: their counts are read, pooled per entry and drawn as bars once, and kept for 5 minutes
+(`HistoryCache`; a few strings per entry, not 90,000 small objects for the garbage collector to
+walk). Today's counts are kept for 15 seconds; every status and incident is read on each request.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Final
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
+from typing import Final, Generic, TypeVar
 
 from shiptrack_tui.core.days import DAY_SECONDS, DayCounts, day_of, pooled
-from shiptrack_tui.core.model import Incident, IncidentState, IncidentStatus, TimelineKind
-from shiptrack_tui.http.public import Entry, Publication, PublicStatus, badness, public_status
+from shiptrack_tui.core.model import Incident, IncidentState, IncidentStatus, MonitorStatus, TimelineKind
+from shiptrack_tui.http.bars import past_bars
+from shiptrack_tui.http.public import Entry, Publication, PublicStatus, badness, monitor_status, public_status
 from shiptrack_tui.storage import Store
 
 HISTORY_DAYS: Final = 90
 RESOLVED_DAYS: Final = 7  # resolved incidents shown for this long
 MAX_RESOLVED: Final = 20
 HISTORY_TTL: Final = 300.0  # seconds completed days are kept before they are read again
+TODAY_TTL: Final = 15.0  # seconds today's counts are kept: a bar a few seconds old reads the same
 PUBLIC_KINDS: Final = (TimelineKind.UPDATE,)  # the only timeline entries the public sees
 _STATUSES: Final = frozenset(status.value for status in IncidentStatus)
 
-Days = tuple[DayCounts | None, ...]  # one per day, oldest first; None: no check that day
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +58,7 @@ class EntryView:
     entry: Entry
     status: PublicStatus
     members: tuple[tuple[str, PublicStatus], ...]
-    past: Days  # the completed days
+    past_bars: str  # the completed days' bars, HTML (http/bars.py)
     today: DayCounts | None
     uptime: float | None  # over all the days shown
     incidents: tuple[int, ...]  # ids of its open incidents
@@ -72,59 +75,71 @@ class PageView:
     entries: tuple[EntryView, ...]
     open_incidents: tuple[IncidentView, ...]
     resolved_incidents: tuple[IncidentView, ...]
-    history: PastDays
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class PastDays:
-    """Completed days' counts for a set of monitors, as read at one moment."""
+    """The completed days of every entry of one publication, as read at one moment."""
 
     first_day: int
     today: int
-    counts: Mapping[str, Mapping[int, DayCounts]]
-    read_at: float
-    monitors: frozenset[str]
-    strips: dict[tuple[str, ...], str] = field(default_factory=dict)  # members -> the renderer's HTML
-    _pooled: dict[tuple[str, ...], tuple[Days, DayCounts]] = field(default_factory=dict)
-
-    def days(self, members: tuple[str, ...]) -> tuple[Days, DayCounts]:
-        """The members' pooled counts per completed day (oldest first), and their sum."""
-        found = self._pooled.get(members)
-        if found is None:
-            per_member = [self.counts.get(name, {}) for name in members]
-            days = tuple(pooled(counts.get(day) for counts in per_member)
-                         for day in range(self.first_day, self.today))
-            found = self._pooled[members] = (days, pooled(days) or DayCounts())
-        return found
+    entries: Mapping[tuple[str, ...], tuple[str, DayCounts]]  # members -> (bars HTML, sum of the days)
 
 
-class HistoryCache:
-    """Completed days per monitor, read again after `ttl` seconds, at a new day or for new monitors."""
+def read_past_days(store: Store, publication: Publication, today: int) -> PastDays:
+    first_day = today - (HISTORY_DAYS - 1)
+    counts = store.daily_counts(publication.monitors, first_day, today)
+    entries: dict[tuple[str, ...], tuple[str, DayCounts]] = {}
+    for entry in publication.entries:
+        if entry.members in entries:
+            continue
+        per_member = [counts.get(name, {}) for name in entry.members]
+        days = [pooled(found.get(day) for found in per_member) for day in range(first_day, today)]
+        entries[entry.members] = (past_bars(first_day, days), pooled(days) or DayCounts())
+    return PastDays(first_day, today, entries)
 
-    def __init__(self, ttl: float = HISTORY_TTL, monotonic: Callable[[], float] = time.monotonic) -> None:
+
+class Kept(Generic[T]):
+    """One value, loaded again once it is `ttl` seconds old or asked for under another key."""
+
+    def __init__(self, ttl: float, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._ttl = ttl
         self._monotonic = monotonic
         self._lock = threading.Lock()
-        self._current: PastDays | None = None
+        self._kept: tuple[Hashable, float, T] | None = None
 
-    def get(self, store: Store, monitors: frozenset[str], today: int) -> PastDays:
-        with self._lock:
-            current = self._current
-            if (current is not None and current.today == today and current.monitors == monitors
-                    and self._monotonic() - current.read_at < self._ttl):
-                return current
-            first_day = today - (HISTORY_DAYS - 1)
-            counts = store.daily_counts(monitors, first_day, today)
-            self._current = PastDays(first_day, today, counts, self._monotonic(), monitors)
-            return self._current
+    def get(self, key: Hashable, load: Callable[[], T]) -> T:
+        with self._lock:  # one loader at a time: concurrent requests wait for its answer
+            kept = self._kept
+            if kept is not None and kept[0] == key and self._monotonic() - kept[1] < self._ttl:
+                return kept[2]
+            value = load()
+            self._kept = (key, self._monotonic(), value)
+            return value
+
+
+class HistoryCache:
+    """What read_page keeps between requests: completed days for `HISTORY_TTL` seconds, today's
+    counts for `TODAY_TTL` seconds."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.past: Kept[PastDays] = Kept(HISTORY_TTL, monotonic)
+        self.today: Kept[Mapping[str, Mapping[int, DayCounts]]] = Kept(TODAY_TTL, monotonic)
+
+    def past_days(self, store: Store, publication: Publication, today: int) -> PastDays:
+        return self.past.get((today, publication), lambda: read_past_days(store, publication, today))
+
+    def today_counts(self, store: Store, monitors: frozenset[str], today: int
+                     ) -> Mapping[str, Mapping[int, DayCounts]]:
+        return self.today.get((today, monitors), lambda: store.daily_counts(monitors, today, today + 1))
 
 
 def read_page(store: Store, publication: Publication, now: float, history: HistoryCache) -> PageView:
     """Everything the page shows, for `publication`, at `now`."""
     monitors = publication.monitors
     today = day_of(now)
-    past = history.get(store, monitors, today)
-    today_counts = store.daily_counts(monitors, today, today + 1)
+    past = history.past_days(store, publication, today)
+    today_counts = history.today_counts(store, monitors, today)
     states = store.statuses(monitors)
     incidents = store.recent_incidents(monitors, now - RESOLVED_DAYS * DAY_SECONDS,
                                        len(monitors) + MAX_RESOLVED, PUBLIC_KINDS)
@@ -133,16 +148,16 @@ def read_page(store: Store, publication: Publication, now: float, history: Histo
     open_by_monitor = {i.monitor: i.id for i in open_incidents}
     entries = []
     for entry in publication.entries:
-        members = tuple((name, public_status((name,), states, severities, single=True))
+        members = tuple((name, monitor_status(states.get(name, MonitorStatus.UNKNOWN), severities.get(name)))
                         for name in entry.members)
-        status = public_status(entry.members, states, severities, single=not entry.is_service)
-        days, past_total = past.days(entry.members)
+        # A listed monitor is judged alone; a service by the services' rule over its members.
+        status = public_status(entry.members, states, severities) if entry.is_service else members[0][1]
+        bars, past_total = past.entries[entry.members]
         today_pooled = pooled(today_counts.get(name, {}).get(today) for name in entry.members)
         total = past_total if today_pooled is None else past_total.plus(today_pooled)
-        entries.append(EntryView(
-            entry=entry, status=status, members=members, past=days, today=today_pooled, uptime=total.uptime,
-            incidents=tuple(open_by_monitor[name] for name in entry.members if name in open_by_monitor),
-        ))
+        incident_ids = tuple(open_by_monitor[name] for name in entry.members if name in open_by_monitor)
+        entries.append(EntryView(entry=entry, status=status, members=members, past_bars=bars,
+                                 today=today_pooled, uptime=total.uptime, incidents=incident_ids))
     worst = max((view.status for view in entries), key=badness, default=PublicStatus.OPERATIONAL)
     if badness(worst) == 0:
         unknown = entries and all(view.status is PublicStatus.NO_DATA for view in entries)
@@ -154,7 +169,6 @@ def read_page(store: Store, publication: Publication, now: float, history: Histo
         affected=affected, entries=tuple(entries),
         open_incidents=tuple(v for v in views if v.is_open),
         resolved_incidents=tuple(v for v in views if not v.is_open)[:MAX_RESOLVED],
-        history=past,
     )
 
 
