@@ -106,7 +106,8 @@ def test_widths_follow_the_text() -> None:
     assert text_width("mmmm") > text_width("iiii") > 0
     assert text_width("up") < text_width("maintenance")
     assert 15 < text_width("api") < 20  # shields.io measures "api" at about 17 px
-    narrow, wide = ET.fromstring(render_badge("a", "up", "green")), ET.fromstring(render_badge("a", "a" * 30, "red"))
+    narrow = ET.fromstring(render_badge("a", "up", "green"))
+    wide = ET.fromstring(render_badge("a", "a" * 30, "red"))
     assert int(narrow.get("width", "0")) < int(wide.get("width", "0"))
     long = ET.fromstring(render_badge("x" * 200, "up", "green"))
     assert _texts(long)[0].endswith("…") and len(_texts(long)[0]) == 48
@@ -118,4 +119,5 @@ def test_colours_follow_the_thresholds() -> None:
     assert [latency_colour(v, None) for v in (None, 50.0, 300.0, 800.0, 1500.0, 5000.0)] == [
         "lightgrey", "brightgreen", "green", "yellow", "orange", "red"]
     slow_ok = MonitorSpec("a", "http://x/", degraded_after=2.0)
-    assert [latency_colour(v, slow_ok) for v in (1900.0, 3000.0, 4500.0)] == ["brightgreen", "yellow", "orange"]
+    assert [latency_colour(v, slow_ok) for v in (1900.0, 3000.0, 4500.0)] == [
+        "brightgreen", "yellow", "orange"]

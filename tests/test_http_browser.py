@@ -17,7 +17,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from http_helpers import CONFIG, NOW, config_from, incident_id, post_note, post_update, seed, serve, store_getter
+from http_helpers import (
+    CONFIG,
+    NOW,
+    config_from,
+    incident_id,
+    post_note,
+    post_update,
+    seed,
+    serve,
+    store_getter,
+)
 from playwright.sync_api import Browser, Page, WebSocket, sync_playwright
 from waiting import wait_for
 
@@ -35,7 +45,8 @@ TIMEOUT_MS = 20_000
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `sh tests/install-system-packages.sh` (the README's test command does)")
+        pytest.fail(f"{CHROMIUM} is missing: run `sh tests/install-system-packages.sh` "
+                    "(the README's test command does)")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, timeout=TIMEOUT_MS)
         try:
@@ -83,7 +94,8 @@ def _check_status_page(page: Page) -> None:
 def test_the_status_page_in_chromium(browser: Browser, site: str, artifacts: Path, javascript: bool) -> None:
     for scheme in ("light", "dark"):
         for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
-            context = browser.new_context(viewport=viewport, color_scheme=scheme, java_script_enabled=javascript)
+            context = browser.new_context(viewport=viewport, color_scheme=scheme,
+                                          java_script_enabled=javascript)
             try:
                 page = context.new_page()
                 page.set_default_timeout(TIMEOUT_MS)
@@ -215,7 +227,8 @@ def test_the_dashboard_in_chromium(browser: Browser, tmp_path: Path, artifacts: 
             seen = len(frames.received)
             page.locator("#terminal").click()
             page.keyboard.press("?")
-            _pump_until(page, lambda: "list every key" in frames.text(seen), timeout=15, what="the help screen")
+            _pump_until(page, lambda: "list every key" in frames.text(seen), timeout=15,
+                        what="the help screen")
             page.wait_for_timeout(500)
             after = page.screenshot(path=artifacts / "dashboard-help.png")
             assert before != after

@@ -113,7 +113,8 @@ def test_the_page_shows_every_public_entry_and_nothing_private(site: tuple[str, 
     # 90 daily bars per entry; today's last, days before the history began say "no data".
     assert [len(row) for row in page.rows] == [90, 90]
     website, api = page.rows
-    assert api[-1] == {"class": "d-outage", "tabindex": "0", "title": "today so far: 72.72% up, 3 of 11 checks failed"}
+    assert api[-1] == {"class": "d-outage", "tabindex": "0",
+                       "title": "today so far: 72.72% up, 3 of 11 checks failed"}
     assert api[0] == {"class": "d-none", "tabindex": "0", "title": "Fri 21 Aug 2026: no data"}
     assert api[-2]["class"] == "d-ok" and api[-2]["title"] == "Tue 17 Nov 2026: 100% up, 24 checks"
     # Website pools web's and cdn's checks: web's four failures fell on two days.
@@ -191,3 +192,16 @@ def test_the_stylesheet_is_served(site: tuple[str, list[Config]]) -> None:
     response = _get(url + "/static/status.css")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/css")
     assert "prefers-color-scheme: dark" in response.text
+
+
+def test_a_monitor_never_checked_says_so(db: Path, tmp_path: Path) -> None:
+    text = ('[[monitor]]\nname = "fresh"\nurl = "https://fresh.example.com/"\n\n'
+            '[status_page]\nmonitors = ["fresh"]\n')
+    config = config_from(text, tmp_path / "fresh.toml")
+    with store_getter(db) as store, serve(status_page_router(store, lambda: config, lambda: NOW)) as url:
+        page = Page(_get(url + "/").text)
+    assert "○ No data yet" in page.text  # the banner and the entry: not "operational"
+    assert "Operational" not in page.text, page.text
+    assert "no data yet Today" in page.text
+    assert [{bar["class"] for bar in row} for row in page.rows] == [{"d-none"}]
+    assert page.rows[0][-1]["title"] == "today so far: no data"

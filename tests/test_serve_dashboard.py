@@ -69,9 +69,9 @@ def test_a_wider_address_is_served_with_a_warning_and_sigterm_stops_it(tmp_path:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         out, err = tmp_path / "out.log", tmp_path / "err.log"
         with out.open("w") as stdout, err.open("w") as stderr:
-            served = subprocess.Popen([sys.executable, "-m", "shiptrack_tui", "serve-dashboard", "--db", str(db),
-                                       "--listen", "0.0.0.0:0"], env=env, stdout=stdout, stderr=stderr,
-                                      stdin=subprocess.DEVNULL)
+            argv = [sys.executable, "-m", "shiptrack_tui", "serve-dashboard", "--db", str(db),
+                    "--listen", "0.0.0.0:0"]
+            served = subprocess.Popen(argv, env=env, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL)
         try:
             found = wait_for(lambda: re.search(r"on http://0\.0\.0\.0:(\d+)/ — each browser tab attaches to "
                                                rf"the engine \(pid {os.getpid()}\) on {re.escape(str(db))}",

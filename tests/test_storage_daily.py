@@ -86,7 +86,8 @@ def test_daily_counts_match_the_checks_day_by_day(tmp_path: Path) -> None:
 def test_statuses_and_recent_incidents_read_only_what_is_asked(tmp_path: Path) -> None:
     db = tmp_path / "st.db"
     end = END
-    plans = (Plan("api", "u" * 10 + "x" * 5, interval=3600), Plan("web", "u" * 5 + "xxxx" + "u" * 30, interval=600),
+    plans = (Plan("api", "u" * 10 + "x" * 5, interval=3600),
+             Plan("web", "u" * 5 + "xxxx" + "u" * 30, interval=600),
              Plan("old", "xxxx" + "u" * 200, interval=3600), Plan("db", "u" * 20, interval=60))
     store = Store.open(db)
     try:
@@ -104,10 +105,13 @@ def test_statuses_and_recent_incidents_read_only_what_is_asked(tmp_path: Path) -
             "api": MonitorStatus.DOWN, "web": MonitorStatus.UP, "db": MonitorStatus.UP}
         found = store.recent_incidents(["api", "web", "old"], end - 7 * DAY, 10, [TimelineKind.UPDATE])
         # api's open incident first; web's resolved one (hours ago); old's resolved 8 days ago is left out
-        assert [(i.monitor, i.state) for i in found] == [("api", IncidentState.OPEN), ("web", IncidentState.RESOLVED)]
-        assert [(e.kind, e.status, e.detail) for e in found[0].events] == [(TimelineKind.UPDATE, "identified", "Rolled back")]
+        assert [(i.monitor, i.state) for i in found] == [("api", IncidentState.OPEN),
+                                                          ("web", IncidentState.RESOLVED)]
+        assert [(e.kind, e.status, e.detail) for e in found[0].events] == [
+            (TimelineKind.UPDATE, "identified", "Rolled back")]
         assert found[1].events == ()
-        assert [i.monitor for i in store.recent_incidents(["api", "web", "old"], end - 7 * DAY, 1, ())] == ["api"]
+        first = store.recent_incidents(["api", "web", "old"], end - 7 * DAY, 1, ())
+        assert [i.monitor for i in first] == ["api"]
         assert store.recent_incidents(["db"], end - 7 * DAY, 10, ()) == []
         assert store.recent_incidents([], end, 10, ()) == []
     finally:

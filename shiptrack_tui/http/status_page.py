@@ -52,7 +52,7 @@ def template_environment() -> Environment:
     env.globals.update(words=WORDS, update_words=_UPDATE_WORDS, grade_words=GRADE_WORDS, DayGrade=DayGrade,
                        history_days=HISTORY_DAYS, resolved_days=RESOLVED_DAYS, refresh=REFRESH_SECONDS,
                        version=__version__, css=CSS_PATH.lstrip("/"))
-    env.filters.update(when=_when, iso=_iso, duration=format_duration, uptime=_uptime, bars=_bars,
+    env.filters.update(when=_when, iso=_iso, duration=format_duration, uptime=fmt_uptime, bars=_bars,
                        member_items=_member_items)
     return env
 
@@ -85,10 +85,6 @@ def _member_items(members: Sequence[tuple[str, PublicStatus]]) -> Markup:
 @lru_cache(maxsize=4096)
 def _escaped(text: str) -> str:
     return str(escape(text))
-
-
-def _uptime(value: float | None) -> str:
-    return "no data" if value is None else fmt_uptime(value)
 
 
 def status_page_router(store: Callable[[], Store], config: Callable[[], Config | None],
