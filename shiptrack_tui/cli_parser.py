@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=50, metavar="N", help="at most N incidents, newest first "
                    "(default: 50)")
     p.add_argument("--json", action="store_true", help="print JSON (docs/json.md) instead of text")
+    p = command("postmortem", "an incident as a Markdown postmortem skeleton")
+    p.add_argument("id", type=int, metavar="ID", help="the incident's number (`shiptrack incidents`)")
+    p.add_argument("--output", metavar="FILE", help="write it to FILE (owner-only) instead of stdout")
     p = command("ack", "acknowledge an incident")
     p.add_argument("id", type=int, metavar="ID", help="the incident's number (`shiptrack incidents`)")
     p.add_argument("--note", metavar="TEXT", help="a note for the timeline and the [ACK] message")
