@@ -17,7 +17,7 @@ from typing import Final
 
 from shiptrack_tui.config.settings import Config
 from shiptrack_tui.core.model import MonitorStatus, Severity
-from shiptrack_tui.core.services import RANK, ServiceStatus, derive_status
+from shiptrack_tui.core.services import RANK, ServiceIndex, ServiceStatus, derive_status
 
 
 class PublicStatus(StrEnum):
@@ -110,11 +110,10 @@ def publish(config: Config) -> Publication | None:
     if settings is None:
         return None
     tags = {spec.name: spec.tags for spec in config.monitors}
+    index = ServiceIndex(config.services, tags)
     entries: list[Entry] = []
-    services = {service.name: service for service in config.services}
     for name in settings.services:
-        service = services[name]
-        entries.append(Entry(f"service:{name}", name, service.description, service.members(tags), True))
+        entries.append(Entry(f"service:{name}", name, index.descriptions[name], index.members[name], True))
     for name in settings.monitors:
         entries.append(Entry(f"monitor:{name}", name, "", (name,), False))
     entries_of: dict[str, list[str]] = {}
