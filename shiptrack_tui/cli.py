@@ -305,6 +305,12 @@ def _dashboard_without_config(args: argparse.Namespace) -> int:
     return EXIT_USAGE
 
 
+def cmd_serve_dashboard(args: argparse.Namespace) -> int:
+    from shiptrack_tui.web.browser_dashboard import cmd_serve_dashboard
+
+    return cmd_serve_dashboard(args)
+
+
 def cmd_db(args: argparse.Namespace) -> int:
     from shiptrack_tui.db_commands import cmd_db
 
@@ -326,6 +332,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "unsilence": cmd_unsilence,
     "monitor": cmd_monitor,
     "db": cmd_db,
+    "serve-dashboard": cmd_serve_dashboard,
 }
 
 

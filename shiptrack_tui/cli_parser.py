@@ -106,6 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = dsub.add_parser("vacuum", help="rewrite the file compactly, with incremental space reclaim "
                         "(stop the engine first)")
     _common(p, top=False)
+    p = command("serve-dashboard", "serve the dashboard to web browsers; each tab attaches to the running "
+                "engine (no authentication: loopback unless --listen says otherwise)")
+    p.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:8000",
+                   help="address to listen on (default: 127.0.0.1:8000; port 0 picks a free one)")
+    p.add_argument("--public-url", metavar="URL", help="the address browsers use, when a reverse proxy "
+                   "serves it elsewhere (https://example.com/dashboard)")
     # Listed for --help only: main() hands everything after `bench` to the benchmark's own parser.
     command("bench", "the capacity benchmark (`shiptrack bench --help`; see README)")
     return parser

@@ -154,3 +154,15 @@ def test_services(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert 0 < figures["derive_per_change_ms"] <= figures["derive_per_change_p99_ms"]
     assert figures["derive_every_service_ms"] > 0 and report["baseline"]["scan_ms"] > 0
     assert set(report["pass"]) == {"derive_per_change_p99_ms"}
+
+
+def test_status_page(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    report = bench(capsys, tmp_path, "--scenario", "status-page", "--monitors", "40", "--services", "4",
+                   "--repeat", "4")
+    assert report["params"]["monitors"] == 40 and report["params"]["day_rows"] == 40 * 91
+    for page, entries in (("services_page", 4), ("monitors_page", 40)):
+        figures = report["figures"][page]
+        assert 0 < figures["warm_p50_ms"] <= figures["warm_p95_ms"] <= figures["warm_max_ms"]
+        assert figures["cold_ms"] > 0 and figures["bytes"] > entries * 90 * 40  # 90 bars per entry
+    assert report["figures"]["monitors_page"]["bytes"] > report["figures"]["services_page"]["bytes"]
+    assert set(report["pass"]) == {"services_page_warm_p95_ms"}

@@ -17,12 +17,14 @@ import os
 import pty
 import select
 import signal
+import socket
 import struct
 import subprocess
 import sys
 import termios
 import time
 import tomllib
+import urllib.request
 from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
@@ -169,6 +171,21 @@ class Plain:
 
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _get(url: str) -> str | None:
+    """The page's text, or None while nothing answers yet."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return str(response.read().decode())
+    except OSError:
+        return None
+
+
 @pytest.fixture
 def plain(tmp_path: Path) -> Plain:
     return Plain(tmp_path)
@@ -199,6 +216,10 @@ def test_every_readme_command_runs_on_the_runtime_dependencies_alone(plain: Plai
             assert "silenced" in plain.ok("silence", "api", "--for", "1h", *where)
             assert "lifted" in plain.ok("unsilence", "api", *where)
             assert "daemon started" in log()
+            port = _free_port()
+            with plain.background("serve-dashboard", *where, "--listen", f"127.0.0.1:{port}"):
+                page = wait_for(lambda: _get(f"http://127.0.0.1:{port}/"), what="serve-dashboard's page")
+                assert "textual-terminal" in page
         assert plain.ok("notify-test", "--config", str(config)).startswith("ok")
         plain.ok("monitor", "add", "--name", "web", "--url", "http://127.0.0.1:9/w", "--tag", "prod",
                  "--interval", "30s", "--config", str(config))

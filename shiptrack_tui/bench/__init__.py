@@ -23,7 +23,7 @@ from shiptrack_tui.core.durations import DurationError, parse_duration
 
 __all__ = ["SCENARIOS", "main"]
 
-SCENARIOS = ("pipeline", "schedule", "storage", "stats", "keys", "services")
+SCENARIOS = ("pipeline", "schedule", "storage", "stats", "keys", "services", "status-page")
 
 # Per-scenario defaults; an option given on the command line applies to every scenario run.
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -33,6 +33,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "stats": {"monitors": 1000, "interval": 60.0, "days": 30.0, "raw_hours": 2.0, "repeat": 5},
     "keys": {"monitors": 1000, "interval": 30.0, "presses": 200, "duration": None},
     "services": {"monitors": 10_000, "services": 100, "changes": 500},
+    "status-page": {"monitors": 1000, "services": 20, "repeat": 40},
 }
 
 
@@ -57,10 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--checks", type=int, help="storage: raw checks to write")
     parser.add_argument("--steady-monitors", type=int,
                         help="storage: monitors (at 30 s) in the steady-state size databases; 0 skips them")
-    parser.add_argument("--repeat", type=int, help="stats: timed repetitions (median reported)")
+    parser.add_argument("--repeat", type=int, help="stats, status-page: timed repetitions")
     parser.add_argument("--presses", type=int,
                         help="keys: key presses per phase (ignored when --duration is given)")
-    parser.add_argument("--services", type=int, help="services: how many services over the monitors")
+    parser.add_argument("--services", type=int,
+                        help="services, status-page: how many services over the monitors")
     parser.add_argument("--changes", type=int, help="services: changes, each followed by a full derive")
     parser.add_argument("--db", type=Path,
                         help="base path for the benchmark databases (kept); default a temp dir (removed)")
@@ -99,6 +101,10 @@ def _runner(scenario: str) -> Callable[..., dict[str, Any]]:
         from shiptrack_tui.bench import services
 
         return services.run
+    if scenario == "status-page":
+        from shiptrack_tui.bench import status_page
+
+        return status_page.run
     from shiptrack_tui.bench import stats
 
     return stats.run

@@ -25,6 +25,7 @@ from shiptrack_tui.config.settings import (
     NotifySettings,
     StorageSettings,
 )
+from shiptrack_tui.config.status_page import read_status_page
 from shiptrack_tui.config.values import (
     Bad,
     as_choices,
@@ -46,7 +47,8 @@ NotifyUrlCheck = Callable[[str], str | None]
 AppriseConfigCheck = Callable[[Path], str | None]
 """What is wrong with an Apprise config file's entries (supplied by the notify layer), or None."""
 
-TOP_KEYS: Final = ("defaults", "storage", "notify", "monitor", "maintenance", "display", "service", "http")
+TOP_KEYS: Final = ("defaults", "storage", "notify", "monitor", "maintenance", "display", "service", "http",
+                   "status_page")
 DEFAULTS_KEYS: Final = ("interval", "timeout", "failure_threshold", "recovery_threshold", "degraded_after",
                          "severity")
 STORAGE_KEYS: Final = ("path", "keep_raw", "keep_hourly", "keep_daily", "keep_incidents")
@@ -158,8 +160,10 @@ def _read(ck: Checker, raw: dict[str, Any], path: Path, digest: str,
     display = _display(ck, _section(ck, raw, "display"))
     services = read_services(ck, raw.get("service"), specs)
     http = read_http(ck, _section(ck, raw, "http"), base)
+    status_page = read_status_page(ck, raw.get("status_page"), specs, services)
     return Config(path=path, monitors=tuple(specs), defaults=defaults, storage=storage, notify=notify,
-                  maintenance=tuple(windows), digest=digest, display=display, services=services, http=http)
+                  maintenance=tuple(windows), digest=digest, display=display, services=services, http=http,
+                  status_page=status_page)
 
 
 def _section(ck: Checker, raw: dict[str, Any], name: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from shiptrack_tui.config.status_page import StatusPageSettings
 from shiptrack_tui.core.maintenance import MaintenanceWindow
 from shiptrack_tui.core.model import DEFAULT_SEVERITY, MonitorSpec, Severity
 from shiptrack_tui.core.services import ServiceSpec
@@ -116,6 +117,7 @@ class Config:
     display: DisplaySettings = DisplaySettings()
     services: tuple[ServiceSpec, ...] = ()
     http: HttpSettings = HttpSettings()
+    status_page: StatusPageSettings | None = None  # None: no public status page, no badges
 
     def monitor(self, name: str) -> MonitorSpec | None:
         return next((spec for spec in self.monitors if spec.name == name), None)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from peewee import ConnectionContext
 from peewee import DatabaseError as PeeweeDatabaseError
 
+from shiptrack_tui.core.days import DayCounts
 from shiptrack_tui.core.model import (
     Action,
     ActionKind,
@@ -23,13 +24,15 @@ from shiptrack_tui.core.model import (
     MonitorHistory,
     MonitorSpec,
     MonitorState,
+    MonitorStatus,
     MonitorSummary,
     OutboxRow,
+    TimelineKind,
     WindowStats,
 )
 from shiptrack_tui.core.postmortem import CheckSpan, PhaseChecks
 from shiptrack_tui.core.stats import WINDOWS
-from shiptrack_tui.storage import gauges, outbox, postmortem_reads, reads, renames, retention, silences
+from shiptrack_tui.storage import daily, gauges, outbox, postmortem_reads, reads, renames, retention, silences
 from shiptrack_tui.storage import models as m
 from shiptrack_tui.storage import windows as windows_module
 from shiptrack_tui.storage.codec import dump_tags, load_tags
@@ -235,6 +238,24 @@ class Store:
     def incident(self, incident_id: int) -> Incident | None:
         found = reads.incidents(self._db, incident_id=incident_id)
         return found[0] if found else None
+
+    def statuses(self, monitors: Collection[str]) -> dict[str, MonitorStatus]:
+        """The stored status of each named monitor (removed ones and unknown names are absent)."""
+        return daily.statuses(self._conn(), monitors)
+
+    def daily_counts(self, monitors: Collection[str], first_day: int,
+                     stop_day: int) -> dict[str, dict[int, DayCounts]]:
+        """Checks per outcome for each named monitor and UTC day (epoch seconds // 86400) in
+        [first_day, stop_day), from the day rollups; days without checks are absent."""
+        ids = daily.monitor_ids(self._conn(), monitors)
+        counts = daily.daily_counts(self._conn(), list(ids.values()), first_day, stop_day)
+        return {name: counts[monitor_id] for name, monitor_id in ids.items()}
+
+    def recent_incidents(self, monitors: Collection[str], resolved_since: float, limit: int,
+                         kinds: Collection[TimelineKind]) -> list[Incident]:
+        """The named monitors' open incidents and those resolved since `resolved_since` (open first,
+        then newest first, at most `limit`), each with only its timeline entries of `kinds`."""
+        return daily.recent_incidents(self._conn(), monitors, resolved_since, limit, kinds)
 
     def recent_checks(self, monitor: str, limit: int = 50, since: float | None = None) -> list[CheckResult]:
         """The monitor's latest raw checks (only those at or after `since`), newest first."""

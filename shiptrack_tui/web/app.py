@@ -15,13 +15,16 @@ from starlette.types import ASGIApp
 from shiptrack_tui import __version__
 from shiptrack_tui.web import api_reads, api_writes, health, metrics
 from shiptrack_tui.web.access_log import AccessLog
+from shiptrack_tui.web.badges import badge_router
 from shiptrack_tui.web.context import WebContext
 from shiptrack_tui.web.errors import Shielded, install_error_handlers
 from shiptrack_tui.web.limits import BodyLimit
+from shiptrack_tui.web.status_page import status_page_router
 
 ROUTERS: tuple[APIRouter, ...] = (health.router, metrics.router, api_reads.router, api_writes.router)
 
-DESCRIPTION = """ShipTrack's HTTP surface: health probes, Prometheus metrics and a JSON API.
+DESCRIPTION = """ShipTrack's HTTP surface: health probes, Prometheus metrics, a JSON API, the public
+status page and badges.
 
 Writes need `Authorization: Bearer <token>`; API reads and `/metrics` need it too unless
 `[http] public_api = true`. JSON shapes are those of `shiptrack status --json`,
@@ -36,7 +39,10 @@ def create_app(ctx: WebContext, extra_routers: Sequence[APIRouter] = ()) -> Fast
     app.state.metrics = metrics.Scrape(ctx)
     install_error_handlers(app)
     app.add_middleware(BodyLimit)
-    for router in (*ROUTERS, *extra_routers):
+    # The public pages are built per app: they keep caches of what they rendered.
+    public = (status_page_router(lambda: ctx.store, ctx.config, ctx.clock),
+              badge_router(lambda: ctx.store, ctx.config, ctx.clock))
+    for router in (*ROUTERS, *public, *extra_routers):
         app.include_router(router)
     return app
 
