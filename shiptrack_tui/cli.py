@@ -230,12 +230,14 @@ def _demo_config(args: argparse.Namespace) -> tuple[Config, DemoTargetsThread]:
         demo_http,
         demo_monitor_specs,
         demo_service_specs,
+        demo_status_page,
     )
 
     targets = DemoTargetsThread()
     targets.start(port=DEFAULT_PORT, fallback=True)  # another free port when 8787 is taken
     specs = tuple(demo_monitor_specs(targets.base_url))
-    config = Config(path=Path("<demo>"), monitors=specs, services=demo_service_specs(), http=demo_http())
+    config = Config(path=Path("<demo>"), monitors=specs, services=demo_service_specs(), http=demo_http(),
+                    status_page=demo_status_page())
     return config, targets
 
 

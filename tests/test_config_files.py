@@ -43,10 +43,11 @@ def test_demo_loads_on_the_demo_port() -> None:
 
 
 def test_demo_matches_the_built_in_demo_specs() -> None:
-    from shiptrack_tui.demo.specs import demo_monitor_specs
+    from shiptrack_tui.demo.specs import demo_monitor_specs, demo_status_page
 
     config = load_config(CONFIG_DIR / "demo.toml")
     assert list(config.monitors) == demo_monitor_specs("http://127.0.0.1:8787")
+    assert config.status_page == demo_status_page()  # the shipped file publishes what --demo does
 
 
 def test_service_unit_is_hardened() -> None:

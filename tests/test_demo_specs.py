@@ -42,9 +42,11 @@ def test_config_text_matches_the_specs() -> None:
 
 def test_config_text_passes_the_real_config_parser() -> None:
     from shiptrack_tui.config import parse_config
+    from shiptrack_tui.demo.specs import demo_status_page
 
     config = parse_config(demo_config_text(BASE).encode(), Path("/tmp/demo.toml"))
     assert config.monitors == tuple(demo_monitor_specs(BASE))
+    assert config.status_page == demo_status_page()
 
 
 def test_shipped_demo_config_points_at_the_same_targets() -> None:

@@ -38,7 +38,13 @@ from shiptrack_tui.demo.server import (
     Override,
     index_text,
 )
-from shiptrack_tui.demo.specs import demo_config_text, demo_http, demo_monitor_specs, demo_service_specs
+from shiptrack_tui.demo.specs import (
+    demo_config_text,
+    demo_http,
+    demo_monitor_specs,
+    demo_service_specs,
+    demo_status_page,
+)
 from shiptrack_tui.demo.thread import DemoTargetsThread
 
 __all__ = [
@@ -52,5 +58,6 @@ __all__ = [
     "demo_http",
     "demo_monitor_specs",
     "demo_service_specs",
+    "demo_status_page",
     "index_text",
 ]

@@ -7,10 +7,11 @@ import os
 
 from shiptrack_tui.config.http import TOKEN_ENV
 from shiptrack_tui.config.settings import HttpSettings
+from shiptrack_tui.config.status_page import StatusPageSettings
 from shiptrack_tui.core.model import DEFAULT_SEVERITY, MonitorSpec, Severity
 from shiptrack_tui.core.services import ServiceSpec
 
-__all__ = ["demo_config_text", "demo_http", "demo_monitor_specs", "demo_service_specs"]
+__all__ = ["demo_config_text", "demo_http", "demo_monitor_specs", "demo_service_specs", "demo_status_page"]
 
 
 def demo_http() -> HttpSettings:
@@ -86,4 +87,15 @@ def demo_config_text(base_url: str) -> str:
             out.append(f"monitors = [{', '.join(json.dumps(m) for m in service.monitors)}]")
         if service.tags:
             out.append(f"tags = [{', '.join(json.dumps(t) for t in service.tags)}]")
+    page = demo_status_page()
+    out += ["", "[status_page]", f"title = {json.dumps(page.title)}",
+            f"description = {json.dumps(page.description)}",
+            f"services = [{', '.join(json.dumps(s) for s in page.services)}]"]
     return "\n".join(out) + "\n"
+
+
+def demo_status_page() -> StatusPageSettings:
+    """The demo publishes its three services, so the served URL shows a real status page."""
+    return StatusPageSettings(title="ShipTrack demo",
+                              description="Made-up services over built-in loopback targets.",
+                              services=tuple(service.name for service in demo_service_specs()))
