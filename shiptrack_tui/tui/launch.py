@@ -8,6 +8,7 @@ from pathlib import Path
 from shiptrack_tui.config import Config
 from shiptrack_tui.lock import EngineLock, LockHeld, running_engine_pid
 from shiptrack_tui.tui.log_file import log_to_file
+from shiptrack_tui.tui.services_live import index_of
 
 
 def run_dashboard(config: Config | None, db_path: Path, config_error: str | None) -> int:
@@ -20,7 +21,8 @@ def run_dashboard(config: Config | None, db_path: Path, config_error: str | None
     attached_pid = running_engine_pid(db_path)
     if attached_pid is not None:
         _check_store(db_path)
-        ShipTrackApp(db_path, attached_pid=attached_pid, config_path=_editable(config)).run()
+        ShipTrackApp(db_path, attached_pid=attached_pid, config_path=_editable(config),
+                     services=index_of(config)).run()
         return 0
     return _run_with_engine(config, db_path)
 
@@ -68,14 +70,16 @@ def _run_with_engine(config: Config, db_path: Path) -> int:
         lock.acquire()
     except LockHeld as held:  # a daemon started between our look and our lock
         _check_store(db_path)
-        ShipTrackApp(db_path, attached_pid=held.pid or 0, config_path=_editable(config)).run()
+        ShipTrackApp(db_path, attached_pid=held.pid or 0, config_path=_editable(config),
+                     services=index_of(config)).run()
         return 0
     try:
         log_to_file(db_path)
         store = Store.open(db_path)
         try:
             engine = EngineThread(Engine(config, store, config_loader=_loader(config)))
-            ShipTrackApp(db_path, engine=engine, config_path=_editable(config)).run()
+            ShipTrackApp(db_path, engine=engine, config_path=_editable(config),
+                         services=index_of(config)).run()
             engine.stop()  # idempotent: the app stops it on quit; this covers a crash
         finally:
             store.close()

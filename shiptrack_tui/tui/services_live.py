@@ -1,0 +1,92 @@
+"""The services' derived status, kept in step with the overviews the dashboard reads (DESIGN §10).
+
+Nothing here is stored: each overview says which monitors were re-read (`Overview.changed`), and
+the incident list is re-read only when the timeline moved, so following one overview re-derives
+only the services that hold a monitor whose state or open incident's severity changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from shiptrack_tui.core.model import Incident, IncidentState, MonitorStatus, MonitorSummary, Severity
+from shiptrack_tui.core.service_index import ServiceIndex
+from shiptrack_tui.core.services import ServiceStatus
+
+if TYPE_CHECKING:
+    from shiptrack_tui.config import Config
+    from shiptrack_tui.tui.data import Overview
+
+
+def index_of(config: Config | None) -> ServiceIndex:
+    """The config's services with their members (by name and by the monitors' tags)."""
+    if config is None or not config.services:
+        return ServiceIndex()
+    return ServiceIndex.build(config.services, {spec.name: spec.tags for spec in config.monitors})
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceView:
+    """One service as the strip shows it."""
+
+    name: str
+    status: ServiceStatus
+    members: int
+    description: str = ""
+
+
+class ServiceBoard:
+    """Follows overviews; `views` is every service with its status, in config order."""
+
+    def __init__(self, index: ServiceIndex | None = None) -> None:
+        self.index = index or ServiceIndex()
+        self._states: dict[str, MonitorStatus] = {}
+        self._severities: dict[str, Severity] = {}
+        self._incidents: tuple[Incident, ...] | None = None
+        self._statuses: tuple[ServiceStatus, ...] | None = None
+
+    def use(self, index: ServiceIndex) -> bool:
+        """Take a new config's services; True when they differ (the next `follow` derives all)."""
+        if index == self.index:
+            return False
+        self.index = index
+        self._statuses = None
+        return True
+
+    def follow(self, overview: Overview, by_name: Mapping[str, MonitorSummary]) -> tuple[ServiceView, ...]:
+        """The services after this overview; `by_name` is its summaries by name."""
+        if not self.index:
+            return ()
+        changed: set[str] | None = None
+        if overview.changed is None or self._statuses is None:
+            self._states = {name: summary.state.status for name, summary in by_name.items()}
+        else:
+            changed = set(overview.changed)
+            for name in overview.changed:
+                summary = by_name.get(name)
+                if summary is None:
+                    self._states.pop(name, None)
+                else:
+                    self._states[name] = summary.state.status
+        if overview.incidents is not self._incidents:
+            self._incidents = overview.incidents
+            severities = {i.monitor: i.severity for i in overview.incidents
+                          if i.state is not IncidentState.RESOLVED}
+            if changed is not None:
+                changed |= {name for name in severities.keys() | self._severities.keys()
+                            if severities.get(name) != self._severities.get(name)}
+            self._severities = severities
+        if changed is None or self._statuses is None:
+            self._statuses = self.index.derive_all(self._states, self._severities)
+        else:
+            self._statuses = self.index.rederive(self._statuses, changed, self._states, self._severities)
+        return self.views()
+
+    def views(self) -> tuple[ServiceView, ...]:
+        if self._statuses is None:
+            return ()
+        return tuple(ServiceView(spec.name, status, len(group), spec.description)
+                     for spec, group, status in zip(self.index.services, self.index.members, self._statuses,
+                                                    strict=True))
