@@ -38,7 +38,7 @@ class ServiceView:
 
 
 class ServiceBoard:
-    """Follows overviews; `views` is every service with its status, in config order."""
+    """Follows overviews; `follow` returns every service with its status, in config order."""
 
     def __init__(self, index: ServiceIndex | None = None) -> None:
         self.index = index or ServiceIndex()
@@ -46,6 +46,7 @@ class ServiceBoard:
         self._severities: dict[str, Severity] = {}
         self._incidents: tuple[Incident, ...] | None = None
         self._statuses: tuple[ServiceStatus, ...] | None = None
+        self._views: tuple[ServiceView, ...] = ()
 
     def use(self, index: ServiceIndex) -> bool:
         """Take a new config's services; True when they differ (the next `follow` derives all)."""
@@ -53,6 +54,7 @@ class ServiceBoard:
             return False
         self.index = index
         self._statuses = None
+        self._views = ()
         return True
 
     def follow(self, overview: Overview, by_name: Mapping[str, MonitorSummary]) -> tuple[ServiceView, ...]:
@@ -78,15 +80,13 @@ class ServiceBoard:
                 changed |= {name for name in severities.keys() | self._severities.keys()
                             if severities.get(name) != self._severities.get(name)}
             self._severities = severities
-        if changed is None or self._statuses is None:
+        before = self._statuses
+        if changed is None or before is None:
             self._statuses = self.index.derive_all(self._states, self._severities)
         else:
-            self._statuses = self.index.rederive(self._statuses, changed, self._states, self._severities)
-        return self.views()
-
-    def views(self) -> tuple[ServiceView, ...]:
-        if self._statuses is None:
-            return ()
-        return tuple(ServiceView(spec.name, status, len(group), spec.description)
-                     for spec, group, status in zip(self.index.services, self.index.members, self._statuses,
-                                                    strict=True))
+            self._statuses = self.index.rederive(before, changed, self._states, self._severities)
+        if self._statuses != before or not self._views:  # the same views object: nothing to redraw
+            self._views = tuple(ServiceView(spec.name, status, len(group), spec.description)
+                                for spec, group, status in zip(self.index.services, self.index.members,
+                                                               self._statuses, strict=True))
+        return self._views
