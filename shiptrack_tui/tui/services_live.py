@@ -2,7 +2,8 @@
 
 Nothing here is stored: each overview says which monitors were re-read (`Overview.changed`), and
 the incident list is re-read only when the timeline moved, so following one overview re-derives
-only the services that hold a monitor whose state or open incident's severity changed.
+only the services that hold a monitor whose state or open incident's severity actually changed
+(most re-reads find a monitor as it was).
 """
 
 from __future__ import annotations
@@ -65,13 +66,16 @@ class ServiceBoard:
         if overview.changed is None or self._statuses is None:
             self._states = {name: summary.state.status for name, summary in by_name.items()}
         else:
-            changed = set(overview.changed)
+            changed = set()  # re-read is not changed: most re-reads find the state it was
             for name in overview.changed:
                 summary = by_name.get(name)
-                if summary is None:
-                    self._states.pop(name, None)
-                else:
-                    self._states[name] = summary.state.status
+                status = summary.state.status if summary is not None else None
+                if status != self._states.get(name):
+                    changed.add(name)
+                    if status is None:
+                        del self._states[name]
+                    else:
+                        self._states[name] = status
         if overview.incidents is not self._incidents:
             self._incidents = overview.incidents
             severities = {i.monitor: i.severity for i in overview.incidents
