@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shiptrack_tui.cli_parser import build_parser
+from shiptrack_tui.failures import RuntimeFailure, UsageError
 
 if TYPE_CHECKING:
     from shiptrack_tui.config import Config
@@ -24,14 +25,6 @@ if TYPE_CHECKING:
     from shiptrack_tui.storage import Store
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """A problem the operator fixes in their config or command line: exit 2."""
-
-
-class RuntimeFailure(Exception):
-    """Something is not there or not working at run time (no database yet): one line, exit 1."""
 
 
 # -- config and database paths ---------------------------------------------------------------
@@ -135,9 +128,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         store.close()
     health = engine_health(db_path, now)  # a stalled database cannot say so itself: see heartbeat.py
     if args.json:
-        from shiptrack_tui.cli_services import config_memberships, services_of
+        from shiptrack_tui.cli_services import config_index, services_config
 
-        in_services = services_of(config_memberships(_config_if_any(args))[1])
+        in_services = config_index(services_config(args, db_path, _config_if_any(args))).by_monitor
         print(json.dumps(status_json(summaries, health, silences, now, in_services), indent=2))
         return EXIT_OK
     problem = health.problem() if health is not None else None
@@ -168,6 +161,12 @@ def cmd_incidents(args: argparse.Namespace) -> int:
     return cmd_incidents(args)
 
 
+def cmd_postmortem(args: argparse.Namespace) -> int:
+    from shiptrack_tui.cli_postmortem import cmd_postmortem
+
+    return cmd_postmortem(args)
+
+
 def cmd_ack(args: argparse.Namespace) -> int:
     from shiptrack_tui.cli_incidents import cmd_ack
 
@@ -178,6 +177,18 @@ def cmd_note(args: argparse.Namespace) -> int:
     from shiptrack_tui.cli_incidents import cmd_note
 
     return cmd_note(args)
+
+
+def cmd_update(args: argparse.Namespace) -> int:
+    from shiptrack_tui.cli_updates import cmd_update
+
+    return cmd_update(args)
+
+
+def cmd_severity(args: argparse.Namespace) -> int:
+    from shiptrack_tui.cli_updates import cmd_severity
+
+    return cmd_severity(args)
 
 
 def cmd_silence(args: argparse.Namespace) -> int:
@@ -213,11 +224,12 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
 def _demo_config(args: argparse.Namespace) -> tuple[Config, DemoTargetsThread]:
     from shiptrack_tui.config import Config
-    from shiptrack_tui.demo import DEFAULT_PORT, DemoTargetsThread, demo_monitor_specs
+    from shiptrack_tui.demo import DEFAULT_PORT, DemoTargetsThread, demo_monitor_specs, demo_service_specs
 
     targets = DemoTargetsThread()
     targets.start(port=DEFAULT_PORT, fallback=True)  # another free port when 8787 is taken
-    return Config(path=Path("<demo>"), monitors=tuple(demo_monitor_specs(targets.base_url))), targets
+    monitors = tuple(demo_monitor_specs(targets.base_url))
+    return Config(path=Path("<demo>"), monitors=monitors, services=demo_service_specs()), targets
 
 
 def _demo_db(args: argparse.Namespace) -> Path:
@@ -297,8 +309,11 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "status": cmd_status,
     "services": cmd_services,
     "incidents": cmd_incidents,
+    "postmortem": cmd_postmortem,
     "ack": cmd_ack,
     "note": cmd_note,
+    "update": cmd_update,
+    "severity": cmd_severity,
     "notify-test": cmd_notify_test,
     "silence": cmd_silence,
     "unsilence": cmd_unsilence,

@@ -36,8 +36,11 @@ def cmd_incidents(args: argparse.Namespace) -> int:
 
 
 def _act(args: argparse.Namespace, kind_name: str, note: str | None, done: str,
-         monitor: str | None = None) -> int:
-    """Write an action row, then wait briefly for the engine to apply it and say what happened."""
+         monitor: str | None = None, value: str | None = None, refused: int = EXIT_FAILURE) -> int:
+    """Write an action row, then wait briefly for the engine to apply it and say what happened.
+
+    `refused` is the exit code when the engine refuses it (status updates: 2, a request the
+    incident cannot take)."""
     from shiptrack_tui.config import operator
     from shiptrack_tui.core.model import ActionKind
     from shiptrack_tui.lock import running_engine_pid
@@ -48,7 +51,7 @@ def _act(args: argparse.Namespace, kind_name: str, note: str | None, done: str,
         try:
             incident_id = getattr(args, "id", None)
             action_id = store.add_action(ActionKind(kind_name), at=time.time(), incident_id=incident_id,
-                                         monitor=monitor, note=note, source=operator("cli"))
+                                         monitor=monitor, note=note, source=operator("cli"), value=value)
         except LookupError as error:  # an incident or monitor the database does not know
             raise UsageError(f"shiptrack: {error}") from None
         if running_engine_pid(db) is None:
@@ -59,7 +62,7 @@ def _act(args: argparse.Namespace, kind_name: str, note: str | None, done: str,
             applied_at, error = store.action_outcome(action_id)
             if error:
                 print(f"shiptrack: {error}", file=sys.stderr)
-                return EXIT_FAILURE
+                return refused
             if applied_at is not None:
                 print(done)
                 return EXIT_OK

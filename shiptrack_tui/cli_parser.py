@@ -51,12 +51,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=50, metavar="N", help="at most N incidents, newest first "
                    "(default: 50)")
     p.add_argument("--json", action="store_true", help="print JSON (docs/json.md) instead of text")
+    p = command("postmortem", "an incident as a Markdown postmortem skeleton")
+    p.add_argument("id", type=int, metavar="ID", help="the incident's number (`shiptrack incidents`)")
+    p.add_argument("--output", metavar="FILE", help="write it to FILE (owner-only) instead of stdout")
     p = command("ack", "acknowledge an incident")
     p.add_argument("id", type=int, metavar="ID", help="the incident's number (`shiptrack incidents`)")
     p.add_argument("--note", metavar="TEXT", help="a note for the timeline and the [ACK] message")
     p = command("note", "add a note to an incident's timeline")
     p.add_argument("id", type=int, metavar="ID", help="the incident's number (`shiptrack incidents`)")
     p.add_argument("text", metavar="TEXT", help="the note")
+    p = command("update", "post a status update on an open incident "
+                "(investigating → identified → monitoring)")
+    p.add_argument("id", type=int, metavar="ID", help="the incident's number (`shiptrack incidents`)")
+    p.add_argument("status", metavar="STATUS", help="investigating, identified or monitoring; forward only "
+                   "(resolved is written by recovery)")
+    p.add_argument("message", metavar="MESSAGE", help='what you know, e.g. "bad deploy, rolling back"')
+    p = command("severity", "change an open incident's severity")
+    p.add_argument("id", type=int, metavar="ID", help="the incident's number (`shiptrack incidents`)")
+    p.add_argument("level", metavar="LEVEL", help="critical, high, medium or low")
+    p.add_argument("--note", metavar="TEXT", help="why, for the timeline")
     command("notify-test", "send a test message to every notification URL")
     p = command("silence", "mute a monitor's or a tag's notifications (checks keep running)")
     p.add_argument("target", metavar="MONITOR|tag:TAG", help="a monitor's name, or tag:NAME for every "

@@ -9,10 +9,11 @@ import argparse
 import json
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shiptrack_tui.core.model import Incident, MonitorStatus, MonitorSummary
-from shiptrack_tui.core.services import ServiceSpec, derive_status
+from shiptrack_tui.core.services import ServiceIndex, ServiceSpec, derive_status
 from shiptrack_tui.report import iso
 
 if TYPE_CHECKING:
@@ -22,11 +23,14 @@ if TYPE_CHECKING:
 def memberships(services: Sequence[ServiceSpec],
                 tags: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
     """Each service's members by name; `tags` maps every configured monitor to its tags."""
-    return {service.name: service.members(tags) for service in services}
+    return dict(ServiceIndex(services, tags).members)
 
 
 def services_of(members: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
-    """Monitor name → the services it belongs to, in config order (for `status --json`)."""
+    """Monitor name → the services it belongs to, in config order (for `status --json`).
+
+    Kept for callers holding a members map; with a config, `config_index(config).by_monitor`
+    answers the same without building it again."""
     found: dict[str, list[str]] = {}
     for service, monitors in members.items():
         for monitor in monitors:
@@ -70,11 +74,31 @@ def services_table(rows: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in table)
 
 
+def config_index(config: Config | None) -> ServiceIndex:
+    """The config's services indexed once (an empty index without a config)."""
+    if config is None:
+        return ServiceIndex((), {})
+    return ServiceIndex.of(config.services, config.monitors)
+
+
 def config_memberships(config: Config | None) -> tuple[tuple[ServiceSpec, ...], dict[str, tuple[str, ...]]]:
     if config is None:
         return (), {}
-    tags = {spec.name: spec.tags for spec in config.monitors}
-    return config.services, memberships(config.services, tags)
+    return config.services, dict(config_index(config).members)
+
+
+def services_config(args: argparse.Namespace, db: Path, config: Config | None) -> Config | None:
+    """`config`, or, with no config file while reading the demo's own database (`shiptrack --demo
+    --daemon` in another shell), the demo's monitors and services: they live in no file."""
+    from shiptrack_tui.cli import _demo_db
+
+    if config is not None or args.db or db != _demo_db(args):
+        return config
+    from shiptrack_tui.config import Config
+    from shiptrack_tui.demo import DEFAULT_PORT, demo_monitor_specs, demo_service_specs
+
+    monitors = tuple(demo_monitor_specs(f"http://127.0.0.1:{DEFAULT_PORT}"))  # only names and tags matter
+    return Config(path=Path("<demo>"), monitors=monitors, services=demo_service_specs())
 
 
 def cmd_services(args: argparse.Namespace) -> int:
@@ -82,13 +106,16 @@ def cmd_services(args: argparse.Namespace) -> int:
 
     # Services live in the config: a broken one is an error here even with --db.
     config = _load(args, check_urls=False) if _config_path(args).exists() else None
-    services, members = config_memberships(config)
-    store = _open_store(_db_for_reading(args))
+    db = _db_for_reading(args)
+    config = services_config(args, db, config)
+    index = config_index(config)
+    services = config.services if config is not None else ()
+    store = _open_store(db)
     try:
         summaries = store.monitor_summaries(time.time())
         open_incidents = store.incidents(open_only=True)
     finally:
         store.close()
-    rows = services_json(services, members, summaries, open_incidents)
+    rows = services_json(services, index.members, summaries, open_incidents)
     print(json.dumps(rows, indent=2) if args.json else services_table(rows))
     return EXIT_OK

@@ -16,7 +16,14 @@ from shiptrack_tui.core.formats import (
     last_latency,
 )
 from shiptrack_tui.core.messages import iso_utc
-from shiptrack_tui.core.model import Incident, MonitorStatus, MonitorSummary, Silence, WindowStats
+from shiptrack_tui.core.model import (
+    Incident,
+    MonitorStatus,
+    MonitorSummary,
+    Silence,
+    TimelineKind,
+    WindowStats,
+)
 from shiptrack_tui.core.silences import UNTIL_RESOLVED, expiry_text, is_active, target_of
 from shiptrack_tui.core.stats import WINDOWS
 
@@ -85,18 +92,24 @@ def status_json(summaries: Sequence[MonitorSummary], health: EngineHealth | None
 
 
 def incidents_json(incidents: Sequence[Incident]) -> list[dict[str, Any]]:
+    """DESIGN §6's incident objects, with severity, status and the status updates (§10).
+
+    The one serialiser of incidents: the CLI prints it and the HTTP API returns it."""
     return [
         {
             "id": i.id,
             "monitor": i.monitor,
             "state": str(i.state),
             "severity": str(i.severity),
+            "status": str(i.status),
             "cause": i.cause,
             "opened_at": iso(i.opened_at),
             "acknowledged_at": iso(i.acknowledged_at),
             "resolved_at": iso(i.resolved_at),
-            "events": [{"at": iso(e.at), "kind": str(e.kind), "detail": e.detail, "by": e.by}
-                       for e in i.events],
+            "updates": [{"at": iso(e.at), "status": e.status, "message": e.detail, "by": e.by}
+                        for e in i.events if e.kind is TimelineKind.UPDATE],
+            "events": [{"at": iso(e.at), "kind": str(e.kind), "detail": e.detail, "by": e.by,
+                        "status": e.status} for e in i.events],
         }
         for i in incidents
     ]
@@ -150,7 +163,8 @@ def incidents_text(incidents: Sequence[Incident], now: float) -> str:
     for i in incidents:
         end = i.resolved_at if i.resolved_at is not None else now
         head = (f"#{i.id} {i.monitor} — {i.state} — {i.cause} "
-                f"(since {fmt_datetime(i.started_at)}, {format_duration(end - i.started_at)})")
+                f"(since {fmt_datetime(i.started_at)}, {format_duration(end - i.started_at)}) "
+                f"— {i.severity}, {i.status}")
         lines = [head]
         lines += [f"    {fmt_datetime(e.at)}  {e.text()}" for e in i.events]
         blocks.append("\n".join(lines))

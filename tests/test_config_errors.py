@@ -221,7 +221,7 @@ BROKEN = [
     ),
     pytest.param(
         '[notify]\nevents = ["open", "close"]\n',
-        'cfg.toml:2: [notify] events ["open", "close"] contains "close"; expected a list drawn from "open", "ack", "resolve", "reminder"',
+        'cfg.toml:2: [notify] events ["open", "close"] contains "close"; expected a list drawn from "open", "ack", "resolve", "reminder", "update"',
         id="bad_events",
     ),
     pytest.param(
@@ -354,7 +354,7 @@ def test_every_problem_is_reported_in_file_order(tmp_path: Path, monkeypatch: py
         'cfg.toml:7: monitor "api": timeout "soon" is not a duration; expected a string like "500ms", "30s", "5m", "1h", "7d" or a number of seconds',
         'cfg.toml:10: monitor "api" is defined twice (first at line 5); monitor names must be unique',
         'cfg.toml:11: monitor "api": url "tcp://db" has no port; expected tcp://host:port like "tcp://db:5432"',
-        'cfg.toml:13: [notify] events ["open", "nope"] contains "nope"; expected a list drawn from "open", "ack", "resolve", "reminder"',
+        'cfg.toml:13: [notify] events ["open", "nope"] contains "nope"; expected a list drawn from "open", "ack", "resolve", "reminder", "update"',
     ]
 
 

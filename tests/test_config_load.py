@@ -190,7 +190,7 @@ def test_an_empty_file_is_a_config_without_monitors(tmp_path: Path) -> None:
     assert config.monitors == () and config.notify.urls == () and config.maintenance == ()
     assert config.defaults.interval == 60 and config.defaults.timeout_for(60) == 10
     assert config.storage.keep_raw == 2 * 86400 and config.notify.give_up_after == 86400
-    assert config.notify.events == {"open", "ack", "resolve", "reminder"}
+    assert config.notify.events == {"open", "ack", "resolve", "reminder", "update"}
     assert config.digest == hashlib.sha256(b"# nothing yet\n").hexdigest()
     assert config.path == path
 

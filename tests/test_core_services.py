@@ -27,9 +27,9 @@ def test_forward_and_same_status_updates_are_legal(current: IncidentStatus, post
 
 
 @pytest.mark.parametrize(("current", "posted", "reason"), [
-    (ID, INV, "an incident that is identified cannot go back to investigating"),
-    (M, ID, "an incident that is monitoring cannot go back to identified"),
-    (M, INV, "an incident that is monitoring cannot go back to investigating"),
+    (ID, INV, "the incident is identified and cannot go back to investigating"),
+    (M, ID, "the incident is monitoring and cannot go back to identified"),
+    (M, INV, "the incident is monitoring and cannot go back to investigating"),
     (R, M, "the incident is resolved and takes no further update"),
     (R, R, "the incident is resolved and takes no further update"),
 ])

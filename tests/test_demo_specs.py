@@ -54,3 +54,27 @@ def test_shipped_demo_config_points_at_the_same_targets() -> None:
     monitors = tomllib.loads(shipped.read_text())["monitor"]
     specs = demo_monitor_specs("http://127.0.0.1:8787")
     assert [(m["name"], m["url"]) for m in monitors] == [(s.name, s.url) for s in specs]
+
+
+def test_demo_services_load_and_cover_each_status() -> None:
+    """The demo's services pass the config parser, in the text and in config/demo.toml, and their
+    members' severities let one go `outage` (critical /outage) and one only `degraded` (low /flaky)."""
+    from shiptrack_tui.config import load_config, parse_config
+    from shiptrack_tui.core.model import MonitorStatus
+    from shiptrack_tui.core.services import ServiceIndex, ServiceStatus
+    from shiptrack_tui.demo import demo_service_specs
+
+    config = parse_config(demo_config_text(BASE).encode(), Path("/tmp/demo.toml"))
+    assert config.services == demo_service_specs()
+    shipped = load_config(Path(__file__).resolve().parents[1] / "config" / "demo.toml")
+    assert shipped.services == demo_service_specs()
+    assert shipped.monitors == tuple(demo_monitor_specs("http://127.0.0.1:8787"))
+    index = ServiceIndex.of(config.services, config.monitors)
+    severity = {spec.name: spec.severity for spec in config.monitors}
+    up = dict.fromkeys(severity, MonitorStatus.UP)
+    assert set(index.derive_all(up, {}).values()) == {ServiceStatus.OPERATIONAL}
+    outage = index.derive_all(up | {"outage": MonitorStatus.DOWN}, {"outage": severity["outage"]})
+    assert outage == {"Checkout": ServiceStatus.OUTAGE, "Website": ServiceStatus.OUTAGE,
+                      "Search": ServiceStatus.OPERATIONAL}
+    flaky = index.derive_all(up | {"flaky": MonitorStatus.DOWN}, {"flaky": severity["flaky"]})
+    assert flaky["Search"] is ServiceStatus.DEGRADED

@@ -45,7 +45,7 @@ def test_json_doc_names_every_field_the_cli_prints(tmp_path: Path) -> None:
     assert _documented_fields("shiptrack status --json") == set(status[0])
     assert _documented_fields("shiptrack incidents --json") == set(incidents[0])
     assert set(status[0]["uptime"]) == {"1h", "24h", "7d", "30d"}
-    assert set(incidents[0]["events"][0]) == {"at", "kind", "detail", "by"}
+    assert set(incidents[0]["events"][0]) == {"at", "kind", "detail", "by", "status"}
 
 
 def _doc_table_keys(doc: str, heading: str) -> set[str]:

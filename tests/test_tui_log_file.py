@@ -58,3 +58,18 @@ def test_the_dashboard_log_has_the_default_limits(tmp_path: Path, restore_loggin
     logging.getLogger("shiptrack.engine").info("hello")
     handler.flush()
     assert "hello" in path.read_text() and mode(path) == 0o600
+
+
+def test_a_directory_where_the_log_goes_is_one_line_and_exit_1(
+    tmp_path: Path, restore_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shiptrack_tui.cli import main
+
+    config = tmp_path / "shiptrack.toml"
+    config.write_text('[[monitor]]\nname = "a"\nurl = "http://127.0.0.1:9/"\n')
+    (tmp_path / "st.db.log").mkdir()
+    code = main(["--config", str(config), "--db", str(tmp_path / "st.db")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "st.db.log" in err and "Is a directory" in err

@@ -16,7 +16,7 @@ from textual.coordinate import Coordinate
 from textual.widgets import Input, OptionList
 
 from shiptrack_tui.config import load_config, operator
-from shiptrack_tui.core.incident_status import advance
+from shiptrack_tui.core.incident_status import BY_RECOVERY, advance
 from shiptrack_tui.core.incidents import IllegalTransition
 from shiptrack_tui.core.model import (
     Incident,
@@ -29,8 +29,7 @@ from shiptrack_tui.core.model import (
     TimelineEntry,
     TimelineKind,
 )
-from shiptrack_tui.core.service_index import ServiceIndex
-from shiptrack_tui.core.services import ServiceSpec, ServiceStatus
+from shiptrack_tui.core.services import ServiceIndex, ServiceSpec, ServiceStatus
 from shiptrack_tui.tui import ShipTrackApp
 from shiptrack_tui.tui.data import Overview
 from shiptrack_tui.tui.modals.help_screen import help_groups
@@ -290,8 +289,9 @@ async def test_u_posts_a_forward_status_update_as_an_action_row(services_setup: 
         modal = app.screen
         options = modal.query_one(OptionList)
         prompts = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
-        assert prompts[1:] == ["identified", "monitoring"] and prompts[0].startswith("investigating (again")
-        assert not any(options.get_option_at_index(i).disabled for i in range(options.option_count))
+        assert prompts[0].startswith("investigating (again") and prompts[1:3] == ["identified", "monitoring"]
+        assert prompts[3] == f"resolved — refused: {BY_RECOVERY}"  # recovery writes it
+        assert [options.get_option_at_index(i).disabled for i in range(4)] == [False, False, False, True]
         assert modal.choice is not None and modal.choice.value == "identified"  # the next step forward
         await pilot.press("enter")  # no message yet: nothing is written
         assert isinstance(app.screen, PickModal)
@@ -410,7 +410,7 @@ def test_following_overviews_rederives_only_what_changed_and_agrees_with_derivin
     tags = {name: (f"t{i % 4}",) for i, name in enumerate(names)}
     specs = [ServiceSpec(f"s{j}", monitors=tuple(rng.sample(names, 5)), tags=(f"t{j}",) if j < 3 else ())
              for j in range(8)]
-    index = ServiceIndex.build(specs, tags)
+    index = ServiceIndex(specs, tags)
     board = ServiceBoard(index)
     states = {name: MonitorStatus.UP for name in names}
     open_: dict[str, Severity] = {}
@@ -431,5 +431,5 @@ def test_following_overviews_rederives_only_what_changed_and_agrees_with_derivin
         overview = Overview(now=float(step), summaries=summaries, incidents=incidents,
                             changed=None if step == 0 else frozenset(changed))
         views = board.follow(overview, {s.name: s for s in summaries})
-        assert tuple(v.status for v in views) == index.derive_all(states, open_), step
+        assert {v.name: v.status for v in views} == index.derive_all(states, open_), step
 

@@ -61,14 +61,13 @@ def monitor_name(index: int) -> str:
 
 def bench_services(monitors: int) -> Any:
     """100 services over the seeded monitors: one per team tag, the rest by name, 10 each."""
-    from shiptrack_tui.core.service_index import ServiceIndex
-    from shiptrack_tui.core.services import ServiceSpec
+    from shiptrack_tui.core.services import ServiceIndex, ServiceSpec
 
     names = [monitor_name(i) for i in range(monitors)]
     specs = [ServiceSpec(f"team-{k}", tags=(f"team-{k}",)) for k in range(TEAMS)]
     specs += [ServiceSpec(f"service-{j}", monitors=tuple(names[j * 10:(j + 1) * 10]))
               for j in range(100 - TEAMS) if names[j * 10:(j + 1) * 10]]
-    return ServiceIndex.build(specs, {name: (f"team-{i % TEAMS}",) for i, name in enumerate(names)})
+    return ServiceIndex(specs, {name: (f"team-{i % TEAMS}",) for i, name in enumerate(names)})
 
 
 def _latency(index: int, k: int) -> float:

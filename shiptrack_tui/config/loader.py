@@ -268,7 +268,7 @@ def _notify(ck: Checker, table: dict[str, Any], base: Path, check: NotifyUrlChec
 
 
 def _as_events(value: object) -> frozenset[str]:
-    return as_choices(value, NOTIFY_EVENTS, '["open", "ack", "resolve", "reminder"]')
+    return as_choices(value, NOTIFY_EVENTS, '["open", "ack", "resolve", "reminder", "update"]')
 
 
 def _existing_file(path: Path) -> Path:

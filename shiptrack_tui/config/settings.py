@@ -10,8 +10,9 @@ from shiptrack_tui.core.maintenance import MaintenanceWindow
 from shiptrack_tui.core.model import DEFAULT_SEVERITY, MonitorSpec, Severity
 from shiptrack_tui.core.services import ServiceSpec
 
-# "reminder" is chosen like the others; the default (no `events` key) sends all four.
-NOTIFY_EVENTS: Final = ("open", "ack", "resolve", "reminder")
+# "reminder" and "update" (a status update an operator posted) are chosen like the others; the
+# default (no `events` key) sends all five: a human chose to post an update, so it is told.
+NOTIFY_EVENTS: Final = ("open", "ack", "resolve", "reminder", "update")
 DEFAULT_TIMEOUT: Final = 10.0
 
 

@@ -1,11 +1,14 @@
-"""Notification text: what people read when an incident opens, is acknowledged, resolves or lingers.
+"""Notification text: what people read when an incident opens, is acknowledged, resolves or lingers,
+and the status updates its handlers post.
 
-The first line says it all (`[OPEN] api — HTTP 503`); the body adds what failed, since when,
-for how long and the target. Pure and standard library only: time is always an argument.
+The first line says it all (`[OPEN] api — HTTP 503`, `[IDENTIFIED] Checkout (high) — bad deploy`);
+the body adds what failed, since when, for how long and the target. Pure and standard library only:
+time is always an argument.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Final
 
@@ -26,6 +29,7 @@ TAGS: Final = {
     Transition.ACK: "ACK",
     Transition.RESOLVE: "RESOLVED",
     Transition.REMINDER: "REMINDER",
+    Transition.UPDATE: "UPDATE",  # an update's title carries the status posted instead
 }
 
 # Apprise notification types (apprise.NotifyType values), kept as plain text so the core needs no Apprise.
@@ -34,6 +38,7 @@ NOTIFY_TYPES: Final = {
     Transition.ACK: "info",
     Transition.RESOLVE: "success",
     Transition.REMINDER: "failure",
+    Transition.UPDATE: "info",
 }
 
 MAX_CAUSE_IN_TITLE: Final = 120
@@ -90,12 +95,15 @@ def render(
     *,
     host: str | None = None,
     incident_id: int | None = None,
+    severity: str | None = None,
+    services: Sequence[str] = (),
 ) -> tuple[str, str, str]:
     """Return (title, body, Apprise notify type) for one transition of one incident.
 
     `started_at` is the first failing check; `at` is when the transition happened. The reason is
     said once: in the title, or in the body when the title has none (RESOLVED) or had to shorten
     it. Without `incident_id` the body keeps a mark for storage to fill (`fill_incident`).
+    `severity` (known when it opens) and `services` (those the monitor belongs to) add a line each.
     """
     cause = cause.strip() or "check failed"
     lasted = span(at - started_at)
@@ -114,6 +122,10 @@ def render(
             lines.append(f"Acknowledged at: {when(at)}{BY_MARK}")
             if note and note.strip():
                 lines.append(f"Note: {note.strip()}")
+    if severity:
+        lines.append(f"Severity: {severity}")
+    if services:
+        lines.append(f"Services: {', '.join(services)}")
     lines.append(f"Target: {target}")
     if transition in (Transition.OPEN, Transition.REMINDER):
         lines.append(f"Incident: #{number} (acknowledge: shiptrack ack {number})")
@@ -147,12 +159,13 @@ def transition_of(event: Event) -> Transition | None:
 
 
 def render_event(
-    event: Event, target: str, cause: str | None = None, host: str | None = None
+    event: Event, target: str, cause: str | None = None, host: str | None = None,
+    services: Sequence[str] = (),
 ) -> tuple[Transition, str, str, str] | None:
     """(transition, title, body, notify type) for an incident event, or None if it is not announced.
 
     An acknowledgement does not carry the incident's cause; pass it as `cause`. `host` names the
-    machine that sends it.
+    machine that sends it; `services` the services its monitor belongs to.
     """
     transition = transition_of(event)
     if transition is None or isinstance(event, StatusChanged):
@@ -162,12 +175,48 @@ def render_event(
     event_cause = own_cause or cause
     title, body, notify_type = render(
         transition, event.monitor, target, event_cause or "check failed", event.started_at, event.at, note,
-        host=host,
+        host=host, severity=str(event.severity) if isinstance(event, IncidentOpened) else None,
+        services=services,
     )
     if event_cause is None and transition is Transition.ACK:
         # The engine did not say why it was down; never invent a reason in the first line.
         title = f"[ACK] {event.monitor} — acknowledged"
     return transition, title, body, notify_type
+
+
+def render_update(
+    status: str,
+    message: str | None,
+    *,
+    monitor: str,
+    services: Sequence[str],
+    severity: str,
+    incident_id: int,
+    by: str | None,
+    at: float,
+    target: str,
+    host: str | None = None,
+) -> tuple[str, str, str]:
+    """(title, body, Apprise notify type) for a status update an operator posted.
+
+    The first line names what people care about: `[IDENTIFIED] Checkout (high) — bad deploy`, the
+    services the monitor belongs to (comma-joined; the monitor's name when it belongs to none), the
+    incident's current severity and the message. The body says which monitor, which incident, who.
+    """
+    said = one_line(message or "")
+    subject = ", ".join(services) or monitor
+    title = f"[{status.upper()}] {subject} ({severity})" + (f" — {said}" if said else "")
+    lines = [f"Incident #{incident_id} is now {status}."]
+    if message and said != message.strip():
+        lines.append(f"Update: {message.strip()}")
+    lines += [f"Monitor: {monitor}", f"Severity: {severity}"]
+    if services:
+        lines.append(f"Services: {', '.join(services)}")
+    lines += [f"Posted at: {when(at)}" + (f" by {by}" if by else ""), f"Target: {target}",
+              f"Incident: #{incident_id}"]
+    if host:
+        lines.append(f"Sent by: ShipTrack on {host}")
+    return title, "\n".join(lines), NOTIFY_TYPES[Transition.UPDATE]
 
 
 def render_test(at: float) -> tuple[str, str, str]:

@@ -84,6 +84,7 @@ class Transition(StrEnum):
     ACK = "ack"
     RESOLVE = "resolve"
     REMINDER = "reminder"
+    UPDATE = "update"  # an operator posted a status update (DESIGN §10)
 
 
 class ActionKind(StrEnum):
@@ -278,8 +279,14 @@ class TimelineEntry:
     status: str | None = None  # UPDATE entries: the status posted
 
     def text(self) -> str:
-        """The entry in words: "acknowledged by alice (dashboard): on it"."""
-        head = str(self.kind) if self.by is None else f"{self.kind} by {self.by}"
+        """The entry in words: "acknowledged by alice (dashboard): on it", "identified by alice (cli):
+        bad deploy", "severity changed by bob (cli): high → critical"."""
+        what = str(self.kind)
+        if self.kind is TimelineKind.UPDATE and self.status:
+            what = self.status
+        elif self.kind is TimelineKind.SEVERITY:
+            what = "severity changed"
+        head = what if self.by is None else f"{what} by {self.by}"
         return f"{head}: {self.detail}" if self.detail else head
 
 

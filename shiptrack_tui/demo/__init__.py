@@ -38,7 +38,7 @@ from shiptrack_tui.demo.server import (
     Override,
     index_text,
 )
-from shiptrack_tui.demo.specs import demo_config_text, demo_monitor_specs
+from shiptrack_tui.demo.specs import demo_config_text, demo_monitor_specs, demo_service_specs
 from shiptrack_tui.demo.thread import DemoTargetsThread
 
 __all__ = [
@@ -50,5 +50,6 @@ __all__ = [
     "Override",
     "demo_config_text",
     "demo_monitor_specs",
+    "demo_service_specs",
     "index_text",
 ]

@@ -1,4 +1,5 @@
-"""Operator actions: acknowledge, note, pause, resume, check now, silence — applied in order.
+"""Operator actions: acknowledge, note, pause, resume, check now, silence, status updates and
+severity changes (engine/updates.py) — applied in order.
 
 Whichever process the operator uses writes an action row (DESIGN §4); the engine reads pending
 rows every half second (or at once when woken), applies them through the core state machine and
@@ -23,6 +24,7 @@ from shiptrack_tui.core.model import (
     TimelineEntry,
 )
 from shiptrack_tui.engine.silencing import Silencer, SilenceRefused
+from shiptrack_tui.engine.updates import INCIDENT_ACTIONS, IncidentUpdates
 from shiptrack_tui.storage import PipelineWrite, Store, Writer
 
 if TYPE_CHECKING:
@@ -40,7 +42,7 @@ def log_task_failure(task: asyncio.Future[object]) -> None:
         log.error("engine task failed: %s", error, exc_info=error)
 
 
-class OperatorActions:
+class OperatorActions(IncidentUpdates):
     """The engine's half that applies operator actions; mixed into `Engine`."""
 
     store: Store
@@ -107,6 +109,9 @@ class OperatorActions:
         spec = self._specs.get(name) if name else None
         if spec is None:
             self._reject(action, f"monitor {name!r} is not being monitored")
+            return
+        if action.kind in INCIDENT_ACTIONS:
+            await self._apply_incident_action(action, spec)
             return
         state = self._states[spec.name]
         now = self.clock()

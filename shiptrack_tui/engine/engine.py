@@ -37,6 +37,7 @@ from shiptrack_tui.engine.retention import RetentionRun
 from shiptrack_tui.engine.scheduler import DueCheck, Schedule
 from shiptrack_tui.engine.silencing import Silencer
 from shiptrack_tui.engine.transitions import log_event
+from shiptrack_tui.engine.updates import IncidentTalk
 from shiptrack_tui.heartbeat import heartbeat_path
 from shiptrack_tui.notify import NotificationSender, outbox_items_for
 from shiptrack_tui.probes import ClientPool, probe
@@ -98,6 +99,7 @@ class Engine(OperatorActions):
         self._schedule = Schedule()
         self._submitted_actions: set[int] = set()
         self._silencer = Silencer(store)
+        self._talk = IncidentTalk()  # status/severity this engine wrote; each monitor's services
         self._actions_due = asyncio.Event()  # an operator action was written: apply it now
         self._reschedule = asyncio.Event()  # the schedule changed: look at the heap again
         self._reload_asked = asyncio.Event()  # SIGHUP: read the config file now
@@ -227,6 +229,7 @@ class Engine(OperatorActions):
 
         renamed, stored = await asyncio.to_thread(sync)
         self.config = config
+        self._talk.forget_services()
         if self._sender is not None:
             self._sender.settings = config.notify
         for old, new in renamed:
@@ -312,7 +315,9 @@ class Engine(OperatorActions):
         label = None if window is None else (window.name or "maintenance window")
         hush = self._silencer.consider(spec, state, events, now, tags_of, still_open, label)
         cause = state.incident.cause if state.incident is not None else None
-        outbox = () if hush.muted else outbox_items_for(events, spec, self.config.notify, cause=cause)
+        services = self._talk.services_of(spec, self.config.services) if events else ()
+        outbox = () if hush.muted else outbox_items_for(events, spec, self.config.notify, cause=cause,
+                                                        services=services)
         self._writer.submit(PipelineWrite(spec.name, state, events=tuple(events), outbox=outbox,
                                           timeline=hush.timeline, **extra))
         if hush.ended:

@@ -7,6 +7,8 @@ from shiptrack_tui.notify.routing import (
     load_config_targets,
     outbox_items_for,
     route,
+    sender_host,
+    update_items,
     wants,
 )
 from shiptrack_tui.notify.sender import NotificationSender, backoff, judge
@@ -28,5 +30,7 @@ __all__ = [
     "notify_test",
     "outbox_items_for",
     "route",
+    "sender_host",
+    "update_items",
     "wants",
 ]

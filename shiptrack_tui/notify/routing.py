@@ -8,7 +8,8 @@ Rules (documented for operators in the README's notifications section):
 - A channel (`[[notify.channel]]`) sends to its own urls for monitors sharing one of its tags (a
   channel without tags takes every monitor), for its own `events` (or `[notify] events` if unset).
 - A reminder is an event like the others: it goes only where the events list contains "reminder"
-  (the default list, used when `events` is not set, has all four).
+  (the default list, used when `events` is not set, has all five).
+- A status update an operator posts (`shiptrack update`) is the event "update", routed the same way.
 - A URL reached by several routes gets one message.
 
 - One configured string can hold several Apprise URLs ("json://a, json://b": Apprise would send to
@@ -40,7 +41,7 @@ from shiptrack_tui.notify.config_file import (
 from shiptrack_tui.notify.redact import redact_target
 
 __all__ = ["ConfigTarget", "all_urls", "expand_placeholder", "load_config_targets", "outbox_items_for",
-           "route", "sender_host", "split_urls", "wants"]
+           "route", "sender_host", "split_urls", "update_items", "wants"]
 
 
 class ChannelLike(Protocol):
@@ -138,11 +139,13 @@ def outbox_items_for(
     *,
     cause: str | None = None,
     config_targets: Iterable[ConfigTarget] | None = None,
+    services: Sequence[str] = (),
 ) -> tuple[OutboxItem, ...]:
     """The outbox rows for the events one check (or action) caused: one per announced event per URL.
 
     The engine writes them in the same transaction as the incident change. `cause` is the open
-    incident's cause, used for an acknowledgement (whose event does not carry it).
+    incident's cause, used for an acknowledgement (whose event does not carry it); `services` the
+    services the monitor belongs to, named in the body.
     """
     if not events:  # most checks change nothing: skip the redaction and routing work
         return ()
@@ -150,13 +153,26 @@ def outbox_items_for(
     target = redact_target(spec.url)
     cached_targets = tuple(config_targets) if config_targets is not None else None
     for event in events:
-        rendered = render_event(event, target, cause, host=sender_host())
+        rendered = render_event(event, target, cause, host=sender_host(), services=services)
         if rendered is None:
             continue
         transition, title, body, notify_type = rendered
         for url in route(settings, spec.tags, transition, cached_targets):
             items.append(OutboxItem(spec.name, transition, url, title, body, notify_type))
     return tuple(items)
+
+
+def update_items(
+    spec: MonitorSpec,
+    settings: NotifySettingsLike,
+    message: tuple[str, str, str],
+    config_targets: Iterable[ConfigTarget] | None = None,
+) -> tuple[OutboxItem, ...]:
+    """The outbox rows for a status update (`message` is core.messages.render_update's title, body
+    and type): one per URL whose events include "update"."""
+    title, body, notify_type = message
+    return tuple(OutboxItem(spec.name, Transition.UPDATE, url, title, body, notify_type)
+                 for url in route(settings, spec.tags, Transition.UPDATE, config_targets))
 
 
 @lru_cache(maxsize=1)

@@ -41,7 +41,8 @@ class PipelineWrite:
     """One monitor's change, as the engine hands it to storage.
 
     `timeline` is an addition to the agreed shape: extra entries (any kind) for the monitor's
-    current incident, for callers that record something other than a note.
+    current incident, for callers that record something other than a note. `status` and `severity`
+    set the current incident's status (a posted update) and severity (an operator's change).
     """
 
     monitor: str
@@ -54,6 +55,8 @@ class PipelineWrite:
     timeline_notes: tuple[tuple[float, str], ...] = ()  # (at, text) notes on the current incident
     timeline: tuple[TimelineEntry, ...] = ()
     by: str | None = None  # the operator whose action this is: recorded on its ack and note entries
+    status: str | None = None  # the current incident's new status (DESIGN §10)
+    severity: str | None = None  # the current incident's new severity
 
     @property
     def at(self) -> float:
@@ -64,13 +67,15 @@ class PipelineWrite:
             return self.result.at
         if self.timeline_notes:
             return self.timeline_notes[-1][0]
+        if self.timeline:
+            return self.timeline[-1].at
         return time.time()
 
 
 def _add_timeline(conn: sqlite3.Connection, incident_id: int, at: float, kind: TimelineKind,
-                  detail: str | None, by: str | None = None) -> None:
-    conn.execute("INSERT INTO timeline (incident_id, at, kind, detail, by) VALUES (?, ?, ?, ?, ?)",
-                 (incident_id, at, kind.value, detail, by))
+                  detail: str | None, by: str | None = None, status: str | None = None) -> None:
+    conn.execute("INSERT INTO timeline (incident_id, at, kind, detail, by, status) VALUES (?, ?, ?, ?, ?, ?)",
+                 (incident_id, at, kind.value, detail, by, status))
 
 
 def open_incident_row(conn: sqlite3.Connection, monitor_id: int) -> tuple[int, float] | None:
@@ -95,15 +100,20 @@ class _Batch:
         concerned: int | None = None
         for event in write.events:
             concerned = self._apply_event(monitor_id, event, write.by) or concerned
-        if concerned is None and (write.outbox or write.timeline_notes or write.timeline):
+        changes = write.status is not None or write.severity is not None
+        if concerned is None and (write.outbox or write.timeline_notes or write.timeline or changes):
             row = open_incident_row(self.conn, monitor_id)
             concerned = row[0] if row else None
         if concerned is not None:
             for at, text in write.timeline_notes:
                 _add_timeline(self.conn, concerned, at, TimelineKind.NOTE, text, write.by)
-            for entry in write.timeline:
-                _add_timeline(self.conn, concerned, entry.at, entry.kind, entry.detail, entry.by)
-        elif write.timeline_notes or write.timeline:
+            for e in write.timeline:
+                _add_timeline(self.conn, concerned, e.at, e.kind, e.detail, e.by, e.status)
+            if changes:
+                self.conn.execute("UPDATE incident SET status = COALESCE(?, status), "
+                                  "severity = COALESCE(?, severity) WHERE id = ?",
+                                  (write.status, write.severity, concerned))
+        elif write.timeline_notes or write.timeline or changes:
             log.warning("timeline entries for %s dropped: it has no incident", write.monitor)
         self._queue_outbox(concerned, write)
         if write.action_id is not None:

@@ -27,9 +27,10 @@ from shiptrack_tui.core.model import (
     OutboxRow,
     WindowStats,
 )
+from shiptrack_tui.core.postmortem import CheckSpan, PhaseChecks
 from shiptrack_tui.core.stats import WINDOWS
 from shiptrack_tui.storage import models as m
-from shiptrack_tui.storage import outbox, reads, renames, retention, silences
+from shiptrack_tui.storage import outbox, postmortem_reads, reads, renames, retention, silences
 from shiptrack_tui.storage import windows as windows_module
 from shiptrack_tui.storage.codec import dump_tags, load_tags
 from shiptrack_tui.storage.db import BUSY_TIMEOUT_SECONDS, StorageError, TrackedDatabase, open_database
@@ -240,6 +241,13 @@ class Store:
         if monitor_id is None:
             return []
         return reads.recent_checks(self._db, monitor_id, monitor, limit)
+
+    def incident_checks(self, monitor: str, spans: Sequence[CheckSpan]) -> tuple[PhaseChecks, ...]:
+        """The monitor's stored checks in each span (core/postmortem.py), each read capped at its limit."""
+        monitor_id = self._names.find_monitor(self._conn(), monitor)
+        if monitor_id is None:
+            return tuple(PhaseChecks(span) for span in spans)
+        return postmortem_reads.span_checks(self._db, monitor_id, monitor, spans)
 
     def latency_series(self, monitor: str, since: float, until: float, points: int) -> list[float | None]:
         """Median latency per equal slice of [since, until] (None where empty), for charts."""

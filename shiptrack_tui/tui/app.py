@@ -13,7 +13,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from shiptrack_tui.core.service_index import ServiceIndex
+from shiptrack_tui.core.services import ServiceIndex
 from shiptrack_tui.tui.bindings import DASHBOARD_KEYS, palette_entries
 from shiptrack_tui.tui.daemon_watch import DaemonWatch, attached_mode
 from shiptrack_tui.tui.engine_handle import EngineHandle
@@ -56,7 +56,7 @@ class ShipTrackApp(App[None]):
         self.config_path = config_path
         """The config file the dashboard edits; None (the demo) disables editing."""
         self.clock = clock
-        self.services = services or ServiceIndex()
+        self.services = services or ServiceIndex((), {})
         """The config's services (tui/services_live.py `index_of`); an edited config file replaces them."""
         self.gateway = StoreGateway(store_path)
         self.collector = IdleCollector()

@@ -13,6 +13,8 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import IO, Final
 
+from shiptrack_tui.failures import RuntimeFailure
+
 MAX_BYTES: Final = 5 * 1024 * 1024
 BACKUPS: Final = 3
 FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -39,8 +41,13 @@ def log_path_for(db_path: Path) -> Path:
 def log_to_file(db_path: Path, max_bytes: int = MAX_BYTES, backups: int = BACKUPS) -> Path:
     """Send every log record to `<db>.log` (rotated); returns the file's path."""
     path = log_path_for(db_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = PrivateRotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = PrivateRotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups,
+                                             encoding="utf-8")
+    except OSError as error:
+        raise RuntimeFailure(f"shiptrack: cannot write the dashboard's log {path}: "
+                              f"{error.strerror or error}; free that path or pass another --db") from None
     handler.setFormatter(logging.Formatter(FORMAT))
     root = logging.getLogger()
     for old in root.handlers:

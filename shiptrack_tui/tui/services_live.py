@@ -10,22 +10,28 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from shiptrack_tui.core.model import Incident, IncidentState, MonitorStatus, MonitorSummary, Severity
-from shiptrack_tui.core.service_index import ServiceIndex
-from shiptrack_tui.core.services import ServiceStatus
+from shiptrack_tui.core.services import ServiceIndex, ServiceStatus
 
 if TYPE_CHECKING:
     from shiptrack_tui.config import Config
     from shiptrack_tui.tui.data import Overview
 
 
+NO_SERVICES: Final = ServiceIndex((), {})
+
+
 def index_of(config: Config | None) -> ServiceIndex:
     """The config's services with their members (by name and by the monitors' tags)."""
     if config is None or not config.services:
-        return ServiceIndex()
-    return ServiceIndex.build(config.services, {spec.name: spec.tags for spec in config.monitors})
+        return NO_SERVICES
+    return ServiceIndex.of(config.services, config.monitors)
+
+
+def same_services(a: ServiceIndex, b: ServiceIndex) -> bool:
+    return a is b or (a.members == b.members and a.descriptions == b.descriptions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,16 +48,16 @@ class ServiceBoard:
     """Follows overviews; `follow` returns every service with its status, in config order."""
 
     def __init__(self, index: ServiceIndex | None = None) -> None:
-        self.index = index or ServiceIndex()
+        self.index = index or NO_SERVICES
         self._states: dict[str, MonitorStatus] = {}
         self._severities: dict[str, Severity] = {}
         self._incidents: tuple[Incident, ...] | None = None
-        self._statuses: tuple[ServiceStatus, ...] | None = None
+        self._statuses: dict[str, ServiceStatus] | None = None
         self._views: tuple[ServiceView, ...] = ()
 
     def use(self, index: ServiceIndex) -> bool:
         """Take a new config's services; True when they differ (the next `follow` derives all)."""
-        if index == self.index:
+        if same_services(index, self.index):
             return False
         self.index = index
         self._statuses = None
@@ -84,13 +90,18 @@ class ServiceBoard:
                 changed |= {name for name in severities.keys() | self._severities.keys()
                             if severities.get(name) != self._severities.get(name)}
             self._severities = severities
-        before = self._statuses
-        if changed is None or before is None:
+        if changed is None or self._statuses is None:
             self._statuses = self.index.derive_all(self._states, self._severities)
-        else:
-            self._statuses = self.index.rederive(before, changed, self._states, self._severities)
-        if self._statuses != before or not self._views:  # the same views object: nothing to redraw
-            self._views = tuple(ServiceView(spec.name, status, len(group), spec.description)
-                                for spec, group, status in zip(self.index.services, self.index.members,
-                                                               self._statuses, strict=True))
+        elif changed:
+            moved = {name: status for name, status in
+                     self.index.recompute(changed, self._states, self._severities).items()
+                     if self._statuses[name] is not status}
+            if not moved and self._views:
+                return self._views  # the same views object: nothing to compare or redraw
+            self._statuses.update(moved)
+        elif self._views:
+            return self._views
+        index = self.index
+        self._views = tuple(ServiceView(name, status, len(index.members[name]), index.descriptions[name])
+                            for name, status in self._statuses.items())
         return self._views

@@ -24,7 +24,7 @@ from textual.widgets import Footer, Input, Tab, Tabs
 from textual.worker import Worker, WorkerState
 
 from shiptrack_tui.core.model import Incident, MonitorSummary
-from shiptrack_tui.core.service_index import ServiceIndex
+from shiptrack_tui.core.services import ServiceIndex
 from shiptrack_tui.core.silences import expiry_text, is_active, target_of
 from shiptrack_tui.heartbeat import engine_health
 from shiptrack_tui.notify.services import service_names

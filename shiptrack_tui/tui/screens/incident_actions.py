@@ -1,32 +1,32 @@
 """Incident communication from the dashboard: status updates and severity changes (DESIGN §10).
 
 Both are action rows the engine applies, like acknowledgements. The status only moves forward
-(core/incident_status.py): the modal offers the forward moves and greys out a backwards one with
-the lifecycle's own one-line reason, so it is refused before anything is written.
+(core/incident_status.py): the modal offers the forward moves and greys out a backwards one (and
+`resolved`, which recovery writes) with the lifecycle's own one-line reason, so it is refused
+before anything is written.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from shiptrack_tui.core.incident_status import advance
+from shiptrack_tui.core.incident_status import advance, post_update
 from shiptrack_tui.core.incidents import IllegalTransition
 from shiptrack_tui.core.model import ActionKind, Incident, IncidentState, IncidentStatus, Severity
 from shiptrack_tui.tui.modals.pick_modal import Picked, PickModal, PickOption
 from shiptrack_tui.tui.screens.monitor_actions import MonitorActions
 
-POSTED: Final = (IncidentStatus.INVESTIGATING, IncidentStatus.IDENTIFIED, IncidentStatus.MONITORING)
-"""What an operator posts; `resolved` is written by recovery."""
-RESOLVED_HINT: Final = "↑/↓ choose · enter posts · esc cancels · recovery posts resolved"
+UPDATE_HINT: Final = "↑/↓ choose · enter posts · esc cancels"
 
 
 def status_options(current: IncidentStatus) -> tuple[list[PickOption], str]:
-    """Each status an operator may post, a backwards one refused with the lifecycle's reason,
-    and the one to offer first (the next step forward)."""
+    """Every status, those an operator may not post (a backwards move; `resolved`, which recovery
+    writes) refused with the lifecycle's own reason, and the one to offer first (the next step
+    forward)."""
     options = []
-    for status in POSTED:
+    for status in IncidentStatus:
         try:
-            advance(current, status)
+            post_update(current, status)
         except IllegalTransition as refused:
             options.append(PickOption(status.value, status.value, f"refused: {refused}"))
             continue
@@ -85,7 +85,7 @@ class IncidentActions(MonitorActions):
                           f"Now {incident.status.value}, severity {incident.severity.value}. "
                           "The status moves forward only.",
                           options, first, placeholder="message (what you know, what you are doing)",
-                          confirm="Post update", required=True, hint=RESOLVED_HINT)
+                          confirm="Post update", required=True, hint=UPDATE_HINT)
         incident_id, monitor = incident.id, incident.monitor
 
         def post(picked: Picked | None) -> None:

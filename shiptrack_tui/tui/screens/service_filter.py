@@ -14,7 +14,7 @@ from pathlib import Path
 from textual import on
 
 from shiptrack_tui.core.model import MonitorSummary
-from shiptrack_tui.core.service_index import ServiceIndex
+from shiptrack_tui.core.services import ServiceIndex
 from shiptrack_tui.tui.data import Overview
 from shiptrack_tui.tui.formatting import matches_filter
 from shiptrack_tui.tui.screens.pane_navigation import PANE_TITLES, PaneNavigation
@@ -48,7 +48,7 @@ class ServiceFilter(PaneNavigation):
             self.follow_services(*self._followed)
         else:
             self.query_one(ServicesStrip).services = ()
-        self.filter_service(self.service if self.service in index.names() else None)
+        self.filter_service(self.service if self.service in index.members else None)
 
     def service_views(self) -> tuple[ServiceView, ...]:
         return self.query_one(ServicesStrip).services
@@ -63,7 +63,7 @@ class ServiceFilter(PaneNavigation):
 
     def filter_service(self, name: str | None) -> None:
         """Show only the monitors of service `name` (None: every monitor)."""
-        members = self._board.index.members_of(name) if name is not None else None
+        members = self._board.index.members.get(name) if name is not None else None
         if members is None:
             name = None
         self.service = name
@@ -81,7 +81,7 @@ class ServiceFilter(PaneNavigation):
         return True
 
     def action_next_service(self, step: int) -> None:
-        names = self._board.index.names()
+        names = tuple(self._board.index.members)
         if not names:
             self.notify("No services are configured: add [[service]] tables to the config file.",
                         severity="warning")
