@@ -224,12 +224,19 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
 def _demo_config(args: argparse.Namespace) -> tuple[Config, DemoTargetsThread]:
     from shiptrack_tui.config import Config
-    from shiptrack_tui.demo import DEFAULT_PORT, DemoTargetsThread, demo_monitor_specs, demo_service_specs
+    from shiptrack_tui.demo import (
+        DEFAULT_PORT,
+        DemoTargetsThread,
+        demo_http,
+        demo_monitor_specs,
+        demo_service_specs,
+    )
 
     targets = DemoTargetsThread()
     targets.start(port=DEFAULT_PORT, fallback=True)  # another free port when 8787 is taken
-    monitors = tuple(demo_monitor_specs(targets.base_url))
-    return Config(path=Path("<demo>"), monitors=monitors, services=demo_service_specs()), targets
+    specs = tuple(demo_monitor_specs(targets.base_url))
+    config = Config(path=Path("<demo>"), monitors=specs, services=demo_service_specs(), http=demo_http())
+    return config, targets
 
 
 def _demo_db(args: argparse.Namespace) -> Path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -46,13 +47,27 @@ def run_daemon(config: Config, db_path: Path, reload_config: Callable[[], Config
         print(f"shiptrack: {held}", file=sys.stderr)
         return 1
     try:
+        try:
+            listener = _listen(config)
+        except OSError as error:  # web.ListenError: a port in use, an address not there
+            print(f"shiptrack: {error}", file=sys.stderr)
+            return 1
         store = Store.open(db_path)
         try:
-            return asyncio.run(_serve(config, store, reload_config))
+            return asyncio.run(_serve(config, store, reload_config, listener))
         finally:
             store.close()
     finally:
         lock.release()
+
+
+def _listen(config: Config) -> socket.socket | None:
+    """The `[http] listen` socket, bound before the engine starts (None without `[http]`)."""
+    if not config.http.enabled:
+        return None
+    from shiptrack_tui.web import open_listener
+
+    return open_listener(config.http)
 
 
 def _warn(config: Config) -> Config:
@@ -61,7 +76,8 @@ def _warn(config: Config) -> Config:
     return config
 
 
-async def _serve(config: Config, store: Store, reload_config: Callable[[], Config]) -> int:
+async def _serve(config: Config, store: Store, reload_config: Callable[[], Config],
+                 listener: socket.socket | None = None) -> int:
     def load() -> Config:  # every reload, by SIGHUP or by the engine seeing the file change
         return _warn(reload_config())
 
@@ -86,9 +102,17 @@ async def _serve(config: Config, store: Store, reload_config: Callable[[], Confi
     loop.add_signal_handler(signal.SIGHUP, reload)
     log.info("shiptrack daemon started: %d monitors, database %s", len(config.monitors), store.path)
     _warn(config)
+    web = None
+    if listener is not None:  # its own thread, loop and store: HTTP load never reaches this loop
+        from shiptrack_tui.web import start_http
+
+        web = await asyncio.to_thread(start_http, listener, config.http, store.path,
+                                      config=lambda: engine.config, vitals=engine.vitals, wake=engine.wake)
     try:
         await engine.run()
     finally:
+        if web is not None:
+            await asyncio.to_thread(web.stop)
         notifier.close()
     log.info("stopped cleanly after %d checks", engine.counters.checks)
     return 0

@@ -17,6 +17,7 @@ from shiptrack_tui.core.formats import (
 )
 from shiptrack_tui.core.messages import iso_utc
 from shiptrack_tui.core.model import (
+    CheckResult,
     Incident,
     MonitorStatus,
     MonitorSummary,
@@ -112,6 +113,15 @@ def incidents_json(incidents: Sequence[Incident]) -> list[dict[str, Any]]:
                         "status": e.status} for e in i.events],
         }
         for i in incidents
+    ]
+
+
+def checks_json(checks: Sequence[CheckResult]) -> list[dict[str, Any]]:
+    """Raw checks, newest first as the store returns them (the HTTP API's monitor checks)."""
+    return [
+        {"at": iso(c.at), "outcome": str(c.outcome), "latency_ms": _rounded(c.latency_ms),
+         "status_code": c.status_code, "error": c.reason, "in_maintenance": c.in_maintenance}
+        for c in checks
     ]
 
 

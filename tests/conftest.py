@@ -21,6 +21,7 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
         monkeypatch.setenv(var, str(home / sub))
     monkeypatch.delenv("SHIPTRACK_CONFIG", raising=False)
     monkeypatch.delenv("SHIPTRACK_DB", raising=False)
+    monkeypatch.delenv("SHIPTRACK_HTTP_TOKEN", raising=False)
     return home
 
 

@@ -60,7 +60,7 @@ BROKEN = [
     ),
     pytest.param(
         "monitors = []\n",
-        'cfg.toml:1: unknown key "monitors" in the file; expected one of defaults, storage, notify, monitor, maintenance, display, service (did you mean "monitor"?)',
+        'cfg.toml:1: unknown key "monitors" in the file; expected one of defaults, storage, notify, monitor, maintenance, display, service, http (did you mean "monitor"?)',
         id="unknown_top",
     ),
     pytest.param(

@@ -57,7 +57,7 @@ def _doc_table_keys(doc: str, heading: str) -> set[str]:
 
 
 def test_config_doc_has_every_key_the_loader_accepts() -> None:
-    from shiptrack_tui.config import loader, monitors, services, windows
+    from shiptrack_tui.config import http, loader, monitors, services, windows
 
     expected = {
         "Top level": loader.TOP_KEYS,
@@ -69,6 +69,7 @@ def test_config_doc_has_every_key_the_loader_accepts() -> None:
         "`[[monitor]]`": monitors.MONITOR_KEYS,
         "`[[maintenance]]`": (*windows.GLOBAL_KEYS, *windows.MONITOR_KEYS),
         "`[[service]]`": services.SERVICE_KEYS,
+        "`[http]`": http.HTTP_KEYS,
     }
     for heading, keys in expected.items():
         assert set(keys) <= _doc_table_keys("config.md", heading), heading
@@ -108,3 +109,34 @@ def test_cli_doc_has_every_subcommand_and_option() -> None:
                     walk(child, command)
 
     walk(build_parser(), "")
+
+
+def test_http_doc_lists_every_route_and_metric(tmp_path: Path) -> None:
+    from shiptrack_tui.config import Config
+    from shiptrack_tui.core.vitals import Buckets, EngineVitals, StorageVitals
+    from shiptrack_tui.storage import Store
+    from shiptrack_tui.web import WebContext, create_app
+    from shiptrack_tui.web.metrics import ShipTrackCollector
+
+    text = (ROOT / "docs" / "http.md").read_text()
+    store = Store.open(tmp_path / "st.db")
+    try:
+        app = create_app(WebContext(store=store, config=lambda: Config(path=tmp_path / "c.toml")))
+        paths = app.openapi()["paths"]
+        assert len(paths) >= 14
+        for path, methods in paths.items():
+            for method in methods:
+                shown = f"`{method.upper()} {path}`"
+                assert shown in text, f"{shown} is not in docs/http.md"
+        histogram = Buckets((1.0,)).snapshot()
+        vitals = EngineVitals(at=1.0, started_at=0.0, last_tick=1.0, config_loaded=True, monitors=0, checks=0,
+                              lateness=histogram, storage=StorageVitals(batch_writes=histogram,
+                                                                        commit_seconds=histogram))
+        everything = ShipTrackCollector(WebContext(store=store, config=lambda: Config(path=tmp_path / "c"),
+                                                   vitals=lambda _detail: vitals), everything=True)
+        for family in everything.collect():
+            shown = family.name + ("_total" if family.type == "counter" else "")
+            shown = shown + "_info" if family.type == "info" else shown
+            assert f"`{shown}`" in text, f"{shown} is not in docs/http.md"
+    finally:
+        store.close()

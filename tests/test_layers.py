@@ -31,3 +31,13 @@ def test_core_imports_the_standard_library_only() -> None:
     loaded = _modules_loaded_by(core)
     for library in ("httpx", "peewee", "apprise", "tomlkit", "textual", "rich", "platformdirs"):
         assert library not in loaded, f"the pure core loaded {library}"
+
+
+def test_the_http_surface_never_imports_the_engine_or_the_ui() -> None:
+    """web/ sees the engine only through the callables its composition root hands it (DESIGN §1)."""
+    code = ("import json, sys\nimport shiptrack_tui.web\n"
+            "print(json.dumps(sorted(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(json.loads(out.stdout))
+    assert not {name for name in loaded if name.startswith(("shiptrack_tui.engine", "shiptrack_tui.tui"))}
+    assert not {"textual", "rich"} & {name.split(".")[0] for name in loaded}

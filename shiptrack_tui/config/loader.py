@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from shiptrack_tui.config.checker import Checker, Scope
 from shiptrack_tui.config.errors import ConfigError, ConfigNotFound
+from shiptrack_tui.config.http import read_http
 from shiptrack_tui.config.monitors import MIN_INTERVAL, MonitorReader
 from shiptrack_tui.config.redact import redact_url
 from shiptrack_tui.config.services import read_services
@@ -45,7 +46,7 @@ NotifyUrlCheck = Callable[[str], str | None]
 AppriseConfigCheck = Callable[[Path], str | None]
 """What is wrong with an Apprise config file's entries (supplied by the notify layer), or None."""
 
-TOP_KEYS: Final = ("defaults", "storage", "notify", "monitor", "maintenance", "display", "service")
+TOP_KEYS: Final = ("defaults", "storage", "notify", "monitor", "maintenance", "display", "service", "http")
 DEFAULTS_KEYS: Final = ("interval", "timeout", "failure_threshold", "recovery_threshold", "degraded_after",
                          "severity")
 STORAGE_KEYS: Final = ("path", "keep_raw", "keep_hourly", "keep_daily", "keep_incidents")
@@ -156,8 +157,9 @@ def _read(ck: Checker, raw: dict[str, Any], path: Path, digest: str,
     windows = [*_maintenance(ck, raw.get("maintenance"), {spec.name for spec in specs}), *monitors.windows]
     display = _display(ck, _section(ck, raw, "display"))
     services = read_services(ck, raw.get("service"), specs)
+    http = read_http(ck, _section(ck, raw, "http"), base)
     return Config(path=path, monitors=tuple(specs), defaults=defaults, storage=storage, notify=notify,
-                  maintenance=tuple(windows), digest=digest, display=display, services=services)
+                  maintenance=tuple(windows), digest=digest, display=display, services=services, http=http)
 
 
 def _section(ck: Checker, raw: dict[str, Any], name: str) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
@@ -80,6 +80,29 @@ class DisplaySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class HttpSettings:
+    """`[http]` (config/http.py): `host` None means no HTTP server. `token` is the bearer token in
+    force (from SHIPTRACK_HTTP_TOKEN or `token_file`); it is never shown, `token_source` says where
+    it came from."""
+
+    host: str | None = None
+    port: int = 0
+    token: str | None = field(default=None, repr=False)
+    token_source: str | None = None
+    public_api: bool = False
+
+    @property
+    def enabled(self) -> bool:
+        return self.host is not None
+
+    @property
+    def listen(self) -> str:
+        """`127.0.0.1:8080`, `[::1]:8080`: the address as an operator writes it."""
+        host = f"[{self.host}]" if self.host and ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """A whole config file, validated. `digest` is the sha256 of the file's bytes."""
 
@@ -92,6 +115,7 @@ class Config:
     digest: str = ""
     display: DisplaySettings = DisplaySettings()
     services: tuple[ServiceSpec, ...] = ()
+    http: HttpSettings = HttpSettings()
 
     def monitor(self, name: str) -> MonitorSpec | None:
         return next((spec for spec in self.monitors if spec.name == name), None)

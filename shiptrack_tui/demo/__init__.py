@@ -38,7 +38,7 @@ from shiptrack_tui.demo.server import (
     Override,
     index_text,
 )
-from shiptrack_tui.demo.specs import demo_config_text, demo_monitor_specs, demo_service_specs
+from shiptrack_tui.demo.specs import demo_config_text, demo_http, demo_monitor_specs, demo_service_specs
 from shiptrack_tui.demo.thread import DemoTargetsThread
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "DemoTargetsThread",
     "Override",
     "demo_config_text",
+    "demo_http",
     "demo_monitor_specs",
     "demo_service_specs",
     "index_text",

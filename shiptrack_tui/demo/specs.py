@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
 
+from shiptrack_tui.config.http import TOKEN_ENV
+from shiptrack_tui.config.settings import HttpSettings
 from shiptrack_tui.core.model import DEFAULT_SEVERITY, MonitorSpec, Severity
 from shiptrack_tui.core.services import ServiceSpec
 
-__all__ = ["demo_config_text", "demo_monitor_specs", "demo_service_specs"]
+__all__ = ["demo_config_text", "demo_http", "demo_monitor_specs", "demo_service_specs"]
+
+
+def demo_http() -> HttpSettings:
+    """The demo serves HTTP on a free loopback port with public reads (its data is made up);
+    writes take the token from SHIPTRACK_HTTP_TOKEN when one is set, else they are refused."""
+    token = (os.environ.get(TOKEN_ENV) or "").strip() or None
+    return HttpSettings(host="127.0.0.1", port=0, token=token, token_source=TOKEN_ENV if token else None,
+                        public_api=True)
 
 
 def demo_monitor_specs(base_url: str) -> list[MonitorSpec]:

@@ -12,7 +12,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from shiptrack_tui.config import Config
 from shiptrack_tui.core.evaluation import evaluate
@@ -29,9 +28,10 @@ from shiptrack_tui.core.model import (
     Policy,
     TimelineKind,
 )
+from shiptrack_tui.core.vitals import EngineVitals, StorageVitals
 from shiptrack_tui.engine.actions import OperatorActions, log_task_failure
 from shiptrack_tui.engine.config_reload import ConfigReloads
-from shiptrack_tui.engine.lateness import LatenessRecorder
+from shiptrack_tui.engine.counters import EngineCounters
 from shiptrack_tui.engine.liveness import Liveness, Notifier
 from shiptrack_tui.engine.retention import RetentionRun
 from shiptrack_tui.engine.scheduler import DueCheck, Schedule
@@ -55,13 +55,6 @@ SHUTDOWN_STALL_SECONDS = 15.0
 """At shutdown, storage stalled this long is given up on (loudly): systemd's stop timeout is 30 s."""
 
 
-@dataclass
-class EngineCounters:
-    """What the engine has done, for the benchmark and the logs."""
-
-    checks: int = 0
-    overlapping: int = 0
-    lateness: LatenessRecorder = field(default_factory=LatenessRecorder)
 
 
 class Engine(OperatorActions):
@@ -111,6 +104,8 @@ class Engine(OperatorActions):
         self._sender: NotificationSender | None = None
         self._slots: asyncio.Semaphore | None = None
         self._max_pending = max_pending
+        self._started_at = monotonic()
+        self._config_applied = False
         self.liveness = Liveness(heartbeat_path(store.path), notifier, self._states.values)
 
     # -- control, callable from any thread -------------------------------------------------
@@ -144,10 +139,23 @@ class Engine(OperatorActions):
     def states(self) -> dict[str, MonitorState]:
         return dict(self._states)
 
+    def vitals(self, detail: bool = False) -> EngineVitals:
+        """The figures behind /health and /metrics (`detail`: with the per-monitor outcome counts);
+        safe from any thread: it copies, and never waits on the engine's loop."""
+        writer = self._writer
+        outcomes = ({name: (c[0], c[1], c[2]) for name, c in self.counters.outcomes.copy().items()}
+                    if detail else {})
+        return EngineVitals(
+            at=self.monotonic(), started_at=self._started_at, last_tick=self.liveness.last_tick,
+            config_loaded=self._config_applied, monitors=len(self._specs), checks=self.counters.checks,
+            outcomes=outcomes, lateness=self.counters.lateness.histogram(),
+            storage=writer.vitals() if writer is not None else StorageVitals())
+
     # -- lifecycle ----------------------------------------------------------------------------
     async def run(self) -> None:
         """Check until asked to stop; then finish in-flight checks, flush and return."""
         self._loop = asyncio.get_running_loop()
+        self._started_at = self.monotonic()
         self._slots = asyncio.Semaphore(self._max_in_flight)
         if self._pool is None:
             self._pool = ClientPool()
@@ -246,6 +254,7 @@ class Engine(OperatorActions):
             self._states.setdefault(name, stored.get(name, MonitorState()))
             if previous is None or previous.interval != spec.interval:
                 self._schedule.add(name, spec.interval, self.monotonic(), wall=self.clock())
+        self._config_applied = True
         self._reschedule.set()
 
     def _seed_reminders(self, open_incidents: list) -> None:
@@ -297,6 +306,7 @@ class Engine(OperatorActions):
         state, events = step(self._states[spec.name], result, Policy.of(spec))
         self._states[spec.name] = state
         self.counters.checks += 1
+        self.counters.count(spec.name, result.outcome)
         self._submit(spec, state, events, result=result)
 
     def _maintenance_for(self, spec: MonitorSpec, at: float) -> bool:

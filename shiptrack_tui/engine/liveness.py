@@ -74,6 +74,12 @@ class Liveness:
     def healthy(self) -> bool:
         return not self._withheld
 
+    @property
+    def last_tick(self) -> float | None:
+        """The monotonic time of the scheduling loop's latest pass (None before the first); any thread."""
+        last = self._last
+        return None if last is None else last[0]
+
     def tick(self, mono: float, wall: float) -> None:
         """Called by the scheduling loop on every pass; cheap unless a second has gone by."""
         if self._last is not None:

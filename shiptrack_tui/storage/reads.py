@@ -146,11 +146,13 @@ def incidents(db: SqliteDatabase, open_only: bool = False, monitor: str | None =
     ]
 
 
-def recent_checks(db: SqliteDatabase, monitor_id: int, monitor: str, limit: int) -> list[CheckResult]:
+def recent_checks(db: SqliteDatabase, monitor_id: int, monitor: str, limit: int,
+                  since: float | None = None) -> list[CheckResult]:
     rows = db.execute_sql(
         'SELECT c.at_ms, c.code, c.latency_us, c.status, r.text FROM "check" AS c '
-        "LEFT JOIN reason AS r ON r.id = c.error_id WHERE c.monitor_id = ? ORDER BY c.at_ms DESC LIMIT ?",
-        (monitor_id, limit),
+        "LEFT JOIN reason AS r ON r.id = c.error_id WHERE c.monitor_id = ? AND c.at_ms >= ? "
+        "ORDER BY c.at_ms DESC LIMIT ?",
+        (monitor_id, -1 if since is None else to_ms(since), limit),
     ).fetchall()
     return [
         CheckResult(

@@ -29,11 +29,12 @@ from shiptrack_tui.core.model import (
 )
 from shiptrack_tui.core.postmortem import CheckSpan, PhaseChecks
 from shiptrack_tui.core.stats import WINDOWS
+from shiptrack_tui.storage import gauges, outbox, postmortem_reads, reads, renames, retention, silences
 from shiptrack_tui.storage import models as m
-from shiptrack_tui.storage import outbox, postmortem_reads, reads, renames, retention, silences
 from shiptrack_tui.storage import windows as windows_module
 from shiptrack_tui.storage.codec import dump_tags, load_tags
 from shiptrack_tui.storage.db import BUSY_TIMEOUT_SECONDS, StorageError, TrackedDatabase, open_database
+from shiptrack_tui.storage.gauges import StoreGauges
 from shiptrack_tui.storage.migrations import migrate
 from shiptrack_tui.storage.names import Names
 from shiptrack_tui.storage.pipeline import PipelineWrite, apply_writes
@@ -235,12 +236,12 @@ class Store:
         found = reads.incidents(self._db, incident_id=incident_id)
         return found[0] if found else None
 
-    def recent_checks(self, monitor: str, limit: int = 50) -> list[CheckResult]:
-        """The monitor's latest raw checks, newest first."""
+    def recent_checks(self, monitor: str, limit: int = 50, since: float | None = None) -> list[CheckResult]:
+        """The monitor's latest raw checks (only those at or after `since`), newest first."""
         monitor_id = self._names.find_monitor(self._conn(), monitor)
         if monitor_id is None:
             return []
-        return reads.recent_checks(self._db, monitor_id, monitor, limit)
+        return reads.recent_checks(self._db, monitor_id, monitor, limit, since)
 
     def incident_checks(self, monitor: str, spans: Sequence[CheckSpan]) -> tuple[PhaseChecks, ...]:
         """The monitor's stored checks in each span (core/postmortem.py), each read capped at its limit."""
@@ -267,6 +268,11 @@ class Store:
         """When the monitor's oldest stored raw check ran (None without one)."""
         monitor_id = self._names.find_monitor(self._conn(), monitor)
         return None if monitor_id is None else reads.first_check_at(self._db, monitor_id)
+
+    def gauges(self, monitors: bool = True) -> StoreGauges:
+        """Open incidents by severity and the outbox's depth, with (`monitors`) each monitor's
+        state, latency and certificate figures, in one snapshot (what `/metrics` exposes)."""
+        return gauges.read_gauges(self._db, monitors)
 
     def data_version(self) -> int:
         """PRAGMA data_version on this thread's connection: it changes when another one commits."""

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Final, Literal
 
 import peewee
 
+from shiptrack_tui.core.vitals import BATCH_BOUNDS, COMMIT_BOUNDS, Buckets, StorageVitals
 from shiptrack_tui.storage.pipeline import PipelineWrite
 
 if TYPE_CHECKING:
@@ -107,6 +108,8 @@ class Writer:
         self._done = 0
         self._closing = False
         self.batches = 0  # committed transactions, for tests and the benchmark
+        self.batch_writes = Buckets(BATCH_BOUNDS)  # writes per committed transaction, for /metrics
+        self.commit_seconds = Buckets(COMMIT_BOUNDS)  # each transaction's time, retries included
         self.retries = 0
         self.dropped = 0  # writes refused by the database itself (bugs), never transient failures
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -173,6 +176,15 @@ class Writer:
                 return None
             return WriterStall(seconds, self._last_error, self._submitted - self._done, self.dropped_checks)
 
+    def vitals(self) -> StorageVitals:
+        """What waits, what was shed and how commits went, for /health and /metrics (any thread)."""
+        stall = self.stall()
+        return StorageVitals(queued=self.pending, dropped_checks=self.dropped_checks,
+                             stalled_seconds=None if stall is None else stall.seconds,
+                             stall_error=None if stall is None else stall.error,
+                             batch_writes=self.batch_writes.snapshot(),
+                             commit_seconds=self.commit_seconds.snapshot())
+
     @property
     def pending(self) -> int:
         with self._cond:
@@ -238,10 +250,13 @@ class Writer:
 
     def _commit(self, batch: list[PipelineWrite]) -> None:
         delay = RETRY_FIRST
+        started = time.monotonic()
         while True:
             try:
                 self._store.commit_batch(batch)
                 self.batches += 1
+                self.batch_writes.observe(len(batch))
+                self.commit_seconds.observe(time.monotonic() - started)
                 return
             except TRANSIENT as error:
                 self.retries += 1

@@ -46,6 +46,7 @@ class ShipTrackApp(App[None]):
         config_path: Path | None = None,
         clock: Callable[[], float] = time.time,
         services: ServiceIndex | None = None,
+        web_url: str | None = None,
     ) -> None:
         super().__init__()
         install_scrollbars()
@@ -58,6 +59,8 @@ class ShipTrackApp(App[None]):
         self.clock = clock
         self.services = services or ServiceIndex((), {})
         """The config's services (tui/services_live.py `index_of`); an edited config file replaces them."""
+        self.web_url = web_url
+        """Where this process serves HTTP (`[http]`, the demo), shown in the header."""
         self.gateway = StoreGateway(store_path)
         self.collector = IdleCollector()
         self.view = load_view_state()
@@ -68,7 +71,9 @@ class ShipTrackApp(App[None]):
     def mode(self) -> str:
         if self.attached_pid is not None:
             return attached_mode(self.attached_pid)
-        return "engine running" if self.engine is not None else "viewer (no engine)"
+        if self.engine is None:
+            return "viewer (no engine)"
+        return "engine running" if self.web_url is None else f"engine running · {self.web_url}"
 
     def on_mount(self) -> None:
         if self.view.theme in self.available_themes:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -60,6 +62,15 @@ def _loader(config: Config) -> Callable[[], Config] | None:
                                check_apprise_config=check_apprise_config)
 
 
+def _listen(config: Config) -> socket.socket | None:
+    """The `[http] listen` socket (None without `[http]`); web.ListenError when it cannot be had."""
+    if not config.http.enabled:
+        return None
+    from shiptrack_tui.web import open_listener
+
+    return open_listener(config.http)
+
+
 def _run_with_engine(config: Config, db_path: Path) -> int:
     from shiptrack_tui.engine import Engine, EngineThread
     from shiptrack_tui.storage import Store
@@ -75,13 +86,27 @@ def _run_with_engine(config: Config, db_path: Path) -> int:
         return 0
     try:
         log_to_file(db_path)
-        store = Store.open(db_path)
         try:
-            engine = EngineThread(Engine(config, store, config_loader=_loader(config)))
+            listener = _listen(config)
+        except OSError as error:  # web.ListenError: a port in use; said before the screen is taken
+            print(f"shiptrack: {error}", file=sys.stderr)
+            return 1
+        store = Store.open(db_path)
+        web = None
+        try:
+            core = Engine(config, store, config_loader=_loader(config))
+            engine = EngineThread(core)
+            if listener is not None:  # its own thread, loop and store (web/server.py)
+                from shiptrack_tui.web import start_http
+
+                web = start_http(listener, config.http, db_path, config=lambda: core.config,
+                                 vitals=core.vitals, wake=core.wake)
             ShipTrackApp(db_path, engine=engine, config_path=_editable(config),
-                         services=index_of(config)).run()
+                         web_url=None if web is None else web.url, services=index_of(config)).run()
             engine.stop()  # idempotent: the app stops it on quit; this covers a crash
         finally:
+            if web is not None:
+                web.stop()
             store.close()
     finally:
         lock.release()

@@ -1,0 +1,125 @@
+"""The HTTP server on its own thread and event loop (DESIGN §11): uvicorn serves a socket bound
+by the caller, so that a port in use is found before anything starts (one line, exit 1), and
+HTTP load runs on this thread's loop and its worker threads, never on the engine's loop.
+
+uvicorn installs no signal handlers off the main thread; the process's owner (the daemon, the
+dashboard) stops the server with `stop()` after stopping its engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import socket
+import threading
+from collections.abc import Callable
+from typing import Final
+
+import anyio.to_thread
+import uvicorn
+from starlette.types import ASGIApp
+
+log = logging.getLogger("shiptrack.http")
+
+WORKER_THREADS: Final = 4
+"""Worker threads for blocking routes (SQLite reads). More would only contend for the GIL with the
+engine's loop; requests beyond these wait their turn on this server's own loop."""
+START_SECONDS: Final = 10.0
+STOP_SECONDS: Final = 5.0
+
+
+class ListenError(OSError):
+    """The address cannot be listened on; the message is the operator's one line."""
+
+
+def bind(host: str, port: int, listen: str | None = None) -> socket.socket:
+    """A listening socket on (host, port); port 0 takes any free port. ListenError when it cannot."""
+    shown = listen or f"{host}:{port}"
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        if family is socket.AF_INET and not host.replace(".", "").isdigit():
+            family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.create_server((host, port), family=family, backlog=1024)
+    except socket.gaierror as error:
+        raise ListenError(f"cannot listen on {shown}: {host!r} is not a known address ({error.strerror}); "
+                          "check [http] listen") from None
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            why = "the port is already in use (another ShipTrack, or another server?)"
+        elif error.errno == errno.EACCES:
+            why = "permission denied (ports below 1024 need privileges)"
+        elif error.errno == errno.EADDRNOTAVAIL:
+            why = "this machine has no such address"
+        else:
+            why = error.strerror or str(error)
+        raise ListenError(f"cannot listen on {shown}: {why}; change [http] listen") from None
+    sock.setblocking(False)
+    return sock
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling the starting thread when it listens."""
+
+    def __init__(self, config: uvicorn.Config, listening: threading.Event) -> None:
+        super().__init__(config)
+        self._listening = listening
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
+        await super().startup(sockets)
+        self._listening.set()
+
+
+class HttpServer:
+    """Serve `app` on `sock` from a thread of its own; `on_stop` runs once the thread has ended
+    (closing the server's store)."""
+
+    def __init__(self, app: ASGIApp, sock: socket.socket, on_stop: Callable[[], None] | None = None) -> None:
+        self._sock = sock
+        self._on_stop = on_stop
+        self._listening = threading.Event()
+        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", ws="none",
+                                server_header=False, timeout_graceful_shutdown=2, timeout_keep_alive=5)
+        self._server = _Server(config, self._listening)
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+        host, port = sock.getsockname()[:2]
+        self.url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+        self.port: int = port
+
+    def start(self) -> None:
+        """Start serving; returns once the server listens (RuntimeError if it could not start)."""
+        for name in ("uvicorn", "uvicorn.error"):  # its start/stop chatter; our own lines say it
+            logging.getLogger(name).setLevel(logging.WARNING)
+        self._thread = threading.Thread(target=self._run, name="shiptrack-http", daemon=True)
+        self._thread.start()
+        if not self._listening.wait(START_SECONDS) or self.error is not None:
+            raise RuntimeError(f"the HTTP server did not start: {self.error or 'timed out'}")
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._server.serve(sockets=[self._sock]))
+        except BaseException as error:  # SystemExit from a failed uvicorn start included
+            self.error = error
+            log.error("the HTTP server stopped on an error: %s", error, exc_info=error)
+        finally:
+            self._listening.set()
+
+    def stop(self, timeout: float = STOP_SECONDS) -> None:
+        """Finish the requests in flight (up to `timeout`), close the socket, join the thread."""
+        if self._thread is None:
+            return
+        self._server.should_exit = True
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._server.force_exit = True
+            self._thread.join(1.0)
+        self._thread = None
+        self._sock.close()
+        if self._on_stop is not None:
+            self._on_stop()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
