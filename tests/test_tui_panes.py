@@ -89,7 +89,7 @@ def test_timeline_puts_active_first_with_ack_note_times_and_durations(tmp_path: 
     assert [i.state for i in incidents] == [IncidentState.ACKNOWLEDGED, IncidentState.RESOLVED]
     text = plain(render_timeline(incidents, NOW, {}), width=80)
     lines = text.splitlines()
-    assert lines[0].startswith("✔ #") and "ACKNOWLEDGED  for" in lines[0]
+    assert lines[0].startswith("✔ #") and "ACKNOWLEDGED · high  for" in lines[0]
     assert "acknowledged: on it — rolling back" in text
     assert any(line.startswith("● #") and "lasted 5m" in line for line in lines)
     event_lines = [line for line in lines if "opened" in line]

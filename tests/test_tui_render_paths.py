@@ -198,9 +198,9 @@ def test_a_running_incident_shows_whole_minutes_and_a_resolved_one_its_exact_len
     resolved = replace(running, id=8, state=IncidentState.RESOLVED, resolved_at=NOW - 80)
     young = replace(running, id=9, started_at=NOW - 42, opened_at=NOW - 42)
     text = "\n".join(_plain(render_timeline((running, resolved, young), NOW, {}), 80))
-    assert "#7 api  OPEN  for 3m" in text and "for 3m 20s" not in text
-    assert "#8 api  RESOLVED  lasted 2m" in text
-    assert "#9 api  OPEN  for 42s" in text
+    assert "#7 api  OPEN · high  for 3m" in text and "for 3m 20s" not in text
+    assert "#8 api  RESOLVED · high  lasted 2m" in text
+    assert "#9 api  OPEN · high  for 42s" in text
     # Within the minute the running one reads the same, so its render is kept.
     later = _plain(render_timeline((running,), NOW + 30, {}), 80)
     assert later == _plain(render_timeline((running,), NOW, {}), 80)

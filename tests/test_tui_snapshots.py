@@ -11,8 +11,10 @@ from typing import Any
 
 from daemon_lock import held_by
 from test_tui_seed import ALL_UP, NOW, WITH_ACK, WITH_INCIDENT, Plan, seed, settled
+from test_tui_services import open_incident_id, seed_services, services_app, set_status
 from textual.pilot import Pilot
 
+from shiptrack_tui.core.model import IncidentStatus
 from shiptrack_tui.tui import ShipTrackApp
 
 WIDE = (150, 40)
@@ -113,3 +115,28 @@ def test_small_terminal_detail_after_window_switch_and_help(snap_compare: Any, t
         await _settle(pilot)
 
     assert snap_compare(_app(tmp_path, WITH_INCIDENT), terminal_size=(80, 24), run_before=switch_and_help)
+
+
+def test_services_shown(snap_compare: Any, tmp_path: Path) -> None:
+    """Issue 12: the services strip (Checkout picked, so the monitors are its members and the
+    pane's title says so), and incidents with their severity and status."""
+    async def pick(pilot: Pilot[None]) -> None:
+        await _settle(pilot)
+        await pilot.press("f")
+        await _settle(pilot)
+
+    assert snap_compare(services_app(*seed_services(tmp_path)), terminal_size=WIDE, run_before=pick)
+
+
+def test_small_terminal_update_dialog(snap_compare: Any, tmp_path: Path) -> None:
+    """Issue 12: the status update at 80×24; the incident is identified, so investigating is
+    greyed out with the lifecycle's reason."""
+    db, config = seed_services(tmp_path)
+    set_status(db, open_incident_id(db, "api"), IncidentStatus.IDENTIFIED)
+
+    async def ask(pilot: Pilot[None]) -> None:
+        await _settle(pilot)
+        await pilot.press("u", *"rolling back")
+        await pilot.pause()
+
+    assert snap_compare(services_app(db, config), terminal_size=(80, 24), run_before=ask)

@@ -7,6 +7,8 @@ process presses j/k 50–150 ms apart (25 one way, 25 back). Latency is measured
 bytes written to the pty until the first frame after the table's cursor moved is flushed to the
 pty by Textual's output thread (the app child reports both the moment the frame was queued and
 the moment it was flushed through a pipe; both clocks are CLOCK_MONOTONIC, shared by processes).
+The app shows 100 services over the monitors (7 by tag, 93 by name), so the services strip is
+derived live on every refresh the writer causes (DESIGN §10: the figure must not move).
 
 Two phases, each with a fresh app on the same database: the baseline with nothing writing, then
 "live" with a writer process committing `monitors / interval` checks/s (33/s for 1,000 monitors at
@@ -25,6 +27,7 @@ import pty
 import random
 import select
 import signal
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -47,12 +50,24 @@ KEY_TIMEOUT_S = 3.0  # a press with no frame by then counts as this long (and is
 READY_TIMEOUT_S = 60.0
 WARMUP_PRESSES = 6
 SETTLE_S = 1.0
+TEAMS = 7
 PATTERNS = ("u" * 120, "u" * 119 + "d", "u" * 100 + "x" * 20, "u" * 110 + "x" * 10)
 
 
 # -- seeding -------------------------------------------------------------------------------------
 def monitor_name(index: int) -> str:
     return f"svc-{index:04d}"
+
+
+def bench_services(monitors: int) -> Any:
+    """100 services over the seeded monitors: one per team tag, the rest by name, 10 each."""
+    from shiptrack_tui.core.services import ServiceIndex, ServiceSpec
+
+    names = [monitor_name(i) for i in range(monitors)]
+    specs = [ServiceSpec(f"team-{k}", tags=(f"team-{k}",)) for k in range(TEAMS)]
+    specs += [ServiceSpec(f"service-{j}", monitors=tuple(names[j * 10:(j + 1) * 10]))
+              for j in range(100 - TEAMS) if names[j * 10:(j + 1) * 10]]
+    return ServiceIndex(specs, {name: (f"team-{i % TEAMS}",) for i, name in enumerate(names)})
 
 
 def _latency(index: int, k: int) -> float:
@@ -74,7 +89,7 @@ def seed_dashboard(db_path: Path, monitors: int, end: float) -> dict[str, Any]:
     store = Store.open(db_path)
     try:
         specs = [MonitorSpec(monitor_name(i), f"https://{monitor_name(i)}.example.test/health",
-                             interval=HISTORY_INTERVAL, tags=(f"team-{i % 7}",)) for i in range(monitors)]
+                             interval=HISTORY_INTERVAL, tags=(f"team-{i % TEAMS}",)) for i in range(monitors)]
         store.sync_monitors(specs, end - 86400)
         writes: list[PipelineWrite] = []
         checks = 0
@@ -201,7 +216,9 @@ def app_main(db: str, stamp_fd: int, attached_pid: int) -> None:
         original_init(self, StampingFile(file))
 
     _writer_thread.WriterThread.__init__ = init  # type: ignore[method-assign]
-    ShipTrackApp(Path(db), attached_pid=attached_pid).run()
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        monitors = conn.execute("SELECT COUNT(*) FROM monitor").fetchone()[0]
+    ShipTrackApp(Path(db), attached_pid=attached_pid, services=bench_services(monitors)).run()
 
 
 # -- the driver side -----------------------------------------------------------------------------

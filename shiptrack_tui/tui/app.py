@@ -13,6 +13,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from shiptrack_tui.core.services import ServiceIndex
 from shiptrack_tui.tui.bindings import DASHBOARD_KEYS, palette_entries
 from shiptrack_tui.tui.daemon_watch import DaemonWatch, attached_mode
 from shiptrack_tui.tui.engine_handle import EngineHandle
@@ -44,6 +45,7 @@ class ShipTrackApp(App[None]):
         config_error: str | None = None,
         config_path: Path | None = None,
         clock: Callable[[], float] = time.time,
+        services: ServiceIndex | None = None,
         web_url: str | None = None,
     ) -> None:
         super().__init__()
@@ -55,6 +57,8 @@ class ShipTrackApp(App[None]):
         self.config_path = config_path
         """The config file the dashboard edits; None (the demo) disables editing."""
         self.clock = clock
+        self.services = services or ServiceIndex((), {})
+        """The config's services (tui/services_live.py `index_of`); an edited config file replaces them."""
         self.web_url = web_url
         """Where this process serves HTTP (`[http]`, the demo), shown in the header."""
         self.gateway = StoreGateway(store_path)
@@ -87,7 +91,7 @@ class ShipTrackApp(App[None]):
         # Attached: the dashboard follows the daemon stopping and another one starting.
         daemon = DaemonWatch(self.attached_pid, time.time()) if self.attached_pid is not None else None
         self.push_screen(Dashboard(self.gateway, self.clock, self.mode, self.config_path, self.view,
-                                   daemon=daemon))
+                                   daemon=daemon, services=self.services))
 
     def _engine_changed(self, monitors: set[str]) -> None:
         """Called from the engine's thread; post_message is thread-safe and the message coalesces."""

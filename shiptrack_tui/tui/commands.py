@@ -1,8 +1,9 @@
-"""The command palette's "go to": a monitor by name, an incident by number (`#7`) or monitor.
+"""The command palette's "go to": a monitor by name, an incident by number (`#7`) or monitor, a
+service by name.
 
 Like posting's request finder: a `textual.command.Provider` on the dashboard screen. Choosing a
 monitor selects its row; choosing an incident selects its monitor and the incident in the
-incidents pane, ready for `a` or `n`.
+incidents pane, ready for `a`, `n` or `u`; choosing a service shows only its monitors.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from typing import Final, Protocol
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from shiptrack_tui.core.model import Incident, IncidentState, MonitorStatus, MonitorSummary
+from shiptrack_tui.core.services import ServiceStatus
 from shiptrack_tui.tui.formatting import STATE_LABELS, TROUBLE_ORDER, status_of
+from shiptrack_tui.tui.services_live import ServiceView
 
 TROUBLE: Final = frozenset({MonitorStatus.DOWN, MonitorStatus.PENDING, MonitorStatus.DEGRADED})
 
@@ -27,6 +30,10 @@ class JumpTarget(Protocol):
 
     def jump_to(self, monitor: str, incident_id: int | None = None) -> None: ...
 
+    def service_views(self) -> tuple[ServiceView, ...]: ...
+
+    def filter_service(self, name: str | None) -> None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Target:
@@ -37,10 +44,19 @@ class Target:
 
 
 def targets(screen: JumpTarget) -> list[Target]:
-    """Open incidents, then monitors (trouble first), then the other incidents."""
+    """Open incidents, then monitors (trouble first), then the other incidents; services in trouble
+    with the open incidents, the others after the monitors."""
     summaries, incidents = screen.jump_targets()
     monitors = sorted(summaries, key=lambda s: (TROUBLE_ORDER[status_of(s)], s.name))
     found: list[Target] = []
+    for service in screen.service_views():
+        plural = "monitor" if service.members == 1 else "monitors"
+        about = f" · {service.description}" if service.description else ""
+        found.append(Target(f"service {service.name}",
+                            f"Service, {service.status.value}: show only its {service.members} "
+                            f"{plural}{about}",
+                            partial(screen.filter_service, service.name),
+                            service.status is not ServiceStatus.OPERATIONAL))
     for incident in incidents:
         state = incident.state.value
         found.append(Target(f"#{incident.id} {incident.monitor}", f"Incident, {state}: {incident.cause}",

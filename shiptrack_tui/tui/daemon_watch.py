@@ -68,6 +68,8 @@ def queued_summary(kind: ActionKind, monitor: str | None, incident_id: int | Non
     what = {
         ActionKind.ACK: f"the acknowledgement of incident #{incident_id}",
         ActionKind.NOTE: f"the note on incident #{incident_id}",
+        ActionKind.UPDATE: f"the status update on incident #{incident_id}",
+        ActionKind.SEVERITY: f"the severity change of incident #{incident_id}",
         ActionKind.CHECK_NOW: f"the check of {monitor}",
         ActionKind.PAUSE: f"pausing {monitor}",
         ActionKind.RESUME: f"resuming {monitor}",

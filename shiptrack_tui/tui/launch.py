@@ -10,6 +10,7 @@ from pathlib import Path
 from shiptrack_tui.config import Config
 from shiptrack_tui.lock import EngineLock, LockHeld, running_engine_pid
 from shiptrack_tui.tui.log_file import log_to_file
+from shiptrack_tui.tui.services_live import index_of
 
 
 def run_dashboard(config: Config | None, db_path: Path, config_error: str | None) -> int:
@@ -22,7 +23,8 @@ def run_dashboard(config: Config | None, db_path: Path, config_error: str | None
     attached_pid = running_engine_pid(db_path)
     if attached_pid is not None:
         _check_store(db_path)
-        ShipTrackApp(db_path, attached_pid=attached_pid, config_path=_editable(config)).run()
+        ShipTrackApp(db_path, attached_pid=attached_pid, config_path=_editable(config),
+                     services=index_of(config)).run()
         return 0
     return _run_with_engine(config, db_path)
 
@@ -79,7 +81,8 @@ def _run_with_engine(config: Config, db_path: Path) -> int:
         lock.acquire()
     except LockHeld as held:  # a daemon started between our look and our lock
         _check_store(db_path)
-        ShipTrackApp(db_path, attached_pid=held.pid or 0, config_path=_editable(config)).run()
+        ShipTrackApp(db_path, attached_pid=held.pid or 0, config_path=_editable(config),
+                     services=index_of(config)).run()
         return 0
     try:
         log_to_file(db_path)
@@ -99,7 +102,7 @@ def _run_with_engine(config: Config, db_path: Path) -> int:
                 web = start_http(listener, config.http, db_path, config=lambda: core.config,
                                  vitals=core.vitals, wake=core.wake)
             ShipTrackApp(db_path, engine=engine, config_path=_editable(config),
-                         web_url=None if web is None else web.url).run()
+                         web_url=None if web is None else web.url, services=index_of(config)).run()
             engine.stop()  # idempotent: the app stops it on quit; this covers a crash
         finally:
             if web is not None:

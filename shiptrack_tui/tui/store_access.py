@@ -63,6 +63,7 @@ class StoreReader(Protocol):
         incident_id: int | None = None,
         note: str | None = None,
         source: str = "cli",
+        value: str | None = None,
     ) -> int: ...
 
     def reject_action(self, action_id: int, at: float, error: str) -> None: ...

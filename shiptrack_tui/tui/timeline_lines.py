@@ -30,6 +30,8 @@ KIND_WORDS: Final = {
     TimelineKind.RESOLVED: "resolved",
     TimelineKind.SILENCED: "silenced",
     TimelineKind.SILENCE_ENDED: "silence ended",
+    TimelineKind.UPDATE: "update",  # the status posted replaces it: "identified by alice (dashboard): …"
+    TimelineKind.SEVERITY: "severity changed",
 }
 SYMBOLS: Final = {
     TimelineKind.OPENED: "✖",
@@ -42,6 +44,8 @@ SYMBOLS: Final = {
     TimelineKind.RESOLVED: "●",
     TimelineKind.SILENCED: "⊘",
     TimelineKind.SILENCE_ENDED: "◌",
+    TimelineKind.UPDATE: "»",
+    TimelineKind.SEVERITY: "◆",
 }
 NOTIFY_KINDS: Final = frozenset({TimelineKind.NOTIFIED, TimelineKind.NOTIFY_RETRY,
                                  TimelineKind.NOTIFY_FAILED})
@@ -119,8 +123,10 @@ def _short(why: str) -> str:
 
 
 def plain_line(entry: TimelineEntry) -> Line:
-    """An entry in words: `note: rolled back`, `notification not delivered: …`."""
+    """An entry in words: `note: rolled back`, `identified by alice (dashboard): bad deploy`."""
     words = KIND_WORDS.get(entry.kind, entry.kind.value.replace("_", " "))
+    if entry.kind is TimelineKind.UPDATE and entry.status:
+        words = entry.status
     if entry.by:  # an operator's entry: "acknowledged by alice (dashboard): on it"
         words = f"{words} by {entry.by}"
     text = f"{words}: {entry.detail}" if entry.detail else words

@@ -1,4 +1,4 @@
-"""The dashboard: monitors, the selected monitor's detail, and the incident timeline.
+"""The dashboard: services, monitors, the selected monitor's detail, and the incident timeline.
 
 The screen owns the reads (through the store gateway, never on the loop) and turns operator keys
 into action rows; the panes only render what they are given (attributes down, messages up).
@@ -24,6 +24,7 @@ from textual.widgets import Footer, Input, Tab, Tabs
 from textual.worker import Worker, WorkerState
 
 from shiptrack_tui.core.model import Incident, MonitorSummary
+from shiptrack_tui.core.services import ServiceIndex
 from shiptrack_tui.core.silences import expiry_text, is_active, target_of
 from shiptrack_tui.heartbeat import engine_health
 from shiptrack_tui.notify.services import service_names
@@ -31,16 +32,19 @@ from shiptrack_tui.tui.bindings import DASHBOARD_KEYS, bindings
 from shiptrack_tui.tui.commands import JumpProvider
 from shiptrack_tui.tui.daemon_watch import DaemonWatch
 from shiptrack_tui.tui.data import CHART_WINDOWS, Overview, read_changes, read_detail, read_overview
-from shiptrack_tui.tui.formatting import maintenance_note, matches_filter, silence_note
+from shiptrack_tui.tui.formatting import maintenance_note, silence_note
 from shiptrack_tui.tui.frame_timer import FrameTimer
 from shiptrack_tui.tui.messages import DataChanged, DetailLoaded, OverviewLoaded, ViewChanged
 from shiptrack_tui.tui.modals.help_screen import HelpScreen, help_groups
-from shiptrack_tui.tui.screens.pane_navigation import PANE_TITLES, PANES, PaneNavigation
+from shiptrack_tui.tui.screens.pane_navigation import PANE_TITLES, PANES
+from shiptrack_tui.tui.screens.service_filter import ServiceFilter
+from shiptrack_tui.tui.services_live import index_of
 from shiptrack_tui.tui.store_access import StoreGateway
 from shiptrack_tui.tui.timeline_lines import notification_schemes
 from shiptrack_tui.tui.view_state import ViewState
 from shiptrack_tui.tui.widgets.detail_pane import DetailPane
 from shiptrack_tui.tui.widgets.monitor_table import MonitorTable
+from shiptrack_tui.tui.widgets.services_strip import ServicesStrip
 from shiptrack_tui.tui.widgets.status_bar import StatusBar, count_states
 from shiptrack_tui.tui.widgets.timeline_pane import TimelinePane
 
@@ -57,7 +61,7 @@ WORKER_TASKS: Final = {
     "_name_services": "Naming the notification services",
 }
 
-class Dashboard(PaneNavigation):
+class Dashboard(ServiceFilter):
     """Reads through the gateway; writes operator actions as rows; never blocks the loop."""
 
     BINDINGS: ClassVar[list[BindingType]] = bindings(DASHBOARD_KEYS)
@@ -68,8 +72,8 @@ class Dashboard(PaneNavigation):
 
     def __init__(self, gateway: StoreGateway, clock: Callable[[], float], mode: str,
                  config_path: Path | None = None, view: ViewState | None = None,
-                 daemon: DaemonWatch | None = None) -> None:
-        super().__init__(gateway, config_path)
+                 daemon: DaemonWatch | None = None, services: ServiceIndex | None = None) -> None:
+        super().__init__(gateway, config_path, services)
         self._view = view or ViewState()
         self._clock = clock
         self._mode = mode
@@ -84,13 +88,14 @@ class Dashboard(PaneNavigation):
         self._detail_timer: Timer | None = None
         self._selected: str | None = None
         self._detail_of: MonitorSummary | None = None
-        self._incidents_of: tuple[tuple[Incident, ...], str] | None = None
-        """The incidents and the filter the incidents pane last showed."""
+        self._incidents_of: tuple[tuple[Incident, ...], tuple[str, frozenset[str] | None]] | None = None
+        """The incidents and the filters (text, service members) the incidents pane last showed."""
         self._schemes: set[str] = set()
         """Notification URL schemes whose service names were looked up."""
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
+        yield ServicesStrip(id="services")
         yield Tabs(*(Tab(PANE_TITLES[pane], id=f"tab-{pane}") for pane in PANES), id="pane-tabs")
         with Horizontal(id="body"):
             with Vertical(id="monitors-pane", classes="pane"):
@@ -236,6 +241,7 @@ class Dashboard(PaneNavigation):
     def _show_overview(self, message: OverviewLoaded) -> None:
         overview = self._shown_overview = message.overview
         self._by_name = {summary.name: summary for summary in overview.summaries}
+        self.follow_services(overview, self._by_name)
         status = self.query_one(StatusBar)
         status.counts = count_states(overview.summaries)
         status.incidents = sum(1 for summary in overview.summaries if summary.open_incident_id is not None)
@@ -261,14 +267,15 @@ class Dashboard(PaneNavigation):
         """The incidents of the monitors the filter shows; re-rendered only when they were re-read
         or the filter changed."""
         overview = self._shown_overview
-        text = self.query_one(MonitorTable).filter_text
+        table = self.query_one(MonitorTable)
+        shown = (table.filter_text, table.members)
         if overview is None or (self._incidents_of is not None and self._incidents_of[0] is overview.incidents
-                                and self._incidents_of[1] == text):
+                                and self._incidents_of[1] == shown):
             return
-        self._incidents_of = (overview.incidents, text)
+        self._incidents_of = (overview.incidents, shown)
         timeline = self.query_one(TimelinePane)
         timeline.now = overview.now
-        timeline.incidents = tuple(i for i in overview.incidents if self._shows_monitor(i.monitor, text))
+        timeline.incidents = tuple(i for i in overview.incidents if self.shows_monitor(i.monitor, shown[0]))
         schemes = set().union(*(notification_schemes(i.events) for i in overview.incidents)) - self._schemes
         if schemes:
             self._schemes |= schemes
@@ -277,9 +284,9 @@ class Dashboard(PaneNavigation):
     def known_monitor(self, name: str) -> bool:
         return name in self._by_name
 
-    def _shows_monitor(self, name: str, text: str) -> bool:
-        summary = self._by_name.get(name)
-        return matches_filter(summary, text) if summary is not None else text.strip().lower() in name.lower()
+    def incident(self, incident_id: int) -> Incident | None:
+        overview = self._shown_overview
+        return next((i for i in overview.incidents if i.id == incident_id), None) if overview else None
 
     @work(group="services", exit_on_error=False)
     async def _name_services(self, schemes: set[str]) -> None:
@@ -320,6 +327,8 @@ class Dashboard(PaneNavigation):
     def snapshot_loaded(self) -> None:
         if self.is_mounted:
             self._show_notes()
+            if self.snapshot is not None:  # a saved edit may change the services or their members
+                self.use_services(index_of(self.snapshot.config))
 
     @on(MonitorTable.Selected)
     def _monitor_selected(self, message: MonitorTable.Selected) -> None:

@@ -49,11 +49,13 @@ class MonitorActions(MonitorEdits):
 
     @work(group="actions", exit_on_error=False)
     async def _write_action(self, kind: ActionKind, done: str, *, monitor: str | None = None,
-                            incident_id: int | None = None, note: str | None = None) -> None:
+                            incident_id: int | None = None, note: str | None = None,
+                            value: str | None = None) -> None:
         at = self.app_clock()
         action_id = await self._gateway.call(
             lambda store: store.add_action(
-                kind, at=at, monitor=monitor, incident_id=incident_id, note=note, source=operator("dashboard")
+                kind, at=at, monitor=monitor, incident_id=incident_id, note=note, value=value,
+                source=operator("dashboard"),
             )
         )
         if self.engine_live():

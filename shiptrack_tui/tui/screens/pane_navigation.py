@@ -16,7 +16,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Tabs
 
 from shiptrack_tui.core.model import Incident
-from shiptrack_tui.tui.screens.monitor_actions import MonitorActions
+from shiptrack_tui.tui.screens.incident_actions import IncidentActions
 from shiptrack_tui.tui.widgets.monitor_table import MonitorTable
 from shiptrack_tui.tui.widgets.timeline_pane import TimelinePane
 
@@ -25,7 +25,7 @@ PANE_TITLES: Final = {"monitors": "Monitors", "detail": "Detail", "timeline": "I
 NARROW_WIDTH: Final = 120
 
 
-class PaneNavigation(MonitorActions):
+class PaneNavigation(IncidentActions):
     """The dashboard's movement between panes; `Dashboard` adds the panes' content."""
 
     active_pane: reactive[str] = reactive("monitors")
@@ -37,6 +37,10 @@ class PaneNavigation(MonitorActions):
 
     def known_monitor(self, name: str) -> bool:
         raise NotImplementedError
+
+    def clear_service(self) -> bool:
+        """Show every monitor again when a service filters them; False when none did."""
+        return False
 
     def on_resize(self, event: Resize) -> None:
         self.set_class(event.size.width < NARROW_WIDTH, "-narrow")
@@ -83,10 +87,13 @@ class PaneNavigation(MonitorActions):
         field.focus()
 
     def action_back(self) -> None:
-        """esc: clear the filter when there is one, else go back to the monitors list."""
+        """esc: clear the filter when there is one, else the service filter, else go back to the
+        monitors list."""
         field = self.query_one("#filter", Input)
         if field.display or field.value:
             self._clear_filter()
+        elif self.clear_service():
+            self.query_one(MonitorTable).focus()
         elif self.active_pane != "monitors":
             self.active_pane = "monitors"
 
@@ -125,10 +132,12 @@ class PaneNavigation(MonitorActions):
         table = self.query_one(MonitorTable)
         if self.known_monitor(monitor) and not table.select_monitor(monitor):
             self._clear_filter(focus=False)
-            table.select_monitor(monitor)
+            if not table.select_monitor(monitor) and self.clear_service():
+                table.select_monitor(monitor)
         timeline = self.query_one(TimelinePane)
         if incident_id is not None and all(i.id != incident_id for i in timeline.incidents):
             self._clear_filter(focus=False)
+            self.clear_service()
         if incident_id is not None:
             timeline.selected = incident_id
         self.active_pane = "monitors" if incident_id is None else "timeline"

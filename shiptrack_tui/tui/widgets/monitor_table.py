@@ -106,6 +106,8 @@ class MonitorTable(StableTable):
         self._order: list[str] = []
         self._last: tuple[Sequence[MonitorSummary], Mapping[str, Sequence[float | None]], float] | None = None
         self.filter_text = ""
+        self.members: frozenset[str] | None = None
+        """Only these monitors show (a service's members); None: no service filter."""
         self.grouped = False
         self.muted: frozenset[str] = frozenset()
         """Monitors whose notifications a silence mutes: their name carries a marker."""
@@ -204,7 +206,7 @@ class MonitorTable(StableTable):
         views = [view if shown[view.key] is view.cells else RowView(view.key, view.rank, shown[view.key])
                  for view in self._shown if view.key not in changed]
         for summary in summaries:
-            if summary.name in changed and matches_filter(summary, self.filter_text):
+            if summary.name in changed and self.shows(summary):
                 views.append(self._view(summary, sparks.get(summary.name, ()), now))
         views.sort(key=lambda view: view.rank)
         return views
@@ -225,7 +227,7 @@ class MonitorTable(StableTable):
         if changed is not None and not self.grouped and self._shown:
             views = self._patched_views(summaries, sparks, now, changed)
         else:
-            wanted = [s for s in summaries if matches_filter(s, self.filter_text)]
+            wanted = [s for s in summaries if self.shows(s)]
             views = self._views(wanted, sparks, now)
         self._shown = views
         keep = {view.key for view in views}
@@ -309,10 +311,22 @@ class MonitorTable(StableTable):
             self.move_cursor(row=index, animate=False)
         return True
 
+    def shows(self, summary: MonitorSummary) -> bool:
+        """Does the monitor pass the text filter and the service filter?"""
+        members = self.members
+        return (members is None or summary.name in members) and matches_filter(summary, self.filter_text)
+
     def refilter(self, text: str) -> None:
         self.filter_text = text
         if self._last is not None:
             self.show(*self._last)
+
+    def restrict(self, members: frozenset[str] | None) -> None:
+        """Show only `members` (a service's monitors), or every monitor again with None."""
+        if members != self.members:
+            self.members = members
+            if self._last is not None:
+                self.show(*self._last)
 
     def toggle_grouping(self) -> bool:
         self.grouped = not self.grouped

@@ -36,6 +36,7 @@ Names = tuple[tuple[str, str], ...]
 """URL scheme → the notification service's name (`slack` → "Slack"), hashable for render keys."""
 
 FIRST_FAILURE: Final = "✕"
+STATUS_MARK: Final = "»"
 STATE_MARKS: Final = {IncidentState.OPEN: "✖", IncidentState.ACKNOWLEDGED: "✔", IncidentState.RESOLVED: "●"}
 
 
@@ -263,18 +264,21 @@ def render_incident(
     names: Names = (),
     cursor: Style | None = None,
 ) -> RenderableType:
-    """A heading (state, monitor, how long), the first failed check (where that length counts
-    from) and its cause, who acknowledged it and how, then one line per event (notification
-    attempts folded), wrapped under its own column."""
+    """A heading (state, monitor, severity, how long), the status while it is open, the first
+    failed check (where that length counts from) and its cause, who acknowledged it and how, then
+    one line per event (notification attempts folded), wrapped under its own column."""
     resolved = incident.state is IncidentState.RESOLVED
     heading = Text()
     heading.append(f"{STATE_MARKS[incident.state]} #{incident.id} {incident.monitor}  "
-                   f"{incident.state.value.upper()}", style=styles.get(incident.state, ""))
+                   f"{incident.state.value.upper()} · {incident.severity.value}",
+                   style=styles.get(incident.state, ""))
     heading.append(f"  {'lasted' if resolved else 'for'} {_length(incident, now)}")
     grid = Table.grid(padding=(0, 1))
     grid.add_column(no_wrap=True, style=time_style)
     grid.add_column(no_wrap=True)
     grid.add_column(ratio=1, overflow="fold")
+    if not resolved:  # a resolved one's status is "resolved": its heading says so
+        grid.add_row("", STATUS_MARK, Text(f"status: {incident.status.value}"))
     started = fmt_clock(incident.started_at, now)
     grid.add_row(started, FIRST_FAILURE, Text(f"first failed check: {incident.cause}"))
     if incident.state is IncidentState.ACKNOWLEDGED:
