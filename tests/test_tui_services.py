@@ -433,3 +433,42 @@ def test_following_overviews_rederives_only_what_changed_and_agrees_with_derivin
         views = board.follow(overview, {s.name: s for s in summaries})
         assert {v.name: v.status for v in views} == index.derive_all(states, open_), step
 
+
+
+async def test_w_writes_the_selected_incidents_postmortem_and_says_where(
+        services_setup: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A resolved incident selected in the incidents pane: `w` writes its draft (0600) into the
+    current directory with the services from the config, and the notification names the file."""
+    db, config = services_setup
+    out = db.parent / "drafts"
+    out.mkdir()
+    monkeypatch.chdir(out)
+    app = ShipTrackApp(db, clock=lambda: NOW, config_path=config, services=index_of(load_config(config)),
+                       config=load_config(config))
+    async with app.run_test(size=WIDE) as pilot:
+        dashboard = await settled(pilot)
+        pane = dashboard.query_one(TimelinePane)
+        while dashboard.active_pane != "timeline":
+            await pilot.press("tab")
+        resolved = next(i for i in pane.incidents if i.state is IncidentState.RESOLVED)
+        while pane.selected != resolved.id:
+            await pilot.press("j")
+        await pilot.press("w")
+        await wait_until(pilot, lambda: any("Wrote the postmortem" in str(n.message)
+                                            for n in app._notifications))
+        [written] = list(out.iterdir())
+        note = next(str(n.message) for n in app._notifications if "Wrote the postmortem" in str(n.message))
+        assert str(written.resolve()) in note and f"#{resolved.id}" in note
+        # No incident selected: the selected monitor's latest one (api's open incident).
+        while dashboard.active_pane != "monitors":
+            await pilot.press("tab")
+        selected = dashboard.query_one(MonitorTable).selected_monitor
+        await pilot.press("w")
+        await wait_until(pilot, lambda: len(list(out.iterdir())) == 2)
+    assert written.stat().st_mode & 0o777 == 0o600
+    text = written.read_text()
+    assert text.startswith("# Postmortem: ") and f"incident #{resolved.id}" in text.splitlines()[0]
+    assert resolved.monitor in text and "## Follow-ups" in text
+    latest = next(p for p in out.iterdir() if p != written).read_text()
+    services = index_of(load_config(config)).services_of(selected or "")
+    assert services and latest.splitlines()[0].startswith(f"# Postmortem: {', '.join(services)} — incident #")

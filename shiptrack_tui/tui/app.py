@@ -13,6 +13,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from shiptrack_tui.config import Config
 from shiptrack_tui.core.services import ServiceIndex
 from shiptrack_tui.tui.bindings import DASHBOARD_KEYS, palette_entries
 from shiptrack_tui.tui.daemon_watch import DaemonWatch, attached_mode
@@ -47,6 +48,7 @@ class ShipTrackApp(App[None]):
         clock: Callable[[], float] = time.time,
         services: ServiceIndex | None = None,
         web_url: str | None = None,
+        config: Config | None = None,
     ) -> None:
         super().__init__()
         install_scrollbars()
@@ -59,6 +61,8 @@ class ShipTrackApp(App[None]):
         self.clock = clock
         self.services = services or ServiceIndex((), {})
         """The config's services (tui/services_live.py `index_of`); an edited config file replaces them."""
+        self.config = config
+        """The config this dashboard started with (its services and display zone for postmortems)."""
         self.web_url = web_url
         """Where this process serves HTTP (`[http]`, the demo), shown in the header."""
         self.gateway = StoreGateway(store_path)

@@ -40,6 +40,9 @@ DASHBOARD_KEYS: Final = (
         "change the severity (critical, high, medium, low) of the selected incident, or the selected "
         "monitor's",
         "dashboard.severity", "Change severity"),
+    Key("w", "postmortem", "Postmortem",
+        "write a postmortem draft (Markdown) of the selected incident, or the selected monitor's latest, "
+        "into the current directory", "dashboard.postmortem", "Write postmortem"),
     Key("c", "check_now", "Check", "check the selected monitor now", "dashboard.check-now", "Check now",
         show=True),
     Key("p", "pause", "Pause", "pause or resume the selected monitor", "dashboard.pause", "Pause / resume",

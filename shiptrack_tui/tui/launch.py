@@ -24,7 +24,7 @@ def run_dashboard(config: Config | None, db_path: Path, config_error: str | None
     if attached_pid is not None:
         _check_store(db_path)
         ShipTrackApp(db_path, attached_pid=attached_pid, config_path=_editable(config),
-                     services=index_of(config)).run()
+                     services=index_of(config), config=config).run()
         return 0
     return _run_with_engine(config, db_path)
 
@@ -82,7 +82,7 @@ def _run_with_engine(config: Config, db_path: Path) -> int:
     except LockHeld as held:  # a daemon started between our look and our lock
         _check_store(db_path)
         ShipTrackApp(db_path, attached_pid=held.pid or 0, config_path=_editable(config),
-                     services=index_of(config)).run()
+                     services=index_of(config), config=config).run()
         return 0
     try:
         log_to_file(db_path)
@@ -102,7 +102,8 @@ def _run_with_engine(config: Config, db_path: Path) -> int:
                 web = start_http(listener, config.http, db_path, config=lambda: core.config,
                                  vitals=core.vitals, wake=core.wake)
             ShipTrackApp(db_path, engine=engine, config_path=_editable(config),
-                         web_url=None if web is None else web.url, services=index_of(config)).run()
+                         web_url=None if web is None else web.url, services=index_of(config),
+                         config=config).run()
             engine.stop()  # idempotent: the app stops it on quit; this covers a crash
         finally:
             if web is not None:

@@ -8,8 +8,12 @@ before anything is written.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Final
 
+from textual import work
+
+from shiptrack_tui.config import Config
 from shiptrack_tui.core.incident_status import advance, post_update
 from shiptrack_tui.core.incidents import IllegalTransition
 from shiptrack_tui.core.model import ActionKind, Incident, IncidentState, IncidentStatus, Severity
@@ -43,11 +47,20 @@ def severity_options(current: str) -> list[PickOption]:
 
 
 class IncidentActions(MonitorActions):
-    """`u` posts a status update on the selected incident, `v` changes its severity."""
+    """`u` posts a status update on the selected incident, `v` changes its severity, `w` writes
+    its postmortem draft."""
 
     def incident(self, incident_id: int) -> Incident | None:
         """The incident as last read (the dashboard holds the incident list)."""
         raise NotImplementedError
+
+    def postmortem_config(self) -> Config | None:
+        """The config a postmortem names services and zones by: the file as last read, else the
+        one the dashboard started with (the demo's)."""
+        snapshot = getattr(self, "snapshot", None)
+        if snapshot is not None:
+            return snapshot.config  # type: ignore[no-any-return]
+        return getattr(self.app, "config", None)
 
     def _incident_to_update(self, what: str) -> Incident | None:
         """The incident selected in the incidents pane, else the selected monitor's open one; a
@@ -117,3 +130,38 @@ class IncidentActions(MonitorActions):
                                    note=picked.text or None, value=picked.value)
 
         self.app.push_screen(modal, change)
+
+    # ---- postmortem --------------------------------------------------------------------------
+
+    def action_postmortem(self) -> None:
+        """Write the selected incident's postmortem (resolved ones too: that is when it is wanted)."""
+        incident = self.selected_incident()
+        if incident is not None:
+            self._write_postmortem(incident.id)
+            return
+        summary = self._require_selected()
+        if summary is None:
+            return
+        self._write_postmortem_latest(summary.name)
+
+    @work(group="actions", exit_on_error=False)
+    async def _write_postmortem_latest(self, monitor: str) -> None:
+        latest = await self._gateway.call(lambda store: store.incidents(monitor=monitor, limit=1))
+        if not latest:
+            self.notify(f"{monitor} has had no incident to write up.", severity="warning")
+            return
+        self._write_postmortem(latest[0].id)
+
+    @work(group="actions", exit_on_error=False)
+    async def _write_postmortem(self, incident_id: int) -> None:
+        from shiptrack_tui.postmortem_export import write_postmortem
+
+        config = self.postmortem_config()
+        now = self.app_clock()
+        try:
+            path: Path = await self._gateway.call(
+                lambda store: write_postmortem(store, config, incident_id, now=now))  # type: ignore[arg-type]
+        except (LookupError, OSError) as error:
+            self.notify(f"No postmortem written: {error}", severity="error", timeout=8)
+            return
+        self.notify(f"Wrote the postmortem of incident #{incident_id} to {path.resolve()}", timeout=8)
