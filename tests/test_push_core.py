@@ -22,7 +22,8 @@ T0 = 1_800_000_000.0
 
 
 def job(**changes: object) -> MonitorSpec:
-    fields: dict[str, object] = {"name": "backup", "url": "push", "push": True, "interval": DAY, "grace": HOUR}
+    fields: dict[str, object] = {"name": "backup", "url": "push", "push": True, "interval": DAY,
+                                 "grace": HOUR}
     fields.update(changes)
     return MonitorSpec(**fields)  # type: ignore[arg-type]
 
