@@ -7,6 +7,7 @@ first paint), not that the figures meet their targets: that is the full-size run
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -154,3 +155,14 @@ def test_services(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert 0 < figures["derive_per_change_ms"] <= figures["derive_per_change_p99_ms"]
     assert figures["derive_every_service_ms"] > 0 and report["baseline"]["scan_ms"] > 0
     assert set(report["pass"]) == {"derive_per_change_p99_ms"}
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="the push scenario drives load with wrk")
+def test_push(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    report = bench(capsys, tmp_path, "--scenario", "push", "--monitors", "50", "--duration", "1s",
+                   "--warmup", "0s", "--connections", "4")
+    figures, baseline = report["figures"], report["baseline"]["health_live"]
+    assert figures["accepted"] > 0 and baseline["requests"] > 0 and figures["non_2xx"] == 0
+    assert report["pass"]["every_ping_stored"] and figures["pings_waiting"] == 0
+    assert figures["accepted"] <= figures["stored_checks"] <= figures["accepted"] + 4
+    assert report["ratio"] == pytest.approx(figures["pings_per_s"] / baseline["per_s"], rel=0.01)
