@@ -11,6 +11,7 @@ have been refused by the per-monitor rate limit (enough monitors share the load)
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import shutil
@@ -159,7 +160,8 @@ def run(*, workdir: Path, monitors: int, duration: float, warmup: float, connect
     return {
         "scenario": "push",
         "params": {"monitors": monitors, "duration_s": duration, "warmup_s": warmup,
-                   "connections": connections, "server_cpu": cpu, "wrk_cpus": sorted(wrk_cpus)},
+                   "connections": connections, "server_cpu": cpu, "wrk_cpus": sorted(wrk_cpus),
+                   "http_parser": "httptools" if importlib.util.find_spec("httptools") else "h11"},
         "figures": figures,
         "baseline": {"health_live": baseline},
         "ratio": pings_per_s / health_per_s if health_per_s else None,
