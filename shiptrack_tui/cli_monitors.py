@@ -142,7 +142,7 @@ def push_lines(config: Config, token: str) -> list[str]:
              f"  success     {base}/push/{token}",
              f"  failure     {base}/push/{token}/fail",
              f"  start       {base}/push/{token}/start",
-             "  pings       GET or POST; ?msg=... (or a POST body) is the message: a failure's reason"]
+             "  pings       GET or POST; a failure's ?msg=... (or POST body) is its reason"]
     if not http.enabled:
         lines.append("  note        [http] listen is not set: no server answers these URLs yet")
     else:

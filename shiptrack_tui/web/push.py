@@ -105,8 +105,6 @@ class PingBatch:
         self._ctx = ctx
         self._waiting: list[tuple[tuple[str, float, str, str | None], asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
-        self.batches = 0
-        self.pings = 0
         self._woken_at = -math.inf
         self._wake_pending = False
 
@@ -129,8 +127,6 @@ class PingBatch:
                     outcome: BaseException | None = error
                 else:
                     outcome = None
-                    self.batches += 1
-                    self.pings += len(batch)
                     self._wake()
                 for _row, future in batch:
                     if future.done():
@@ -141,7 +137,6 @@ class PingBatch:
                         future.set_exception(outcome)
         finally:
             self._flusher = None
-
 
     def _wake(self) -> None:
         """Have the engine read the pings now; at most every `WAKE_SECONDS` (each wake-up costs the
@@ -195,7 +190,7 @@ async def _ping(request: Request, token: str, kind: PingKind, msg: str | None) -
         return problem(429, f"too many pings for this monitor: at most {RATE:g} a second (bursts of {BURST})"
                             "; retry later", headers={"Retry-After": str(max(1, math.ceil(wait)))})
     message = None
-    if kind is not PingKind.START:
+    if kind is PingKind.FAIL:  # a success's or a start's message is accepted and not kept
         if msg is None and request.method == "POST":
             msg = (await request.body()).decode("utf-8", errors="replace")
         message = clean_message(msg)
@@ -208,7 +203,7 @@ async def _ping(request: Request, token: str, kind: PingKind, msg: str | None) -
 
 def _fast(kind: PingKind) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
-        msg = request.query_params.get("msg") if kind is not PingKind.START else None
+        msg = request.query_params.get("msg") if kind is PingKind.FAIL else None
         return await _ping(request, request.path_params["token"], kind, msg)
 
     return endpoint
@@ -234,11 +229,10 @@ router.routes.extend([
 ])
 
 
-
 def _document(path: str, kind: PingKind, summary: str, description: str) -> None:
     """The same path as a FastAPI route per method, for the OpenAPI document (/docs) only."""
     async def documented(token: str, request: Request, msg: str | None = None) -> Response:
-        return await _ping(request, token, kind, msg if kind is not PingKind.START else None)
+        return await _ping(request, token, kind, msg)
 
     for method in ("GET", "POST"):
         router.add_api_route(path, documented, methods=[method], summary=summary, description=description,
@@ -246,10 +240,10 @@ def _document(path: str, kind: PingKind, summary: str, description: str) -> None
 
 
 _document("/push/{token}", PingKind.SUCCESS, "A push monitor's job succeeded",
-          "Records a success; `msg` (or a POST body) is the run's message. A run started with /start is "
-          "measured to this success and is `degraded` beyond the monitor's `degraded_after`.")
+          "Records a success. A run started with /start is measured to this success and is `degraded` "
+          "beyond the monitor's `degraded_after`. A `msg` is accepted and not kept.")
 _document("/push/{token}/fail", PingKind.FAIL, "A push monitor's job failed",
           "Records a failure: `msg` (or a POST body) becomes the check's reason.")
 _document("/push/{token}/start", PingKind.START, "A push monitor's job started",
-          "Records a start: no state change; the next success measures the run's duration (`msg` is "
-          "ignored).")
+          "Records a start: no state change; the next success measures the run's duration. A `msg` is "
+          "accepted and not kept.")
