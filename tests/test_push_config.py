@@ -77,3 +77,15 @@ def test_check_config_exits_2_with_the_line(tmp_path: Path, capsys: pytest.Captu
     err = capsys.readouterr().err
     assert f"{path}:9: monitor \"b\": push_token is the same as the push_token at line 4" in err
     assert TOKEN not in err
+
+
+def test_push_monitors_without_a_listening_server_are_warned_about(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "cfg.toml"
+    path.write_text('[[monitor]]\nname = "backup"\npush = true\n')
+    assert main(["check-config", "--config", str(path)]) == 0
+    assert (f"{path}: warning: push monitors (backup) receive pings over HTTP, and [http] listen is not set"
+            in capsys.readouterr().err)
+    path.write_text('[http]\nlisten = "127.0.0.1:8080"\n\n[[monitor]]\nname = "backup"\npush = true\n')
+    assert main(["check-config", "--config", str(path)]) == 0
+    assert "warning" not in capsys.readouterr().err
