@@ -155,7 +155,10 @@ class PushMonitors:
             if state.last_check_at is None and state.run_started_at is None:
                 self._push_floor.setdefault(name, now)  # "since the monitor started"
             if not state.paused:
-                self._queue(name, deadline(spec, state, self._push_floor.get(name)))
+                self._push_due[name] = deadline(spec, state, self._push_floor.get(name))
+        # Rebuilt rather than pushed onto: reloads must not pile up entries that wait a day to go.
+        self._push_heap = [(due, name) for name, due in self._push_due.items()]
+        heapq.heapify(self._push_heap)
         self._pings_due.set()  # look at the heap again
 
     def _push_resumed(self, name: str) -> None:
