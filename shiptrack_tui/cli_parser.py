@@ -79,9 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     length.add_argument("--until-resolved", action="store_true", help="until the incident resolves")
     p = command("unsilence", "lift the silence on a monitor or a tag")
     p.add_argument("target", metavar="MONITOR|tag:TAG", help="as given to `shiptrack silence`")
-    monitor = command("monitor", "add or remove monitors in the config file")
-    msub = monitor.add_subparsers(dest="monitor_command", metavar="add|rm", required=True,
-                                  help="add or remove one monitor")
+    monitor = command("monitor", "add, remove or show monitors in the config file")
+    msub = monitor.add_subparsers(dest="monitor_command", metavar="add|rm|show", required=True,
+                                  help="add, remove or show one monitor")
     text = "add a monitor (comments in the file are kept; a missing file is created)"
     p = msub.add_parser("add", help=text, description=text)
     _common(p, top=False)
@@ -96,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="the name of the monitor to remove")
     p.add_argument("--yes", action="store_true", help="remove it even though it has history (checks or "
                    "incidents) in the database")
+    text = "one monitor's settings and state; a push monitor's token and ping URLs"
+    p = msub.add_parser("show", help=text, description=text)
+    _common(p, top=False)
+    p.add_argument("name", help="the name of the monitor to show")
     db = command("db", "what the database holds (`db info`), or compact it (`db vacuum`)")
     dsub = db.add_subparsers(dest="db_command", metavar="info|vacuum", required=True,
                              help="what to do with the database")

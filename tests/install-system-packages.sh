@@ -1,20 +1,24 @@
 #!/bin/sh
-# What the test suite needs beyond Python: Debian's Chromium, which tests/test_http_browser.py
-# drives with Playwright. Idempotent: does nothing when /usr/bin/chromium is there already.
+# What the test suite needs beyond Python, from Debian: Chromium (tests/test_http_browser.py drives
+# it with Playwright) and wrk (the bench smoke tests drive HTTP load with it). Idempotent: does
+# nothing when both are there already.
 set -eu
 
-if [ -x /usr/bin/chromium ]; then
+missing=""
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
+command -v wrk >/dev/null 2>&1 || missing="$missing wrk"
+if [ -z "$missing" ]; then
     exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-    echo "tests need Chromium at /usr/bin/chromium; this is not a Debian-like system: install Chromium there by hand" >&2
+    echo "tests need:$missing; this is not a Debian-like system: install them by hand" >&2
     exit 1
 fi
 if [ "$(id -u)" -eq 0 ]; then
-    apt-get update && apt-get install -y chromium
+    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $missing
 elif command -v sudo >/dev/null 2>&1; then
-    sudo apt-get update && sudo apt-get install -y chromium
+    sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y $missing
 else
-    echo "tests need Chromium at /usr/bin/chromium: as root, run apt-get install chromium" >&2
+    echo "tests need:$missing: as root, run apt-get install$missing" >&2
     exit 1
 fi

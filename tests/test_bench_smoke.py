@@ -166,3 +166,13 @@ def test_status_page(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None
         assert figures["cold_ms"] > 0 and figures["bytes"] > entries * 90 * 40  # 90 bars per entry
     assert report["figures"]["monitors_page"]["bytes"] > report["figures"]["services_page"]["bytes"]
     assert set(report["pass"]) == {"services_page_warm_p95_ms"}
+
+
+def test_push(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    report = bench(capsys, tmp_path, "--scenario", "push", "--monitors", "50", "--duration", "1s",
+                   "--warmup", "0s", "--connections", "4")
+    figures, baseline = report["figures"], report["baseline"]["health_live"]
+    assert figures["accepted"] > 0 and baseline["requests"] > 0 and figures["non_2xx"] == 0
+    assert report["pass"]["every_ping_stored"] and figures["pings_waiting"] == 0
+    assert figures["accepted"] <= figures["stored_checks"] <= figures["accepted"] + 4
+    assert report["ratio"] == pytest.approx(figures["pings_per_s"] / baseline["per_s"], rel=0.01)

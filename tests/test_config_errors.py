@@ -91,7 +91,7 @@ BROKEN = [
     ),
     pytest.param(
         M + 'timout = "5s"\n',
-        'cfg.toml:4: unknown key "timout" in monitor "api"; expected one of name, url, method, headers, body, expect_status, body_contains, body_regex, interval, timeout, failure_threshold, recovery_threshold, degraded_after, tags, max_body, maintenance, severity (did you mean "timeout"?)',
+        'cfg.toml:4: unknown key "timout" in monitor "api"; expected one of name, url, method, headers, body, expect_status, body_contains, body_regex, interval, timeout, failure_threshold, recovery_threshold, degraded_after, tags, max_body, maintenance, severity, push (did you mean "timeout"?)',
         id="unknown_monitor",
     ),
     pytest.param(

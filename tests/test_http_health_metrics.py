@@ -142,7 +142,8 @@ def _big_store(path: Path, monitors: int) -> Store:
     return store
 
 
-def test_metrics_for_10000_monitors_take_under_200ms(tmp_path: Path) -> None:
+def test_metrics_for_10000_monitors_carry_every_monitor(tmp_path: Path) -> None:
+    """Its speed is a bench figure (`shiptrack bench --scenario http`), not a timed test."""
     store = _big_store(tmp_path / "big.db", 10_000)
     outcomes = {f"m{i:05d}": (100, 2, 1) for i in range(10_000)}
 
@@ -152,13 +153,9 @@ def test_metrics_for_10000_monitors_take_under_200ms(tmp_path: Path) -> None:
 
     scrape = Scrape(WebContext(store=store, config=lambda: Config(path=tmp_path / "x"), vitals=vitals))
     try:
-        timings = []
-        for _ in range(3):
-            started = time.perf_counter()
-            body = scrape.text()
-            timings.append(time.perf_counter() - started)
+        body = scrape.text()
         assert body.count(b"\n") > 60_000
-        assert min(timings) < 0.2, timings
+        assert body.count(b'shiptrack_monitor_up{monitor="') == 10_000
     finally:
         store.close()
 

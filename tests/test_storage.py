@@ -300,7 +300,8 @@ def test_a_version_1_database_gains_the_silence_table(tmp_path: Path, monkeypatc
         patch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:1])
         patch.setattr(migrations, "SCHEMA_VERSION", 1)
         old = Store.open(path)
-        old.sync_monitors([spec("api")], T0)  # today's batches need schema 3; write v1 rows by hand
+        # Today's writes and reads need later schemas: write v1 rows by hand.
+        old._conn().execute("INSERT INTO monitor (name, target) VALUES ('api', 'https://api.example.com')")
         old._conn().execute('INSERT INTO "check" (monitor_id, at_ms, code) VALUES (1, ?, 0)',
                             (int(T0 * 1000),))
         assert old.schema_version() == 1

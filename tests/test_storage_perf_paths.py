@@ -8,7 +8,7 @@ from array import array
 from pathlib import Path
 
 import pytest
-from storage_helpers import T0, Feed, check, spec
+from storage_helpers import T0, Feed, check
 
 from shiptrack_tui.core.model import Outcome
 from shiptrack_tui.storage import Store, migrations
@@ -108,7 +108,8 @@ def test_a_schema_2_database_migrates_to_compact_rollups_and_totals(tmp_path: Pa
         patch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:2])
         patch.setattr(migrations, "SCHEMA_VERSION", 2)
         old = Store.open(path)
-        old.sync_monitors([spec("api")], T0)
+        # Today's sync reads columns of later schemas: the monitor row as schema 2 wrote it.
+        old._conn().execute("INSERT INTO monitor (name, target) VALUES ('api', 'https://api.example.com')")
         assert old.schema_version() == 2
         old.close()
     conn = sqlite3.connect(path)

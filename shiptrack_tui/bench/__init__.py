@@ -23,7 +23,7 @@ from shiptrack_tui.core.durations import DurationError, parse_duration
 
 __all__ = ["SCENARIOS", "main"]
 
-SCENARIOS = ("pipeline", "schedule", "storage", "stats", "keys", "services", "status-page")
+SCENARIOS = ("pipeline", "schedule", "storage", "stats", "keys", "services", "status-page", "push")
 
 # Per-scenario defaults; an option given on the command line applies to every scenario run.
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -34,6 +34,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "keys": {"monitors": 1000, "interval": 30.0, "presses": 200, "duration": None},
     "services": {"monitors": 10_000, "services": 100, "changes": 500},
     "status-page": {"monitors": 1000, "services": 20, "repeat": 40},
+    "push": {"monitors": 500, "duration": 10.0, "warmup": 2.0, "connections": 32},
 }
 
 
@@ -64,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--services", type=int,
                         help="services, status-page: how many services over the monitors")
     parser.add_argument("--changes", type=int, help="services: changes, each followed by a full derive")
+    parser.add_argument("--connections", type=int, help="push: wrk's open connections")
     parser.add_argument("--db", type=Path,
                         help="base path for the benchmark databases (kept); default a temp dir (removed)")
     parser.add_argument("--json-only", action="store_true", help="print only the JSON object")
@@ -105,6 +107,10 @@ def _runner(scenario: str) -> Callable[..., dict[str, Any]]:
         from shiptrack_tui.bench import status_page
 
         return status_page.run
+    if scenario == "push":
+        from shiptrack_tui.bench import push
+
+        return push.run
     from shiptrack_tui.bench import stats
 
     return stats.run

@@ -7,6 +7,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from shiptrack_tui.config.checker import Checker, Scope
+from shiptrack_tui.config.push import PushReader, as_push_flag
 from shiptrack_tui.config.settings import Defaults
 from shiptrack_tui.config.values import (
     Bad,
@@ -31,7 +32,7 @@ from shiptrack_tui.core.model import DEFAULT_EXPECT_STATUS, DEFAULT_MAX_BODY_BYT
 MONITOR_KEYS: Final = (
     "name", "url", "method", "headers", "body", "expect_status", "body_contains", "body_regex",
     "interval", "timeout", "failure_threshold", "recovery_threshold", "degraded_after", "tags",
-    "max_body", "maintenance", "severity",
+    "max_body", "maintenance", "severity", "push",
 )
 HTTP_ONLY_KEYS: Final = ("method", "headers", "body", "expect_status", "body_contains", "body_regex",
                          "max_body")
@@ -110,6 +111,7 @@ class MonitorReader:
         self.defaults_timeout_set = defaults_timeout_set
         self.first_index: dict[str, int] = {}
         self.windows: list[MaintenanceWindow] = []
+        self.push = PushReader(ck, defaults)
 
     def read_all(self, raw: object) -> list[MonitorSpec]:
         if raw is None:
@@ -133,9 +135,12 @@ class MonitorReader:
         elif "name" not in table:
             ck.report(scope.path, f'{scope.label} has no name; add name = "..." (unique; it identifies '
                                   "the monitor across restarts)")
-        ck.known_keys(scope, table, MONITOR_KEYS)
+        if ck.read(scope, table, "push", as_push_flag):
+            return self.read_push(scope, table, name)
+        self.push.refuse_push_keys(scope, table)
+        ck.known_keys(scope, {k: v for k, v in table.items() if k not in scope.invalid}, MONITOR_KEYS)
         url = ck.read(scope, table, "url", as_target)
-        if "url" not in table:
+        if "url" not in table and "push" not in scope.invalid:
             ck.report(scope.path, f'{scope.label} has no url; add url = "https://..." or "tcp://host:port"')
         is_tcp = url is not None and url.lower().startswith("tcp://")
         if is_tcp:
@@ -175,6 +180,15 @@ class MonitorReader:
             tags=tags or (), max_body_bytes=max_body or DEFAULT_MAX_BODY_BYTES,
             severity=severity or defaults.severity,
         )
+
+    def read_push(self, scope: Scope, table: dict[str, Any], name: str | None) -> MonitorSpec | None:
+        fields = self.push.read(scope, table, MONITOR_KEYS)
+        tags = self.ck.read(scope, table, "tags", lambda v: as_str_list(v, '["cron"]'))
+        severity = self.ck.read(scope, table, "severity", as_severity)
+        self.read_windows(scope, table.get("maintenance"), name)
+        if name is None:
+            return None
+        return MonitorSpec(name=name, tags=tags or (), severity=severity or self.defaults.severity, **fields)
 
     def check_unique(self, scope: Scope, name: str) -> None:
         if name in self.first_index:

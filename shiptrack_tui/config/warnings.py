@@ -11,7 +11,12 @@ from shiptrack_tui.config.settings import Config
 
 def config_warnings(config: Config) -> list[str]:
     """One line per warning, `PATH: warning: what and what to do`, like the errors' format."""
-    if config.monitors:
-        return []
-    return [f"{config.path}: warning: no monitors configured, so nothing will be checked; add a "
-            "[[monitor]] table or run `shiptrack monitor add --name N --url U`"]
+    if not config.monitors:
+        return [f"{config.path}: warning: no monitors configured, so nothing will be checked; add a "
+                "[[monitor]] table or run `shiptrack monitor add --name N --url U`"]
+    pushed = [spec.name for spec in config.monitors if spec.push]
+    if pushed and not config.http.enabled:
+        return [f"{config.path}: warning: push monitors ({', '.join(pushed[:3])}"
+                f"{', ...' if len(pushed) > 3 else ''}) receive pings over HTTP, and [http] listen is not "
+                "set: each will count as missed; add [http] listen = \"127.0.0.1:8080\""]
+    return []

@@ -166,10 +166,15 @@ class MonitorSpec:
     tags: tuple[str, ...] = ()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     severity: Severity = DEFAULT_SEVERITY
+    push: bool = False  # a push monitor: its "probe" is the arrival of pings (core/push.py)
+    grace: float = 0.0  # push: how late a ping may be past the interval before it counts as missed
+    push_token: str | None = field(default=None, repr=False)  # push: set in the config (a secret)
 
     @property
     def kind(self) -> str:
-        """"tcp" for tcp://host:port targets, otherwise "http"."""
+        """"push" for push monitors, "tcp" for tcp://host:port targets, otherwise "http"."""
+        if self.push:
+            return "push"
         return "tcp" if self.url.startswith("tcp://") else "http"
 
     @property
@@ -251,6 +256,7 @@ class MonitorState:
     last_latency_ms: float | None = None
     last_error: str | None = None
     paused: bool = False
+    run_started_at: float | None = None  # push monitors: the /start of the run in progress
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,6 +57,7 @@ class OperatorActions(IncidentUpdates):
     _actions_due: asyncio.Event
     _reschedule: asyncio.Event
     _submit: Callable[..., None]  # Engine's pipeline write: (spec, state, events, **PipelineWrite fields)
+    _push_resumed: Callable[[str], None]  # engine/push.py: a resumed push monitor is watched again
 
     # -- operator actions ---------------------------------------------------------------------
     async def _action_loop(self) -> None:
@@ -147,6 +148,8 @@ class OperatorActions(IncidentUpdates):
             self._reject(action, str(error))
             return
         self._states[spec.name] = state
+        if action.kind is ActionKind.RESUME:
+            self._push_resumed(spec.name)
         self._submit(spec, state, events, action_id=action.id, by=action.source)
 
     async def _ensure_same_incident(self, action: Action, state: MonitorState) -> None:

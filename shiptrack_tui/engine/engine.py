@@ -33,6 +33,7 @@ from shiptrack_tui.engine.actions import OperatorActions, log_task_failure
 from shiptrack_tui.engine.config_reload import ConfigReloads
 from shiptrack_tui.engine.counters import EngineCounters
 from shiptrack_tui.engine.liveness import Liveness, Notifier
+from shiptrack_tui.engine.push import PushMonitors
 from shiptrack_tui.engine.retention import RetentionRun
 from shiptrack_tui.engine.scheduler import DueCheck, Schedule
 from shiptrack_tui.engine.silencing import Silencer
@@ -57,7 +58,7 @@ SHUTDOWN_STALL_SECONDS = 15.0
 
 
 
-class Engine(OperatorActions):
+class Engine(OperatorActions, PushMonitors):
     """Runs every configured monitor against one database until `request_stop()`."""
 
     def __init__(
@@ -107,6 +108,7 @@ class Engine(OperatorActions):
         self._started_at = monotonic()
         self._config_applied = False
         self.liveness = Liveness(heartbeat_path(store.path), notifier, self._states.values)
+        self._init_push()
 
     # -- control, callable from any thread -------------------------------------------------
     def add_listener(self, listener: Listener) -> None:
@@ -120,8 +122,9 @@ class Engine(OperatorActions):
         self._call_soon(stop)
 
     def wake(self) -> None:
-        """Look at pending operator actions now rather than at the next poll."""
+        """Look at pending operator actions and pings now rather than at the next poll."""
         self._call_soon(self._actions_due.set)
+        self._call_soon(self._pings_due.set)
 
     def reload(self, config: Config) -> None:
         self._call_soon(lambda: self._apply_config(config))
@@ -173,6 +176,7 @@ class Engine(OperatorActions):
         helpers = [
             asyncio.create_task(self._action_loop(), name="actions"),
             asyncio.create_task(self._housekeeping_loop(), name="housekeeping"),
+            asyncio.create_task(self._ping_loop(), name="pings"),
         ]
         if self._config_loader is not None:
             helpers.append(asyncio.create_task(self._config_watch_loop(), name="config-watch"))
@@ -252,8 +256,11 @@ class Engine(OperatorActions):
             previous = self._specs.get(name)
             self._specs[name] = spec
             self._states.setdefault(name, stored.get(name, MonitorState()))
-            if previous is None or previous.interval != spec.interval:
+            if spec.push:  # checked by its pings (engine/push.py), never probed
+                self._schedule.remove(name)
+            elif previous is None or previous.interval != spec.interval or previous.push:
                 self._schedule.add(name, spec.interval, self.monotonic(), wall=self.clock())
+        self._watch_push_monitors()
         self._config_applied = True
         self._reschedule.set()
 

@@ -143,10 +143,26 @@ def _incident_status(db: SqliteDatabase) -> None:
     _run(db, V7)
 
 
+# Schema 8: push monitors (DESIGN §11). A generated push token and the /start of the run in
+# progress live on the monitor; pings wait in their own table until the engine applies them (it
+# deletes each in the transaction that stores its check). AUTOINCREMENT: ids never come back, so
+# the engine can read "every ping after the last one it took".
+V8: Final = (
+    'ALTER TABLE "monitor" ADD COLUMN "push_token" TEXT',
+    'ALTER TABLE "monitor" ADD COLUMN "run_started_at" REAL',
+    'CREATE TABLE "ping" ("id" INTEGER PRIMARY KEY AUTOINCREMENT, "monitor" TEXT NOT NULL, '
+    '"at" REAL NOT NULL, "kind" TEXT NOT NULL, "message" TEXT)',
+)
+
+
+def _push_monitors(db: SqliteDatabase) -> None:
+    _run(db, V8)
+
+
 MIGRATIONS: Final[tuple[Callable[[SqliteDatabase], None], ...]] = (_initial_schema, _silences,
                                                                     _compact_rollups, _outbox_by_monitor,
                                                                     _timeline_by, _incident_severity,
-                                                                    _incident_status)
+                                                                    _incident_status, _push_monitors)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 

@@ -69,6 +69,8 @@ class Monitor(BaseModel):
     cert_days_left = IntegerField(null=True)
     rolled_hour = IntegerField(null=True)  # hours up to this one are folded into wider rollups
     newest_check_ms = IntegerField(null=True)  # the latest stored check's at_ms (not the state's)
+    push_token = TextField(null=True)  # a push monitor's token (schema 8)
+    run_started_at = DoubleField(null=True)  # a push monitor's run in progress: its /start
 
 
 class Reason(BaseModel):
@@ -179,4 +181,14 @@ class Outbox(BaseModel):
     last_error = TextField(null=True)
 
 
-MODELS: Final = (SchemaMeta, Monitor, Reason, Check, Rollup, Incident, Timeline, Action, Outbox)
+class Ping(BaseModel):
+    """A push monitor's ping (schema 8), waiting for the engine to apply it."""
+
+    id = AutoField()
+    monitor = TextField()
+    at = DoubleField()
+    kind = TextField()  # core.push.PingKind
+    message = TextField(null=True)
+
+
+MODELS: Final = (SchemaMeta, Monitor, Reason, Check, Rollup, Incident, Timeline, Action, Outbox, Ping)

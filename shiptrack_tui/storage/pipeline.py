@@ -57,6 +57,7 @@ class PipelineWrite:
     by: str | None = None  # the operator whose action this is: recorded on its ack and note entries
     status: str | None = None  # the current incident's new status (DESIGN §10)
     severity: str | None = None  # the current incident's new severity
+    ping_ids: tuple[int, ...] = ()  # push pings this write applies: deleted in the same transaction
 
     @property
     def at(self) -> float:
@@ -92,6 +93,7 @@ class _Batch:
         self.rollups = RollupAccumulator()
         self.final: dict[int, tuple[MonitorState, CheckResult | None]] = {}
         self.newest: dict[int, int] = {}  # monitor id -> latest at_ms written in this batch
+        self.pings: list[tuple[int]] = []
 
     def apply(self, write: PipelineWrite) -> None:
         monitor_id = self.names.monitor_id(self.conn, write.monitor)
@@ -118,6 +120,7 @@ class _Batch:
         self._queue_outbox(concerned, write)
         if write.action_id is not None:
             self._finish_action(write)
+        self.pings.extend((ping_id,) for ping_id in write.ping_ids)
         previous = self.final.get(monitor_id)
         last_result = write.result or (previous[1] if previous else None)
         self.final[monitor_id] = (write.state, last_result)
@@ -220,19 +223,21 @@ class _Batch:
             "UPDATE monitor SET newest_check_ms = MAX(COALESCE(newest_check_ms, ?1), ?1) WHERE id = ?2",
             [(at_ms, monitor_id) for monitor_id, at_ms in self.newest.items()],
         )
+        if self.pings:
+            self.conn.executemany("DELETE FROM ping WHERE id = ?", self.pings)
         rows = []
         for monitor_id, (state, result) in self.final.items():
             rows.append((
                 state.status.value, state.consecutive_failures, state.consecutive_successes,
                 state.first_failure_at, state.first_failure_reason, state.last_check_at,
-                state.last_latency_ms, state.last_error, int(state.paused),
+                state.last_latency_ms, state.last_error, int(state.paused), state.run_started_at,
                 result is not None, result.status_code if result else None,
                 result.cert_days_left if result else None, monitor_id,
             ))
         self.conn.executemany(
             "UPDATE monitor SET status = ?, consecutive_failures = ?, consecutive_successes = ?, "
             "first_failure_at = ?, first_failure_reason = ?, last_check_at = ?, last_latency_ms = ?, "
-            "last_error = ?, paused = ?, "
+            "last_error = ?, paused = ?, run_started_at = ?, "
             "last_status_code = CASE WHEN ? THEN ? ELSE last_status_code END, "
             "cert_days_left = COALESCE(?, cert_days_left) WHERE id = ?",
             rows,

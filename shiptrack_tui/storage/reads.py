@@ -49,7 +49,7 @@ _MONITORS = """
 SELECT m.id, m.name, m.target, m.tags, m.last_status_code, m.cert_days_left, m.rolled_hour,
        m.newest_check_ms, m.status, m.consecutive_failures, m.consecutive_successes,
        m.first_failure_at, m.first_failure_reason, m.last_check_at, m.last_latency_ms, m.last_error,
-       m.paused, i.id, i.started_at, i.opened_at, i.cause, i.state, i.acknowledged_at
+       m.paused, m.run_started_at, i.id, i.started_at, i.opened_at, i.cause, i.state, i.acknowledged_at
 FROM monitor AS m LEFT JOIN incident AS i ON i.monitor_id = m.id AND i.state != 'resolved'
 WHERE m.removed = 0{names}
 ORDER BY m.name
@@ -85,7 +85,7 @@ def monitor_rows(db: SqliteDatabase, names: Collection[str] | None = None) -> li
     found = []
     for (monitor_id, name, target, tags, status_code, cert_days, rolled, newest, status, failures,
          successes, first_failure_at, first_failure_reason, last_check_at, last_latency_ms, last_error,
-         paused, incident_id, started_at, opened_at, cause, incident_state, acknowledged_at,
+         paused, run_started_at, incident_id, started_at, opened_at, cause, incident_state, acknowledged_at,
          ) in cursor:
         incident = None
         if incident_id is not None:
@@ -95,7 +95,7 @@ def monitor_rows(db: SqliteDatabase, names: Collection[str] | None = None) -> li
             status=MonitorStatus(status), consecutive_failures=failures, consecutive_successes=successes,
             first_failure_at=first_failure_at, first_failure_reason=first_failure_reason, incident=incident,
             last_check_at=last_check_at, last_latency_ms=last_latency_ms, last_error=last_error,
-            paused=bool(paused),
+            paused=bool(paused), run_started_at=run_started_at,
         )
         found.append(MonitorRow(monitor_id, name, target, tags, status_code, cert_days, rolled, newest,
                                 incident_id, state))

@@ -34,6 +34,7 @@ from shiptrack_tui.core.postmortem import CheckSpan, PhaseChecks
 from shiptrack_tui.core.stats import WINDOWS
 from shiptrack_tui.storage import daily, gauges, outbox, postmortem_reads, reads, renames, retention, silences
 from shiptrack_tui.storage import models as m
+from shiptrack_tui.storage import push as push_rows
 from shiptrack_tui.storage import windows as windows_module
 from shiptrack_tui.storage.codec import dump_tags, load_tags
 from shiptrack_tui.storage.db import BUSY_TIMEOUT_SECONDS, StorageError, TrackedDatabase, open_database
@@ -46,6 +47,7 @@ from shiptrack_tui.storage.writer import Writer
 
 if TYPE_CHECKING:
     from shiptrack_tui.core.model import Silence
+    from shiptrack_tui.core.push import Ping
 
 
 class Store:
@@ -107,6 +109,7 @@ class Store:
             present = [row[0] for row in conn.execute("SELECT name FROM monitor WHERE removed = 0")]
             conn.executemany("UPDATE monitor SET removed = 1 WHERE name = ?",
                              [(name,) for name in present if name not in wanted])
+            push_rows.assign_tokens(conn, specs)
             states = {row.name: row.state for row in reads.monitor_rows(self._db)}
         return {name: states.get(name, MonitorState()) for name in wanted}
 
@@ -190,6 +193,33 @@ class Store:
         if row is None:
             raise LookupError(f"There is no action #{action_id}.")
         return row[0], row[1]
+
+    # -- push monitors (storage/push.py) -------------------------------------------------------
+    def add_pings(self, pings: Sequence[push_rows.PingRow]) -> None:
+        """Store pings (monitor, at, kind, message) for the engine, all in one transaction."""
+        with self._db.atomic("IMMEDIATE"):
+            push_rows.add(self._conn(), pings)
+
+    def pending_pings(self, after: int = 0, limit: int = 5000) -> list[Ping]:
+        """Pings not applied yet with an id above `after`, oldest first."""
+        return push_rows.pending(self._conn(), after, limit)
+
+    def delete_pings(self, ids: Sequence[int]) -> None:
+        """Drop pings that apply to nothing (their monitor is gone or no longer a push monitor)."""
+        with self._db.atomic("IMMEDIATE"):
+            push_rows.delete(self._conn(), ids)
+
+    def push_tokens(self) -> dict[str, str]:
+        """Monitor name -> its stored push token (monitors that are not removed)."""
+        return push_rows.tokens(self._conn())
+
+    def push_token(self, monitor: str) -> str | None:
+        return push_rows.token_of(self._conn(), monitor)
+
+    def ensure_push_token(self, spec: MonitorSpec) -> str:
+        """The push monitor's token, generated and stored now if no engine has done it yet."""
+        with self._db.atomic("IMMEDIATE"):
+            return push_rows.ensure_token(self._conn(), spec)
 
     # -- reads for the dashboard and the CLI --------------------------------------------------
     def monitor_summaries(self, now: float, windows: Sequence[str] = ("1h", "24h", "7d", "30d"),

@@ -67,7 +67,7 @@ def is_plain(write: PipelineWrite) -> bool:
     """A check result and nothing else: the only kind of write a full queue may drop."""
     return not (write.events or write.outbox or write.timeline or write.timeline_notes
                 or write.action_id is not None or write.action_error is not None
-                or write.status is not None or write.severity is not None)
+                or write.status is not None or write.severity is not None or write.ping_ids)
 
 
 class Writer:

@@ -19,6 +19,7 @@ from shiptrack_tui.core.model import (
     Silence,
     WindowStats,
 )
+from shiptrack_tui.core.push import PUSH_TARGET
 from shiptrack_tui.core.stats import WINDOWS
 
 if TYPE_CHECKING:
@@ -67,6 +68,8 @@ class MonitorDetail:
     """Failed checks per chart slice (the same slices as `series`)."""
     span: float = 0.0
     """Seconds the chart covers, ending at `now`: the window, or less for a younger monitor."""
+    push_token: str | None = field(default=None, repr=False)
+    """A push monitor's token: its ping URL is /push/<token> (shown in the pane, never logged)."""
 
 
 def _spark_of(checks: list[CheckResult]) -> tuple[float | None, ...]:
@@ -166,5 +169,6 @@ def read_detail(store: StoreReader, summary: MonitorSummary, window: str, now: f
     series = store.latency_series(name, now - span, now, points)
     failures = store.failure_series(name, now - span, now, points)
     checks = sorted(store.recent_checks(name, limit=RECENT_CHECKS), key=lambda c: -c.at)
+    token = store.push_token(name) if summary.target == PUSH_TARGET else None
     return MonitorDetail(now=now, summary=summary, window=window, series=tuple(series), stats=stats,
-                         checks=tuple(checks), failures=tuple(failures), span=span)
+                         checks=tuple(checks), failures=tuple(failures), span=span, push_token=token)

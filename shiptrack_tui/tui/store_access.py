@@ -70,6 +70,8 @@ class StoreReader(Protocol):
 
     def history(self, monitor: str) -> MonitorHistory | None: ...
 
+    def push_token(self, monitor: str) -> str | None: ...
+
 
 def open_store(path: Path) -> StoreReader:
     from shiptrack_tui.storage.store import Store  # imported late: storage is a heavier layer

@@ -40,7 +40,11 @@ def bind(host: str, port: int, listen: str | None = None) -> socket.socket:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         if family is socket.AF_INET and not host.replace(".", "").isdigit():
             family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        sock = socket.create_server((host, port), family=family, backlog=1024)
+        created = socket.create_server((host, port), family=family, backlog=1024)
+        # asyncio turns Nagle off (TCP_NODELAY) on accepted connections only when the listening
+        # socket says IPPROTO_TCP, and create_server leaves proto 0: each response, written in two
+        # parts, then waited ~40 ms for the client's delayed ACK on a kept-alive connection.
+        sock = socket.socket(created.family, socket.SOCK_STREAM, socket.IPPROTO_TCP, fileno=created.detach())
     except socket.gaierror as error:
         raise ListenError(f"cannot listen on {shown}: {host!r} is not a known address ({error.strerror}); "
                           "check [http] listen") from None

@@ -184,6 +184,10 @@ def _body(detail: MonitorDetail) -> Text:
     if summary.open_incident_id is not None:
         text.append("\nincident    ", style="bold")
         text.append(f"#{summary.open_incident_id} {'acknowledged' if is_acknowledged(summary) else 'open'}")
+    if detail.push_token is not None:  # a push monitor: its URL instead of a certificate
+        text.append("\npush URL    ", style="bold")
+        text.append(f"/push/{detail.push_token}")
+        return text
     text.append("\ncertificate ", style="bold")
     days = summary.cert_days_left
     text.append(NO_DATA if days is None else f"{days} days left")
