@@ -23,7 +23,7 @@ from shiptrack_tui.core.durations import DurationError, parse_duration
 
 __all__ = ["SCENARIOS", "main"]
 
-SCENARIOS = ("pipeline", "schedule", "storage", "stats", "keys", "services")
+SCENARIOS = ("pipeline", "schedule", "storage", "stats", "keys", "services", "http")
 
 # Per-scenario defaults; an option given on the command line applies to every scenario run.
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -33,6 +33,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "stats": {"monitors": 1000, "interval": 60.0, "days": 30.0, "raw_hours": 2.0, "repeat": 5},
     "keys": {"monitors": 1000, "interval": 30.0, "presses": 200, "duration": None},
     "services": {"monitors": 10_000, "services": 100, "changes": 500},
+    "http": {"monitors": 1000, "interval": 10.0, "duration": 30.0, "warmup": 12.0, "connections": 4,
+             "metrics_monitors": 10_000},
 }
 
 
@@ -62,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="keys: key presses per phase (ignored when --duration is given)")
     parser.add_argument("--services", type=int, help="services: how many services over the monitors")
     parser.add_argument("--changes", type=int, help="services: changes, each followed by a full derive")
+    parser.add_argument("--connections", type=int, help="http: wrk connections per loaded path")
+    parser.add_argument("--metrics-monitors", type=int, help="http: monitors behind the timed /metrics")
     parser.add_argument("--db", type=Path,
                         help="base path for the benchmark databases (kept); default a temp dir (removed)")
     parser.add_argument("--json-only", action="store_true", help="print only the JSON object")
@@ -99,6 +103,10 @@ def _runner(scenario: str) -> Callable[..., dict[str, Any]]:
         from shiptrack_tui.bench import services
 
         return services.run
+    if scenario == "http":
+        from shiptrack_tui.bench import http_load
+
+        return http_load.run
     from shiptrack_tui.bench import stats
 
     return stats.run
@@ -109,7 +117,7 @@ def run_scenario(scenario: str, args: argparse.Namespace, workdir: Path) -> dict
 
     options = _options(args, scenario)
     runner = _runner(scenario)
-    if scenario in ("pipeline", "schedule"):
+    if scenario in ("pipeline", "schedule", "http"):
         with TargetProcess() as targets:
             return runner(targets, workdir=workdir, **options)
     return runner(workdir=workdir, **options)

@@ -1,0 +1,103 @@
+"""Single warm requests for the http scenario: how long one page takes when nothing else is asked.
+
+`metrics_figures` builds a database of `monitors` monitors (states written through the real
+Writer, outcome counters in an idle engine's vitals), serves it with the real HTTP server and
+times `/metrics` over loopback; beside it, the text built in-process by our renderer and, as the
+baseline, by prometheus-client's own `generate_latest` over the same families.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+from typing import Any, Final
+
+import httpx
+
+from shiptrack_tui.bench.storage import synthetic_results, write_through_writer
+from shiptrack_tui.config import Config
+from shiptrack_tui.config.settings import HttpSettings
+from shiptrack_tui.core.model import MonitorSpec
+from shiptrack_tui.engine import Engine
+from shiptrack_tui.storage import Store
+from shiptrack_tui.web import WebContext, bind, start_http
+
+WARM: Final = 2  # requests before timing: first-use costs (imports, statement cache) are not "warm"
+REPEAT: Final = 10
+TICKS: Final = 3  # checks per monitor written before timing
+
+
+def _spread(samples: list[float]) -> dict[str, Any]:
+    ordered = sorted(samples)
+    return {"median_ms": statistics.median(ordered) * 1000, "min_ms": ordered[0] * 1000,
+            "max_ms": ordered[-1] * 1000, "samples": len(ordered)}
+
+
+def timed_gets(base_url: str, paths: dict[str, str], headers: dict[str, str],
+               repeat: int = REPEAT) -> dict[str, dict[str, Any]]:
+    """Per name: `repeat` sequential GETs of its path after `WARM` untimed ones (one keep-alive
+    connection), with the last answer's status, content type and size."""
+    found: dict[str, dict[str, Any]] = {}
+    with httpx.Client(base_url=base_url, headers=headers, timeout=60) as client:
+        for name, path in paths.items():
+            samples = []
+            response = None
+            for i in range(WARM + repeat):
+                started = time.perf_counter()
+                response = client.get(path)
+                response.read()
+                if i >= WARM:
+                    samples.append(time.perf_counter() - started)
+            assert response is not None
+            found[name] = {"path": path, "status": response.status_code,
+                           "content_type": response.headers.get("content-type", ""),
+                           "bytes": len(response.content), **_spread(samples)}
+    return found
+
+
+def _timed(call: Any, repeat: int = REPEAT) -> dict[str, Any]:
+    call()
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - started)
+    return _spread(samples)
+
+
+def metrics_figures(workdir: Path, monitors: int) -> dict[str, Any]:
+    """`/metrics` for `monitors` monitors over loopback, its in-process build and the baseline."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from shiptrack_tui.web.metrics import Scrape, ShipTrackCollector
+
+    db_path = workdir / "metrics.db"
+    now = time.time()
+    specs = tuple(MonitorSpec(name=f"m{i:05d}", url=f"http://127.0.0.1:9/t/m{i:05d}", interval=30.0,
+                              timeout=10.0) for i in range(monitors))
+    store = Store.open(db_path)
+    store.sync_monitors(specs, now)
+    write_through_writer(store, synthetic_results(monitors, monitors * TICKS, 30.0, now))
+    config = Config(path=Path("<bench>"), monitors=specs)
+    engine = Engine(config, store, send_notifications=False)  # never run: its vitals only
+    for result in synthetic_results(monitors, monitors * TICKS, 30.0, now):
+        engine.counters.count(result.monitor, result.outcome)
+    ctx = WebContext(store=store, config=lambda: config, vitals=engine.vitals)
+    scrape = Scrape(ctx)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ShipTrackCollector(ctx, everything=True))
+    build = _timed(scrape.text)
+    baseline = _timed(lambda: generate_latest(registry))
+    settings = HttpSettings(host="127.0.0.1", port=0, public_api=True)
+    server = start_http(bind("127.0.0.1", 0), settings, db_path, config=lambda: config,
+                        vitals=engine.vitals, wake=None)
+    try:
+        pages = timed_gets(server.url, {"metrics": "/metrics"}, {}, repeat=REPEAT)
+        # A few only: before the monitors cache, each took seconds at this size.
+        pages |= timed_gets(server.url, {"api_monitors": "/api/v1/monitors"}, {}, repeat=3)
+    finally:
+        server.stop()
+        store.close()
+    return {"metrics_ms": pages["metrics"], "metrics_build_ms": build,
+            "baseline_generate_latest_ms": baseline, "api_monitors_ms_at_metrics_size": pages["api_monitors"]}
