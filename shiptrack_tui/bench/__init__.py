@@ -34,7 +34,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "keys": {"monitors": 1000, "interval": 30.0, "presses": 200, "duration": None},
     "services": {"monitors": 10_000, "services": 100, "changes": 500},
     "http": {"monitors": 1000, "interval": 10.0, "duration": 30.0, "warmup": 12.0, "connections": 4,
-             "metrics_monitors": 10_000},
+             "metrics_monitors": 10_000, "repeat": 10},
 }
 
 
@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--checks", type=int, help="storage: raw checks to write")
     parser.add_argument("--steady-monitors", type=int,
                         help="storage: monitors (at 30 s) in the steady-state size databases; 0 skips them")
-    parser.add_argument("--repeat", type=int, help="stats: timed repetitions (median reported)")
+    parser.add_argument("--repeat", type=int,
+                        help="stats, http: timed repetitions (median reported); http: requests per page")
     parser.add_argument("--presses", type=int,
                         help="keys: key presses per phase (ignored when --duration is given)")
     parser.add_argument("--services", type=int, help="services: how many services over the monitors")

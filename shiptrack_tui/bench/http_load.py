@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import threading
 import time
 from pathlib import Path
 from typing import Any, Final
+
+import psutil
 
 from shiptrack_tui.bench.engine_run import bench_specs
 from shiptrack_tui.bench.http_pages import metrics_figures, timed_gets
@@ -35,7 +38,6 @@ from shiptrack_tui.web import bind, start_http
 
 TARGETS: Final = {"lateness_p99_ms": 250.0, "metrics_ms": 200.0, "status_page_ms": 100.0}
 LOAD_PATHS: Final = ["/api/v1/monitors", "/metrics"]
-PAGE_REPEAT: Final = 10
 
 
 async def _window(engine: Engine, targets: TargetProcess, specs: tuple[MonitorSpec, ...], duration: float,
@@ -46,11 +48,14 @@ async def _window(engine: Engine, targets: TargetProcess, specs: tuple[MonitorSp
     checks0, overlapping0, skipped0 = counters.checks, counters.overlapping, schedule.skipped
     t0 = time.time()
     cpu = CpuWindow(other=targets.cpu_seconds).start()
+    threads0 = thread_cpu()
     lag = LoopLag().start(lambda: len(engine._in_flight))
     runs: list[WrkRun] = await load() if load is not None else []
     if load is None:
         await asyncio.sleep(duration)
     cpu.stop()
+    threads = {kind: 100 * (seconds - threads0.get(kind, 0.0)) / cpu.wall
+               for kind, seconds in thread_cpu().items()}
     loop = await lag.stop()
     t1 = time.time()
     lateness = counters.lateness
@@ -67,10 +72,26 @@ async def _window(engine: Engine, targets: TargetProcess, specs: tuple[MonitorSp
         "lateness_max_ms": _ms(lateness.percentile(1.0)),
         "cpu_percent": cpu.own_percent,
         "target_cpu_percent": cpu.other_percent,
+        "thread_cpu_percent": threads,
         "rss_mb": rss_mb(),
         "loop": loop,
     }
     return figures, runs
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds so far per kind of thread: the engine's loop (main), the HTTP server's loop, its
+    worker threads, the storage writer, the rest."""
+    names = {thread.native_id: thread.name for thread in threading.enumerate()}
+    main = threading.main_thread().native_id
+    found: dict[str, float] = {}
+    for thread in psutil.Process().threads():
+        name = names.get(thread.id, "")
+        kind = ("engine loop" if thread.id == main else "http loop" if name == "shiptrack-http"
+                else "http workers" if name.startswith("AnyIO worker") else
+                "storage writer" if "writer" in name else "other")
+        found[kind] = found.get(kind, 0.0) + thread.user_time + thread.system_time
+    return found
 
 
 def _ms(seconds: float | None) -> float | None:
@@ -84,7 +105,7 @@ def _kept(window: dict[str, Any]) -> bool:
 
 
 async def _engine_phases(targets: TargetProcess, monitors: int, interval: float, duration: float,
-                         warmup: float, connections: int, workdir: Path) -> dict[str, Any]:
+                         warmup: float, connections: int, repeat: int, workdir: Path) -> dict[str, Any]:
     specs = bench_specs(targets, monitors, interval)
     db_path = workdir / "http.db"
     token = secrets.token_hex(16)
@@ -104,9 +125,9 @@ async def _engine_phases(targets: TargetProcess, monitors: int, interval: float,
             return await hammer(server.url, LOAD_PATHS, duration, connections, workdir, headers=auth)
 
         loaded, runs = await _window(engine, targets, specs, duration, load)
-        pages = await asyncio.to_thread(timed_gets, server.url, {
+        pages = await asyncio.to_thread(timed_gets, server, {
             "api_monitors": "/api/v1/monitors", "status_page": "/", "health_live": "/health/live",
-        }, auth, PAGE_REPEAT)
+        }, auth, repeat)
     finally:
         engine.request_stop()
         await task
@@ -125,9 +146,9 @@ def _notes(phases: dict[str, Any]) -> list[str]:
 
 
 async def _scenario(targets: TargetProcess, monitors: int, interval: float, duration: float, warmup: float,
-                    connections: int, metrics_monitors: int, workdir: Path) -> dict[str, Any]:
-    phases = await _engine_phases(targets, monitors, interval, duration, warmup, connections, workdir)
-    metrics = await asyncio.to_thread(metrics_figures, workdir, metrics_monitors)
+                    connections: int, metrics_monitors: int, repeat: int, workdir: Path) -> dict[str, Any]:
+    phases = await _engine_phases(targets, monitors, interval, duration, warmup, connections, repeat, workdir)
+    metrics = await asyncio.to_thread(metrics_figures, workdir, metrics_monitors, repeat)
     base, load, pages = phases["baseline"], phases["load"], phases["pages"]
     page = pages["status_page"]
     page_ms = page["median_ms"] if page.get("status") == 200 and "html" in page.get("content_type", "") \
@@ -147,7 +168,7 @@ async def _scenario(targets: TargetProcess, monitors: int, interval: float, dura
         "scenario": "http",
         "params": {"monitors": monitors, "interval_s": interval, "duration_s": duration, "warmup_s": warmup,
                    "wrk_connections_per_path": connections, "load_paths": LOAD_PATHS,
-                   "metrics_monitors": metrics_monitors},
+                   "metrics_monitors": metrics_monitors, "timed_requests_per_page": repeat},
         "figures": {
             "under_load": load,
             "wrk": phases["wrk"],
@@ -168,10 +189,21 @@ async def _scenario(targets: TargetProcess, monitors: int, interval: float, dura
     }
 
 
+def _hack() -> None:
+    import os
+    if os.environ.get("H13_SHARE"):
+        from shiptrack_tui.web import governor
+        governor.CpuBudget.__init__.__defaults__ = (float(os.environ["H13_SHARE"]), governor.BURST)
+    if os.environ.get("H13_SWITCH"):
+        from shiptrack_tui.web import server
+        server.SWITCH_INTERVAL = float(os.environ["H13_SWITCH"])
+
+
 def run(targets: TargetProcess, *, monitors: int, interval: float, duration: float, warmup: float,
-        connections: int, metrics_monitors: int, workdir: Path) -> dict[str, Any]:
+        connections: int, metrics_monitors: int, repeat: int, workdir: Path) -> dict[str, Any]:
     started = time.perf_counter()
+    _hack()
     result = asyncio.run(_scenario(targets, monitors, interval, duration, warmup, connections,
-                                   metrics_monitors, workdir))
+                                   metrics_monitors, repeat, workdir))
     result["elapsed_s"] = time.perf_counter() - started
     return result

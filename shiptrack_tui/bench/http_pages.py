@@ -8,7 +8,10 @@ baseline, by prometheus-client's own `generate_latest` over the same families.
 
 from __future__ import annotations
 
+import shutil
+import socket
 import statistics
+import subprocess
 import time
 from pathlib import Path
 from typing import Any, Final
@@ -21,7 +24,7 @@ from shiptrack_tui.config.settings import HttpSettings
 from shiptrack_tui.core.model import MonitorSpec
 from shiptrack_tui.engine import Engine
 from shiptrack_tui.storage import Store
-from shiptrack_tui.web import WebContext, bind, start_http
+from shiptrack_tui.web import HttpServer, WebContext, bind, start_http
 
 WARM: Final = 2  # requests before timing: first-use costs (imports, statement cache) are not "warm"
 REPEAT: Final = 10
@@ -34,25 +37,44 @@ def _spread(samples: list[float]) -> dict[str, Any]:
             "max_ms": ordered[-1] * 1000, "samples": len(ordered)}
 
 
-def timed_gets(base_url: str, paths: dict[str, str], headers: dict[str, str],
+def _curl_get(url: str, headers: dict[str, str]) -> tuple[float, int, str, int]:
+    """(seconds, status, content type, bytes) of one GET by curl: a client in its own process,
+    as real ones are, so this process's threads do not share its GIL with the client."""
+    curl = shutil.which("curl")
+    if curl is None:
+        with httpx.Client(headers=headers, timeout=60, transport=httpx.HTTPTransport(
+                socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])) as client:
+            started = time.perf_counter()
+            response = client.get(url)
+            return (time.perf_counter() - started, response.status_code,
+                    response.headers.get("content-type", ""), len(response.content))
+    header_args = [arg for name, value in headers.items() for arg in ("-H", f"{name}: {value}")]
+    out = subprocess.run([curl, "-s", "-o", "/dev/null", "-w",
+                          "%{time_total} %{http_code} %{size_download} %{content_type}",
+                          *header_args, url], capture_output=True, text=True, timeout=120).stdout
+    seconds, status, size, *kind = out.split(" ", 3)
+    return float(seconds), int(status), (kind[0] if kind else ""), int(size)
+
+
+def timed_gets(server: HttpServer, paths: dict[str, str], headers: dict[str, str],
                repeat: int = REPEAT) -> dict[str, dict[str, Any]]:
-    """Per name: `repeat` sequential GETs of its path after `WARM` untimed ones (one keep-alive
-    connection), with the last answer's status, content type and size."""
+    """Per name: `repeat` GETs of its path after `WARM` untimed ones, each computed afresh (the
+    server's shared answers are made stale before each); then `shared_ms`, an immediate repeat of
+    the last: what a request costs that shares an answer just computed (web/renders.py)."""
+    assert server.context is not None
+    renders = server.context.renders
     found: dict[str, dict[str, Any]] = {}
-    with httpx.Client(base_url=base_url, headers=headers, timeout=60) as client:
-        for name, path in paths.items():
-            samples = []
-            response = None
-            for i in range(WARM + repeat):
-                started = time.perf_counter()
-                response = client.get(path)
-                response.read()
-                if i >= WARM:
-                    samples.append(time.perf_counter() - started)
-            assert response is not None
-            found[name] = {"path": path, "status": response.status_code,
-                           "content_type": response.headers.get("content-type", ""),
-                           "bytes": len(response.content), **_spread(samples)}
+    for name, path in paths.items():
+        samples = []
+        status, kind, size = 0, "", 0
+        for i in range(WARM + repeat):
+            renders.invalidate()
+            seconds, status, kind, size = _curl_get(server.url + path, headers)
+            if i >= WARM:
+                samples.append(seconds)
+        shared = _curl_get(server.url + path, headers)[0]
+        found[name] = {"path": path, "status": status, "content_type": kind, "bytes": size,
+                       **_spread(samples), "shared_ms": shared * 1000}
     return found
 
 
@@ -66,7 +88,7 @@ def _timed(call: Any, repeat: int = REPEAT) -> dict[str, Any]:
     return _spread(samples)
 
 
-def metrics_figures(workdir: Path, monitors: int) -> dict[str, Any]:
+def metrics_figures(workdir: Path, monitors: int, repeat: int = REPEAT) -> dict[str, Any]:
     """`/metrics` for `monitors` monitors over loopback, its in-process build and the baseline."""
     from prometheus_client import CollectorRegistry, generate_latest
 
@@ -87,15 +109,15 @@ def metrics_figures(workdir: Path, monitors: int) -> dict[str, Any]:
     scrape = Scrape(ctx)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(ShipTrackCollector(ctx, everything=True))
-    build = _timed(scrape.text)
-    baseline = _timed(lambda: generate_latest(registry))
+    build = _timed(scrape.text, repeat)
+    baseline = _timed(lambda: generate_latest(registry), repeat)
     settings = HttpSettings(host="127.0.0.1", port=0, public_api=True)
     server = start_http(bind("127.0.0.1", 0), settings, db_path, config=lambda: config,
                         vitals=engine.vitals, wake=None)
     try:
-        pages = timed_gets(server.url, {"metrics": "/metrics"}, {}, repeat=REPEAT)
-        # A few only: before the monitors cache, each took seconds at this size.
-        pages |= timed_gets(server.url, {"api_monitors": "/api/v1/monitors"}, {}, repeat=3)
+        pages = timed_gets(server, {"metrics": "/metrics"}, {}, repeat)
+        # A few only: each takes seconds at this size.
+        pages |= timed_gets(server, {"api_monitors": "/api/v1/monitors"}, {}, min(repeat, 3))
     finally:
         server.stop()
         store.close()

@@ -17,6 +17,7 @@ from shiptrack_tui.web import api_reads, api_writes, health, metrics
 from shiptrack_tui.web.access_log import AccessLog
 from shiptrack_tui.web.context import WebContext
 from shiptrack_tui.web.errors import Shielded, install_error_handlers
+from shiptrack_tui.web.governor import Governed
 from shiptrack_tui.web.limits import BodyLimit
 
 ROUTERS: tuple[APIRouter, ...] = (health.router, metrics.router, api_reads.router, api_writes.router)
@@ -42,5 +43,7 @@ def create_app(ctx: WebContext, extra_routers: Sequence[APIRouter] = ()) -> Fast
 
 
 def asgi_app(app: FastAPI) -> ASGIApp:
-    """What the server runs: the app inside the access log and the last-resort shield."""
-    return Shielded(AccessLog(app))
+    """What the server runs: the app inside the access log, admitted by the server's CPU budget
+    (governor.py), inside the last-resort shield."""
+    ctx: WebContext = app.state.web
+    return Shielded(Governed(AccessLog(app), ctx.budget))

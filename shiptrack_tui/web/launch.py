@@ -36,6 +36,7 @@ def start_http(sock: socket.socket, settings: HttpSettings, db_path: Path, *,
     ctx = WebContext(store=store, config=config, vitals=vitals, wake=wake, token=settings.token,
                      public_api=settings.public_api)
     server = HttpServer(asgi_app(create_app(ctx)), sock, on_stop=store.close)
+    server.context = ctx
     try:
         server.start()
     except BaseException:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Final
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -32,8 +32,9 @@ from shiptrack_tui import __version__
 from shiptrack_tui.core.model import MonitorStatus, Severity
 from shiptrack_tui.core.vitals import BucketCounts, EngineVitals
 from shiptrack_tui.web.auth import require_read
-from shiptrack_tui.web.context import WebContext
+from shiptrack_tui.web.context import Ctx, WebContext
 from shiptrack_tui.web.exposition import Family, render
+from shiptrack_tui.web.shapes import json_problems
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 """The classic text format, what `generate_latest` (and exposition.render) write."""
@@ -156,8 +157,7 @@ class Scrape:
 
 
 @router.get("/metrics", summary="Prometheus metrics", dependencies=[Depends(require_read)],
-            response_class=Response)
-async def metrics(request: Request) -> Response:
+            response_class=PlainTextResponse, responses=json_problems(401, 403))
+async def metrics(request: Request, ctx: Ctx) -> Response:
     scrape: Scrape = request.app.state.metrics
-    body = await run_in_threadpool(scrape.text)
-    return Response(body, media_type=CONTENT_TYPE)
+    return Response(await ctx.renders.get("metrics", scrape.text), media_type=CONTENT_TYPE)
