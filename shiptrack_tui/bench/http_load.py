@@ -114,7 +114,8 @@ async def _engine_phases(targets: TargetProcess, monitors: int, interval: float,
     config = Config(path=Path("<bench>"), monitors=specs, http=settings)
     engine = Engine(config, store, send_notifications=False)
     server = await asyncio.to_thread(start_http, bind("127.0.0.1", 0), settings, db_path,
-                                     config=lambda: engine.config, vitals=engine.vitals, wake=engine.wake)
+                                     config=lambda: engine.config, vitals=engine.vitals, wake=engine.wake,
+                                     engine_loop=engine.call_soon)
     auth = {"Authorization": f"Bearer {token}"}
     task = asyncio.create_task(engine.run(), name="bench-engine")
     try:
@@ -191,9 +192,9 @@ async def _scenario(targets: TargetProcess, monitors: int, interval: float, dura
 
 def _hack() -> None:
     import os
-    if os.environ.get("H13_SHARE"):
+    if os.environ.get("H13_LAG"):
         from shiptrack_tui.web import governor
-        governor.CpuBudget.__init__.__defaults__ = (float(os.environ["H13_SHARE"]), governor.BURST)
+        governor.LAG_LIMIT = float(os.environ["H13_LAG"])
     if os.environ.get("H13_SWITCH"):
         from shiptrack_tui.web import server
         server.SWITCH_INTERVAL = float(os.environ["H13_SWITCH"])

@@ -43,7 +43,7 @@ def create_app(ctx: WebContext, extra_routers: Sequence[APIRouter] = ()) -> Fast
 
 
 def asgi_app(app: FastAPI) -> ASGIApp:
-    """What the server runs: the app inside the access log, admitted by the server's CPU budget
-    (governor.py), inside the last-resort shield."""
+    """What the server runs: the app inside the access log, each request admitted by the governor
+    (the engine's loop first, the server within its CPU budget), inside the last-resort shield."""
     ctx: WebContext = app.state.web
-    return Shielded(Governed(AccessLog(app), ctx.budget))
+    return Shielded(Governed(AccessLog(app), ctx.governor))

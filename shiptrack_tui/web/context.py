@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
-from shiptrack_tui.web.governor import CpuBudget
+from shiptrack_tui.web.governor import Governor
 from shiptrack_tui.web.renders import RenderCache
 
 if TYPE_CHECKING:
@@ -37,8 +37,8 @@ class WebContext:
     clock: Callable[[], float] = time.time
     renders: RenderCache = field(default_factory=RenderCache, repr=False, compare=False)
     """Expensive answers computed once and shared within `renders.max_age` (renders.py)."""
-    budget: CpuBudget = field(default_factory=CpuBudget, repr=False, compare=False)
-    """The server's CPU budget, which every request is admitted by (governor.py)."""
+    governor: Governor = field(default_factory=Governor, repr=False, compare=False)
+    """Admits every request: the engine's loop first, the server within its CPU budget (governor.py)."""
 
     @property
     def db_path(self) -> Path:

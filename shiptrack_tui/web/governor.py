@@ -1,17 +1,24 @@
-"""The HTTP server's share of the process, capped so that HTTP load never starves the engine.
+"""Admission of HTTP requests: the engine's loop first, and the server held to a CPU budget.
 
 The server shares the engine's process and its GIL (DESIGN §11): every millisecond of Python the
-server runs is a millisecond the engine's loop may wait to start a check. Caching (renders.py)
-makes each answer cheap, but a client asking as fast as it can (wrk, a runaway script) would still
-keep the server's threads busy all the time. So requests are admitted against a CPU budget: the
-server's own threads (its loop and its worker threads, read from their per-thread CPU clocks) may
-use at most `share` of one core; past it, a request waits on the server's loop — using no CPU —
-until the budget has refilled. Requests are delayed, never refused.
+server runs is a millisecond the engine's loop may wait to start a check. Shared answers
+(renders.py) make each answer cheap, but a client asking as fast as it can (wrk, a runaway script)
+keeps the server's threads busy all the time. So, before it runs, every request is admitted:
+
+1. the engine's loop must be keeping up: a no-op posted to it must have run within `LAG_LIMIT`
+   (measured only while requests arrive, at most every `PROBE_EVERY`). While it lags — HTTP load,
+   its own burst of checks, or other processes taking the CPU — requests wait, in order, on the
+   server's loop, using no CPU; each waits `MAX_HOLD` at most, so the server stays answerable;
+2. the server's own threads (its loop and its worker threads, by their per-thread CPU clocks) may
+   use at most `share` of one core; past it, requests wait until the budget has refilled.
+
+Requests are delayed, never refused; `/metrics` counts the held ones.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -23,8 +30,17 @@ SHARE: Final = 0.5
 """Of one core: what the HTTP server may use at most, averaged over about a second."""
 BURST: Final = 0.05
 """Seconds of CPU the server may spend ahead of its budget (a short burst after idling)."""
+LAG_LIMIT: Final = 0.025
+"""How late the engine's loop may run a posted no-op before requests wait for it."""
+PROBE_EVERY: Final = 0.02
+MAX_HOLD: Final = 1.0
+"""The longest a request waits for the engine's loop to catch up."""
+LAG_POLL: Final = 0.005
 WORKER_PREFIX: Final = "AnyIO worker"
 """anyio names the worker threads that run FastAPI's blocking routes so."""
+
+Post = Callable[[Callable[[], object]], bool]
+"""Run a callback on the engine's loop soon (thread-safe); False when no engine runs."""
 
 
 def server_threads_cpu(loop_thread: int) -> float:
@@ -41,24 +57,57 @@ def server_threads_cpu(loop_thread: int) -> float:
     return total
 
 
-class CpuBudget:
-    """A token bucket of CPU seconds that refills at `share` per wall-clock second."""
+class EngineLag:
+    """How long the engine's loop takes to run a no-op posted to it: how far behind it is."""
 
-    def __init__(self, share: float = SHARE, burst: float = BURST, *,
+    def __init__(self, post: Post, clock: Callable[[], float] = time.monotonic) -> None:
+        self._post = post
+        self._clock = clock
+        self._sent: float | None = None  # the unanswered probe's send time
+        self._last_sent = -math.inf
+        self._lag = 0.0  # the latest answered probe's
+
+    def current(self) -> float:
+        """The lag now: the latest probe's, or longer while one is still unanswered."""
+        now = self._clock()
+        sent = self._sent
+        if sent is not None:
+            return max(self._lag, now - sent)
+        if now - self._last_sent >= PROBE_EVERY:
+            self._probe(now)
+        return self._lag
+
+    def _probe(self, now: float) -> None:
+        def answered() -> None:  # on the engine's loop
+            self._lag = self._clock() - now
+            self._sent = None
+
+        self._sent = self._last_sent = now
+        if not self._post(answered):  # no engine running: nothing to give way to
+            self._sent = None
+            self._lag = 0.0
+
+
+class Governor:
+    """Admits requests (see the module's docstring); `admit()` runs on the server's loop."""
+
+    def __init__(self, share: float = SHARE, burst: float = BURST, *, engine: EngineLag | None = None,
                  cpu: Callable[[], float] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.share = share
         self.burst = burst
+        self.engine = engine
         self._cpu = cpu
         self._clock = clock
         self._credit = burst
         self._at: float | None = None
         self._used = 0.0
+        self._queue = asyncio.Lock()  # created unbound: it binds to the server's loop on first use
         self.held = 0  # requests that had to wait
         self.held_seconds = 0.0
-        self._queue = asyncio.Lock()  # created unbound: it binds to the server's loop on first use
 
     def _refresh(self) -> float:
-        if self._cpu is None:  # measured on the server's loop thread, where admit() runs
+        """The CPU credit left now (negative: over budget)."""
+        if self._cpu is None:  # measured from the server's loop thread, where admit() runs
             loop_thread = threading.get_ident()
             self._cpu = lambda: server_threads_cpu(loop_thread)
         now, used = self._clock(), self._cpu()
@@ -67,14 +116,19 @@ class CpuBudget:
         self._at, self._used = now, used
         return self._credit
 
+    def _engine_keeps_up(self) -> bool:
+        return self.engine is None or self.engine.current() <= LAG_LIMIT
+
     async def admit(self) -> None:
-        """Return when the server is within its budget (at once, nearly always); requests held
-        meanwhile are admitted in the order they came."""
-        if not self._queue.locked() and self._refresh() >= 0:
+        """Return when the request may run (at once, nearly always); held ones go in order."""
+        if not self._queue.locked() and self._engine_keeps_up() and self._refresh() >= 0:
             return
         self.held += 1
         started = self._clock()
         async with self._queue:
+            deadline = self._clock() + MAX_HOLD
+            while not self._engine_keeps_up() and self._clock() < deadline:
+                await asyncio.sleep(LAG_POLL)
             credit = self._refresh()
             while credit < 0:
                 await asyncio.sleep(-credit / self.share)
@@ -83,13 +137,13 @@ class CpuBudget:
 
 
 class Governed:
-    """ASGI middleware: every HTTP request is admitted by the budget before it runs."""
+    """ASGI middleware: every HTTP request is admitted by the governor before it runs."""
 
-    def __init__(self, app: ASGIApp, budget: CpuBudget | None = None) -> None:
+    def __init__(self, app: ASGIApp, governor: Governor) -> None:
         self.app = app
-        self.budget = budget or CpuBudget()
+        self.governor = governor
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            await self.budget.admit()
+            await self.governor.admit()
         await self.app(scope, receive, send)

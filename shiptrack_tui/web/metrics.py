@@ -66,6 +66,12 @@ class ShipTrackCollector(Collector):
         if self._everything:
             yield from (family.metric() for family in self.monitor_families())
         yield from self._stored()
+        governor = self._ctx.governor
+        yield CounterMetricFamily("shiptrack_http_requests_held", "HTTP requests held back while the "
+                                  "engine's loop lagged or the server was over its CPU budget",
+                                  value=governor.held)
+        yield CounterMetricFamily("shiptrack_http_held_seconds", "Seconds HTTP requests spent held back",
+                                  value=governor.held_seconds)
         if self._ctx.vitals is not None:
             yield from self._engine(self._ctx.vitals(False))
 

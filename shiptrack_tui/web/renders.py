@@ -25,6 +25,8 @@ from fastapi.concurrency import run_in_threadpool
 
 MAX_AGE: Final = 1.0
 """Seconds an answer stays fresh after its computation started (docs/http.md)."""
+MAX_KEYS: Final = 256
+"""Past this many keys (queries are keys: clients choose them), stale ones are forgotten."""
 
 
 @dataclass(slots=True)
@@ -54,6 +56,10 @@ class RenderCache:
         """Every stored answer is stale from now on (a write was applied); safe from any thread."""
         self._generation += 1
 
+    def __len__(self) -> int:
+        """Keys held (an answer, or a computation running)."""
+        return len(self._slots)
+
     def computations(self, key: Hashable) -> int:
         """How many times `key` was computed (for tests and the benchmark)."""
         slot = self._slots.get(key)
@@ -67,6 +73,8 @@ class RenderCache:
         """The answer for `key`: a fresh stored one, the running computation's if it is fresh
         enough, or a new computation of `compute()` (on a worker thread) after the running one."""
         asked = self.clock()
+        if len(self._slots) >= MAX_KEYS:
+            self._forget_stale(asked)
         slot = self._slots.setdefault(key, _Slot())
         while True:
             if slot.answer is not None and self._fresh(slot.answer, asked):
@@ -74,10 +82,16 @@ class RenderCache:
             running = slot.running
             if running is None:
                 running = slot.running = asyncio.ensure_future(self._compute(slot, compute))
+                running.add_done_callback(_retrieved)
             # Shielded: a client that goes away must not cancel an answer others wait for.
             answer = await asyncio.shield(running)
             if self._fresh(answer, asked):
                 return answer.body
+
+    def _forget_stale(self, now: float) -> None:
+        for key, slot in list(self._slots.items()):
+            if slot.running is None and not self._fresh(slot.answer, now):
+                del self._slots[key]
 
     async def _compute(self, slot: _Slot, compute: Callable[[], bytes]) -> _Answer:
         started, generation = self.clock(), self._generation
@@ -88,3 +102,9 @@ class RenderCache:
             slot.running = None
         slot.answer = _Answer(started, generation, body)
         return slot.answer
+
+
+def _retrieved(task: asyncio.Task[_Answer]) -> None:
+    """A failed computation whose askers all went away is not "never retrieved": they were told."""
+    if not task.cancelled():
+        task.exception()
