@@ -21,7 +21,7 @@ from shiptrack_tui.core.model import MonitorSpec
 from shiptrack_tui.demo import DemoTargetsThread
 from shiptrack_tui.storage import Store
 from shiptrack_tui.web import HttpServer, WebContext, asgi_app, bind, create_app
-from shiptrack_tui.web.governor import MAX_HOLD, Governor
+from shiptrack_tui.web.governor import LAG_LIMIT, MAX_HOLD, Governor
 from shiptrack_tui.web.renders import MAX_KEYS, RenderCache
 
 
@@ -153,6 +153,7 @@ def test_requests_give_way_while_the_engines_loop_lags(rig: Rig) -> None:
     assert rig.engine.call_soon(block)
     assert busy.wait(5)
     rig.get("/health/live")  # may run at once: it sends the probe that finds the loop busy
+    time.sleep(2 * LAG_LIMIT)  # the probe unanswered for longer than the limit
     started = time.monotonic()
     assert rig.get("/health/live").status_code == 200
     waited = time.monotonic() - started

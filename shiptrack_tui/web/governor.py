@@ -8,7 +8,9 @@ keeps the server's threads busy all the time. So, before it runs, every request 
 1. the engine's loop must be keeping up: a no-op posted to it must have run within `LAG_LIMIT`
    (measured only while requests arrive, at most every `PROBE_EVERY`). While it lags — HTTP load,
    its own burst of checks, or other processes taking the CPU — requests wait, in order, on the
-   server's loop, using no CPU; each waits `MAX_HOLD` at most, so the server stays answerable;
+   server's loop, using no CPU, and once some wait, each one needs a probe of its own answered in
+   time: the engine's responsiveness paces them. Each waits `MAX_HOLD` at most, so the server
+   stays answerable;
 2. the server's own threads (its loop and its worker threads, by their per-thread CPU clocks) may
    use at most `share` of one core; past it, requests wait until the budget has refilled.
 
@@ -30,7 +32,7 @@ SHARE: Final = 0.5
 """Of one core: what the HTTP server may use at most, averaged over about a second."""
 BURST: Final = 0.05
 """Seconds of CPU the server may spend ahead of its budget (a short burst after idling)."""
-LAG_LIMIT: Final = 0.025
+LAG_LIMIT: Final = 0.05
 """How late the engine's loop may run a posted no-op before requests wait for it."""
 PROBE_EVERY: Final = 0.02
 MAX_HOLD: Final = 1.0
@@ -66,6 +68,7 @@ class EngineLag:
         self._sent: float | None = None  # the unanswered probe's send time
         self._last_sent = -math.inf
         self._lag = 0.0  # the latest answered probe's
+        self._answered_sent = -math.inf  # when the latest answered probe was sent
 
     def current(self) -> float:
         """The lag now: the latest probe's, or longer while one is still unanswered."""
@@ -77,15 +80,21 @@ class EngineLag:
             self._probe(now)
         return self._lag
 
+    def answered_since(self, at: float) -> bool:
+        """Whether a probe sent at `at` or later has been answered."""
+        return self._answered_sent >= at
+
     def _probe(self, now: float) -> None:
         def answered() -> None:  # on the engine's loop
             self._lag = self._clock() - now
+            self._answered_sent = now
             self._sent = None
 
         self._sent = self._last_sent = now
         if not self._post(answered):  # no engine running: nothing to give way to
             self._sent = None
             self._lag = 0.0
+            self._answered_sent = now
 
 
 class Governor:
@@ -116,8 +125,12 @@ class Governor:
         self._at, self._used = now, used
         return self._credit
 
-    def _engine_keeps_up(self) -> bool:
-        return self.engine is None or self.engine.current() <= LAG_LIMIT
+    def _engine_keeps_up(self, since: float | None = None) -> bool:
+        """The engine's loop is within LAG_LIMIT (by a probe sent at `since` or later, if given)."""
+        engine = self.engine
+        if engine is None:
+            return True
+        return engine.current() <= LAG_LIMIT and (since is None or engine.answered_since(since))
 
     async def admit(self) -> None:
         """Return when the request may run (at once, nearly always); held ones go in order."""
@@ -126,8 +139,9 @@ class Governor:
         self.held += 1
         started = self._clock()
         async with self._queue:
-            deadline = self._clock() + MAX_HOLD
-            while not self._engine_keeps_up() and self._clock() < deadline:
+            head_since = self._clock()
+            deadline = head_since + MAX_HOLD
+            while not self._engine_keeps_up(head_since) and self._clock() < deadline:
                 await asyncio.sleep(LAG_POLL)
             credit = self._refresh()
             while credit < 0:
