@@ -7,6 +7,7 @@ first paint), not that the figures meet their targets: that is the full-size run
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -154,3 +155,25 @@ def test_services(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert 0 < figures["derive_per_change_ms"] <= figures["derive_per_change_p99_ms"]
     assert figures["derive_every_service_ms"] > 0 and report["baseline"]["scan_ms"] > 0
     assert set(report["pass"]) == {"derive_per_change_p99_ms"}
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (Debian: apt-get install wrk)")
+def test_http(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    report = bench(capsys, tmp_path, "--scenario", "http", "--monitors", "100", "--interval", "2s",
+                   "--duration", "2s", "--warmup", "2.5s", "--connections", "2", "--metrics-monitors", "300",
+                   "--repeat", "2")
+    figures, baseline = report["figures"], report["baseline"]
+    for window in (figures["under_load"], baseline):
+        assert window["checks_started"] > 0 and window["lateness_p99_ms"] is not None
+        assert window["skipped"] == 0 and window["overlapping"] == 0
+    assert [run["path"] for run in figures["wrk"]] == ["/api/v1/monitors", "/metrics"]
+    for run in figures["wrk"]:
+        assert run["requests"] > 0 and run["errors"] == 0 and run["latency_ms"]["p99"] > 0
+    assert figures["pages"]["api_monitors"]["status"] == 200
+    assert figures["metrics_ms"]["status"] == 200 and figures["metrics_ms"]["median_ms"] > 0
+    assert figures["metrics_build_ms"]["median_ms"] > 0
+    assert figures["baseline_generate_latest_ms"]["median_ms"] > 0
+    # The status page is measured once a build serves one at /; until then its figure is null.
+    page = figures["pages"]["status_page"]
+    assert (figures["status_page_ms"] is None) == (page["status"] != 200)
+    assert {"nothing_skipped_under_load", "lateness_p99_ms_under_load", "metrics_ms"} <= set(report["pass"])

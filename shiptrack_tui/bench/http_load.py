@@ -173,7 +173,7 @@ async def _scenario(targets: TargetProcess, monitors: int, interval: float, dura
         "figures": {
             "under_load": load,
             "wrk": phases["wrk"],
-            "pages_1000": pages,
+            "pages": pages,
             "status_page_ms": page_ms,
             **metrics,
         },

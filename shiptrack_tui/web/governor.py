@@ -8,9 +8,9 @@ keeps the server's threads busy all the time. So, before it runs, every request 
 1. the engine's loop must be keeping up: a no-op posted to it must have run within `LAG_LIMIT`
    (measured only while requests arrive, at most every `PROBE_EVERY`). While it lags — HTTP load,
    its own burst of checks, or other processes taking the CPU — requests wait, in order, on the
-   server's loop, using no CPU, and once some wait, each one needs a probe of its own answered in
-   time: the engine's responsiveness paces them. Each waits `MAX_HOLD` at most, so the server
-   stays answerable;
+   server's loop, using no CPU, each until a probe sent after it came to the head of the queue
+   is answered in time: while the loop lags, its responsiveness paces them. Each waits `MAX_HOLD`
+   at most, so the server stays answerable;
 2. the server's own threads (its loop and its worker threads, by their per-thread CPU clocks) may
    use at most `share` of one core; past it, requests wait until the budget has refilled.
 
@@ -139,10 +139,11 @@ class Governor:
         self.held += 1
         started = self._clock()
         async with self._queue:
-            head_since = self._clock()
-            deadline = head_since + MAX_HOLD
-            while not self._engine_keeps_up(head_since) and self._clock() < deadline:
-                await asyncio.sleep(LAG_POLL)
+            if not self._engine_keeps_up():  # then wait for a probe of this request's own
+                head_since = self._clock()
+                deadline = head_since + MAX_HOLD
+                while not self._engine_keeps_up(head_since) and self._clock() < deadline:
+                    await asyncio.sleep(LAG_POLL)
             credit = self._refresh()
             while credit < 0:
                 await asyncio.sleep(-credit / self.share)
