@@ -190,20 +190,9 @@ async def _scenario(targets: TargetProcess, monitors: int, interval: float, dura
     }
 
 
-def _hack() -> None:
-    import os
-    if os.environ.get("H13_LAG"):
-        from shiptrack_tui.web import governor
-        governor.LAG_LIMIT = float(os.environ["H13_LAG"])
-    if os.environ.get("H13_SWITCH"):
-        from shiptrack_tui.web import server
-        server.SWITCH_INTERVAL = float(os.environ["H13_SWITCH"])
-
-
 def run(targets: TargetProcess, *, monitors: int, interval: float, duration: float, warmup: float,
         connections: int, metrics_monitors: int, repeat: int, workdir: Path) -> dict[str, Any]:
     started = time.perf_counter()
-    _hack()
     result = asyncio.run(_scenario(targets, monitors, interval, duration, warmup, connections,
                                    metrics_monitors, repeat, workdir))
     result["elapsed_s"] = time.perf_counter() - started
