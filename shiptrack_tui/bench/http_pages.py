@@ -25,6 +25,7 @@ from shiptrack_tui.core.model import MonitorSpec
 from shiptrack_tui.engine import Engine
 from shiptrack_tui.storage import Store
 from shiptrack_tui.web import HttpServer, WebContext, bind, start_http
+from shiptrack_tui.web.governor import SHARE
 
 WARM: Final = 2  # requests before timing: first-use costs (imports, statement cache) are not "warm"
 REPEAT: Final = 10
@@ -59,15 +60,19 @@ def _curl_get(url: str, headers: dict[str, str]) -> tuple[float, int, str, int]:
 def timed_gets(server: HttpServer, paths: dict[str, str], headers: dict[str, str],
                repeat: int = REPEAT) -> dict[str, dict[str, Any]]:
     """Per name: `repeat` GETs of its path after `WARM` untimed ones, each computed afresh (the
-    server's shared answers are made stale before each); then `shared_ms`, an immediate repeat of
-    the last: what a request costs that shares an answer just computed (web/renders.py)."""
+    server's shared answers are made stale before each) and each after a pause twice as long as
+    the one before took, so that the server's CPU budget (web/governor.py, half a core) has
+    refilled: one request at a time to an idle server, as Prometheus scrapes. Then `shared_ms`,
+    an immediate repeat of the last: a request that shares an answer just computed (renders.py)."""
     assert server.context is not None
     renders = server.context.renders
     found: dict[str, dict[str, Any]] = {}
     for name, path in paths.items():
         samples = []
         status, kind, size = 0, "", 0
+        seconds = 0.0
         for i in range(WARM + repeat):
+            time.sleep(min(seconds / SHARE, 30.0))
             renders.invalidate()
             seconds, status, kind, size = _curl_get(server.url + path, headers)
             if i >= WARM:
