@@ -21,6 +21,7 @@ from shiptrack_tui.core.model import MonitorSpec
 from shiptrack_tui.demo import DemoTargetsThread
 from shiptrack_tui.storage import Store
 from shiptrack_tui.web import HttpServer, WebContext, asgi_app, bind, create_app
+from shiptrack_tui.web import governor as governor_module
 from shiptrack_tui.web.governor import LAG_LIMIT, MAX_HOLD, Governor
 from shiptrack_tui.web.renders import MAX_KEYS, RenderCache
 
@@ -126,20 +127,33 @@ def test_a_client_reads_its_own_write_at_once(rig: Rig) -> None:
     assert rig.monitors()["web"]["state"] == "paused"
 
 
-def test_the_server_is_held_to_its_cpu_budget(tmp_path: Path) -> None:
-    governor = Governor(share=0.1, burst=0.02)
+def _burn(tmp_path: Path, governor: Governor) -> tuple[float, float]:
+    """(CPU seconds burned, wall seconds) for 10 sequential 20 ms requests."""
     server, _ctx = _serve(tmp_path, 1, governor=governor)
     try:
         with httpx.Client(base_url=server.url, timeout=30) as client:
             started = time.monotonic()
             burned = sum(client.get("/burn").json()["burned"] for _ in range(10))
-            wall = time.monotonic() - started
+            return burned, time.monotonic() - started
     finally:
         server.stop()
+
+
+def test_the_server_is_held_to_its_cpu_budget(tmp_path: Path) -> None:
+    governor = Governor(share=0.1, burst=0.02)
+    burned, wall = _burn(tmp_path, governor)
     # 10 x 20 ms of CPU at a tenth of a core: at least (0.2 s - burst) / 0.1 of wall time.
     assert burned >= 0.2
     assert wall >= (burned - governor.burst) / governor.share * 0.9, wall
     assert governor.held >= 5 and governor.held_seconds > 1.0
+
+
+def test_a_prefix_can_skip_the_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(governor_module, "UNBUDGETED_PREFIXES", ["/burn"])  # as the push router would
+    governor = Governor(share=0.1, burst=0.02)
+    burned, wall = _burn(tmp_path, governor)
+    assert burned >= 0.2 and wall < (burned - governor.burst) / governor.share * 0.5, wall
+    assert governor.held == 0
 
 
 def test_requests_give_way_while_the_engines_loop_lags(rig: Rig) -> None:

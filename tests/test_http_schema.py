@@ -48,3 +48,17 @@ def test_the_schema_documents_every_route(rig: Rig, tmp_path: Path) -> None:
     assert monitors["200"]["content"]["application/json"]["schema"]["items"] == {
         "$ref": "#/components/schemas/Monitor"}
     assert "Problem" in monitors["401"]["content"]["application/json"]["schema"]["$ref"]
+
+
+def test_silence_lengths_are_what_the_schema_says(rig: Rig) -> None:
+    def silence(length: str) -> dict[str, object]:
+        return rig.post("/api/v1/silences", json={"target": "web", "for": length}, headers=AUTH).json()
+
+    for bad in ("0s", "0.0m", "10000d", "1e3s", "٥m"):
+        answer = silence(bad)
+        assert answer["status"] == 422 and 'above 0s like "15m"' in str(answer["error"]), (bad, answer)
+        assert "(?=" not in str(answer)  # the words, not the pattern
+    assert silence("9999d")["state"] == "applied"  # the longest: its end is still a date
+    rows = {row["name"]: row for row in rig.get("/api/v1/monitors", headers=AUTH).json()}
+    assert str(rows["web"]["silenced_until"]).startswith("20")
+    assert rig.client.delete("/api/v1/silences/web", headers=AUTH).json()["state"] == "applied"

@@ -23,7 +23,7 @@ import asyncio
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Final
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -40,6 +40,10 @@ MAX_HOLD: Final = 1.0
 LAG_POLL: Final = 0.005
 WORKER_PREFIX: Final = "AnyIO worker"
 """anyio names the worker threads that run FastAPI's blocking routes so."""
+
+UNBUDGETED_PREFIXES: list[str] = []
+"""Paths under these prefixes skip the CPU budget (never the engine's check): a router whose
+requests are each tiny and must keep up with a high rate (push pings) adds its prefix here."""
 
 Post = Callable[[Callable[[], object]], bool]
 """Run a callback on the engine's loop soon (thread-safe); False when no engine runs."""
@@ -132,23 +136,38 @@ class Governor:
             return True
         return engine.current() <= LAG_LIMIT and (since is None or engine.answered_since(since))
 
-    async def admit(self) -> None:
-        """Return when the request may run (at once, nearly always); held ones go in order."""
+    async def admit(self, budgeted: bool = True) -> None:
+        """Return when the request may run (at once, nearly always); held ones go in order.
+        `budgeted=False`: only the engine's check applies (and such requests queue behind none)."""
+        if not budgeted:
+            if not self._engine_keeps_up():
+                await self._held(self._wait_for_engine())
+            return
         if not self._queue.locked() and self._engine_keeps_up() and self._refresh() >= 0:
             return
+        await self._held(self._queued())
+
+    async def _held(self, waiting: Coroutine[object, object, None]) -> None:
         self.held += 1
         started = self._clock()
+        await waiting
+        self.held_seconds += self._clock() - started
+
+    async def _queued(self) -> None:
         async with self._queue:
-            if not self._engine_keeps_up():  # then wait for a probe of this request's own
-                head_since = self._clock()
-                deadline = head_since + MAX_HOLD
-                while not self._engine_keeps_up(head_since) and self._clock() < deadline:
-                    await asyncio.sleep(LAG_POLL)
+            if not self._engine_keeps_up():
+                await self._wait_for_engine()
             credit = self._refresh()
             while credit < 0:
                 await asyncio.sleep(-credit / self.share)
                 credit = self._refresh()
-        self.held_seconds += self._clock() - started
+
+    async def _wait_for_engine(self) -> None:
+        """Until a probe sent from now on is answered within the limit, or MAX_HOLD has passed."""
+        since = self._clock()
+        deadline = since + MAX_HOLD
+        while not self._engine_keeps_up(since) and self._clock() < deadline:
+            await asyncio.sleep(LAG_POLL)
 
 
 class Governed:
@@ -160,5 +179,6 @@ class Governed:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            await self.governor.admit()
+            path: str = scope["path"]
+            await self.governor.admit(not any(path.startswith(p) for p in UNBUDGETED_PREFIXES))
         await self.app(scope, receive, send)
