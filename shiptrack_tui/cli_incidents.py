@@ -140,6 +140,11 @@ def silence_seconds(args: argparse.Namespace) -> float | None:
     if seconds <= 0:
         raise UsageError(f"shiptrack: --for must be longer than 0s, got {text!r}; "
                          "to lift a silence use `shiptrack unsilence`")
+    from shiptrack_tui.core.silences import MAX_SECONDS
+
+    if seconds > MAX_SECONDS:
+        raise UsageError(f"shiptrack: --for {text!r} is longer than a silence can last (100 years); "
+                         "pause the monitor instead")
     return seconds
 
 

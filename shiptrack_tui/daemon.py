@@ -107,7 +107,8 @@ async def _serve(config: Config, store: Store, reload_config: Callable[[], Confi
         from shiptrack_tui.web import start_http
 
         web = await asyncio.to_thread(start_http, listener, config.http, store.path,
-                                      config=lambda: engine.config, vitals=engine.vitals, wake=engine.wake)
+                                      config=lambda: engine.config, vitals=engine.vitals, wake=engine.wake,
+                                      engine_loop=engine.call_soon)
     try:
         await engine.run()
     finally:

@@ -45,7 +45,7 @@ class Rig:
         self.thread = EngineThread(self.engine)
         self.server: HttpServer = start_http(bind("127.0.0.1", 0), self.http, self.db,
                                              config=lambda: self.engine.config, vitals=self.engine.vitals,
-                                             wake=self.engine.wake)
+                                             wake=self.engine.wake, engine_loop=self.engine.call_soon)
         self.client = httpx.Client(base_url=self.server.url, timeout=10)
         if start_engine:
             self.start()

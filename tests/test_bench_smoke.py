@@ -176,3 +176,24 @@ def test_push(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert report["pass"]["every_ping_stored"] and figures["pings_waiting"] == 0
     assert figures["accepted"] <= figures["stored_checks"] <= figures["accepted"] + 4
     assert report["ratio"] == pytest.approx(figures["pings_per_s"] / baseline["per_s"], rel=0.01)
+
+
+def test_http(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    report = bench(capsys, tmp_path, "--scenario", "http", "--monitors", "100", "--interval", "2s",
+                   "--duration", "2s", "--warmup", "2.5s", "--connections", "2", "--metrics-monitors", "300",
+                   "--repeat", "2")
+    figures, baseline = report["figures"], report["baseline"]
+    for window in (figures["under_load"], baseline):
+        assert window["checks_started"] > 0 and window["lateness_p99_ms"] is not None
+        assert window["skipped"] == 0 and window["overlapping"] == 0
+    assert [run["path"] for run in figures["wrk"]] == ["/api/v1/monitors", "/metrics"]
+    for run in figures["wrk"]:
+        assert run["requests"] > 0 and run["errors"] == 0 and run["latency_ms"]["p99"] > 0
+    assert figures["pages"]["api_monitors"]["status"] == 200
+    assert figures["metrics_ms"]["status"] == 200 and figures["metrics_ms"]["median_ms"] > 0
+    assert figures["metrics_build_ms"]["median_ms"] > 0
+    assert figures["baseline_generate_latest_ms"]["median_ms"] > 0
+    # The status page is measured once a build serves one at /; until then its figure is null.
+    page = figures["pages"]["status_page"]
+    assert (figures["status_page_ms"] is None) == (page["status"] != 200)
+    assert {"nothing_skipped_under_load", "lateness_p99_ms_under_load", "metrics_ms"} <= set(report["pass"])

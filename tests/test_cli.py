@@ -64,8 +64,8 @@ def test_every_option_and_argument_has_help() -> None:
     assert missing == []
 
 
-@pytest.mark.parametrize("length", ["0s", "-5m", "0", "soon"])
-def test_a_silence_length_that_is_not_positive_is_a_usage_error(
+@pytest.mark.parametrize("length", ["0s", "-5m", "0", "soon", "99999999d", "9" * 400 + "d"])
+def test_a_silence_length_that_is_not_positive_or_too_long_is_a_usage_error(
     tmp_path, length: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # No database is needed to know the length is wrong: the usage error comes first.

@@ -41,7 +41,7 @@ def test_requests_travel_as_action_notes(note: str, target: SilenceTarget, secon
     assert SilenceRequest.from_note(request.to_note()) == request
 
 
-@pytest.mark.parametrize("note", ["", "1h", "soon api", "0s api", "1h tag:"])
+@pytest.mark.parametrize("note", ["", "1h", "soon api", "0s api", "1h tag:", "36501d api"])
 def test_unreadable_requests_are_refused(note: str) -> None:
     with pytest.raises(SilenceError):
         SilenceRequest.from_note(note)

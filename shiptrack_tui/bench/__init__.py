@@ -23,7 +23,7 @@ from shiptrack_tui.core.durations import DurationError, parse_duration
 
 __all__ = ["SCENARIOS", "main"]
 
-SCENARIOS = ("pipeline", "schedule", "storage", "stats", "keys", "services", "status-page", "push")
+SCENARIOS = ("pipeline", "schedule", "storage", "stats", "keys", "services", "status-page", "push", "http")
 
 # Per-scenario defaults; an option given on the command line applies to every scenario run.
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -35,6 +35,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "services": {"monitors": 10_000, "services": 100, "changes": 500},
     "status-page": {"monitors": 1000, "services": 20, "repeat": 40},
     "push": {"monitors": 500, "duration": 10.0, "warmup": 2.0, "connections": 32},
+    "http": {"monitors": 1000, "interval": 10.0, "duration": 30.0, "warmup": 12.0, "connections": 4,
+             "metrics_monitors": 10_000, "repeat": 10},
 }
 
 
@@ -59,13 +61,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--checks", type=int, help="storage: raw checks to write")
     parser.add_argument("--steady-monitors", type=int,
                         help="storage: monitors (at 30 s) in the steady-state size databases; 0 skips them")
-    parser.add_argument("--repeat", type=int, help="stats, status-page: timed repetitions")
+    parser.add_argument("--repeat", type=int,
+                        help="stats, status-page, http: timed repetitions (median reported); "
+                             "http: requests per page")
     parser.add_argument("--presses", type=int,
                         help="keys: key presses per phase (ignored when --duration is given)")
     parser.add_argument("--services", type=int,
                         help="services, status-page: how many services over the monitors")
     parser.add_argument("--changes", type=int, help="services: changes, each followed by a full derive")
-    parser.add_argument("--connections", type=int, help="push: wrk's open connections")
+    parser.add_argument("--connections", type=int,
+                        help="push: wrk's open connections; http: wrk connections per loaded path")
+    parser.add_argument("--metrics-monitors", type=int, help="http: monitors behind the timed /metrics")
     parser.add_argument("--db", type=Path,
                         help="base path for the benchmark databases (kept); default a temp dir (removed)")
     parser.add_argument("--json-only", action="store_true", help="print only the JSON object")
@@ -111,6 +117,10 @@ def _runner(scenario: str) -> Callable[..., dict[str, Any]]:
         from shiptrack_tui.bench import push
 
         return push.run
+    if scenario == "http":
+        from shiptrack_tui.bench import http_load
+
+        return http_load.run
     from shiptrack_tui.bench import stats
 
     return stats.run
@@ -121,7 +131,7 @@ def run_scenario(scenario: str, args: argparse.Namespace, workdir: Path) -> dict
 
     options = _options(args, scenario)
     runner = _runner(scenario)
-    if scenario in ("pipeline", "schedule"):
+    if scenario in ("pipeline", "schedule", "http"):
         with TargetProcess() as targets:
             return runner(targets, workdir=workdir, **options)
     return runner(workdir=workdir, **options)

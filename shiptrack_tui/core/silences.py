@@ -27,6 +27,10 @@ SILENCE_CHOICES: Final[tuple[tuple[str, float | None], ...]] = (
 )
 
 
+MAX_SECONDS: Final = 100 * 365 * 86400.0
+"""The longest silence: beyond it the end would not be a date (year 9999) anything can print."""
+
+
 class SilenceError(ValueError):
     """A silence request that cannot be read; the message says what is expected."""
 
@@ -94,6 +98,9 @@ class SilenceRequest:
                 raise SilenceError(f"silence length: {error}") from None
             if seconds <= 0:
                 raise SilenceError("a silence must last longer than 0s")
+            if seconds > MAX_SECONDS:
+                raise SilenceError(f"a silence lasts at most {format_duration(MAX_SECONDS)}; "
+                                   "pause the monitor instead")
         return cls(SilenceTarget.parse(rest), seconds)
 
     def silence(self, silence_id: int, at: float, source: str) -> Silence:

@@ -129,6 +129,18 @@ class Engine(OperatorActions, PushMonitors):
     def reload(self, config: Config) -> None:
         self._call_soon(lambda: self._apply_config(config))
 
+    def call_soon(self, callback: Callable[[], object]) -> bool:
+        """Run `callback` on the engine's loop once it gets to it; False when the engine is not
+        running. The HTTP server times such a no-op to learn how busy the loop is (web/governor.py)."""
+        loop = self._loop
+        if loop is None or loop.is_closed() or self._stop.is_set():
+            return False
+        try:
+            loop.call_soon_threadsafe(callback)
+        except RuntimeError:  # closed between the check and the call
+            return False
+        return True
+
     def reload_config_file(self) -> None:
         """SIGHUP: re-read the config file now, through the same path as a change on disk."""
         self._call_soon(self._reload_asked.set)

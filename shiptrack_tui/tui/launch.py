@@ -100,7 +100,7 @@ def _run_with_engine(config: Config, db_path: Path) -> int:
                 from shiptrack_tui.web import start_http
 
                 web = start_http(listener, config.http, db_path, config=lambda: core.config,
-                                 vitals=core.vitals, wake=core.wake)
+                                 vitals=core.vitals, wake=core.wake, engine_loop=core.call_soon)
             ShipTrackApp(db_path, engine=engine, config_path=_editable(config),
                          web_url=None if web is None else web.url, services=index_of(config),
                          config=config).run()

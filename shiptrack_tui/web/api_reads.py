@@ -1,7 +1,8 @@
 """`GET /api/v1/...`: monitors, a monitor's checks, incidents, services — in the shapes of
 `shiptrack status --json`, `incidents --json` and `services --json` (report.py, cli_services.py:
-one serialiser for both, DESIGN §11). Plain `def` routes: FastAPI runs them on the server's worker
-threads, each reading through its own connection of the HTTP server's store."""
+one serialiser for both, DESIGN §11). Reads run on the server's worker threads, each through its
+own connection of the HTTP server's store: plain `def` routes for the cheap ones; the lists, which
+cost up to seconds for 10,000 monitors, are computed once and shared within a second (renders.py)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,13 @@ from shiptrack_tui.heartbeat import engine_health
 from shiptrack_tui.report import checks_json, incidents_json, status_json
 from shiptrack_tui.web.auth import require_read
 from shiptrack_tui.web.context import Ctx, WebContext
-from shiptrack_tui.web.responses import json_response
+from shiptrack_tui.web.responses import json_body, json_bytes, json_response
+from shiptrack_tui.web.shapes import MAX_ID, Check, Incident, Monitor, MonitorDetail, Service, problems
 
 RECENT_CHECKS: Final = 20
-router = APIRouter(prefix="/api/v1", tags=["read"], dependencies=[Depends(require_read)])
+router = APIRouter(prefix="/api/v1", tags=["read"], dependencies=[Depends(require_read)],
+                   responses=problems(401, 403, 422))
+NOT_FOUND = problems(404)
 MonitorName = Annotated[str, Path(min_length=1, max_length=200, description="The monitor's name")]
 
 
@@ -42,12 +46,13 @@ def _known(ctx: WebContext, name: str) -> None:
         raise HTTPException(404, f"no monitor named {name!r}; GET /api/v1/monitors lists them")
 
 
-@router.get("/monitors", summary="Every monitor, as `shiptrack status --json`")
-def monitors(ctx: Ctx) -> Response:
-    return json_response(_monitor_rows(ctx))
+@router.get("/monitors", summary="Every monitor, as `shiptrack status --json`", response_model=list[Monitor])
+async def monitors(ctx: Ctx) -> Response:
+    return json_body(await ctx.renders.get("monitors", lambda: json_bytes(_monitor_rows(ctx))))
 
 
-@router.get("/monitors/{name}", summary="One monitor with its latest checks")
+@router.get("/monitors/{name}", summary="One monitor with its latest checks", response_model=MonitorDetail,
+            responses=NOT_FOUND)
 def monitor(ctx: Ctx, name: MonitorName) -> Response:
     rows = _monitor_rows(ctx, [name])
     if not rows:
@@ -57,7 +62,8 @@ def monitor(ctx: Ctx, name: MonitorName) -> Response:
     return json_response(row)
 
 
-@router.get("/monitors/{name}/checks", summary="A monitor's raw checks, newest first")
+@router.get("/monitors/{name}/checks", summary="A monitor's raw checks, newest first",
+            response_model=list[Check], responses=NOT_FOUND)
 def checks(ctx: Ctx, name: MonitorName,
            since: Annotated[datetime | None, Query(description="Only checks at or after this time "
                                                    "(ISO 8601; UTC when no zone is given)")] = None,
@@ -67,13 +73,24 @@ def checks(ctx: Ctx, name: MonitorName,
     return json_response(checks_json(found))
 
 
-@router.get("/incidents", summary="Incidents with their timelines, as `shiptrack incidents --json`")
-def incidents(ctx: Ctx,
-              state: Annotated[list[IncidentState] | None, Query(description="Repeat for several")] = None,
-              monitor: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
-              service: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
-              limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
-    wanted = set(state or ())
+@router.get("/incidents", summary="Incidents with their timelines, as `shiptrack incidents --json`",
+            response_model=list[Incident], responses=NOT_FOUND)
+async def incidents(
+        ctx: Ctx,
+        state: Annotated[list[IncidentState] | None, Query(description="Repeat for several")] = None,
+        monitor: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+        service: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
+    wanted = frozenset(state or ())
+
+    def rows() -> bytes:
+        return json_bytes(_incident_rows(ctx, wanted, monitor, service, limit))
+
+    return json_body(await ctx.renders.get(("incidents", wanted, monitor, service, limit), rows))
+
+
+def _incident_rows(ctx: WebContext, wanted: frozenset[IncidentState], monitor: str | None,
+                   service: str | None, limit: int) -> list[dict[str, object]]:
     members: set[str] | None = None
     if service is not None:
         found = config_memberships(ctx.config())[1].get(service)
@@ -87,19 +104,25 @@ def incidents(ctx: Ctx,
         _known(ctx, monitor)
     rows = [i for i in rows if (not wanted or i.state in wanted)
             and (members is None or i.monitor in members)][:limit]
-    return json_response(incidents_json(rows))
+    return incidents_json(rows)
 
 
-@router.get("/incidents/{incident_id}", summary="One incident with its timeline")
-def incident(ctx: Ctx, incident_id: Annotated[int, Path(ge=1)]) -> Response:
+@router.get("/incidents/{incident_id}", summary="One incident with its timeline", response_model=Incident,
+            responses=NOT_FOUND)
+def incident(ctx: Ctx, incident_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> Response:
     found = ctx.store.incident(incident_id)
     if found is None:
         raise HTTPException(404, f"no incident #{incident_id}; GET /api/v1/incidents lists them")
     return json_response(incidents_json([found])[0])
 
 
-@router.get("/services", summary="Services with their derived status, as `shiptrack services --json`")
-def services(ctx: Ctx) -> Response:
+@router.get("/services", summary="Services with their derived status, as `shiptrack services --json`",
+            response_model=list[Service])
+async def services(ctx: Ctx) -> Response:
+    return json_body(await ctx.renders.get("services", lambda: json_bytes(_service_rows(ctx))))
+
+
+def _service_rows(ctx: WebContext) -> list[dict[str, object]]:
     configured, members = config_memberships(ctx.config())
     summaries = ctx.store.monitor_summaries(ctx.clock(), windows=())
-    return json_response(services_json(configured, members, summaries, ctx.store.incidents(open_only=True)))
+    return services_json(configured, members, summaries, ctx.store.incidents(open_only=True))

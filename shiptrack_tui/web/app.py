@@ -18,6 +18,7 @@ from shiptrack_tui.web.access_log import AccessLog
 from shiptrack_tui.web.badges import badge_router
 from shiptrack_tui.web.context import WebContext
 from shiptrack_tui.web.errors import Shielded, install_error_handlers
+from shiptrack_tui.web.governor import Governed
 from shiptrack_tui.web.limits import BodyLimit
 from shiptrack_tui.web.status_page import status_page_router
 
@@ -50,5 +51,7 @@ def create_app(ctx: WebContext, extra_routers: Sequence[APIRouter] = ()) -> Fast
 
 
 def asgi_app(app: FastAPI) -> ASGIApp:
-    """What the server runs: the app inside the access log and the last-resort shield."""
-    return Shielded(AccessLog(app))
+    """What the server runs: the app inside the access log, each request admitted by the governor
+    (the engine's loop first, the server within its CPU budget), inside the last-resort shield."""
+    ctx: WebContext = app.state.web
+    return Shielded(Governed(AccessLog(app), ctx.governor))

@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
+from shiptrack_tui.web.governor import Governor
+from shiptrack_tui.web.renders import RenderCache
+
 if TYPE_CHECKING:
     from shiptrack_tui.config import Config
     from shiptrack_tui.core.vitals import EngineVitals
@@ -32,6 +35,10 @@ class WebContext:
     token: str | None = field(default=None, repr=False)
     public_api: bool = False
     clock: Callable[[], float] = time.time
+    renders: RenderCache = field(default_factory=RenderCache, repr=False, compare=False)
+    """Expensive answers computed once and shared within `renders.max_age` (renders.py)."""
+    governor: Governor = field(default_factory=Governor, repr=False, compare=False)
+    """Admits every request: the engine's loop first, the server within its CPU budget (governor.py)."""
 
     @property
     def db_path(self) -> Path:

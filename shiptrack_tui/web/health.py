@@ -18,11 +18,13 @@ from shiptrack_tui.core.vitals import EngineVitals
 from shiptrack_tui.heartbeat import STALE_SECONDS
 from shiptrack_tui.web.context import Ctx
 from shiptrack_tui.web.responses import json_response
+from shiptrack_tui.web.shapes import Health
 
 LIVE_SECONDS: Final = STALE_SECONDS
 READY_SECONDS: Final = 5.0
 
-router = APIRouter(prefix="/health", tags=["health"])
+router = APIRouter(prefix="/health", tags=["health"],
+                   responses={503: {"model": Health, "description": "Not live / not ready, with the reason"}})
 
 
 def _figures(vitals: EngineVitals) -> dict[str, Any]:
@@ -42,7 +44,7 @@ def _age(seconds: float) -> str:
     return format_duration(round(seconds)) if seconds >= 1 else f"{seconds:.1f}s"
 
 
-@router.get("/live", summary="The process and its loops answer")
+@router.get("/live", summary="The process and its loops answer", response_model=Health)
 async def live(ctx: Ctx) -> Response:
     if ctx.vitals is None:
         return _answer(None, {})
@@ -66,7 +68,7 @@ def not_ready(vitals: EngineVitals) -> str | None:
     return None
 
 
-@router.get("/ready", summary="Storage writable, scheduler running, config loaded")
+@router.get("/ready", summary="Storage writable, scheduler running, config loaded", response_model=Health)
 async def ready(ctx: Ctx) -> Response:
     if ctx.vitals is None:
         return _answer("no engine runs in this process", {})

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from shiptrack_tui.web.app import asgi_app, create_app
 from shiptrack_tui.web.context import Vitals, WebContext
+from shiptrack_tui.web.governor import EngineLag, Governor, Post
 from shiptrack_tui.web.server import HttpServer, bind
 
 if TYPE_CHECKING:
@@ -27,15 +28,18 @@ def open_listener(settings: HttpSettings) -> socket.socket:
 
 
 def start_http(sock: socket.socket, settings: HttpSettings, db_path: Path, *,
-               config: Callable[[], Config], vitals: Vitals | None, wake: Callable[[], None] | None
-               ) -> HttpServer:
-    """Serve on `sock` from its own thread, reading through a store of its own on `db_path`."""
+               config: Callable[[], Config], vitals: Vitals | None, wake: Callable[[], None] | None,
+               engine_loop: Post | None = None) -> HttpServer:
+    """Serve on `sock` from its own thread, reading through a store of its own on `db_path`.
+    `engine_loop` (the engine's `call_soon`) lets requests give way while the engine's loop lags."""
     from shiptrack_tui.storage import Store
 
     store = Store.open(db_path)
+    governor = Governor(engine=None if engine_loop is None else EngineLag(engine_loop))
     ctx = WebContext(store=store, config=config, vitals=vitals, wake=wake, token=settings.token,
-                     public_api=settings.public_api)
+                     public_api=settings.public_api, governor=governor)
     server = HttpServer(asgi_app(create_app(ctx)), sock, on_stop=store.close)
+    server.context = ctx
     try:
         server.start()
     except BaseException:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Final
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -32,8 +32,9 @@ from shiptrack_tui import __version__
 from shiptrack_tui.core.model import MonitorStatus, Severity
 from shiptrack_tui.core.vitals import BucketCounts, EngineVitals
 from shiptrack_tui.web.auth import require_read
-from shiptrack_tui.web.context import WebContext
+from shiptrack_tui.web.context import Ctx, WebContext
 from shiptrack_tui.web.exposition import Family, render
+from shiptrack_tui.web.shapes import json_problems
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 """The classic text format, what `generate_latest` (and exposition.render) write."""
@@ -65,6 +66,12 @@ class ShipTrackCollector(Collector):
         if self._everything:
             yield from (family.metric() for family in self.monitor_families())
         yield from self._stored()
+        governor = self._ctx.governor
+        yield CounterMetricFamily("shiptrack_http_requests_held", "HTTP requests held back while the "
+                                  "engine's loop lagged or the server was over its CPU budget",
+                                  value=governor.held)
+        yield CounterMetricFamily("shiptrack_http_held_seconds", "Seconds HTTP requests spent held back",
+                                  value=governor.held_seconds)
         if self._ctx.vitals is not None:
             yield from self._engine(self._ctx.vitals(False))
 
@@ -156,8 +163,7 @@ class Scrape:
 
 
 @router.get("/metrics", summary="Prometheus metrics", dependencies=[Depends(require_read)],
-            response_class=Response)
-async def metrics(request: Request) -> Response:
+            response_class=PlainTextResponse, responses=json_problems(401, 403))
+async def metrics(request: Request, ctx: Ctx) -> Response:
     scrape: Scrape = request.app.state.metrics
-    body = await run_in_threadpool(scrape.text)
-    return Response(body, media_type=CONTENT_TYPE)
+    return Response(await ctx.renders.get("metrics", scrape.text), media_type=CONTENT_TYPE)

@@ -29,6 +29,7 @@ from starlette.routing import Route
 from shiptrack_tui.core.push import PingKind, clean_message
 from shiptrack_tui.web.context import WebContext
 from shiptrack_tui.web.responses import json_response, problem
+from shiptrack_tui.web.shapes import problems
 
 log = logging.getLogger("shiptrack.http")
 
@@ -236,7 +237,8 @@ def _document(path: str, kind: PingKind, summary: str, description: str) -> None
 
     for method in ("GET", "POST"):
         router.add_api_route(path, documented, methods=[method], summary=summary, description=description,
-                             operation_id=f"push_{kind}_{method.lower()}")
+                             operation_id=f"push_{kind}_{method.lower()}",
+                             responses=problems(404, 413, 429, 503))
 
 
 _document("/push/{token}", PingKind.SUCCESS, "A push monitor's job succeeded",

@@ -12,8 +12,16 @@ from typing import Any
 from fastapi import Response
 
 
+def json_bytes(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def json_response(data: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    return json_body(json_bytes(data), status_code, headers)
+
+
+def json_body(body: bytes, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A response of JSON already encoded (a shared answer, renders.py)."""
     return Response(body, status_code=status_code, media_type="application/json", headers=headers)
 
 

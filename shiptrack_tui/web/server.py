@@ -12,21 +12,55 @@ import asyncio
 import errno
 import logging
 import socket
+import sys
 import threading
 from collections.abc import Callable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import anyio.to_thread
 import uvicorn
 from starlette.types import ASGIApp
+
+if TYPE_CHECKING:
+    from shiptrack_tui.web.context import WebContext
 
 log = logging.getLogger("shiptrack.http")
 
 WORKER_THREADS: Final = 4
 """Worker threads for blocking routes (SQLite reads). More would only contend for the GIL with the
 engine's loop; requests beyond these wait their turn on this server's own loop."""
+SWITCH_INTERVAL: Final = 0.001
+"""The GIL's switch interval while a server runs (CPython's default is 5 ms). The server shares the
+engine's process: when the engine's loop wants the GIL while a server thread computes, it waits up
+to this long for the hand-over, and it wants the GIL after every socket call. At 5 ms, one long
+render under load delayed checks by hundreds of milliseconds (docs/http.md, "Load")."""
 START_SECONDS: Final = 10.0
 STOP_SECONDS: Final = 5.0
+
+
+class _SwitchInterval:
+    """Lowers the switch interval while at least one server runs; restores it after the last."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._previous = sys.getswitchinterval()
+
+    def acquire(self) -> None:
+        with self._lock:
+            if self._users == 0:
+                self._previous = sys.getswitchinterval()
+                sys.setswitchinterval(min(self._previous, SWITCH_INTERVAL))
+            self._users += 1
+
+    def release(self) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users == 0:
+                sys.setswitchinterval(self._previous)
+
+
+_switch = _SwitchInterval()
 
 
 class ListenError(OSError):
@@ -91,15 +125,25 @@ class HttpServer:
         host, port = sock.getsockname()[:2]
         self.url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
         self.port: int = port
+        self.context: WebContext | None = None  # what the app was built with (launch.py sets it)
+        self._switched = False
 
     def start(self) -> None:
         """Start serving; returns once the server listens (RuntimeError if it could not start)."""
         for name in ("uvicorn", "uvicorn.error"):  # its start/stop chatter; our own lines say it
             logging.getLogger(name).setLevel(logging.WARNING)
+        _switch.acquire()
+        self._switched = True
         self._thread = threading.Thread(target=self._run, name="shiptrack-http", daemon=True)
         self._thread.start()
         if not self._listening.wait(START_SECONDS) or self.error is not None:
+            self._release_switch()
             raise RuntimeError(f"the HTTP server did not start: {self.error or 'timed out'}")
+
+    def _release_switch(self) -> None:
+        if self._switched:
+            self._switched = False
+            _switch.release()
 
     def _run(self) -> None:
         try:
@@ -120,6 +164,7 @@ class HttpServer:
             self._server.force_exit = True
             self._thread.join(1.0)
         self._thread = None
+        self._release_switch()
         self._sock.close()
         if self._on_stop is not None:
             self._on_stop()
