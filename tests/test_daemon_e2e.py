@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import signal
@@ -15,6 +17,7 @@ from typing import Any
 import pytest
 from waiting import wait_for
 
+from shiptrack_tui.cli import main
 from shiptrack_tui.demo import DemoTargetsThread
 
 CONFIG = """\
@@ -96,17 +99,26 @@ def daemon(workdir: Path) -> Iterator[Callable[[], Daemon]]:
 
 
 
+def read(workdir: Path, *args: str) -> tuple[int, str, str]:
+    """A reading command run in this process: the daemon under test is another process all the
+    same, and polling through a new interpreter each time cost a core while every test waited."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([*args, "--config", str(workdir / "shiptrack.toml"), "--db", str(workdir / "st.db")])
+    return code, out.getvalue(), err.getvalue()
+
+
 def status(workdir: Path) -> dict[str, dict[str, Any]]:
-    out = shiptrack(workdir, "status", "--json")
-    if out.returncode != 0:
+    code, out, _ = read(workdir, "status", "--json")
+    if code != 0:
         return {}
-    return {row["name"]: row for row in json.loads(out.stdout)}
+    return {row["name"]: row for row in json.loads(out)}
 
 
 def incidents(workdir: Path) -> list[dict[str, Any]]:
-    out = shiptrack(workdir, "incidents", "--json")
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
+    code, out, err = read(workdir, "incidents", "--json")
+    assert code == 0, err
+    return json.loads(out)
 
 
 def iso_to_epoch(text: str) -> float:
