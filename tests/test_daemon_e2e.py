@@ -7,6 +7,7 @@ import io
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -193,12 +194,14 @@ def test_ack_from_another_shell_lands_within_a_second(workdir: Path, targets, da
     targets.set_down("t/api")
     opened = wait_for(lambda: [i for i in incidents(workdir) if i["state"] == "open"], what="incident open")
 
-    began = time.monotonic()
     out = shiptrack(workdir, "ack", str(opened[0]["id"]), "--note", "on it, restarting the pool")
-    took = time.monotonic() - began
     assert out.returncode == 0, out.stderr
     assert "acknowledged" in out.stdout
-    assert took < 1.0 + 1.5  # the action lands within a second; the rest is interpreter start-up
+    # The action lands within a second of being written (half a second more for a busy machine),
+    # timed by the database's own stamps: the command's run time is mostly interpreter start-up.
+    with sqlite3.connect(workdir / "st.db") as conn:
+        [(written, applied)] = conn.execute("SELECT at, applied_at FROM action WHERE kind = 'ack'").fetchall()
+    assert 0 <= applied - written < 1.0 + 0.5
     incident = incidents(workdir)[0]
     assert incident["state"] == "acknowledged" and incident["acknowledged_at"]
     ack = [e for e in incident["events"] if e["kind"] == "acknowledged"]
