@@ -339,7 +339,7 @@ def test_demo_daemon_is_visible_to_status_and_incidents_in_another_shell(tmp_pat
             rows = json.loads(out.stdout) if out.returncode == 0 else []
             return rows if rows and all(r["state"] != "unknown" for r in rows) else []
 
-        rows = wait_for(demo_rows, what="demo monitors checked")
+        rows = wait_for(demo_rows, what="demo monitors checked", poll=0.25)  # each poll is a new process
         assert {r["name"] for r in rows} == {"steady", "slow", "flaky", "outage", "tcp"}
         out = plain("incidents", "--json")
         assert out.returncode == 0 and isinstance(json.loads(out.stdout), list)
