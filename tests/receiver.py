@@ -90,7 +90,7 @@ class Receiver:
         with self._cond:
             return [p.title for p in self.posts if path is None or p.path.split("?")[0] == f"/{path}"]
 
-    def wait_for(self, count: int, timeout: float = 10.0) -> list[Post]:
+    def wait_for(self, count: int, timeout: float = 20.0) -> list[Post]:
         """Block until at least `count` posts were recorded (200 answers only); return them all."""
         deadline = time.monotonic() + timeout
         with self._cond:

@@ -32,7 +32,8 @@ urls = ["{hook}"]
 [[monitor]]
 name = "api"
 url = "{base}/t/api"
-
+"""
+WINDOW = """
 [[maintenance]]
 name = "deploy"
 start = {start}
@@ -64,14 +65,17 @@ def test_an_incident_announced_before_a_window_resolves_inside_it_across_a_kill_
     tmp_path: Path, targets: DemoTargetsThread
 ) -> None:
     with Receiver() as rx:
-        start = int(time.time()) + 10  # the OPEN goes out first; TOML datetimes here are whole seconds
-        config = CONFIG.format(hook=rx.url(), base=targets.base_url, start=stamp(start),
-                               end=stamp(start + 300))
-        (tmp_path / "st.toml").write_text(config)
+        config = tmp_path / "st.toml"
+        config.write_text(CONFIG.format(hook=rx.url(), base=targets.base_url))
         targets.set_down("t/api")
         first = daemon(tmp_path)
         try:
-            assert rx.wait_for(1, timeout=15)[0].title.startswith("[OPEN] api")
+            assert rx.wait_for(1, timeout=30)[0].title.startswith("[OPEN] api")
+            # Only then the window, starting after the OPEN went out (TOML datetimes here are whole
+            # seconds); a fixed lead from start-up was too short for a busy machine's daemon start.
+            start = int(time.time()) + 1
+            config.write_text(config.read_text() + WINDOW.format(start=stamp(start), end=stamp(start + 300)))
+            first.send_signal(signal.SIGHUP)  # the first daemon, too, knows the window it dies in
             wait_for(lambda: time.time() > start + 0.5, what="the window to open")
             first.send_signal(signal.SIGKILL)
             first.wait(10)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -15,6 +18,7 @@ from typing import Any
 import pytest
 from waiting import wait_for
 
+from shiptrack_tui.cli import main
 from shiptrack_tui.demo import DemoTargetsThread
 
 CONFIG = """\
@@ -96,17 +100,26 @@ def daemon(workdir: Path) -> Iterator[Callable[[], Daemon]]:
 
 
 
+def read(workdir: Path, *args: str) -> tuple[int, str, str]:
+    """A reading command run in this process: the daemon under test is another process all the
+    same, and polling through a new interpreter each time cost a core while every test waited."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([*args, "--config", str(workdir / "shiptrack.toml"), "--db", str(workdir / "st.db")])
+    return code, out.getvalue(), err.getvalue()
+
+
 def status(workdir: Path) -> dict[str, dict[str, Any]]:
-    out = shiptrack(workdir, "status", "--json")
-    if out.returncode != 0:
+    code, out, _ = read(workdir, "status", "--json")
+    if code != 0:
         return {}
-    return {row["name"]: row for row in json.loads(out.stdout)}
+    return {row["name"]: row for row in json.loads(out)}
 
 
 def incidents(workdir: Path) -> list[dict[str, Any]]:
-    out = shiptrack(workdir, "incidents", "--json")
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
+    code, out, err = read(workdir, "incidents", "--json")
+    assert code == 0, err
+    return json.loads(out)
 
 
 def iso_to_epoch(text: str) -> float:
@@ -181,12 +194,14 @@ def test_ack_from_another_shell_lands_within_a_second(workdir: Path, targets, da
     targets.set_down("t/api")
     opened = wait_for(lambda: [i for i in incidents(workdir) if i["state"] == "open"], what="incident open")
 
-    began = time.monotonic()
     out = shiptrack(workdir, "ack", str(opened[0]["id"]), "--note", "on it, restarting the pool")
-    took = time.monotonic() - began
     assert out.returncode == 0, out.stderr
     assert "acknowledged" in out.stdout
-    assert took < 1.0 + 1.5  # the action lands within a second; the rest is interpreter start-up
+    # The action lands within a second of being written (half a second more for a busy machine),
+    # timed by the database's own stamps: the command's run time is mostly interpreter start-up.
+    with sqlite3.connect(workdir / "st.db") as conn:
+        [(written, applied)] = conn.execute("SELECT at, applied_at FROM action WHERE kind = 'ack'").fetchall()
+    assert 0 <= applied - written < 1.0 + 0.5
     incident = incidents(workdir)[0]
     assert incident["state"] == "acknowledged" and incident["acknowledged_at"]
     ack = [e for e in incident["events"] if e["kind"] == "acknowledged"]
@@ -324,7 +339,7 @@ def test_demo_daemon_is_visible_to_status_and_incidents_in_another_shell(tmp_pat
             rows = json.loads(out.stdout) if out.returncode == 0 else []
             return rows if rows and all(r["state"] != "unknown" for r in rows) else []
 
-        rows = wait_for(demo_rows, what="demo monitors checked")
+        rows = wait_for(demo_rows, what="demo monitors checked", poll=0.25)  # each poll is a new process
         assert {r["name"] for r in rows} == {"steady", "slow", "flaky", "outage", "tcp"}
         out = plain("incidents", "--json")
         assert out.returncode == 0 and isinstance(json.loads(out.stdout), list)

@@ -125,7 +125,8 @@ async def test_check_now_runs_at_once_after_a_backward_step(tmp_path: Path) -> N
     with LoopbackTarget() as target:
         spec = MonitorSpec(name="api", url=target.url("api"), interval=300.0, timeout=2.0)
         async with running(tmp_path, (spec,), wall) as engine:
-            await until(lambda: engine.liveness.healthy and engine._writer is not None, 5, "the engine")
+            # The monitor is in the database once the engine knows it: an action for it can be queued.
+            await until(lambda: "api" in engine.states, 10, "the engine to know the monitor")
             wall.offset = -HOUR
             asked = time.monotonic()
             await asyncio.to_thread(engine.store.add_action, ActionKind.CHECK_NOW, wall(), "api")

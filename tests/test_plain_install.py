@@ -230,9 +230,11 @@ def test_every_readme_command_runs_on_the_runtime_dependencies_alone(plain: Plai
 def test_the_demo_runs_on_the_runtime_dependencies_alone(plain: Plain) -> None:
     demo_db = plain.workdir / "demo.db"
     with plain.background("--demo", "--daemon", "--db", str(demo_db)):
+        # Each poll is a new process: a quarter second between them leaves the machine to the demo.
         wait_for(lambda: plain.run("status", "--db", str(demo_db)).returncode == 0,
-                 what="the demo's database")
-        wait_for(lambda: "steady" in plain.run("status", "--db", str(demo_db)).stdout, what="demo monitors")
+                 what="the demo's database", poll=0.25)
+        wait_for(lambda: "steady" in plain.run("status", "--db", str(demo_db)).stdout, what="demo monitors",
+                 poll=0.25)
     plain.dashboard("--demo", "--db", str(demo_db), shows=b"steady")
 
 

@@ -124,7 +124,8 @@ WITH_ACK: Final = (
 )
 
 
-async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], seconds: float = 5.0) -> None:
+async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], seconds: float = 20.0) -> None:
+    """Pause until `condition()`; at least `seconds` (a pass takes longer on a busy machine)."""
     for _ in range(int(seconds / 0.02)):
         if condition():
             await pilot.pause()
