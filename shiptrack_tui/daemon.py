@@ -40,6 +40,11 @@ def setup_logging(verbose: bool = False) -> None:
 
 def run_daemon(config: Config, db_path: Path, reload_config: Callable[[], Config]) -> int:
     """Hold the database's lock and run the engine until a signal stops it; the exit code."""
+    # A stop asked for while starting (systemd, a test, an impatient operator) is kept and honoured
+    # once the loop's handlers take over, rather than killing the process half-started.
+    stopped_early: list[str] = []
+    for early in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(early, lambda number, _frame: stopped_early.append(signal.Signals(number).name))
     lock = EngineLock(db_path)
     try:
         lock.acquire()
@@ -54,7 +59,7 @@ def run_daemon(config: Config, db_path: Path, reload_config: Callable[[], Config
             return 1
         store = Store.open(db_path)
         try:
-            return asyncio.run(_serve(config, store, reload_config, listener))
+            return asyncio.run(_serve(config, store, reload_config, listener, stopped_early))
         finally:
             store.close()
     finally:
@@ -77,7 +82,7 @@ def _warn(config: Config) -> Config:
 
 
 async def _serve(config: Config, store: Store, reload_config: Callable[[], Config],
-                 listener: socket.socket | None = None) -> int:
+                 listener: socket.socket | None = None, stopped_early: list[str] | None = None) -> int:
     def load() -> Config:  # every reload, by SIGHUP or by the engine seeing the file change
         return _warn(reload_config())
 
@@ -100,6 +105,11 @@ async def _serve(config: Config, store: Store, reload_config: Callable[[], Confi
     loop.add_signal_handler(signal.SIGTERM, stop, "SIGTERM")
     loop.add_signal_handler(signal.SIGINT, stop, "SIGINT")
     loop.add_signal_handler(signal.SIGHUP, reload)
+    if stopped_early:
+        log.info("%s received while starting: stopped before the first check", stopped_early[0])
+        if listener is not None:
+            listener.close()
+        return 0
     log.info("shiptrack daemon started: %d monitors, database %s", len(config.monitors), store.path)
     _warn(config)
     web = None

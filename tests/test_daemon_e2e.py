@@ -243,6 +243,26 @@ def test_sigterm_stops_promptly_with_checks_in_flight(workdir: Path, targets, da
     assert "Traceback" not in d.log
 
 
+def test_sigterm_while_starting_is_a_clean_exit(tmp_path: Path) -> None:
+    """A stop asked for as soon as the daemon holds its lock (before its loop runs) is honoured:
+    exit 0, no traceback, rather than the default handler killing it half-started."""
+    config = tmp_path / "shiptrack.toml"
+    config.write_text('[[monitor]]\nname = "api"\nurl = "http://127.0.0.1:9/"\n')
+    db = tmp_path / "st.db"
+    proc = subprocess.Popen([sys.executable, "-m", "shiptrack_tui", "--daemon", "--config", str(config),
+                             "--db", str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: (tmp_path / "st.db.lock").exists() or proc.poll() is not None, poll=0.001,
+                 what="the daemon's lock")
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert b"Traceback" not in err
+
+
 def test_bad_config_is_one_line_and_exit_2(workdir: Path) -> None:
     (workdir / "shiptrack.toml").write_text('[[monitor]]\nname = "api"\nurl = "http://x"\nintreval = "5s"\n')
     for args in (("--daemon",), ("check-config",)):
