@@ -195,8 +195,10 @@ async def test_pool_queues_beyond_its_limit_without_charging_the_target(pool: Cl
     """Checks waiting for a slot neither time out nor count the wait as latency."""
     seen = ms.Seen()
 
+    # Half a second an answer, three rounds of two: a check charged for its wait in the queue would
+    # take at least 1 s, past its 0.9 s timeout; the margins hold on a busy machine.
     async def slow(_r: object, writer: asyncio.StreamWriter, _q: object) -> None:
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.5)
         writer.write(ms.response(200, b"ok"))
         await writer.drain()
 
@@ -204,11 +206,11 @@ async def test_pool_queues_beyond_its_limit_without_charging_the_target(pool: Cl
         ClientPool(clients=1, max_connections_per_client=2) as narrow,
         ms.serve(slow, seen=seen) as port,
     ):
-        specs = [spec(f"http://127.0.0.1:{port}/", name=f"m{i}", timeout=0.35) for i in range(6)]
+        specs = [spec(f"http://127.0.0.1:{port}/", name=f"m{i}", timeout=0.9) for i in range(6)]
         results = await asyncio.gather(*(probe(s, narrow) for s in specs))
     assert [r.error for r in results] == [None] * 6
     assert seen.peak_open == 2
-    assert max(r.latency_ms for r in results) < 390  # a queued wait would add at least 200 ms
+    assert max(r.latency_ms for r in results) < 1000  # a queued wait would add at least 500 ms
 
 
 async def test_each_check_opens_a_fresh_connection(pool: ClientPool) -> None:
