@@ -43,8 +43,17 @@ def run_daemon(config: Config, db_path: Path, reload_config: Callable[[], Config
     # A stop asked for while starting (systemd, a test, an impatient operator) is kept and honoured
     # once the loop's handlers take over, rather than killing the process half-started.
     stopped_early: list[str] = []
-    for early in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(early, lambda number, _frame: stopped_early.append(signal.Signals(number).name))
+    previous = {early: signal.signal(early, lambda number, _frame: stopped_early.append(
+        signal.Signals(number).name)) for early in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        return _run_locked(config, db_path, reload_config, stopped_early)
+    finally:
+        for number, handler in previous.items():  # a caller in-process gets its own handlers back
+            signal.signal(number, handler)
+
+
+def _run_locked(config: Config, db_path: Path, reload_config: Callable[[], Config],
+                stopped_early: list[str]) -> int:
     lock = EngineLock(db_path)
     try:
         lock.acquire()
