@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import shlex
 import signal
@@ -29,6 +28,7 @@ from aiohttp.web_runner import GracefulExit
 from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
+from shiptrack_tui.config.http import is_loopback
 from shiptrack_tui.lock import running_engine_pid
 
 DEFAULT_LISTEN: Final = "127.0.0.1:8000"
@@ -49,15 +49,6 @@ def parse_listen(text: str) -> tuple[str, int]:
     if not sep or not host or not port_text.isdigit() or int(port_text) > 65535:
         raise ListenError(f"--listen {text!r} is not HOST:PORT; expected e.g. 127.0.0.1:8000 or [::1]:8000")
     return host, int(port_text)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # a host name: it may resolve to anything
 
 
 def tab_command(db_path: Path, config_path: Path | None) -> str:
