@@ -7,6 +7,7 @@ from datetime import UTC
 from pathlib import Path
 
 import pytest
+from postgres_server import PostgresServer
 
 from shiptrack_tui.core.formats import set_display_zone
 
@@ -32,3 +33,27 @@ def utc_display_zone() -> Iterator[None]:
     set_display_zone(UTC)
     yield
     set_display_zone(UTC)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server per test worker (tests/postgres_server.py), started on first use."""
+    server = PostgresServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.destroy()
+
+
+@pytest.fixture
+def pg_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh empty database on the worker's PostgreSQL server, dropped after the test."""
+    if not postgres_server.running:  # a test that stopped the shared server left it down
+        postgres_server.start()
+    url = postgres_server.create_database()
+    try:
+        yield url
+    finally:
+        if postgres_server.running:
+            postgres_server.drop_database(url)

@@ -1,12 +1,14 @@
 #!/bin/sh
 # What the test suite needs beyond Python, from Debian: Chromium (tests/test_http_browser.py drives
-# it with Playwright) and wrk (the bench smoke tests drive HTTP load with it). Idempotent: does
-# nothing when both are there already.
+# it with Playwright), wrk (the bench smoke tests drive HTTP load with it) and the PostgreSQL server
+# (tests/postgres_server.py starts throwaway clusters with its initdb and pg_ctl). Idempotent: does
+# nothing when all are there already.
 set -eu
 
 missing=""
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
 command -v wrk >/dev/null 2>&1 || missing="$missing wrk"
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$missing postgresql"
 if [ -z "$missing" ]; then
     exit 0
 fi
