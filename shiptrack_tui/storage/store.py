@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from peewee import ConnectionContext
 from peewee import DatabaseError as PeeweeDatabaseError
@@ -50,6 +50,10 @@ if TYPE_CHECKING:
     from shiptrack_tui.core.push import Ping
 
 
+Fence = Callable[[Any, Sequence[PipelineWrite]], Sequence[PipelineWrite]]
+"""(connection, writes) -> the writes whose lease is still held, inside the write transaction."""
+
+
 class Store:
     """ShipTrack's database. Open with `Store.open(path)`; times are POSIX seconds."""
 
@@ -60,6 +64,7 @@ class Store:
         self.path = path
         self._names = Names()
         self._segments = SegmentCache()
+        self.fence: Fence | None = None  # a cluster node's lease check, run in each commit's transaction
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> Store:
@@ -136,6 +141,8 @@ class Store:
             return
         try:
             with self._db.atomic("IMMEDIATE"):
+                if self.fence is not None:
+                    writes = self.fence(self._conn(), writes)
                 rewritten = apply_writes(self._conn(), self._names, writes)
         except BaseException:
             self._names.rollback()
