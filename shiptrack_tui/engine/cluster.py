@@ -31,11 +31,13 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from shiptrack_tui.core.cluster import OWNER, LeaseKey, NodeView, assign, lease_changes, skew, wanted_keys
 from shiptrack_tui.core.model import Action, ActionKind, MonitorSpec, MonitorState, TimelineKind
+from shiptrack_tui.notify.delivery import DEFAULT_TIMEOUT
 from shiptrack_tui.storage import PipelineWrite, Writer
 
 if TYPE_CHECKING:
     from shiptrack_tui.engine.counters import EngineCounters
-    from shiptrack_tui.engine.membership import ClusterLink
+    from shiptrack_tui.engine.membership import ClusterLink, ClusterOutbox
+    from shiptrack_tui.notify.sender import OutboxStore
     from shiptrack_tui.engine.scheduler import Schedule
     from shiptrack_tui.engine.silencing import Silencer
     from shiptrack_tui.storage import Store
@@ -94,6 +96,7 @@ class ClusterRole:
         self._nodes: dict[str, NodeView] = {}  # the live nodes at the last round
         self._told_skew = ""
         self._cluster_pool: ThreadPoolExecutor | None = None
+        self._outbox: ClusterOutbox | None = None
 
     # -- what this node may do ------------------------------------------------------------------
     @property
@@ -137,7 +140,15 @@ class ClusterRole:
     def _new_writer(self, **options: Any) -> Writer:
         if self._link is None:
             return Writer(self.store, **options)
+        self.store.fence = self._link.fence  # each commit checks the epochs in its transaction
         return FencedWriter(self.store, self._epoch_of, **options)
+
+    def _sender_outbox(self) -> OutboxStore:
+        """What the notification sender drains: the store, or in a cluster the claimed rows."""
+        if self._link is None:
+            return self.store
+        self._outbox = self._link.outbox(self.store, self._leases_trusted, DEFAULT_TIMEOUT)
+        return self._outbox
 
     # -- the membership loop --------------------------------------------------------------------
     async def _in_cluster_thread(self, call: Callable[..., T], *args: object) -> T:
@@ -291,6 +302,8 @@ class ClusterRole:
             if held:
                 await self._in_cluster_thread(link.release, held)
             await self._in_cluster_thread(link.leave)
+        if self._outbox is not None:
+            await asyncio.to_thread(self._outbox.close)
         if self._cluster_pool is not None:
             self._cluster_pool.shutdown(wait=False)
         if held:

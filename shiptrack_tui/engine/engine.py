@@ -187,8 +187,7 @@ class Engine(OperatorActions, PushMonitors, ClusterRole):
         self._writer = self._new_writer(max_pending=self._max_pending, when_full="shed")
         self.liveness.attach(self._writer)
         if self._send_notifications:
-            outbox = self._link.outbox(self.store) if self._link is not None else self.store
-            self._sender = NotificationSender(outbox, self.config.notify, clock=self.clock)
+            self._sender = NotificationSender(self._sender_outbox(), self.config.notify, clock=self.clock)
             self._sender.start()
         await self._apply_config_async(self.config)
         open_incidents = await asyncio.to_thread(self.store.incidents, True)
@@ -214,7 +213,7 @@ class Engine(OperatorActions, PushMonitors, ClusterRole):
             await self._close_writer()
             if self._sender is not None:
                 self._sender.stop()
-            await self._leave_cluster()
+            await self._leave_cluster()  # engine/cluster.py: leases handed back for a quick takeover
             if self._owns_pool:
                 await self._pool.aclose()
             await asyncio.to_thread(self.liveness.close)
