@@ -12,6 +12,7 @@ over, and it gets its share back.
 
 from __future__ import annotations
 
+import itertools
 import signal
 import subprocess
 import sys
@@ -92,7 +93,8 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def cluster(tmp_path: Path, pg_url: str, targets: DemoTargetsThread, receiver: Receiver) -> Iterator[dict[str, Node]]:
+def cluster(tmp_path: Path, pg_url: str, targets: DemoTargetsThread,
+            receiver: Receiver) -> Iterator[dict[str, Node]]:
     monitors = "".join(f'\n[[monitor]]\nname = "{m}"\nurl = "{targets.base_url}/t/{m}"\n' for m in MONITORS)
     for name in NODES:
         (tmp_path / f"{name}.toml").write_text(CONFIG.format(url=pg_url, hook=receiver.url("hook"), node=name,
@@ -134,7 +136,7 @@ def check_times(url: str, since: float) -> dict[str, list[float]]:
 
 def doubled(times: list[float], interval: float = 1.0) -> int:
     """Checks closer than half an interval to the one before: two nodes checked at once."""
-    return sum(1 for a, b in zip(times, times[1:], strict=False) if b - a < interval / 2)
+    return sum(1 for a, b in itertools.pairwise(times) if b - a < interval / 2)
 
 
 def incidents_of(url: str, monitor: str) -> list[tuple[int, str]]:
@@ -144,8 +146,8 @@ def incidents_of(url: str, monitor: str) -> list[tuple[int, str]]:
 
 def opened_events(url: str, monitor: str) -> int:
     [(count,)] = query(url, "SELECT count(*) FROM timeline AS t JOIN incident AS i ON i.id = t.incident_id "
-                            "JOIN monitor AS m ON m.id = i.monitor_id WHERE m.name = %s AND t.kind = 'opened'",
-                       monitor)
+                            "JOIN monitor AS m ON m.id = i.monitor_id "
+                            "WHERE m.name = %s AND t.kind = 'opened'", monitor)
     return int(count)
 
 
@@ -160,8 +162,9 @@ def test_three_nodes_share_kill_9_takeover_and_sigstop_fencing(cluster: dict[str
                                                               receiver: Receiver) -> None:
     begun = time.monotonic()
     # (a) Spread: every monitor has one live owner, and all three nodes own some.
-    spread = wait_for(lambda: (o := owners(pg_url)) and len(o) == len(MONITORS) and set(o.values()) == set(NODES)
-                      and o, timeout=30, what="the monitors spread over three nodes", poll=0.2)
+    spread = wait_for(lambda: (o := owners(pg_url)) and len(o) == len(MONITORS)
+                      and set(o.values()) == set(NODES) and o,
+                      timeout=30, what="the monitors spread over three nodes", poll=0.2)
     window_start = time.time()
     time.sleep(4.0)
     counts = {name: len(times) for name, times in check_times(pg_url, window_start).items()}
@@ -173,8 +176,10 @@ def test_three_nodes_share_kill_9_takeover_and_sigstop_fencing(cluster: dict[str
     victim = cluster[victim_name]
     receiver.down()
     targets.set_down("t/m1")
-    wait_for(lambda: any(state == "open" for _id, state in incidents_of(pg_url, "m1")), what="m1 incident open")
-    wait_for(lambda: any(t == "open" and attempts >= 1 and at is None for t, attempts, at in outbox_rows(pg_url, "m1")),
+    wait_for(lambda: any(state == "open" for _id, state in incidents_of(pg_url, "m1")),
+             what="m1 incident open")
+    wait_for(lambda: any(t == "open" and attempts >= 1 and at is None
+                         for t, attempts, at in outbox_rows(pg_url, "m1")),
              what="the OPEN attempted and not delivered (receiver down)")
     killed_at = time.time()
     victim.proc.kill()
@@ -182,9 +187,11 @@ def test_three_nodes_share_kill_9_takeover_and_sigstop_fencing(cluster: dict[str
     receiver.up()
     new_owner = wait_for(lambda: (o := owners(pg_url).get("m1")) not in (None, victim_name) and o,
                          timeout=LEASE + 6, what="m1 taken over", poll=0.05)
-    first_check = wait_for(lambda: check_times(pg_url, killed_at)["m1"][:1], timeout=5, what="m1 checked again")
+    first_check = wait_for(lambda: check_times(pg_url, killed_at)["m1"][:1], timeout=5,
+                           what="m1 checked again")
     takeover = first_check[0] - killed_at
-    print(f"kill -9 of {victim_name}: m1 taken over by {new_owner}, checked again {takeover:.1f} s after the kill")
+    print(f"kill -9 of {victim_name}: m1 taken over by {new_owner}, checked again {takeover:.1f} s "
+          "after the kill")
     assert takeover <= LEASE + 3.0
     wait_for(lambda: receiver.titles("hook").count("[OPEN] m1") == 1, timeout=20, what="the OPEN delivered")
     [(incident_id, state)] = incidents_of(pg_url, "m1")

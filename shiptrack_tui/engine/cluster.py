@@ -37,9 +37,9 @@ from shiptrack_tui.storage import PipelineWrite, Writer
 if TYPE_CHECKING:
     from shiptrack_tui.engine.counters import EngineCounters
     from shiptrack_tui.engine.membership import ClusterLink, ClusterOutbox
-    from shiptrack_tui.notify.sender import OutboxStore
     from shiptrack_tui.engine.scheduler import Schedule
     from shiptrack_tui.engine.silencing import Silencer
+    from shiptrack_tui.notify.sender import OutboxStore
     from shiptrack_tui.storage import Store
 
 log = logging.getLogger("shiptrack.cluster")

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shiptrack_tui.config import Config
@@ -81,6 +82,7 @@ class Engine(OperatorActions, PushMonitors, ClusterRole):
         notifier: Notifier | None = None,
         max_pending: int = WRITES_HELD,
         cluster: ClusterLink | None = None,
+        heartbeat: Path | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -114,7 +116,10 @@ class Engine(OperatorActions, PushMonitors, ClusterRole):
         self._max_pending = max_pending
         self._started_at = monotonic()
         self._config_applied = False
-        self.liveness = Liveness(heartbeat_path(store.path), notifier, self._states.values)
+        # The heartbeat file goes next to a SQLite file; a PostgreSQL store's caller names one.
+        if heartbeat is None and store.path is not None:
+            heartbeat = heartbeat_path(store.path)
+        self.liveness = Liveness(heartbeat, notifier, self._states.values)
         self._init_push()
         self._init_cluster(cluster)
 
@@ -279,9 +284,7 @@ class Engine(OperatorActions, PushMonitors, ClusterRole):
             previous = self._specs.get(name)
             self._specs[name] = spec
             self._states.setdefault(name, stored.get(name, MonitorState()))
-            if spec.push:  # checked by its pings (engine/push.py), never probed
-                self._schedule.remove(name)
-            elif not self._owns(name):  # another node checks it (engine/cluster.py)
+            if spec.push or not self._owns(name):  # checked by its pings (engine/push.py), never probed
                 self._schedule.remove(name)
             elif previous is None or previous.interval != spec.interval or previous.push:
                 self._schedule.add(name, spec.interval, self.monotonic(), wall=self.clock())

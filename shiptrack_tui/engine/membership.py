@@ -90,10 +90,12 @@ class ClusterLink:
         """Hold a session lock on the node name for as long as this process runs; NodeTaken when
         another process holds it (two engines must never act as one node)."""
         conn = self.connect()
-        row = conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", (NAME_LOCK_CLASS, self.node)).fetchone()
+        row = conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))",
+                           (NAME_LOCK_CLASS, self.node)).fetchone()
         if not (row and row[0]):
-            holder = conn.execute(
-                "SELECT pid, host FROM node WHERE name = %s", (self.node,)).fetchone() if _has_node_table(conn) else None
+            holder = None
+            if _has_node_table(conn):
+                holder = conn.execute("SELECT pid, host FROM node WHERE name = %s", (self.node,)).fetchone()
             conn.close()
             who = f" (pid {holder[0]} on {holder[1] or '?'})" if holder and holder[0] else ""
             raise NodeTaken(f"another ShipTrack engine{who} already runs as cluster node {self.node!r} on "
