@@ -102,6 +102,14 @@ class ClusterLink:
                             f"{self.shown}; give each engine its own [cluster] node")
         self._name_lock = conn
 
+    def prepare(self) -> None:
+        """The cluster's tables, if the schema does not have them yet (every node may race here)."""
+        conn = self._connection()
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (NAME_LOCK_CLASS,))
+            for statement in leases.CLUSTER_DDL:
+                conn.execute(statement)
+
     def close(self) -> None:
         for conn in (self._conn, self._name_lock):
             if conn is not None:
