@@ -133,7 +133,8 @@ def targets() -> Iterator[DemoTargetsThread]:
 def test_two_engines_share_the_monitors_and_hand_them_over_on_stop(pg_url: str, targets: DemoTargetsThread,
                                                                    tmp_path: Path) -> None:
     names = [f"m{i}" for i in range(6)]
-    specs = tuple(MonitorSpec(name=n, url=f"{targets.base_url}/t/{n}", interval=0.5, timeout=0.4) for n in names)
+    specs = tuple(MonitorSpec(name=n, url=f"{targets.base_url}/t/{n}", interval=0.5, timeout=0.4)
+                  for n in names)
     with Receiver() as rx:
         config = Config(path=tmp_path / "none.toml", monitors=specs, notify=NotifySettings(urls=(rx.url(),)))
         engines = {}
@@ -148,19 +149,22 @@ def test_two_engines_share_the_monitors_and_hand_them_over_on_stop(pg_url: str, 
 
             def shared() -> bool:
                 mine, theirs = set(a.held_keys()), set(b.held_keys())
-                return not (mine & theirs) and len(mine | theirs) == len(names) + 1 and bool(mine) and bool(theirs)
+                return (not (mine & theirs) and len(mine | theirs) == len(names) + 1
+                        and bool(mine) and bool(theirs))
 
             wait_for(shared, timeout=20, what="the monitors shared by both engines")
             held_by_a = {m for m, _ in a.held_keys() if m in names}
             before = {n: checks(pg_url, n) for n in held_by_a}
-            wait_for(lambda: all(checks(pg_url, n) > before[n] for n in held_by_a), what="a checking its share")
+            wait_for(lambda: all(checks(pg_url, n) > before[n] for n in held_by_a),
+                     what="a checking its share")
             stopped = time.monotonic()
             engines["a"][0].stop()
             wait_for(lambda: {m for m, _ in b.held_keys()} >= set(names), timeout=10,
                      what="b holding every monitor")
             assert time.monotonic() - stopped < 5.0  # a handed its leases back: no lease wait
             after = {n: checks(pg_url, n) for n in held_by_a}
-            wait_for(lambda: all(checks(pg_url, n) > after[n] for n in held_by_a), what="b checking a's share")
+            wait_for(lambda: all(checks(pg_url, n) > after[n] for n in held_by_a),
+                     what="b checking a's share")
         finally:
             for thread, joined in engines.values():
                 thread.stop()
