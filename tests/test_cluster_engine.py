@@ -139,9 +139,10 @@ def test_two_engines_share_the_monitors_and_hand_them_over_on_stop(pg_url: str, 
         config = Config(path=tmp_path / "none.toml", monitors=specs, notify=NotifySettings(urls=(rx.url(),)))
         engines = {}
         for node in ("a", "b"):
+            opened = Store.open(pg_url)  # the schema first, as the daemon does
             joined = link(pg_url, node, lease=5.0)
             joined.claim_name()
-            engines[node] = (EngineThread(Engine(config, Store.open(pg_url), cluster=joined)), joined)
+            engines[node] = (EngineThread(Engine(config, opened, cluster=joined)), joined)
         for thread, _ in engines.values():
             thread.start()
         try:

@@ -272,6 +272,10 @@ class ClusterOutbox:
             if not ours:
                 self._claims.pop(row.id, None)
                 self.lapsed += 1
+                if claim is not None:  # handed back at once if the database still says it is ours
+                    conn = self._connection()
+                    with conn.transaction():
+                        claims.release_claims(conn, [claim])
         return ours
 
     def record_attempt(self, row_id: int, at: float, delivered: bool, error: str | None = None,
