@@ -109,6 +109,7 @@ def cluster(tmp_path: Path, pg_url: str, targets: DemoTargetsThread,
             if node.proc.poll() is None:
                 node.proc.kill()
                 node.proc.wait()
+            print(f"--- {node.name}'s log (shown when the test fails) ---\n{node.log[-6000:]}")
 
 
 # -- reading the shared database ---------------------------------------------------------------
@@ -119,8 +120,11 @@ def query(url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
 
 def owners(url: str) -> dict[str, str]:
     """Monitor -> the node whose owner lease on it is live now."""
-    rows = query(url, "SELECT monitor, node FROM lease WHERE slot = '' AND node <> '' "
-                      "AND expires_at > clock_timestamp()")
+    try:
+        rows = query(url, "SELECT monitor, node FROM lease WHERE slot = '' AND node <> '' "
+                          "AND expires_at > clock_timestamp()")
+    except psycopg.errors.UndefinedTable:  # no node has joined yet
+        return {}
     return {monitor: node for monitor, node in rows if monitor in MONITORS}
 
 
