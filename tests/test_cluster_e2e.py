@@ -166,6 +166,7 @@ def told(receiver: Receiver, what: str) -> int:
 
 
 # -- the story -----------------------------------------------------------------------------------
+@pytest.mark.timeout(300)  # ~50 s alone; more on a machine busy with the rest of the suite
 def test_three_nodes_share_kill_9_takeover_and_sigstop_fencing(cluster: dict[str, Node], pg_url: str,
                                                               targets: DemoTargetsThread,
                                                               receiver: Receiver) -> None:
