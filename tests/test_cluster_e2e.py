@@ -197,12 +197,14 @@ def test_three_nodes_share_kill_9_takeover_and_sigstop_fencing(cluster: dict[str
     receiver.up()
     new_owner = wait_for(lambda: (o := owners(pg_url).get("m1")) not in (None, victim_name) and o,
                          timeout=LEASE + 6, what="m1 taken over", poll=0.05)
+    leased = time.time() - killed_at
     first_check = wait_for(lambda: check_times(pg_url, killed_at)["m1"][:1], timeout=5,
                            what="m1 checked again")
     takeover = first_check[0] - killed_at
-    print(f"kill -9 of {victim_name}: m1 taken over by {new_owner}, checked again {takeover:.1f} s "
-          "after the kill")
-    assert takeover <= LEASE + 3.0
+    print(f"kill -9 of {victim_name}: m1's lease taken by {new_owner} {leased:.1f} s after the kill, "
+          f"checked again after {takeover:.1f} s (lease {LEASE:g} s, rounds every {LEASE / 4:g} s)")
+    assert leased <= LEASE + 3.0  # within the lease, plus a membership round and a busy machine's lag
+    assert takeover <= leased + 2.0  # then at its next slot on the grid (every second)
     wait_for(lambda: told(receiver, "[OPEN] m1") == 1, timeout=20, what="the OPEN delivered")
     [(incident_id, state)] = incidents_of(pg_url, "m1")
     assert state == "open" and opened_events(pg_url, "m1") == 1  # continued, never re-opened

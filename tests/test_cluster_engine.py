@@ -221,10 +221,22 @@ def test_a_node_with_another_config_says_so_and_owns_only_monitors_its_config_ha
             assert ("only-on-b", "") not in a.held_keys()
             time.sleep(0.5)
         wait_for(lambda: checks(pg_url, "only-on-b") > 0, what="b checking its extra monitor")
+        with psycopg.connect(pg_url, autocommit=True) as conn:  # a's config sync retired nothing of b's
+            listed = conn.execute("SELECT name FROM monitor WHERE removed = 0 ORDER BY name").fetchall()
+        assert [name for (name,) in listed] == ["m0", "m1", "m2", "m3", "only-on-b"]
         said = [r.getMessage() for r in caplog.records if "runs a different config" in r.getMessage()]
         assert any(line.startswith("node b runs a different config (hash ") for line in said), said
         assert any(line.startswith("node a runs a different config (hash ") for line in said), said
         assert all("it owns only monitors its config has" in line for line in said)
+
+        def removed(name: str) -> bool:
+            with psycopg.connect(pg_url, autocommit=True) as conn:
+                row = conn.execute("SELECT removed FROM monitor WHERE name = %s", (name,)).fetchone()
+            return bool(row and row[0])
+
+        engines["b"][0].stop()  # b leaves cleanly: no node runs its extra monitor any more
+        wait_for(lambda: removed("only-on-b"), timeout=15, what="the extra monitor retired")
+        assert not any(removed(f"m{i}") for i in range(4))
     finally:
         for thread, joined in engines.values():
             thread.stop()

@@ -101,6 +101,7 @@ class ClusterRole:
         self._cluster_pool: ThreadPoolExecutor | None = None
         self._outbox: ClusterOutbox | None = None
         self._hashed: tuple[Config, str] | None = None
+        self._retired_for: frozenset[tuple[str, str]] | None = None  # the configs last retired for
         self._planned: tuple[tuple[str, tuple[tuple[str, str, str], ...]], dict[LeaseKey, str]] | None = None
 
     # -- what this node may do ------------------------------------------------------------------
@@ -217,6 +218,7 @@ class ClusterRole:
             await self._take(gained)
             log.info("gained %d leases; %d held", len(gained), len(self._held))
         await self._refresh_silences()
+        await self._retire(nodes)
 
     def _plan(self, nodes: list[NodeView], locations: dict[str, tuple[str, ...]], digest: str
               ) -> dict[LeaseKey, str]:
@@ -284,13 +286,17 @@ class ClusterRole:
     async def _take(self, gained: dict[LeaseKey, int]) -> None:
         """Start the monitors of newly acquired leases from their stored state."""
 
-        def read() -> tuple[dict[str, MonitorState], list[Any], list[Any]]:
-            return self.store.load_states(), self.store.incidents(True), self.store.active_silences()
-
         self._held.update(gained)
         names = [monitor for monitor, slot in gained if slot == OWNER and monitor in self._specs]
         if not names:
             return
+        specs, at = [self._specs[name] for name in names], self.clock()
+
+        def read() -> tuple[dict[str, MonitorState], list[Any], list[Any]]:
+            # Synced, not only read: listed again should the chores holder have retired it.
+            states = self.store.sync_monitors(specs, at, retire=False)
+            return states, self.store.incidents(True), self.store.active_silences()
+
         if self._writer is not None:
             await asyncio.to_thread(self._writer.flush)  # pings applied here before, re-read below
         states, open_incidents, silences = await asyncio.to_thread(read)
@@ -316,6 +322,23 @@ class ClusterRole:
             self._last_ping_id = 0  # pings of these monitors were skipped while another node had them
             self._watch_push_monitors()
         self._reschedule.set()
+
+    async def _retire(self, nodes: list[NodeView]) -> None:
+        """The chores holder marks removed the monitors no node's config has any more (each node's
+        config sync leaves the others' alone). Nodes count until they leave cleanly: one late with
+        its heartbeat, or dead, may still come back with its monitors. Only when configs changed."""
+        if not self._owns_chores():
+            self._retired_for = None
+            return
+        known = frozenset((node.name, node.config_hash) for node in nodes)
+        if known == self._retired_for:
+            return
+        keep = set(self._specs).union(*(node.monitors for node in nodes))
+        gone = await asyncio.to_thread(self.store.retire_monitors, keep)
+        self._retired_for = known
+        if gone:
+            log.info("monitors no node runs any more, marked removed (history kept): %s",
+                     ", ".join(sorted(gone)[:10]) + (" ..." if len(gone) > 10 else ""))
 
     async def _refresh_silences(self) -> None:
         """Silences are started and ended by the chores holder; the others follow the store."""
