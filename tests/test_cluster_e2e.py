@@ -160,6 +160,11 @@ def outbox_rows(url: str, monitor: str) -> list[tuple[str, int, Any]]:
                  monitor)
 
 
+def failures(url: str, monitor: str) -> int:
+    [(count,)] = query(url, "SELECT consecutive_failures FROM monitor WHERE name = %s", monitor)
+    return int(count or 0)
+
+
 def told(receiver: Receiver, what: str) -> int:
     """How many messages titled `what` ("[OPEN] m1", then " — the cause") the receiver got."""
     return sum(1 for title in receiver.titles("hook") if title == what or title.startswith(what + " "))
@@ -216,14 +221,17 @@ def test_three_nodes_share_kill_9_takeover_and_sigstop_fencing(cluster: dict[str
     wait_for(lambda: set(owners(pg_url).values()) == set(left) and len(owners(pg_url)) == len(MONITORS),
              what="the victim's monitors shared by the two others", poll=0.2)
 
-    # (c) SIGSTOP the owner of another monitor for twice the lease; it goes down meanwhile.
+    # (c) SIGSTOP the owner of another monitor for twice the lease, right after that monitor's
+    # first failure: one more failing check would open its incident. Unfenced, the sleeper would
+    # open a second one on waking (its memory says one failure so far); the other node opens one.
     now_owners = owners(pg_url)
     sleeper_name = next(n for n in left if n in now_owners.values())
     watched = next(m for m, n in sorted(now_owners.items()) if n == sleeper_name and m != "m1")
     sleeper = cluster[sleeper_name]
+    targets.set_down(f"t/{watched}")
+    wait_for(lambda: failures(pg_url, watched) >= 1, what=f"{watched}'s first failure stored")
     sleeper.proc.send_signal(signal.SIGSTOP)
     stopped_at = time.time()
-    targets.set_down(f"t/{watched}")
     wait_for(lambda: told(receiver, f"[OPEN] {watched}") == 1, timeout=LEASE + 8,
              what=f"{watched} taken over while {sleeper_name} sleeps and its incident told")
     time.sleep(max(0.0, stopped_at + 2 * LEASE - time.time()))
