@@ -178,6 +178,40 @@ def test_a_fence_waits_for_a_takeover_in_flight_and_then_refuses(conns: Conns) -
     a.rollback()
 
 
+def test_a_read_only_fence_takes_no_lock(conns: Conns) -> None:
+    a, b, _ = conns
+    key = ("api", "")
+    held = committed(a, acquire(a, "A", [key], 0.2))
+    wait_for(lambda: expired(a, key), 10, "A's lease to expire")
+    assert fence(a, "A", held, lock=False) == {key}  # A's transaction stays open
+    assert committed(b, acquire(b, "B", [key], 30)) == {key: 2}  # not held up by A
+    assert fence(a, "A", held, lock=False) == set()
+    a.rollback()
+
+
+def test_with_a_holder_timeout_liveness_is_the_heartbeat(conns: Conns) -> None:
+    a, b, _ = conns
+    key, orphan = ("api", ""), ("web", "")
+    heartbeat(a, NodeInfo("A", "eu", "h", ("api", "web")))
+    assert committed(a, acquire(a, "A", [key], 300)) == {key: 1}
+    assert committed(b, acquire(b, "Z", [orphan], 300)) == {orphan: 1}  # Z never heartbeats
+    assert committed(b, acquire(b, "B", [key, orphan], 30, holder_timeout=0.3)) == {orphan: 2}
+    got = wait_for(lambda: committed(b, acquire(b, "B", [key], 30, holder_timeout=0.3)), 10,
+                   "A's heartbeat to go stale")
+    assert got == {key: 2}
+
+
+def test_without_take_expired_only_free_released_or_own_keys_are_taken(conns: Conns) -> None:
+    a, b, _ = conns
+    key, fresh = ("api", ""), ("new", "")
+    held = committed(a, acquire(a, "A", [key], 0.2))
+    wait_for(lambda: expired(a, key), 10, "A's lease to expire")
+    assert committed(b, acquire(b, "B", [key, fresh], 30, take_expired=False)) == {fresh: 1}
+    assert committed(a, renew(a, "A", held, 30)) == held  # A came back first and kept it
+    committed(a, release(a, "A", [key]))
+    assert committed(b, acquire(b, "B", [key], 30, take_expired=False)) == {key: 2}
+
+
 def test_heartbeats_say_who_is_alive(conns: Conns) -> None:
     a, b, _ = conns
     fra = NodeInfo("fra-1", "eu-west", "h1", ("api", "web"), version="1.0", pid=10, host="fra")

@@ -36,7 +36,7 @@ CLUSTER_DDL: Final = (
     "lateness_p99_ms DOUBLE PRECISION, version TEXT NOT NULL DEFAULT '', pid INTEGER, host TEXT)",
     "CREATE TABLE IF NOT EXISTS lease (monitor TEXT NOT NULL, slot TEXT NOT NULL DEFAULT '', "
     "node TEXT NOT NULL, epoch BIGINT NOT NULL, expires_at TIMESTAMPTZ NOT NULL, "
-    "PRIMARY KEY (monitor, slot))",
+    "PRIMARY KEY (monitor, slot)) WITH (fillfactor = 50)",  # room on each page: renewals are HOT updates
     "CREATE INDEX IF NOT EXISTS lease_node ON lease (node)",
     "CREATE TABLE IF NOT EXISTS location_state (monitor TEXT NOT NULL, location TEXT NOT NULL, "
     "node TEXT NOT NULL, epoch BIGINT NOT NULL, failures INTEGER NOT NULL DEFAULT 0, ok BOOLEAN NOT NULL, "
@@ -99,33 +99,54 @@ def _keyed(rows: Iterable[tuple[Any, ...]]) -> dict[LeaseKey, int]:
 
 # ---------------------------------------------------------------- leases
 
+def _takeable(alias: str) -> str:
+    """SQL: the lease row `alias` may be taken by node %(node)s (see `acquire`)."""
+    return f"""({alias}.node = %(node)s OR {alias}.node = '' OR (%(take)s AND (
+    {alias}.expires_at <= clock_timestamp()
+    OR (%(holder)s::float8 IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM node AS n WHERE n.name = {alias}.node
+        AND n.heartbeat_at > clock_timestamp() - make_interval(secs => %(holder)s))))))"""
+
+
 # One statement per batch. Rows are taken in key order (COLLATE "C"), as in renew and fence, so
-# two nodes racing for overlapping batches wait for each other instead of deadlocking.
-_ACQUIRE: Final = """
+# two nodes racing for overlapping batches wait for each other instead of deadlocking. Keys held
+# by others (as last committed) are filtered out first: ON CONFLICT would lock each of them
+# (WAL) only to refuse it. The ON CONFLICT condition is what decides, on the row's latest version.
+_ACQUIRE: Final = f"""
 INSERT INTO lease AS l (monitor, slot, node, epoch, expires_at)
 SELECT k.monitor, k.slot, %(node)s, 1, clock_timestamp() + make_interval(secs => %(secs)s)
 FROM unnest(%(monitors)s::text[], %(slots)s::text[]) AS k(monitor, slot)
+WHERE NOT EXISTS (SELECT 1 FROM lease AS e WHERE e.monitor = k.monitor AND e.slot = k.slot
+                  AND NOT {_takeable("e")})
 ORDER BY k.monitor COLLATE "C", k.slot COLLATE "C"
 ON CONFLICT (monitor, slot) DO UPDATE
 SET node = excluded.node, expires_at = excluded.expires_at,
     epoch = CASE WHEN l.node = excluded.node THEN l.epoch ELSE l.epoch + 1 END
-WHERE l.node = excluded.node OR l.expires_at <= clock_timestamp()
+WHERE {_takeable("l")}
 RETURNING l.monitor, l.slot, l.epoch
 """
 
 
 def acquire(conn: psycopg.Connection[Any], node: str, keys: Iterable[LeaseKey],
-            lease_seconds: float = DEFAULT_LEASE_SECONDS) -> dict[LeaseKey, int]:
+            lease_seconds: float = DEFAULT_LEASE_SECONDS, *, holder_timeout: float | None = None,
+            take_expired: bool = True) -> dict[LeaseKey, int]:
     """Take the keys that are free, expired or already ours; return those we now hold -> epoch.
 
     A key that changes hands gets its epoch + 1 (a new key starts at 1); a key already ours keeps
-    its epoch and is extended. Keys held by another node and not expired are left out.
+    its epoch and is extended. Keys held by another node and not expired are left out; a key whose
+    holder is busy writing under it (`fence`) is waited for, then judged again.
+    `holder_timeout`: also take keys whose holder has not heartbeated for that long (or has no
+    node row), whatever their expiry: with it, liveness is the node's heartbeat and keys can be
+    acquired with a long lease and renewed rarely (each renewal writes ~100-150 B of WAL a key).
+    `take_expired=False`: take only free, released or our own keys, not expired ones of others,
+    e.g. for a lease time after the database came back, so every node can renew its own first.
     """
     monitors, slots = _split(dict.fromkeys(keys))
     if not monitors:
         return {}
     rows = conn.execute(_ACQUIRE, {"node": node, "secs": float(lease_seconds), "monitors": monitors,
-                                   "slots": slots})
+                                   "slots": slots, "take": take_expired,
+                                   "holder": None if holder_timeout is None else float(holder_timeout)})
     return _keyed(rows)
 
 
@@ -180,18 +201,21 @@ def release(conn: psycopg.Connection[Any], node: str, keys: Iterable[LeaseKey] |
                                    "slots": slots}).rowcount
 
 
-def fence(conn: psycopg.Connection[Any], node: str, held: Mapping[LeaseKey, int]) -> set[LeaseKey]:
+def fence(conn: psycopg.Connection[Any], node: str, held: Mapping[LeaseKey, int], *,
+          lock: bool = True) -> set[LeaseKey]:
     """Inside the caller's write transaction: lock the node's lease rows and keep the keys still ours.
 
     Returns the keys whose lease row still names `node` with the epoch in `held`; those rows are
     locked FOR SHARE until the caller commits, so no other node can take them over in between. Write
     nothing for the other keys. Call it first in the transaction (locks in key order, like acquire).
+    `lock=False` only reads (no lock, no WAL; a lock costs ~100 B of WAL a key): enough for writes
+    that may be doubled once around a takeover (raw checks), not for transitions or notifications.
     """
-    if conn.autocommit and conn.info.transaction_status == pq.TransactionStatus.IDLE:
+    if lock and conn.autocommit and conn.info.transaction_status == pq.TransactionStatus.IDLE:
         raise ValueError("fence() must run inside the caller's write transaction")
     if not held:
         return set()
-    rows = conn.execute(_HELD + " FOR SHARE OF l", _held_params(node, held))
+    rows = conn.execute(_HELD + (" FOR SHARE OF l" if lock else ""), _held_params(node, held))
     return {(monitor, slot) for monitor, slot, _epoch in rows}
 
 
