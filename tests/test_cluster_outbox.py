@@ -208,8 +208,9 @@ def test_rows_wait_behind_a_placeholder_of_their_monitor_unless_their_url_is_pla
 
 def test_recording_notes_the_attempt_on_the_incident_timeline(conns: Conns) -> None:
     a, _, _ = conns
-    row = a.execute("INSERT INTO incident (monitor_id, state, cause, started_at, opened_at) "
-                    "VALUES (1, 'open', 'HTTP 503', 0, 0) RETURNING id").fetchone()
+    row = a.execute("WITH m AS (INSERT INTO monitor (name) VALUES ('api') RETURNING id) "
+                    "INSERT INTO incident (monitor_id, state, cause, started_at, opened_at) "
+                    "SELECT id, 'open', 'HTTP 503', 0, 0 FROM m RETURNING id").fetchone()
     assert row is not None
     queue(a, [("api", "json://x")], incident_id=row[0])
     (taken,) = claim(a, "A")

@@ -11,11 +11,13 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import peewee
 import psycopg
 import pytest
 from cluster_helpers import cluster_schema, connect
 from waiting import wait_for
 
+from shiptrack_tui.storage import pg_schema
 from shiptrack_tui.storage.cluster import (
     CLUSTER_DDL,
     LeaseKey,
@@ -29,6 +31,8 @@ from shiptrack_tui.storage.cluster import (
     write_location_state,
 )
 from shiptrack_tui.storage.cluster_nodes import NodeInfo, cluster_status, forget_node, heartbeat, nodes
+from shiptrack_tui.storage.migrations import SCHEMA_VERSION
+from shiptrack_tui.storage.postgres import PgDatabase
 
 Conns = list[psycopg.Connection[Any]]
 
@@ -312,3 +316,27 @@ def test_ten_thousand_keys_in_one_statement_each(conns: Conns) -> None:
     print("10,000 keys: " + ", ".join(f"{what} {seconds * 1000:.0f} ms" for what, seconds in timings.items()))
     assert len(held) == 10_000 and set(held.values()) == {1}
     assert timings["acquire"] < 5.0  # well under a second here; generous for a loaded machine
+
+
+def test_the_store_s_own_connections_work_inside_its_write_transactions(pg_url: str) -> None:
+    """The engine hands these functions the store's PostgreSQL connection (autocommit, BEGIN by
+    `writing()`); the store's migration plus CLUSTER_DDL is the whole schema."""
+    db = PgDatabase(pg_url)
+    try:
+        pg_schema.migrate(db, pg_url, SCHEMA_VERSION)
+        with db.writing():
+            for statement in CLUSTER_DDL:
+                db.execute_sql(statement)
+        key = ("api", "")
+        with db.writing():
+            held = acquire(db.connection(), "A", [key], 30)
+        assert held == {key: 1}
+        with db.writing():
+            assert fence(db.connection(), "A", held) == {key}
+            db.execute_sql("UPDATE monitor SET status = 'down' WHERE name = 'api'")  # the fenced write
+        with pytest.raises(ValueError, match="transaction"):
+            fence(db.connection(), "A", held)  # outside writing(): no transaction to hold the lock
+        with pytest.raises(peewee.DatabaseError, match="interval"), db.writing():
+            acquire(db.connection(), "A", [key], float("nan"))  # psycopg's errors come out as the store's
+    finally:
+        db.close_all()

@@ -23,6 +23,9 @@ from typing import Any, Final
 import psycopg
 from psycopg import pq
 
+from shiptrack_tui.storage.postgres import PgConnection, _translated_error
+
+Conn = psycopg.Connection[Any] | PgConnection  # a raw psycopg connection, or the store's wrapper
 LeaseKey = tuple[str, str]  # (monitor, slot); slot "" is the owner, "<location>" a location checker
 
 NOBODY: Final = ""  # the node of a released lease
@@ -85,6 +88,18 @@ class LocationState:
     epoch: int
 
 
+def raw_connection(conn: Conn) -> psycopg.Connection[Any]:
+    return conn.raw if isinstance(conn, PgConnection) else conn
+
+
+def run(conn: Conn, sql: str, params: Any = None) -> psycopg.Cursor[Any]:
+    """Execute with psycopg's own placeholders; psycopg errors raised as peewee's, like the store's."""
+    try:
+        return raw_connection(conn).execute(sql, params)
+    except psycopg.Error as error:
+        raise _translated_error(error) from error
+
+
 def _split(keys: Iterable[LeaseKey]) -> tuple[list[str], list[str]]:
     monitors, slots = [], []
     for monitor, slot in keys:
@@ -127,7 +142,7 @@ RETURNING l.monitor, l.slot, l.epoch
 """
 
 
-def acquire(conn: psycopg.Connection[Any], node: str, keys: Iterable[LeaseKey],
+def acquire(conn: Conn, node: str, keys: Iterable[LeaseKey],
             lease_seconds: float = DEFAULT_LEASE_SECONDS, *, holder_timeout: float | None = None,
             take_expired: bool = True) -> dict[LeaseKey, int]:
     """Take the keys that are free, expired or already ours; return those we now hold -> epoch.
@@ -144,7 +159,7 @@ def acquire(conn: psycopg.Connection[Any], node: str, keys: Iterable[LeaseKey],
     monitors, slots = _split(dict.fromkeys(keys))
     if not monitors:
         return {}
-    rows = conn.execute(_ACQUIRE, {"node": node, "secs": float(lease_seconds), "monitors": monitors,
+    rows = run(conn, _ACQUIRE, {"node": node, "secs": float(lease_seconds), "monitors": monitors,
                                    "slots": slots, "take": take_expired,
                                    "holder": None if holder_timeout is None else float(holder_timeout)})
     return _keyed(rows)
@@ -171,7 +186,7 @@ def _held_params(node: str, held: Mapping[LeaseKey, int]) -> dict[str, Any]:
     return {"node": node, "monitors": monitors, "slots": slots, "epochs": [int(e) for e in held.values()]}
 
 
-def renew(conn: psycopg.Connection[Any], node: str, held: Mapping[LeaseKey, int],
+def renew(conn: Conn, node: str, held: Mapping[LeaseKey, int],
           lease_seconds: float = DEFAULT_LEASE_SECONDS) -> dict[LeaseKey, int]:
     """Extend the keys still ours at the same epoch; return them (the others were lost).
 
@@ -181,7 +196,7 @@ def renew(conn: psycopg.Connection[Any], node: str, held: Mapping[LeaseKey, int]
     if not held:
         return {}
     params = _held_params(node, held) | {"secs": float(lease_seconds)}
-    return _keyed(conn.execute(_RENEW, params))
+    return _keyed(run(conn, _RENEW, params))
 
 
 _RELEASE: Final = """
@@ -191,17 +206,17 @@ WHERE node = %(node)s AND (%(all)s OR (monitor, slot) IN (
 """
 
 
-def release(conn: psycopg.Connection[Any], node: str, keys: Iterable[LeaseKey] | None = None) -> int:
+def release(conn: Conn, node: str, keys: Iterable[LeaseKey] | None = None) -> int:
     """Give up these keys (all of the node's when None) if ours; return how many were released.
 
     The rows stay, held by nobody and expired, so the next holder's epoch is still one higher.
     """
     monitors, slots = _split(keys or ())
-    return conn.execute(_RELEASE, {"node": node, "all": keys is None, "monitors": monitors,
+    return run(conn, _RELEASE, {"node": node, "all": keys is None, "monitors": monitors,
                                    "slots": slots}).rowcount
 
 
-def fence(conn: psycopg.Connection[Any], node: str, held: Mapping[LeaseKey, int], *,
+def fence(conn: Conn, node: str, held: Mapping[LeaseKey, int], *,
           lock: bool = True) -> set[LeaseKey]:
     """Inside the caller's write transaction: lock the node's lease rows and keep the keys still ours.
 
@@ -211,11 +226,12 @@ def fence(conn: psycopg.Connection[Any], node: str, held: Mapping[LeaseKey, int]
     `lock=False` only reads (no lock, no WAL; a lock costs ~100 B of WAL a key): enough for writes
     that may be doubled once around a takeover (raw checks), not for transitions or notifications.
     """
-    if lock and conn.autocommit and conn.info.transaction_status == pq.TransactionStatus.IDLE:
+    raw = raw_connection(conn)
+    if lock and raw.autocommit and raw.info.transaction_status == pq.TransactionStatus.IDLE:
         raise ValueError("fence() must run inside the caller's write transaction")
     if not held:
         return set()
-    rows = conn.execute(_HELD + (" FOR SHARE OF l" if lock else ""), _held_params(node, held))
+    rows = run(conn, _HELD + (" FOR SHARE OF l" if lock else ""), _held_params(node, held))
     return {(monitor, slot) for monitor, slot, _epoch in rows}
 
 
@@ -226,9 +242,9 @@ ORDER BY monitor, slot
 """
 
 
-def leases(conn: psycopg.Connection[Any], monitors: Collection[str] | None = None) -> list[LeaseRow]:
+def leases(conn: Conn, monitors: Collection[str] | None = None) -> list[LeaseRow]:
     """Leases held by some node (expired ones included: see `remaining`), of these monitors or all."""
-    rows = conn.execute(_LEASES, {"all": monitors is None, "monitors": list(monitors or ())})
+    rows = run(conn, _LEASES, {"all": monitors is None, "monitors": list(monitors or ())})
     return [LeaseRow(monitor, slot, node, int(epoch), remaining)
             for monitor, slot, node, epoch, remaining in rows]
 
@@ -247,7 +263,7 @@ WHERE s.checked_at <= excluded.checked_at
 """
 
 
-def write_location_state(conn: psycopg.Connection[Any], node: str, held: Mapping[LeaseKey, int],
+def write_location_state(conn: Conn, node: str, held: Mapping[LeaseKey, int],
                          results: Sequence[LocationResult]) -> set[LeaseKey]:
     """Store each location checker's latest result, fenced by its location lease (monitor, location).
 
@@ -265,7 +281,7 @@ def write_location_state(conn: psycopg.Connection[Any], node: str, held: Mapping
             chosen[key] = result
     if chosen:
         rows = list(chosen.values())
-        conn.execute(_WRITE_LOCATIONS, {
+        run(conn, _WRITE_LOCATIONS, {
             "monitors": [r.monitor for r in rows], "locations": [r.location for r in rows],
             "nodes": [node] * len(rows), "epochs": [held[(r.monitor, r.location)] for r in rows],
             "failures": [r.failures for r in rows], "oks": [r.ok for r in rows],
@@ -274,10 +290,10 @@ def write_location_state(conn: psycopg.Connection[Any], node: str, held: Mapping
     return set(chosen)
 
 
-def location_states(conn: psycopg.Connection[Any],
+def location_states(conn: Conn,
                     monitors: Collection[str] | None = None) -> list[LocationState]:
     """The latest result of each location checker of these monitors (all when None), in key order."""
-    rows = conn.execute(
+    rows = run(conn,
         "SELECT monitor, location, ok, failures, reason, latency_ms, checked_at, node, epoch "
         "FROM location_state WHERE %(all)s OR monitor = ANY(%(monitors)s::text[]) ORDER BY monitor, location",
         {"all": monitors is None, "monitors": list(monitors or ())})
@@ -286,9 +302,9 @@ def location_states(conn: psycopg.Connection[Any],
             for monitor, location, ok, failures, reason, latency, at, node, epoch in rows]
 
 
-def drop_location_states(conn: psycopg.Connection[Any], keep: Collection[LeaseKey]) -> int:
+def drop_location_states(conn: Conn, keep: Collection[LeaseKey]) -> int:
     """Delete results of location checkers that no longer exist (monitor removed, location dropped)."""
     monitors, locations = _split(keep)
-    return conn.execute(
+    return run(conn,
         "DELETE FROM location_state WHERE (monitor, location) NOT IN "
         "(SELECT * FROM unnest(%s::text[], %s::text[]))", (monitors, locations)).rowcount
