@@ -40,3 +40,12 @@ def queue(conn: psycopg.Connection[Any], rows: list[tuple[str, str]], transition
         ids.append(int(row[0]))
     conn.commit()
     return ids
+
+
+def lapse(conn: psycopg.Connection[Any], table: str, column: str, where: str, params: tuple[Any, ...],
+          seconds: float = 3600.0) -> None:
+    """Time passes for these rows: move a database-clock time back by `seconds` (committed), so a
+    test need not both wait for an expiry and hope the machine never stalls before it."""
+    conn.execute(f"UPDATE {table} SET {column} = {column} - make_interval(secs => %s) WHERE {where}",
+                 (seconds, *params))
+    conn.commit()

@@ -14,7 +14,7 @@ from typing import Any
 import peewee
 import psycopg
 import pytest
-from cluster_helpers import cluster_schema, connect
+from cluster_helpers import cluster_schema, connect, lapse
 from waiting import wait_for
 
 from shiptrack_tui.storage import pg_schema
@@ -103,15 +103,23 @@ def test_concurrent_acquires_grant_each_key_to_exactly_one_node(db: str) -> None
 def test_a_takeover_bumps_the_epoch_and_a_release_keeps_it_growing(conns: Conns) -> None:
     a, b, _ = conns
     key = ("api", "")
-    assert committed(a, acquire(a, "A", [key], 0.3)) == {key: 1}
-    assert committed(a, acquire(a, "A", [key], 0.3)) == {key: 1}  # already ours: same epoch, extended
+    assert committed(a, acquire(a, "A", [key], 30)) == {key: 1}
+    assert committed(a, acquire(a, "A", [key], 30)) == {key: 1}  # already ours: same epoch, extended
     assert committed(b, acquire(b, "B", [key], 30)) == {}  # held by A, not expired
-    assert wait_for(lambda: committed(b, acquire(b, "B", [key], 30)), 10, "A's lease to expire") == {key: 2}
+    lapse(a, "lease", "expires_at", "node = %s", ("A",))
+    assert committed(b, acquire(b, "B", [key], 30)) == {key: 2}
     assert committed(a, acquire(a, "A", [key], 30)) == {}
     assert committed(b, release(b, "B", [key])) == 1
     assert leases(a) == []  # released: held by nobody
     assert committed(a, acquire(a, "A", [key], 30)) == {key: 3}
     assert committed(b, release(b, "B")) == 0  # not B's any more
+
+
+def test_a_lease_expires_by_the_database_clock(conns: Conns) -> None:
+    a, b, _ = conns
+    key = ("api", "")
+    assert committed(a, acquire(a, "A", [key], 0.2)) == {key: 1}
+    assert wait_for(lambda: committed(b, acquire(b, "B", [key], 30)), 10, "A's lease to expire") == {key: 2}
 
 
 def test_renew_rides_out_expiry_unless_someone_took_over(conns: Conns) -> None:
@@ -199,10 +207,10 @@ def test_with_a_holder_timeout_liveness_is_the_heartbeat(conns: Conns) -> None:
     heartbeat(a, NodeInfo("A", "eu", "h", ("api", "web")))
     assert committed(a, acquire(a, "A", [key], 300)) == {key: 1}
     assert committed(b, acquire(b, "Z", [orphan], 300)) == {orphan: 1}  # Z never heartbeats
-    assert committed(b, acquire(b, "B", [key, orphan], 30, holder_timeout=0.3)) == {orphan: 2}
-    got = wait_for(lambda: committed(b, acquire(b, "B", [key], 30, holder_timeout=0.3)), 10,
-                   "A's heartbeat to go stale")
-    assert got == {key: 2}
+    assert committed(b, acquire(b, "B", [key, orphan], 30, holder_timeout=20)) == {orphan: 2}
+    lapse(a, "node", "heartbeat_at", "name = %s", ("A",), seconds=21)
+    assert committed(b, acquire(b, "B", [key], 30)) == {}  # its lease alone has 300 s to run
+    assert committed(b, acquire(b, "B", [key], 30, holder_timeout=20)) == {key: 2}
 
 
 def test_without_take_expired_only_free_released_or_own_keys_are_taken(conns: Conns) -> None:
@@ -227,15 +235,16 @@ def test_heartbeats_say_who_is_alive(conns: Conns) -> None:
     assert rows["fra-1"].alive and rows["fra-1"].location == "eu-west"
     assert rows["fra-1"].monitors == {"api", "web"} and 0 <= rows["fra-1"].age < 5
     started = rows["fra-1"].started_at
-    wait_for(lambda: not {r.name: r for r in committed(a, nodes(a, 0.3))}["nyc-1"].alive, 10,
-             "nyc-1 to miss its heartbeats")
+    lapse(a, "node", "heartbeat_at", "true", (), seconds=21)  # both miss their beats for 21 s
+    assert not any(row.alive for row in committed(a, nodes(a, 20)))
     heartbeat(a, NodeInfo("fra-1", "eu-west", "h1", ("api", "web"), pid=10, host="fra", owned=2,
                           lateness_p99_ms=12.5))
     a.commit()
-    rows = {row.name: row for row in nodes(a, 0.3)}
-    assert rows["fra-1"].alive and not rows["nyc-1"].alive
+    rows = {row.name: row for row in nodes(a, 20)}
+    assert rows["fra-1"].alive and not rows["nyc-1"].alive and rows["nyc-1"].age > 20
     assert (rows["fra-1"].owned, rows["fra-1"].lateness_p99_ms) == (2, 12.5)
     assert rows["fra-1"].started_at == started and rows["fra-1"].heartbeat_at > started
+    wait_for(lambda: not committed(a, nodes(a, 0.2))[0].alive, 10, "fra-1's beat to age by the clock")
     # A new config is published with its monitors.
     heartbeat(a, NodeInfo("fra-1", "eu-west", "h2", ("api",), pid=10, host="fra"))
     a.commit()
