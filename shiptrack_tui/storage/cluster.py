@@ -88,6 +88,15 @@ class LocationState:
     epoch: int
 
 
+def session_options(lease_seconds: float) -> str:
+    """libpq `options` for an engine's connections (`psycopg.connect(url, options=...)`).
+
+    A process paused (SIGSTOP) inside a write transaction would keep its fence locks and hold up
+    the takeover; the server ends such a transaction after a quarter of the lease instead.
+    """
+    return f"-c idle_in_transaction_session_timeout={max(100, int(lease_seconds * 250))}"
+
+
 def raw_connection(conn: Conn) -> psycopg.Connection[Any]:
     return conn.raw if isinstance(conn, PgConnection) else conn
 
