@@ -96,6 +96,7 @@ class ClusterRole:
         self._held: dict[LeaseKey, int] = {}  # lease -> its epoch
         self._valid_until = -math.inf  # monotonic: the leases are trusted until then
         self._db_down = False
+        self._back_at = -math.inf  # monotonic: when the database came back after an outage
         self._nodes: dict[str, NodeView] = {}  # the live nodes at the last round
         self._told_skew = ""
         self._cluster_pool: ThreadPoolExecutor | None = None
@@ -200,6 +201,7 @@ class ClusterRole:
         if self._db_down:
             log.info("the database is back")
             self._db_down = False
+            self._back_at = self.monotonic()
         self._see(nodes)
         if release:
             await self._let_go(release, flush=True)
@@ -212,7 +214,9 @@ class ClusterRole:
                 await self._let_go(lost, flush=False)
                 log.warning("lost %d leases (taken over by other nodes): their checks stop here", len(lost))
             self._held.update(kept)
-        gained = await self._in_cluster_thread(link.acquire, acquire) if acquire else {}
+        # Just after an outage every lease has run out: for one lease, take no one else's.
+        polite = self.monotonic() - self._back_at < link.lease
+        gained = await self._in_cluster_thread(link.acquire, acquire, not polite) if acquire else {}
         self._valid_until = started + link.lease
         if gained:
             await self._take(gained)

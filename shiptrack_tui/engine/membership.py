@@ -60,10 +60,14 @@ class ClusterLink:
         self.fenced = 0  # writes the store dropped: their lease had moved on
         self._fence_logged_at = -FENCE_LOG_EVERY
         self._fence_lock = threading.Lock()
+        self._idle_ms = max(100, int(self.lease * 250))  # as storage.cluster.session_options
 
     # -- connections --------------------------------------------------------------------------
     def connect(self) -> psycopg.Connection[Any]:
-        kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": self._connect_timeout}
+        # A process paused inside a transaction must not hold lease or outbox rows for long.
+        kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": self._connect_timeout,
+                                  "options": leases.session_options(self.lease),
+                                  "application_name": f"shiptrack-{self.node}"}
         if self._password is not None:
             kwargs["password"] = self._password
         return psycopg.connect(self._url, **kwargs)
@@ -149,10 +153,12 @@ class ClusterLink:
         except NodeTaken as taken:
             log.error("%s", taken)
 
-    def acquire(self, keys: Iterable[LeaseKey]) -> dict[LeaseKey, int]:
+    def acquire(self, keys: Iterable[LeaseKey], take_expired: bool = True) -> dict[LeaseKey, int]:
+        """Free, released or own keys; and others' expired ones unless `take_expired` is False
+        (just after a database outage, when every lease has run out: each node renews its own first)."""
         conn = self._connection()
         with conn.transaction():
-            return leases.acquire(conn, self.node, keys, self.lease)
+            return leases.acquire(conn, self.node, keys, self.lease, take_expired=take_expired)
 
     def renew(self, held: Mapping[LeaseKey, int]) -> dict[LeaseKey, int]:
         conn = self._connection()
@@ -181,7 +187,11 @@ class ClusterLink:
                 wanted[key] = max(write.epoch, wanted.get(key, write.epoch))
         if not wanted:
             return writes
-        kept = leases.fence(getattr(conn, "raw", conn), self.node, wanted)
+        raw = getattr(conn, "raw", conn)
+        # Paused (SIGSTOP) in here, this transaction's locks would hold up the takeover: the server
+        # ends it after a quarter lease instead (its writes are then retried, and fenced).
+        raw.execute(f"SET LOCAL idle_in_transaction_session_timeout = {self._idle_ms}")
+        kept = leases.fence(raw, self.node, wanted)
         out = [w for w in writes if w.epoch is None
                or ((w.monitor, OWNER) in kept and wanted[(w.monitor, OWNER)] == w.epoch)]
         dropped = len(writes) - len(out)
