@@ -24,7 +24,7 @@ from shiptrack_tui.config.settings import ClusterSettings
 from shiptrack_tui.core.model import CheckResult, MonitorSpec, MonitorState, Outcome
 from shiptrack_tui.demo import DemoTargetsThread
 from shiptrack_tui.engine import Engine, EngineThread
-from shiptrack_tui.engine.membership import ClusterLink, NodeTaken
+from shiptrack_tui.engine.membership import ClusterLink, NodeTaken, claim_single_engine
 from shiptrack_tui.storage import PipelineWrite, Store
 
 
@@ -74,6 +74,22 @@ def test_a_second_process_claiming_the_same_node_name_is_refused(store: Store, p
     finally:
         first.close()
         second.close()
+
+
+def test_a_lone_engine_and_cluster_nodes_never_share_a_database(store: Store, pg_url: str) -> None:
+    alone = claim_single_engine(pg_url, None, "the test database")
+    node = link(pg_url, "fra-1")
+    with pytest.raises(NodeTaken, match="an engine without \\[cluster\\] runs on"):
+        node.claim_name()
+    with pytest.raises(RuntimeError, match="another ShipTrack engine already run"):
+        claim_single_engine(pg_url, None, "the test database")
+    alone.close()
+    node.claim_name()  # the lone engine stopped: nodes may join
+    node.beat(["api"], 0, None)
+    with pytest.raises(RuntimeError) as refused:
+        claim_single_engine(pg_url, None, "the test database")
+    assert str(refused.value).startswith("cluster nodes (fra-1) already run on the test database; ")
+    node.close()
 
 
 def test_fencing_drops_the_writes_of_a_lease_taken_over(store: Store, pg_url: str) -> None:

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("shiptrack.cluster")
 
 NAME_LOCK_CLASS: Final = 0x5354  # pg_try_advisory_lock(class, hashtext(node)): one process per node name
+ENGINE_LOCK: Final = (0x5355, 0)  # shared by every cluster node, exclusive for an engine without [cluster]
+SCHEMA_LOCK: Final = (0x5355, 1)  # nodes adding the cluster's tables, one at a time
 CONNECT_TIMEOUT_SECONDS: Final = 10
 FENCE_LOG_EVERY: Final = 10.0
 
@@ -94,6 +96,11 @@ class ClusterLink:
         """Hold a session lock on the node name for as long as this process runs; NodeTaken when
         another process holds it (two engines must never act as one node)."""
         conn = self.connect()
+        shared = conn.execute("SELECT pg_try_advisory_lock_shared(%s, %s)", ENGINE_LOCK).fetchone()
+        if not (shared and shared[0]):
+            conn.close()
+            raise NodeTaken(f"an engine without [cluster] runs on {self.shown} and checks every monitor "
+                            "itself; stop it, or give it [cluster] too, before adding nodes")
         row = conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))",
                            (NAME_LOCK_CLASS, self.node)).fetchone()
         if not (row and row[0]):
@@ -110,7 +117,7 @@ class ClusterLink:
         """The cluster's tables, if the schema does not have them yet (every node may race here)."""
         conn = self._connection()
         with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (NAME_LOCK_CLASS,))
+            conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", SCHEMA_LOCK)
             for statement in leases.CLUSTER_DDL:
                 conn.execute(statement)
 
@@ -213,6 +220,27 @@ class ClusterLink:
     # -- the outbox -------------------------------------------------------------------------------
     def outbox(self, store: Store, may_send: Callable[[], bool], send_timeout: float) -> ClusterOutbox:
         return ClusterOutbox(self, store, may_send, send_timeout)
+
+
+def claim_single_engine(url: str, password: str | None, shown: str) -> psycopg.Connection[Any]:
+    """An engine without [cluster] on PostgreSQL: hold the engine lock exclusively for the process's
+    life (the returned connection), so cluster nodes and other lone engines cannot run beside it;
+    RuntimeError (one line) when they do."""
+    kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+                              "application_name": "shiptrack"}
+    if password is not None:
+        kwargs["password"] = password
+    conn = psycopg.connect(url, **kwargs)
+    row = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", ENGINE_LOCK).fetchone()
+    if not (row and row[0]):
+        nodes: list[str] = []
+        if _has_node_table(conn):
+            nodes = [name for (name,) in conn.execute("SELECT name FROM node ORDER BY name")]
+        conn.close()
+        who = f"cluster nodes ({', '.join(nodes[:5])})" if nodes else "another ShipTrack engine"
+        raise RuntimeError(f"{who} already run on {shown}; an engine without [cluster] checks every "
+                           "monitor alone: add the same [cluster] table (its own node name) to this config")
+    return conn
 
 
 def _has_node_table(conn: psycopg.Connection[Any]) -> bool:
