@@ -62,13 +62,15 @@ class ClusterLink:
         self.fenced = 0  # writes the store dropped: their lease had moved on
         self._fence_logged_at = -FENCE_LOG_EVERY
         self._fence_lock = threading.Lock()
-        self._idle_ms = max(100, int(self.lease * 250))  # as storage.cluster.session_options
+        # A quarter lease (as storage.cluster.session_options), but never under a second: a busy
+        # machine may well leave a transaction idle for a few hundred milliseconds.
+        self._idle_ms = max(1000, int(self.lease * 250))
 
     # -- connections --------------------------------------------------------------------------
     def connect(self) -> psycopg.Connection[Any]:
         # A process paused inside a transaction must not hold lease or outbox rows for long.
         kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": self._connect_timeout,
-                                  "options": leases.session_options(self.lease),
+                                  "options": f"-c idle_in_transaction_session_timeout={self._idle_ms}",
                                   "application_name": f"shiptrack-{self.node}"}
         if self._password is not None:
             kwargs["password"] = self._password
