@@ -15,13 +15,24 @@ import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shiptrack_tui.config import Config
 from shiptrack_tui.config.warnings import config_warnings
 from shiptrack_tui.engine import Engine
+from shiptrack_tui.heartbeat import heartbeat_path
 from shiptrack_tui.lock import EngineLock, LockHeld
 from shiptrack_tui.storage import Store
+from shiptrack_tui.store_target import StoreTarget
 from shiptrack_tui.systemd import SystemdNotifier
+
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    from shiptrack_tui.engine.membership import ClusterLink
+
+    class Closeable(Protocol):
+        def close(self) -> None: ...
 
 log = logging.getLogger("shiptrack.daemon")
 
@@ -38,23 +49,33 @@ def setup_logging(verbose: bool = False) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def run_daemon(config: Config, db_path: Path, reload_config: Callable[[], Config]) -> int:
-    """Hold the database's lock and run the engine until a signal stops it; the exit code."""
+def run_daemon(config: Config, db_path: StoreTarget | Path, reload_config: Callable[[], Config]) -> int:
+    """Hold the database's lock and run the engine until a signal stops it; the exit code.
+
+    `db_path` is a SQLite file or a StoreTarget (a file or a PostgreSQL URL)."""
     # A stop asked for while starting (systemd, a test, an impatient operator) is kept and honoured
     # once the loop's handlers take over, rather than killing the process half-started.
     stopped_early: list[str] = []
     previous = {early: signal.signal(early, lambda number, _frame: stopped_early.append(
         signal.Signals(number).name)) for early in (signal.SIGTERM, signal.SIGINT)}
     try:
-        return _run_locked(config, db_path, reload_config, stopped_early)
+        return _run_locked(config, StoreTarget.of(db_path), reload_config, stopped_early)
     finally:
         for number, handler in previous.items():  # a caller in-process gets its own handlers back
             signal.signal(number, handler)
 
 
-def _run_locked(config: Config, db_path: Path, reload_config: Callable[[], Config],
+def _run_locked(config: Config, target: StoreTarget, reload_config: Callable[[], Config],
                 stopped_early: list[str]) -> int:
-    lock = EngineLock(db_path)
+    if config.cluster is not None and not target.is_postgres:
+        print(f"shiptrack: {config.path}: [cluster] needs a PostgreSQL store shared by the nodes, and "
+              f"this one is the SQLite file {target}; set [storage] url = \"postgresql://...\" "
+              "(or remove [cluster])", file=sys.stderr)
+        return 2
+    # In a cluster, several engines share one database: the lock (and the heartbeat file) is this
+    # machine's per node name; the database itself refuses a second process with the same name.
+    local = target.local if config.cluster is None else node_local(target.local, config.cluster.node)
+    lock = EngineLock(local)
     try:
         lock.acquire()
     except LockHeld as held:
@@ -66,13 +87,74 @@ def _run_locked(config: Config, db_path: Path, reload_config: Callable[[], Confi
         except OSError as error:  # web.ListenError: a port in use, an address not there
             print(f"shiptrack: {error}", file=sys.stderr)
             return 1
-        store = Store.open(db_path)
+        store = target.open()
         try:
-            return asyncio.run(_serve(config, store, reload_config, listener, stopped_early))
+            link = _join(config, target) if config.cluster is not None else None
+            alone = _alone(target) if link is None and target.is_postgres else None
+        except RuntimeError as error:
+            store.close()
+            print(f"shiptrack: {error}", file=sys.stderr)
+            return 1
+        try:
+            return asyncio.run(_serve(config, store, reload_config, listener, stopped_early, target,
+                                      link=link, local=local))
         finally:
+            for held in (link, alone):
+                if held is not None:
+                    held.close()
             store.close()
     finally:
         lock.release()
+
+
+def node_local(local: Path, node: str) -> Path:
+    """This machine's lock and heartbeat file for one cluster node of a PostgreSQL store."""
+    return local.with_name(f"{local.name}-node-{node}")
+
+
+def _join(config: Config, target: StoreTarget) -> ClusterLink:
+    """Claim this node's name on the shared database (RuntimeError, one line, when it cannot)."""
+    from shiptrack_tui.config.cluster import cluster_config_hash
+    from shiptrack_tui.engine.membership import ClusterLink, NodeTaken
+    from shiptrack_tui.storage.postgres import read_password
+
+    assert config.cluster is not None and target.url is not None
+    try:
+        password = read_password(target.password_file)
+    except OSError as error:
+        raise RuntimeError(f"{target.password_file}: the PostgreSQL password file cannot be read "
+                           f"({error.strerror})") from None
+    link = ClusterLink(target.url, config.cluster, cluster_config_hash(config), password=password)
+    try:
+        link.claim_name()
+        link.prepare()
+    except NodeTaken:
+        link.close()
+        raise
+    except Exception as error:
+        link.close()
+        if not link.unreachable(error):
+            raise
+        raise RuntimeError(f"cannot join the cluster on {target}: {link.describe(error)}") from None
+    return link
+
+
+def _alone(target: StoreTarget) -> Closeable:
+    """An engine without [cluster] on PostgreSQL holds the database alone: no cluster node, and no
+    other such engine on another machine, may run beside it (RuntimeError, one line)."""
+    from shiptrack_tui.engine.membership import ClusterLink, claim_single_engine
+    from shiptrack_tui.storage.postgres import read_password
+
+    assert target.url is not None
+    try:
+        return claim_single_engine(target.url, read_password(target.password_file), target.display)
+    except OSError as error:
+        raise RuntimeError(f"{target.password_file}: the PostgreSQL password file cannot be read "
+                           f"({error.strerror})") from None
+    except Exception as error:
+        if not ClusterLink.unreachable(error):
+            raise
+        raise RuntimeError(f"cannot lock {target}: {ClusterLink.describe(error)}") from None
 
 
 def _listen(config: Config) -> socket.socket | None:
@@ -91,13 +173,17 @@ def _warn(config: Config) -> Config:
 
 
 async def _serve(config: Config, store: Store, reload_config: Callable[[], Config],
-                 listener: socket.socket | None = None, stopped_early: list[str] | None = None) -> int:
+                 listener: socket.socket | None = None, stopped_early: list[str] | None = None,
+                 target: StoreTarget | None = None, *, link: ClusterLink | None = None,
+                 local: Path | None = None) -> int:
     def load() -> Config:  # every reload, by SIGHUP or by the engine seeing the file change
         return _warn(reload_config())
 
     watch = load if config.path.is_file() else None  # the demo has no file to watch
     notifier = SystemdNotifier()
-    engine = Engine(config, store, config_loader=watch, notifier=notifier)
+    target = target if target is not None else StoreTarget.of(store.path)
+    engine = Engine(config, store, config_loader=watch, notifier=notifier,
+                    heartbeat=heartbeat_path(local or target.local), cluster=link)
     loop = asyncio.get_running_loop()
 
     def stop(signame: str) -> None:
@@ -119,13 +205,16 @@ async def _serve(config: Config, store: Store, reload_config: Callable[[], Confi
         if listener is not None:
             listener.close()
         return 0
-    log.info("shiptrack daemon started: %d monitors, database %s", len(config.monitors), store.path)
+    log.info("shiptrack daemon started: %d monitors, database %s", len(config.monitors), target)
+    if link is not None:
+        log.info("cluster node %s (location %s, lease %gs): sharing the monitors with the live nodes",
+                 link.node, link.location, link.lease)
     _warn(config)
     web = None
     if listener is not None:  # its own thread, loop and store: HTTP load never reaches this loop
         from shiptrack_tui.web import start_http
 
-        web = await asyncio.to_thread(start_http, listener, config.http, store.path,
+        web = await asyncio.to_thread(start_http, listener, config.http, target,
                                       config=lambda: engine.config, vitals=engine.vitals, wake=engine.wake,
                                       engine_loop=engine.call_soon)
     try:

@@ -27,6 +27,8 @@ class Defaults:
     recovery_threshold: int = 2
     degraded_after: float | None = None
     severity: Severity = DEFAULT_SEVERITY
+    locations: tuple[str, ...] = ()  # config/cluster.py: where monitors are checked from (none: here)
+    confirm: int = 1  # how many of those locations must each reach failure_threshold
 
     def timeout_for(self, interval: float) -> float:
         """The timeout a monitor with this interval inherits."""
@@ -37,12 +39,15 @@ class Defaults:
 
 @dataclass(frozen=True, slots=True)
 class StorageSettings:
-    """`[storage]`: `path` None means the platform data dir (see paths.default_db_path).
+    """`[storage]`: `path` None means the platform data dir (see paths.default_db_path); `url` (a
+    PostgreSQL URL) replaces `path`, its password from `password_file` or libpq's usual places.
 
     The `keep_*` retention defaults hold 10,000 monitors at 30 s under 5 GB (README, "Storage").
     """
 
     path: Path | None = None
+    url: str | None = field(default=None, repr=False)  # may hold a password: never in a repr
+    password_file: Path | None = None
     keep_raw: float = 2 * 86400.0  # every single check
     keep_hourly: float = 32 * 86400.0  # hour rollups; at least 32 days (30-day windows read them)
     keep_daily: float = 180 * 86400.0  # day and week rollups; at least keep_hourly
@@ -104,6 +109,17 @@ class HttpSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ClusterSettings:
+    """`[cluster]` (config/cluster.py): this engine as one node of several sharing a PostgreSQL store.
+    `node` and `location` default to the host name; `lease` is how long a node's leases last
+    without renewal (a dead node's monitors move after at most this long)."""
+
+    node: str
+    location: str
+    lease: float = 20.0
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """A whole config file, validated. `digest` is the sha256 of the file's bytes."""
 
@@ -118,6 +134,7 @@ class Config:
     services: tuple[ServiceSpec, ...] = ()
     http: HttpSettings = HttpSettings()
     status_page: StatusPageSettings | None = None  # None: no public status page, no badges
+    cluster: ClusterSettings | None = None  # None: a single machine (no [cluster] table)
 
     def monitor(self, name: str) -> MonitorSpec | None:
         return next((spec for spec in self.monitors if spec.name == name), None)
