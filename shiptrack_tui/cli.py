@@ -124,6 +124,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         now = time.time()
         summaries = store.monitor_summaries(now)
         silences = store.active_silences()
+        locations = store.location_states() if args.json else {}
     finally:
         store.close()
     health = engine_health(db_path, now)  # a stalled database cannot say so itself: see heartbeat.py
@@ -131,7 +132,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         from shiptrack_tui.cli_services import config_index, services_config
 
         in_services = config_index(services_config(args, db_path, _config_if_any(args))).by_monitor
-        print(json.dumps(status_json(summaries, health, silences, now, in_services), indent=2))
+        print(json.dumps(status_json(summaries, health, silences, now, in_services, locations), indent=2))
         return EXIT_OK
     problem = health.problem() if health is not None else None
     if problem is not None:

@@ -13,7 +13,9 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import psycopg
+from psycopg import errors
 
+from shiptrack_tui.core.location_view import LocationView
 from shiptrack_tui.storage.cluster import (
     LeaseKey,
     LocationResult,
@@ -63,3 +65,19 @@ class PgLocationBook:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+
+def read_views(conn: psycopg.Connection[Any], monitors: Collection[str] | None = None
+               ) -> dict[str, tuple[LocationView, ...]]:
+    """Monitor -> each location's latest check, for readers; {} where no node has made the tables."""
+    try:
+        stored = location_states(conn, monitors)
+    except errors.UndefinedTable:
+        return {}
+    found: dict[str, list[LocationView]] = {}
+    for row in stored:
+        r = row.result
+        found.setdefault(r.monitor, []).append(LocationView(
+            monitor=r.monitor, location=r.location, ok=r.ok, failures=r.failures, reason=r.reason,
+            checked_at=r.checked_at, node=row.node, latency_ms=r.latency_ms))
+    return {monitor: tuple(views) for monitor, views in found.items()}

@@ -16,6 +16,7 @@ from peewee import ConnectionContext
 from peewee import DatabaseError as PeeweeDatabaseError
 
 from shiptrack_tui.core.days import DayCounts
+from shiptrack_tui.core.location_view import LocationView
 from shiptrack_tui.core.model import (
     Action,
     ActionKind,
@@ -328,6 +329,16 @@ class Store:
     def data_version(self) -> int:
         """PRAGMA data_version on this thread's connection: it changes when another one commits."""
         return int(self._conn().execute("PRAGMA data_version").fetchone()[0])
+
+    # -- multi-location monitors (PostgreSQL only; storage/locations.py) ----------------------
+    def location_states(self, monitors: Collection[str] | None = None) -> dict[str, tuple[LocationView, ...]]:
+        """Monitor -> each location's latest check (DESIGN §12), all monitors when None; {} on
+        SQLite, which has no cluster."""
+        if getattr(self, "backend", "sqlite") != "postgresql":
+            return {}
+        from shiptrack_tui.storage.locations import read_views
+
+        return read_views(self._conn().raw, monitors)
 
     # -- outbox -------------------------------------------------------------------------------
     def due_outbox(self, now: float, limit: int = 100) -> list[OutboxRow]:

@@ -38,7 +38,8 @@ def _monitor_rows(ctx: WebContext, names: list[str] | None = None) -> list[dict[
     summaries = store.monitor_summaries(now, names=names)
     members = config_memberships(ctx.config())[1]
     health = engine_health(ctx.db_path, now)
-    return status_json(summaries, health, store.active_silences(), now, services_of(members))
+    locations = store.location_states(names)
+    return status_json(summaries, health, store.active_silences(), now, services_of(members), locations)
 
 
 def _known(ctx: WebContext, name: str) -> None:

@@ -181,6 +181,7 @@ def _body(detail: MonitorDetail) -> Text:
         text.append(f"  HTTP {summary.last_status_code}")
     text.append("\nlast error  ", style="bold")
     text.append(state.last_error or "none")
+    _locations(text, detail)
     if summary.open_incident_id is not None:
         text.append("\nincident    ", style="bold")
         text.append(f"#{summary.open_incident_id} {'acknowledged' if is_acknowledged(summary) else 'open'}")
@@ -192,6 +193,20 @@ def _body(detail: MonitorDetail) -> Text:
     days = summary.cert_days_left
     text.append(NO_DATA if days is None else f"{days} days left")
     return text
+
+
+def _locations(text: Text, detail: MonitorDetail) -> None:
+    """One line per location of a multi-location monitor: its latest check, how long ago, by whom."""
+    width = max((len(view.location) for view in detail.locations), default=0)
+    for index, view in enumerate(detail.locations):
+        text.append("\nlocations   " if index == 0 else "\n            ", style="bold" if index == 0 else "")
+        symbol = STATE_SYMBOLS[MonitorStatus.UP if view.ok else MonitorStatus.DOWN]
+        what = "ok" if view.ok else (view.reason or "failing")
+        if view.failures > 1:
+            what += f" ×{view.failures}"
+        text.append(f"{view.location:<{width}} ")
+        text.append(f"{symbol} {what}", style="" if view.ok else "bold")
+        text.append(f"  {fmt_ago(detail.now, view.checked_at)} ago · {view.node}")
 
 
 def _recent(detail: MonitorDetail) -> Text:
