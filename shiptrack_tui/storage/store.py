@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from peewee import DatabaseError as PeeweeDatabaseError
 
@@ -59,6 +59,10 @@ if TYPE_CHECKING:
     from shiptrack_tui.storage.postgres import PgDatabase
 
 
+Fence = Callable[[Any, Sequence[PipelineWrite]], Sequence[PipelineWrite]]
+"""(connection, writes) -> the writes whose lease is still held, inside the write transaction."""
+
+
 class Store:
     """ShipTrack's database. Open with `Store.open(path or URL)`; times are POSIX seconds."""
 
@@ -72,6 +76,9 @@ class Store:
         self.display_name = display_name or str(path)  # what to show: the path, or the URL sans password
         self._names = Names()
         self._segments = SegmentCache()
+        self.fence: Fence | None = None  # a cluster node's lease check, run in each commit's transaction
+        self.migrated_from: int | None = None
+        """The schema version the database had before this open migrated it (0: it was empty)."""
 
     @classmethod
     def open(cls, target: str | os.PathLike[str], busy_timeout: float = BUSY_TIMEOUT_SECONDS,
@@ -88,14 +95,16 @@ class Store:
         path = Path(target).expanduser()
         try:
             db = open_database(path, busy_timeout)
-            migrate(db, str(path))
+            found = migrate(db, str(path))
         except (sqlite3.DatabaseError, PeeweeDatabaseError) as error:
             raise StorageError(f"{path} cannot be used as a ShipTrack database ({error}); "
                                "check the --db path.") from error
         except OSError as error:
             raise StorageError(f"{path} cannot be opened ({error.strerror}); check the --db path "
                                "and its permissions.") from error
-        return cls(db, path)
+        store = cls(db, path)
+        store.migrated_from = found
+        return store
 
     @classmethod
     def _open_postgres(cls, url: str, connect_timeout: float, password_file: Path | None) -> Store:
@@ -178,6 +187,8 @@ class Store:
             return
         try:
             with self._db.writing():
+                if self.fence is not None:
+                    writes = self.fence(self._conn(), writes)
                 rewritten = apply_writes(self._conn(), self._names, writes)
         except BaseException:
             self._names.rollback()
