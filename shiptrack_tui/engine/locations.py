@@ -56,8 +56,16 @@ class LocationBook(Protocol):
         """The latest stored state of every location of these monitors."""
         ...
 
+    def close(self) -> None:
+        """Let go of the connection (a later call may open another)."""
+        ...
+
 
 Prober = Callable[[MonitorSpec], Awaitable[Observation]]
+Source = Callable[[], "tuple[object, Mapping[LeaseKey, int]]"]
+"""What the engine says now: its config (anything with `.monitors`; a new object when reloaded) and
+the leases it holds with their epochs (engine/cluster.py `held_keys`)."""
+SYNC_SECONDS = 0.5
 
 
 def is_multi_location(spec: MonitorSpec) -> bool:
@@ -118,8 +126,11 @@ class LocationChecks:
 
     def __init__(self, book: LocationBook, node: str, prober: Prober, *,
                  clock: Callable[[], float] = time.time,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, source: Source | None = None) -> None:
         self.book = book
+        self._source = source
+        self._config_seen: object = None
+        self._synced_at = -SYNC_SECONDS
         self.node = node
         self._prober = prober
         self.clock = clock
@@ -192,10 +203,13 @@ class LocationChecks:
         try:
             while True:
                 now = self.monotonic()
+                if now - self._synced_at >= SYNC_SECONDS:
+                    self._sync(now)
                 for due in self._schedule.pop_due(now):
                     self._launch(self._keys.get(due.name))
                 wake_at = self._schedule.next_wake()
-                delay = 1.0 if wake_at is None else max(0.0, min(wake_at - self.monotonic(), 1.0))
+                until = SYNC_SECONDS if wake_at is None else wake_at - self.monotonic()
+                delay = max(0.0, min(until, SYNC_SECONDS))
                 self._changed.clear()
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(delay):
@@ -209,6 +223,20 @@ class LocationChecks:
             if self._unwritten:  # a last try: the next node continues from what is stored
                 with contextlib.suppress(Exception):
                     await self._write_once()
+            await asyncio.to_thread(self.book.close)
+
+    def _sync(self, now: float) -> None:
+        """Follow the engine: its config when it changed, the location keys it holds now."""
+        self._synced_at = now
+        if self._source is None:
+            return
+        config, held = self._source()
+        if config is not self._config_seen:
+            self._config_seen = config
+            self.configure({spec.name: spec for spec in getattr(config, "monitors", ())})
+        mine = {key: epoch for key, epoch in held.items() if key[1]}
+        if mine != self._held:
+            self.hold(mine)
 
     def _launch(self, key: LeaseKey | None) -> None:
         if key is None or key not in self._held or key in self._in_flight:
