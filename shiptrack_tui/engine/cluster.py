@@ -29,6 +29,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
+from shiptrack_tui.config import Config
+from shiptrack_tui.config.cluster import cluster_config_hash
 from shiptrack_tui.core.cluster import OWNER, LeaseKey, NodeView, assign, lease_changes, skew, wanted_keys
 from shiptrack_tui.core.model import Action, ActionKind, MonitorSpec, MonitorState, TimelineKind
 from shiptrack_tui.notify.delivery import DEFAULT_TIMEOUT
@@ -73,6 +75,7 @@ class ClusterRole:
     engine owns every monitor and nothing here runs."""
 
     store: Store
+    config: Config
     clock: Callable[[], float]
     monotonic: Callable[[], float]
     counters: EngineCounters
@@ -97,6 +100,7 @@ class ClusterRole:
         self._told_skew = ""
         self._cluster_pool: ThreadPoolExecutor | None = None
         self._outbox: ClusterOutbox | None = None
+        self._hashed: tuple[Config, str] | None = None
 
     # -- what this node may do ------------------------------------------------------------------
     @property
@@ -181,7 +185,8 @@ class ClusterRole:
         locations = {name: tuple(getattr(spec, "locations", ())) for name, spec in self._specs.items()}
         lateness = self.counters.lateness.percentile(0.99)
         owned = sum(1 for monitor, slot in self._held if slot == OWNER and (monitor, slot) != CHORES)
-        nodes = await self._in_cluster_thread(link.beat, list(self._specs), owned, lateness)
+        digest = self._config_hash()
+        nodes = await self._in_cluster_thread(link.beat, list(self._specs), owned, lateness, digest)
         if self._db_down:
             log.info("the database is back")
             self._db_down = False
@@ -207,6 +212,13 @@ class ClusterRole:
             await self._take(gained)
             log.info("gained %d leases; %d held", len(gained), len(self._held))
         await self._refresh_silences()
+
+    def _config_hash(self) -> str:
+        """What this node publishes for config skew; recomputed only when the config changed."""
+        config = self.config
+        if self._hashed is None or self._hashed[0] is not config:
+            self._hashed = (config, cluster_config_hash(config))
+        return self._hashed[1]
 
     def _see(self, nodes: Iterable[NodeView]) -> None:
         """Log nodes joining and leaving, and a config that differs from the others'."""

@@ -102,6 +102,14 @@ class ClusterLink:
                             f"{self.shown}; give each engine its own [cluster] node")
         self._name_lock = conn
 
+    def prepare(self) -> None:
+        """The cluster's tables, if the schema does not have them yet (every node may race here)."""
+        conn = self._connection()
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (NAME_LOCK_CLASS,))
+            for statement in leases.CLUSTER_DDL:
+                conn.execute(statement)
+
     def close(self) -> None:
         for conn in (self._conn, self._name_lock):
             if conn is not None:
@@ -264,6 +272,10 @@ class ClusterOutbox:
             if not ours:
                 self._claims.pop(row.id, None)
                 self.lapsed += 1
+                if claim is not None:  # handed back at once if the database still says it is ours
+                    conn = self._connection()
+                    with conn.transaction():
+                        claims.release_claims(conn, [claim])
         return ours
 
     def record_attempt(self, row_id: int, at: float, delivered: bool, error: str | None = None,
