@@ -134,8 +134,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     health = engine_health(target.local, now)  # a stalled database cannot say so itself: see heartbeat.py
     if args.json:
         from shiptrack_tui.cli_services import config_index, services_config
+        from shiptrack_tui.core.location_view import in_config_order
 
-        in_services = config_index(services_config(args, target, _config_if_any(args))).by_monitor
+        config = _config_if_any(args)
+        in_services = config_index(services_config(args, target, config)).by_monitor
+        if config is not None:  # the configured order of each monitor's locations
+            locations = in_config_order(locations, {spec.name: spec.locations for spec in config.monitors})
         print(json.dumps(status_json(summaries, health, silences, now, in_services, locations), indent=2))
         return EXIT_OK
     problem = health.problem() if health is not None else None

@@ -117,6 +117,11 @@ def query(url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         return conn.execute(sql, params).fetchall()
 
 
+def told(receiver: Receiver, transition: str) -> list[str]:
+    """The titles of the notifications of one transition ("[OPEN] api — HTTP 503 from ...")."""
+    return [title for title in receiver.titles("hook") if title.startswith(f"[{transition}] api")]
+
+
 def incidents(url: str) -> list[tuple[str, str]]:
     return [(state, cause) for state, cause in query(url, "SELECT state, cause FROM incident ORDER BY id")]
 
@@ -158,18 +163,20 @@ def test_confirm_two_of_three_locations(nodes: dict[str, subprocess.Popen[bytes]
 
     # Refused everywhere: exactly one incident, one OPEN, naming the locations.
     target.set_refused("*")
-    wait_for(lambda: receiver.titles("hook").count("[OPEN] api") == 1, timeout=20, what="the OPEN")
+    [opened] = wait_for(lambda: told(receiver, "OPEN"), timeout=20, what="the OPEN")
     [(state, cause)] = incidents(pg_url)
     assert state == "open"
-    assert cause.startswith("HTTP 503") and all(place in cause for place in ("eu-west", "us-east"))
+    assert cause.startswith("HTTP 503 from ") and all(place in cause for place in PLACES), cause
+    assert cause in opened
     row = status(tmp_path)
     assert row["state"] == "down" and row["open_incident"] is not None
     assert all(not item["ok"] for item in row["locations"])
 
     # Recovered: one RESOLVED, and still the one incident and the one OPEN.
     target.set_refused()
-    wait_for(lambda: receiver.titles("hook").count("[RESOLVED] api") == 1, timeout=20, what="the RESOLVED")
+    wait_for(lambda: told(receiver, "RESOLVED"), timeout=20, what="the RESOLVED")
     [(state, _cause)] = incidents(pg_url)
     assert state == "resolved"
-    assert receiver.titles("hook") == ["[OPEN] api", "[RESOLVED] api"]
+    assert len(told(receiver, "OPEN")) == 1 and len(told(receiver, "RESOLVED")) == 1
+    assert len(receiver.titles()) == 2, receiver.titles()
     print(f"\nmulti-location story in {time.monotonic() - begun:.1f} s")

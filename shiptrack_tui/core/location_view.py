@@ -6,6 +6,7 @@ the HTTP API and the dashboard's detail pane read them through `Store.location_s
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,8 +41,13 @@ def location_json(view: LocationView) -> dict[str, Any]:
     }
 
 
-def in_order(views: list[LocationView] | tuple[LocationView, ...], configured: tuple[str, ...] = ()
-             ) -> tuple[LocationView, ...]:
+def in_order(views: Sequence[LocationView], configured: Sequence[str] = ()) -> tuple[LocationView, ...]:
     """The configured locations first, in their order; any others (no longer configured) after, by name."""
     rank = {location: index for index, location in enumerate(configured)}
     return tuple(sorted(views, key=lambda v: (rank.get(v.location, len(rank)), v.location)))
+
+
+def in_config_order(found: Mapping[str, Sequence[LocationView]], configured: Mapping[str, Sequence[str]]
+                    ) -> dict[str, tuple[LocationView, ...]]:
+    """`in_order` for each monitor (`configured`: monitor -> its configured locations)."""
+    return {monitor: in_order(views, configured.get(monitor, ())) for monitor, views in found.items()}
