@@ -61,6 +61,7 @@ class DetailPane(VerticalScroll):
         yield Static("No monitor selected.", id="detail-head")
         yield Static("", id="detail-notes")
         yield Static("", id="detail-body")
+        yield Static("", id="detail-locations")
         yield Static("", id="detail-stats")
         yield Tabs(*(Tab(name, id=f"window-{name}") for name in CHART_WINDOWS), id="detail-windows")
         yield LatencyChart(id="detail-chart")
@@ -95,9 +96,11 @@ class DetailPane(VerticalScroll):
         caption = self.query_one("#detail-caption", Static)
         body = self.query_one("#detail-body", Static)
         recent = self.query_one("#detail-recent", Static)
+        places = self.query_one("#detail-locations", Static)
+        places.display = detail is not None and bool(detail.locations)
         if detail is None:
             head.update("No monitor selected.")
-            for field in (stats, caption, body, recent):
+            for field in (stats, caption, body, recent, places):
                 field.update("")
             chart.series, chart.failures = (), ()
             return
@@ -108,6 +111,8 @@ class DetailPane(VerticalScroll):
         chart.series, chart.failures = detail.series, detail.failures
         update_in_place(caption, Text(chart_caption(detail), no_wrap=True, overflow="ellipsis"))
         update_in_place(body, _body(detail))
+        if detail.locations:
+            update_in_place(places, locations_text(detail))
         update_in_place(recent, _recent(detail))
 
 
@@ -181,7 +186,6 @@ def _body(detail: MonitorDetail) -> Text:
         text.append(f"  HTTP {summary.last_status_code}")
     text.append("\nlast error  ", style="bold")
     text.append(state.last_error or "none")
-    _locations(text, detail)
     if summary.open_incident_id is not None:
         text.append("\nincident    ", style="bold")
         text.append(f"#{summary.open_incident_id} {'acknowledged' if is_acknowledged(summary) else 'open'}")
@@ -195,18 +199,21 @@ def _body(detail: MonitorDetail) -> Text:
     return text
 
 
-def _locations(text: Text, detail: MonitorDetail) -> None:
-    """One line per location of a multi-location monitor: its latest check, how long ago, by whom."""
-    width = max((len(view.location) for view in detail.locations), default=0)
-    for index, view in enumerate(detail.locations):
-        text.append("\nlocations   " if index == 0 else "\n            ", style="bold" if index == 0 else "")
+def locations_text(detail: MonitorDetail) -> Text:
+    """A multi-location monitor: one line per location, its latest check, how long ago, by which
+    node; each line is cut at the pane's edge rather than wrapped (the node goes first)."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append("locations", style="bold")
+    width = max(len(view.location) for view in detail.locations)
+    whats = ["ok" if view.ok else (view.reason or "failing") + (f" ×{view.failures}" * (view.failures > 1))
+             for view in detail.locations]
+    what_width = max(len(what) for what in whats)
+    for view, what in zip(detail.locations, whats, strict=True):
         symbol = STATE_SYMBOLS[MonitorStatus.UP if view.ok else MonitorStatus.DOWN]
-        what = "ok" if view.ok else (view.reason or "failing")
-        if view.failures > 1:
-            what += f" ×{view.failures}"
-        text.append(f"{view.location:<{width}} ")
-        text.append(f"{symbol} {what}", style="" if view.ok else "bold")
-        text.append(f"  {fmt_ago(detail.now, view.checked_at)} ago · {view.node}")
+        text.append(f"\n{view.location:<{width}}  ")
+        text.append(f"{symbol} {what:<{what_width}}", style="" if view.ok else "bold")
+        text.append(f"  {fmt_ago(detail.now, view.checked_at):>4} ago · {view.node}")
+    return text
 
 
 def _recent(detail: MonitorDetail) -> Text:
