@@ -208,11 +208,13 @@ def locations_text(detail: MonitorDetail) -> Text:
     whats = ["ok" if view.ok else (view.reason or "failing") + (f" ×{view.failures}" * (view.failures > 1))
              for view in detail.locations]
     what_width = max(len(what) for what in whats)
-    for view, what in zip(detail.locations, whats, strict=True):
+    agos = [fmt_ago(detail.now, view.checked_at) for view in detail.locations]
+    ago_width = max(len(ago) for ago in agos)
+    for view, what, ago in zip(detail.locations, whats, agos, strict=True):
         symbol = STATE_SYMBOLS[MonitorStatus.UP if view.ok else MonitorStatus.DOWN]
         text.append(f"\n{view.location:<{width}}  ")
         text.append(f"{symbol} {what:<{what_width}}", style="" if view.ok else "bold")
-        text.append(f"  {fmt_ago(detail.now, view.checked_at):>4} ago · {view.node}")
+        text.append(f"  {ago:>{ago_width}} ago · {view.node}")
     return text
 
 
