@@ -109,6 +109,7 @@ def cluster(tmp_path: Path, pg_url: str, targets: DemoTargetsThread,
             if node.proc.poll() is None:
                 node.proc.kill()
                 node.proc.wait()
+            print(f"--- {node.name}'s log (shown when the test fails) ---\n{node.log[-6000:]}")
 
 
 # -- reading the shared database ---------------------------------------------------------------
@@ -119,8 +120,11 @@ def query(url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
 
 def owners(url: str) -> dict[str, str]:
     """Monitor -> the node whose owner lease on it is live now."""
-    rows = query(url, "SELECT monitor, node FROM lease WHERE slot = '' AND node <> '' "
-                      "AND expires_at > clock_timestamp()")
+    try:
+        rows = query(url, "SELECT monitor, node FROM lease WHERE slot = '' AND node <> '' "
+                          "AND expires_at > clock_timestamp()")
+    except psycopg.errors.UndefinedTable:  # no node has joined yet
+        return {}
     return {monitor: node for monitor, node in rows if monitor in MONITORS}
 
 
@@ -156,7 +160,13 @@ def outbox_rows(url: str, monitor: str) -> list[tuple[str, int, Any]]:
                  monitor)
 
 
+def told(receiver: Receiver, what: str) -> int:
+    """How many messages titled `what` ("[OPEN] m1", then " — the cause") the receiver got."""
+    return sum(1 for title in receiver.titles("hook") if title == what or title.startswith(what + " "))
+
+
 # -- the story -----------------------------------------------------------------------------------
+@pytest.mark.timeout(300)  # ~50 s alone; more on a machine busy with the rest of the suite
 def test_three_nodes_share_kill_9_takeover_and_sigstop_fencing(cluster: dict[str, Node], pg_url: str,
                                                               targets: DemoTargetsThread,
                                                               receiver: Receiver) -> None:
@@ -193,13 +203,13 @@ def test_three_nodes_share_kill_9_takeover_and_sigstop_fencing(cluster: dict[str
     print(f"kill -9 of {victim_name}: m1 taken over by {new_owner}, checked again {takeover:.1f} s "
           "after the kill")
     assert takeover <= LEASE + 3.0
-    wait_for(lambda: receiver.titles("hook").count("[OPEN] m1") == 1, timeout=20, what="the OPEN delivered")
+    wait_for(lambda: told(receiver, "[OPEN] m1") == 1, timeout=20, what="the OPEN delivered")
     [(incident_id, state)] = incidents_of(pg_url, "m1")
     assert state == "open" and opened_events(pg_url, "m1") == 1  # continued, never re-opened
     targets.set_up("t/m1")
-    wait_for(lambda: receiver.titles("hook").count("[RESOLVED] m1") == 1, timeout=15, what="m1 resolved")
+    wait_for(lambda: told(receiver, "[RESOLVED] m1") == 1, timeout=15, what="m1 resolved")
     assert incidents_of(pg_url, "m1") == [(incident_id, "resolved")]
-    assert receiver.titles("hook").count("[OPEN] m1") == 1
+    assert told(receiver, "[OPEN] m1") == 1
     left = [n for n in NODES if n != victim_name]
     wait_for(lambda: set(owners(pg_url).values()) == set(left) and len(owners(pg_url)) == len(MONITORS),
              what="the victim's monitors shared by the two others", poll=0.2)
@@ -212,7 +222,7 @@ def test_three_nodes_share_kill_9_takeover_and_sigstop_fencing(cluster: dict[str
     sleeper.proc.send_signal(signal.SIGSTOP)
     stopped_at = time.time()
     targets.set_down(f"t/{watched}")
-    wait_for(lambda: receiver.titles("hook").count(f"[OPEN] {watched}") == 1, timeout=LEASE + 8,
+    wait_for(lambda: told(receiver, f"[OPEN] {watched}") == 1, timeout=LEASE + 8,
              what=f"{watched} taken over while {sleeper_name} sleeps and its incident told")
     time.sleep(max(0.0, stopped_at + 2 * LEASE - time.time()))
     woke_at = time.time()
@@ -220,11 +230,11 @@ def test_three_nodes_share_kill_9_takeover_and_sigstop_fencing(cluster: dict[str
     wait_for(lambda: sleeper_name in owners(pg_url).values(), timeout=LEASE + 6,
              what=f"{sleeper_name} back with a share", poll=0.2)
     targets.set_up(f"t/{watched}")
-    wait_for(lambda: receiver.titles("hook").count(f"[RESOLVED] {watched}") == 1, timeout=15,
+    wait_for(lambda: told(receiver, f"[RESOLVED] {watched}") == 1, timeout=15,
              what=f"{watched} resolved")
     assert [state for _id, state in incidents_of(pg_url, watched)] == ["resolved"]
     assert opened_events(pg_url, watched) == 1
-    assert receiver.titles("hook").count(f"[OPEN] {watched}") == 1
+    assert told(receiver, f"[OPEN] {watched}") == 1
     assert "lost" in sleeper.log  # it learnt on waking that its leases had moved on
     print(f"SIGSTOP of {sleeper_name} for {woke_at - stopped_at:.1f} s: {watched} opened and resolved once")
 
@@ -235,6 +245,6 @@ def test_three_nodes_share_kill_9_takeover_and_sigstop_fencing(cluster: dict[str
     assert all(n <= 1 for n in overlaps.values()), overlaps
     for name in left:
         assert cluster[name].stop() == 0
-    every_open = [t for t in receiver.titles("hook") if t.startswith("[OPEN]")]
+    every_open = [t.split(" — ")[0] for t in receiver.titles("hook") if t.startswith("[OPEN]")]
     assert sorted(every_open) == sorted({*every_open}), every_open  # one OPEN per incident
     print(f"e2e took {time.monotonic() - begun:.1f} s")

@@ -6,6 +6,7 @@ and handing them over. The three-process story (kill -9, SIGSTOP) is tests/test_
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import time
@@ -18,6 +19,7 @@ from receiver import Receiver
 from waiting import wait_for
 
 from shiptrack_tui.config import Config, NotifySettings
+from shiptrack_tui.config.cluster import cluster_config_hash
 from shiptrack_tui.config.settings import ClusterSettings
 from shiptrack_tui.core.model import CheckResult, MonitorSpec, MonitorState, Outcome
 from shiptrack_tui.demo import DemoTargetsThread
@@ -171,3 +173,41 @@ def test_two_engines_share_the_monitors_and_hand_them_over_on_stop(pg_url: str, 
                 thread.stop()
                 thread.engine.store.close()
                 joined.close()
+
+
+def test_a_node_with_another_config_says_so_and_owns_only_monitors_its_config_has(
+        pg_url: str, targets: DemoTargetsThread, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="shiptrack.cluster")
+    common = tuple(MonitorSpec(name=f"m{i}", url=f"{targets.base_url}/t/m{i}", interval=0.5, timeout=0.4)
+                   for i in range(4))
+    extra = MonitorSpec(name="only-on-b", url=f"{targets.base_url}/t/extra", interval=0.5, timeout=0.4)
+    configs = {"a": Config(path=tmp_path / "a.toml", monitors=common),
+               "b": Config(path=tmp_path / "b.toml", monitors=(*common, extra))}
+    engines = {}
+    for node, config in configs.items():
+        opened = Store.open(pg_url)
+        joined = ClusterLink(pg_url, ClusterSettings(node=node, location="here", lease=5.0),
+                             cluster_config_hash(config))
+        joined.prepare()
+        joined.claim_name()
+        engine = Engine(config, opened, cluster=joined, send_notifications=False)
+        engines[node] = (EngineThread(engine), joined)
+    for thread, _ in engines.values():
+        thread.start()
+    try:
+        a, b = engines["a"][0].engine, engines["b"][0].engine
+        wait_for(lambda: ("only-on-b", "") in b.held_keys() and len(a.held_keys()) + len(b.held_keys()) == 6,
+                 timeout=20, what="every lease held, the extra monitor by b")
+        for _ in range(3):  # it stays so, round after round
+            assert ("only-on-b", "") not in a.held_keys()
+            time.sleep(0.5)
+        wait_for(lambda: checks(pg_url, "only-on-b") > 0, what="b checking its extra monitor")
+        said = [r.getMessage() for r in caplog.records if "runs a different config" in r.getMessage()]
+        assert any(line.startswith("node b runs a different config (hash ") for line in said), said
+        assert any(line.startswith("node a runs a different config (hash ") for line in said), said
+        assert all("it owns only monitors its config has" in line for line in said)
+    finally:
+        for thread, joined in engines.values():
+            thread.stop()
+            thread.engine.store.close()
+            joined.close()
