@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
+import peewee
 import psycopg
 from psycopg import errors
 
@@ -46,9 +47,10 @@ class PgLocationBook:
             try:
                 with self._conn.transaction():
                     return work(self._conn)
-            except psycopg.OperationalError:
-                self._conn.close()  # the server went away: a fresh connection next time
-                self._conn = None
+            except (psycopg.Error, peewee.DatabaseError):
+                if self._conn.closed or self._conn.broken:  # the server went away: reconnect next time
+                    self._conn.close()
+                    self._conn = None
                 raise
 
     def write(self, node: str, held: Mapping[LeaseKey, int], results: Sequence[LocationResult]
@@ -72,8 +74,10 @@ def read_views(conn: psycopg.Connection[Any], monitors: Collection[str] | None =
     """Monitor -> each location's latest check, for readers; {} where no node has made the tables."""
     try:
         stored = location_states(conn, monitors)
-    except errors.UndefinedTable:
-        return {}
+    except peewee.ProgrammingError as error:
+        if isinstance(error.__cause__, errors.UndefinedTable):
+            return {}
+        raise
     found: dict[str, list[LocationView]] = {}
     for row in stored:
         r = row.result
