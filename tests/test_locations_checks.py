@@ -9,11 +9,14 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import replace
+from types import SimpleNamespace
 
 import psycopg
 from address_target import AddressTarget
 
 from shiptrack_tui.core.model import MonitorSpec, Outcome
+from shiptrack_tui.engine.cluster import CHORES
 from shiptrack_tui.engine.locations import LocationChecks, owner_result
 from shiptrack_tui.probes import ClientPool, probe
 from shiptrack_tui.storage import Store
@@ -117,7 +120,7 @@ async def test_each_location_counts_its_own_failures_and_confirm_decides(pg_url:
             reader.close()
 
 
-async def test_a_checker_that_lost_its_lease_writes_nothing_and_the_next_one_continues_the_run(
+async def test_a_checker_that_lost_its_leasebooks_nothing_and_the_next_one_continues_the_run(
         pg_url: str) -> None:
     await asyncio.to_thread(_schema, pg_url)
     with AddressTarget() as target:
@@ -153,3 +156,30 @@ async def test_a_checker_that_lost_its_lease_writes_nothing_and_the_next_one_con
                     assert old.checks == checks_then
         finally:
             reader.close()
+
+
+async def test_the_node_follows_its_engine_and_the_chores_holder_drops_removed_locations(pg_url: str) -> None:
+    """Driven by a source as the engine drives it: its config (a new object on each reload) and
+    the leases it holds. A location dropped from the config stops being checked, and the holder of
+    the chores lease deletes its stored state."""
+    await asyncio.to_thread(_schema, pg_url)
+    with AddressTarget() as target:
+        both = MonitorSpec(name="api", url=target.url, interval=0.3, timeout=1.0,
+                           locations=("eu-west", "us-east"))
+        book = PgLocationBook.at(pg_url)
+        keys = [("api", "eu-west"), ("api", "us-east"), CHORES]
+        held = await asyncio.to_thread(_take, pg_url, "fra-1", keys)
+        config: list[object] = [SimpleNamespace(monitors=(both,))]
+        async with ClientPool(clients=1, local_address="127.0.0.2") as pool:
+            checks = LocationChecks(book, "fra-1", lambda s: probe(s, pool), source=lambda: (config[0], held))
+            task = asyncio.create_task(checks.run())
+            try:
+                await until(lambda: set(_by_location(book, "api")) == {"eu-west", "us-east"}, 10,
+                            "both locations stored")
+                assert set(checks.held) == {("api", "eu-west"), ("api", "us-east")}  # not the chores key
+                config[0] = SimpleNamespace(monitors=(replace(both, locations=("eu-west",)),))
+                await until(lambda: set(_by_location(book, "api")) == {"eu-west"}, 10, "us-east dropped")
+                assert set(checks.held) == {("api", "eu-west")}
+            finally:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)

@@ -32,6 +32,7 @@ from shiptrack_tui.core.evaluation import evaluate
 from shiptrack_tui.core.locations import LocationState, LocationStatus, fold, record
 from shiptrack_tui.core.model import CheckResult, MonitorSpec, Observation, Outcome, Policy
 from shiptrack_tui.engine.actions import log_task_failure
+from shiptrack_tui.engine.cluster import CHORES
 from shiptrack_tui.engine.scheduler import Schedule
 from shiptrack_tui.storage.cluster import LeaseKey, LocationResult
 from shiptrack_tui.storage.cluster import LocationState as StoredLocation
@@ -54,6 +55,10 @@ class LocationBook(Protocol):
 
     def read(self, monitors: Collection[str]) -> list[StoredLocation]:
         """The latest stored state of every location of these monitors."""
+        ...
+
+    def drop(self, keep: Collection[LeaseKey]) -> int:
+        """Delete the states of every location key not in `keep`; return how many."""
         ...
 
     def close(self) -> None:
@@ -130,6 +135,7 @@ class LocationChecks:
         self.book = book
         self._source = source
         self._config_seen: object = None
+        self._cleaned: object = None  # the config whose gone locations were last dropped from storage
         self._synced_at = -SYNC_SECONDS
         self.node = node
         self._prober = prober
@@ -162,8 +168,9 @@ class LocationChecks:
         self._changed.set()
 
     def hold(self, held: Mapping[LeaseKey, int]) -> None:
-        """The location keys (slot != "") this node holds now, with their epochs; others are dropped."""
-        wanted = {key: epoch for key, epoch in held.items() if key[1]}
+        """The location keys (slot != "") this node holds now, with their epochs; others are dropped.
+        Keys of locations the config does not list (any more) are left alone."""
+        wanted = self._checkable(held)
         for key in list(self._held):
             if key not in wanted or wanted[key] != self._held[key]:
                 self._drop(key)
@@ -172,6 +179,10 @@ class LocationChecks:
                 self._held[key] = epoch
                 self._plan(key)
         self._changed.set()
+
+    def _checkable(self, held: Mapping[LeaseKey, int]) -> dict[LeaseKey, int]:
+        return {key: epoch for key, epoch in held.items()
+                if key[1] and key[0] in self._specs and key[1] in self._specs[key[0]].locations}
 
     @property
     def held(self) -> dict[LeaseKey, int]:
@@ -234,9 +245,23 @@ class LocationChecks:
         if config is not self._config_seen:
             self._config_seen = config
             self.configure({spec.name: spec for spec in getattr(config, "monitors", ())})
-        mine = {key: epoch for key, epoch in held.items() if key[1]}
-        if mine != self._held:
-            self.hold(mine)
+        if self._checkable(held) != self._held:
+            self.hold(held)
+        if CHORES in held and self._cleaned is not config:
+            self._cleaned = config
+            keep = [(name, location) for name, spec in self._specs.items() for location in spec.locations]
+            task = asyncio.create_task(self._drop_gone(keep), name="location-cleanup")
+            task.add_done_callback(log_task_failure)
+
+    async def _drop_gone(self, keep: list[LeaseKey]) -> None:
+        """The chores holder: forget the states of locations no monitor lists any more."""
+        try:
+            dropped = await asyncio.to_thread(self.book.drop, keep)
+        except Exception as exc:  # harmless: readers list them after the configured ones; next change
+            log.warning("cannot drop the states of removed locations: %s", exc)
+            return
+        if dropped:
+            log.info("dropped the stored state of %d locations no monitor lists any more", dropped)
 
     def _launch(self, key: LeaseKey | None) -> None:
         if key is None or key not in self._held or key in self._in_flight:

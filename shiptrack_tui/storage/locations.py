@@ -21,6 +21,7 @@ from shiptrack_tui.storage.cluster import (
     LeaseKey,
     LocationResult,
     LocationState,
+    drop_location_states,
     location_states,
     write_location_state,
 )
@@ -61,6 +62,9 @@ class PgLocationBook:
 
     def read(self, monitors: Collection[str] | None = None) -> list[LocationState]:
         return self._run(lambda conn: location_states(conn, monitors))
+
+    def drop(self, keep: Collection[LeaseKey]) -> int:
+        return int(self._run(lambda conn: drop_location_states(conn, keep)))
 
     def close(self) -> None:
         with self._lock:
