@@ -37,7 +37,8 @@ class LocationRole:
     _link: ClusterLink | None
     _pool: ClientPool | None
     _slots: asyncio.Semaphore | None
-    held_keys: Callable[[], dict[LeaseKey, int]]
+    _held: dict[LeaseKey, int]
+    _leases_trusted: Callable[[], bool]
     _maintenance_for: Callable[[MonitorSpec, float], bool]
 
     _locations: LocationChecks | None = None
@@ -54,8 +55,12 @@ class LocationRole:
         self._location_book = PgLocationBook(link.connect)
         self._locations = LocationChecks(self._location_book, link.node, self._probe_here, clock=self.clock,
                                          monotonic=self.monotonic,
-                                         source=lambda: (self.config, self.held_keys()))
+                                         source=self._locations_source)
         helpers.append(asyncio.create_task(self._locations.run(), name="locations"))
+
+    def _locations_source(self) -> tuple[Config, dict[LeaseKey, int]]:
+        """The config and the leases held now (the engine's own dict, not a copy: read on its loop)."""
+        return self.config, (self._held if self._leases_trusted() else {})
 
     async def _probe_here(self, spec: MonitorSpec) -> Observation:
         """A location check: the same slots and HTTP clients as the engine's own checks."""

@@ -70,7 +70,10 @@ Prober = Callable[[MonitorSpec], Awaitable[Observation]]
 Source = Callable[[], "tuple[object, Mapping[LeaseKey, int]]"]
 """What the engine says now: its config (anything with `.monitors`; a new object when reloaded) and
 the leases it holds with their epochs (engine/cluster.py `held_keys`)."""
-SYNC_SECONDS = 0.5
+SYNC_SECONDS = 1.0
+"""How often the held location keys are compared with the engine's leases (a scan of them: a
+node holding 20,000 keys spends a few ms on it). A key lost meanwhile costs at most a probe whose
+result is discarded; its write would be fenced anyway."""
 
 
 def is_multi_location(spec: MonitorSpec) -> bool:
@@ -214,8 +217,7 @@ class LocationChecks:
         try:
             while True:
                 now = self.monotonic()
-                if now - self._synced_at >= SYNC_SECONDS:
-                    self._sync(now)
+                self._sync(now)
                 for due in self._schedule.pop_due(now):
                     self._launch(self._keys.get(due.name))
                 wake_at = self._schedule.next_wake()
@@ -237,14 +239,18 @@ class LocationChecks:
             await asyncio.to_thread(self.book.close)
 
     def _sync(self, now: float) -> None:
-        """Follow the engine: its config when it changed, the location keys it holds now."""
-        self._synced_at = now
+        """Follow the engine: its config as soon as it changed, the location keys it holds now at
+        least every SYNC_SECONDS."""
         if self._source is None:
             return
         config, held = self._source()
-        if config is not self._config_seen:
+        reloaded = config is not self._config_seen
+        if reloaded:
             self._config_seen = config
             self.configure({spec.name: spec for spec in getattr(config, "monitors", ())})
+        if not reloaded and now - self._synced_at < SYNC_SECONDS:
+            return
+        self._synced_at = now
         if self._checkable(held) != self._held:
             self.hold(held)
         if CHORES in held and self._cleaned is not config:
