@@ -69,7 +69,7 @@ class LocationBook(Protocol):
 Prober = Callable[[MonitorSpec], Awaitable[Observation]]
 Source = Callable[[], "tuple[object, Mapping[LeaseKey, int]]"]
 """What the engine says now: its config (anything with `.monitors`; a new object when reloaded) and
-the leases it holds with their epochs (engine/cluster.py `held_keys`)."""
+the leases it holds with their epochs (engine/cluster.py; {} while it cannot trust them)."""
 SYNC_SECONDS = 1.0
 """How often the held location keys are compared with the engine's leases (a scan of them: a
 node holding 20,000 keys spends a few ms on it). A key lost meanwhile costs at most a probe whose
