@@ -128,14 +128,19 @@ def cmd_status(args: argparse.Namespace) -> int:
         now = time.time()
         summaries = store.monitor_summaries(now)
         silences = store.active_silences()
+        locations = store.location_states() if args.json else {}
     finally:
         store.close()
     health = engine_health(target.local, now)  # a stalled database cannot say so itself: see heartbeat.py
     if args.json:
         from shiptrack_tui.cli_services import config_index, services_config
+        from shiptrack_tui.core.location_view import in_config_order
 
-        in_services = config_index(services_config(args, target, _config_if_any(args))).by_monitor
-        print(json.dumps(status_json(summaries, health, silences, now, in_services), indent=2))
+        config = _config_if_any(args)
+        in_services = config_index(services_config(args, target, config)).by_monitor
+        if config is not None:  # the configured order of each monitor's locations
+            locations = in_config_order(locations, {spec.name: spec.locations for spec in config.monitors})
+        print(json.dumps(status_json(summaries, health, silences, now, in_services, locations), indent=2))
         return EXIT_OK
     problem = health.problem() if health is not None else None
     if problem is not None:

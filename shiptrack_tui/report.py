@@ -15,6 +15,7 @@ from shiptrack_tui.core.formats import (
     fmt_uptime,
     last_latency,
 )
+from shiptrack_tui.core.location_view import LocationView, location_json
 from shiptrack_tui.core.messages import iso_utc
 from shiptrack_tui.core.model import (
     CheckResult,
@@ -66,11 +67,14 @@ def _silenced_until(muting: Sequence[Silence]) -> str | None:
 
 def status_json(summaries: Sequence[MonitorSummary], health: EngineHealth | None = None,
                 silences: Sequence[Silence] = (), now: float = 0.0,
-                services: Mapping[str, Sequence[str]] | None = None) -> list[dict[str, Any]]:
+                services: Mapping[str, Sequence[str]] | None = None,
+                locations: Mapping[str, Sequence[LocationView]] | None = None) -> list[dict[str, Any]]:
     """DESIGN §6's rows; each also carries `engine`: the running engine's health (null when none
-    runs), repeated per row so that the output stays a plain list, `silenced_until`, and
-    `services`, the names of the services the monitor belongs to (`services` maps monitor → names)."""
+    runs), repeated per row so that the output stays a plain list, `silenced_until`,
+    `services`, the names of the services the monitor belongs to (`services` maps monitor → names),
+    and `locations`, each location's latest check of a multi-location monitor (DESIGN §12)."""
     services = services or {}
+    locations = locations or {}
     engine = None if health is None else health.as_json()
     rows = []
     for s in summaries:
@@ -87,6 +91,7 @@ def status_json(summaries: Sequence[MonitorSummary], health: EngineHealth | None
             "open_incident": s.open_incident_id,
             "silenced_until": _silenced_until(covering(s, silences, now)),
             "services": list(services.get(s.name, ())),
+            "locations": [location_json(view) for view in locations.get(s.name, ())],
             "engine": engine,
         })
     return rows

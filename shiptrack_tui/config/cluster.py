@@ -12,6 +12,7 @@ loaded (names and every check setting), not the file's bytes, comments or this n
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import re
 import socket
@@ -24,7 +25,7 @@ from shiptrack_tui.config.settings import ClusterSettings, Config, Defaults
 from shiptrack_tui.config.values import Bad, as_duration, as_int, as_str, kind, show
 from shiptrack_tui.core.durations import format_duration
 
-CLUSTER_KEYS: Final = ("node", "location", "lease")
+CLUSTER_KEYS: Final = ("node", "location", "lease", "source_address")
 PLACEMENT_KEYS: Final = ("locations", "confirm")
 DEFAULT_LEASE: Final = 20.0
 LEASE_MIN: Final = 5.0
@@ -71,6 +72,16 @@ def _as_lease(value: object) -> float:
     return seconds
 
 
+def as_source_address(value: object) -> str:
+    """A local IP address that checks leave from (IPv4 or IPv6, no port, no host name)."""
+    text = as_str(value, '"192.0.2.10"')
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise Bad(f"{show(value)} is not an IP address; expected one of this machine's addresses, like "
+                  '"192.0.2.10" or "2001:db8::10" (no port, no host name)') from None
+
+
 def read_cluster(ck: Checker, raw: object, hostname: Callable[[], str] = socket.gethostname
                  ) -> ClusterSettings | None:
     """The `[cluster]` table (`raw` None when absent: a single machine)."""
@@ -84,13 +95,14 @@ def read_cluster(ck: Checker, raw: object, hostname: Callable[[], str] = socket.
     node = ck.read(scope, raw, "node", lambda v: as_place_name(v, '"fra-1"'))
     location = ck.read(scope, raw, "location", lambda v: as_place_name(v, '"eu-west"'))
     lease = ck.read(scope, raw, "lease", _as_lease)
+    source = ck.read(scope, raw, "source_address", as_source_address)
     host = hostname() if node is None or location is None else ""
     for key, value in (("node", node), ("location", location)):
         if value is None and key not in scope.invalid and not _NAME.match(host):
             ck.report(scope.path, f"[cluster] {key} is not set and the host name {show(host)} cannot be one; "
                                   f"set {key} = \"...\" ({_NAME_RULE})")
     return ClusterSettings(node=node or host, location=location or host,
-                           lease=lease if lease is not None else DEFAULT_LEASE)
+                           lease=lease if lease is not None else DEFAULT_LEASE, source_address=source)
 
 
 def read_placement(ck: Checker, scope: Scope, table: dict[str, Any], inherited: Defaults

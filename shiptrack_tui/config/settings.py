@@ -117,6 +117,7 @@ class ClusterSettings:
     node: str
     location: str
     lease: float = 20.0
+    source_address: str | None = None  # the local IP this node's checks leave from; None: the OS picks
 
 
 @dataclass(frozen=True, slots=True)

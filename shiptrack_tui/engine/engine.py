@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shiptrack_tui.config import Config
-from shiptrack_tui.core.evaluation import evaluate
 from shiptrack_tui.core.incidents import (
     Event,
     IncidentResolved,
@@ -27,7 +26,6 @@ from shiptrack_tui.core.maintenance import in_maintenance
 from shiptrack_tui.core.model import (
     MonitorSpec,
     MonitorState,
-    Policy,
     TimelineKind,
 )
 from shiptrack_tui.core.vitals import EngineVitals, StorageVitals
@@ -36,6 +34,7 @@ from shiptrack_tui.engine.cluster import ClusterRole
 from shiptrack_tui.engine.config_reload import ConfigReloads
 from shiptrack_tui.engine.counters import EngineCounters
 from shiptrack_tui.engine.liveness import Liveness, Notifier
+from shiptrack_tui.engine.location_role import LocationRole
 from shiptrack_tui.engine.push import PushMonitors
 from shiptrack_tui.engine.retention import RetentionRun
 from shiptrack_tui.engine.scheduler import DueCheck, Schedule
@@ -44,7 +43,7 @@ from shiptrack_tui.engine.transitions import log_event
 from shiptrack_tui.engine.updates import IncidentTalk
 from shiptrack_tui.heartbeat import heartbeat_path
 from shiptrack_tui.notify import NotificationSender, outbox_items_for
-from shiptrack_tui.probes import ClientPool, probe
+from shiptrack_tui.probes import ClientPool
 from shiptrack_tui.storage import PipelineWrite, Store, Writer
 
 if TYPE_CHECKING:
@@ -64,7 +63,7 @@ SHUTDOWN_STALL_SECONDS = 15.0
 
 
 
-class Engine(OperatorActions, PushMonitors, ClusterRole):
+class Engine(OperatorActions, PushMonitors, ClusterRole, LocationRole):
     """Runs every configured monitor against one database until `request_stop()`; with a
     `cluster` link, only those whose lease this node holds (engine/cluster.py)."""
 
@@ -186,7 +185,8 @@ class Engine(OperatorActions, PushMonitors, ClusterRole):
         self._started_at = self.monotonic()
         self._slots = asyncio.Semaphore(self._max_in_flight)
         if self._pool is None:
-            self._pool = ClientPool()
+            cluster = self.config.cluster  # [cluster] source_address: where this node's checks leave from
+            self._pool = ClientPool(local_address=cluster.source_address if cluster is not None else None)
         # The loop must never block on storage: a stalled database sheds old check results (loudly)
         # rather than stop the checks; see storage/writer.py.
         self._writer = self._new_writer(max_pending=self._max_pending, when_full="shed")
@@ -207,6 +207,7 @@ class Engine(OperatorActions, PushMonitors, ClusterRole):
             helpers.append(asyncio.create_task(self._config_watch_loop(), name="config-watch"))
         if self._link is not None:
             helpers.append(asyncio.create_task(self._membership_loop(), name="membership"))
+        self._start_locations(helpers)
         try:
             await self._schedule_loop()
         finally:
@@ -335,12 +336,10 @@ class Engine(OperatorActions, PushMonitors, ClusterRole):
         assert self._slots is not None and self._pool is not None
         async with self._slots:
             self.counters.lateness.record(self.monotonic() - due)
-            observation = await probe(spec, self._pool, self.clock)
-        if spec.name not in self._specs or not self._owns(spec.name):
-            return  # removed, or taken over by another node meanwhile
-        maintenance = self._maintenance_for(spec, observation.at)
-        result = evaluate(spec, observation, in_maintenance=maintenance)
-        state, events = step(self._states[spec.name], result, Policy.of(spec))
+            result, rules = await self._check_result(spec)  # probed, or folded (engine/location_role.py)
+        if result is None or spec.name not in self._specs or not self._owns(spec.name):
+            return  # no result, removed, or taken over by another node meanwhile
+        state, events = step(self._states[spec.name], result, rules)
         self._states[spec.name] = state
         self.counters.checks += 1
         self.counters.count(spec.name, result.outcome)

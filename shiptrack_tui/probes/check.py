@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 async def probe(spec: MonitorSpec, pool: ClientPool, clock: Callable[[], float] = time.time) -> Observation:
     """Check one monitor once. `at` is the wall-clock start; latency comes from perf_counter."""
     if spec.kind == "tcp":
-        return await _probe_tcp(spec, clock)
+        return await _probe_tcp(spec, clock, pool.local_address)
     # The slot is taken before the clock starts: waiting for our own pool is not the target's latency.
     async with pool.lease(spec.name) as client:
         at = clock()
@@ -51,7 +51,7 @@ async def probe(spec: MonitorSpec, pool: ClientPool, clock: Callable[[], float] 
     )
 
 
-async def _probe_tcp(spec: MonitorSpec, clock: Callable[[], float]) -> Observation:
+async def _probe_tcp(spec: MonitorSpec, clock: Callable[[], float], local_address: str | None) -> Observation:
     at = clock()
     started = time.perf_counter()
     try:
@@ -61,7 +61,7 @@ async def _probe_tcp(spec: MonitorSpec, clock: Callable[[], float]) -> Observati
     deadline = asyncio.timeout(spec.timeout)
     try:
         async with deadline:
-            latency_ms = await connect(host, port)
+            latency_ms = await connect(host, port, local_address)
     except Exception as exc:
         return Observation(at=at, latency_ms=_since(started), error=_failure_text(exc, spec, deadline, host))
     return Observation(at=at, latency_ms=latency_ms)

@@ -64,6 +64,7 @@ class ClientPool:
         verify: ssl.SSLContext | bool = True,
         keepalive: bool = False,
         trust_env: bool = False,
+        local_address: str | None = None,
     ) -> None:
         if clients < 1 or max_connections_per_client < 1:
             raise ValueError("a ClientPool needs at least one client and one connection per client")
@@ -71,6 +72,8 @@ class ClientPool:
         self.max_connections_per_client = max_connections_per_client
         self.keepalive = keepalive
         self._trust_env = trust_env
+        self.local_address = local_address
+        """The local IP every check leaves from (`[cluster] source_address`); None: the OS picks."""
         self._ssl_context = default_ssl_context(verify)
         self._shards: list[_Shard | None] = [None] * clients
         self._closed = False
@@ -83,15 +86,22 @@ class ClientPool:
         shard = self._shards[index]
         if shard is None:
             limit = self.max_connections_per_client
+            limits = httpx.Limits(
+                max_connections=limit,
+                max_keepalive_connections=limit if self.keepalive else 0,
+            )
+            # A transport of our own only to bind the source address: the client would build the
+            # same one from the same verify/limits/trust_env otherwise.
+            transport = None if self.local_address is None else httpx.AsyncHTTPTransport(
+                verify=self._ssl_context, limits=limits, trust_env=self._trust_env,
+                local_address=self.local_address)
             client = httpx.AsyncClient(
                 verify=self._ssl_context,
                 # Our own asyncio.timeout is the one deadline per check; httpx's per-phase
                 # timeouts would only race it with a less useful message.
                 timeout=httpx.Timeout(None),
-                limits=httpx.Limits(
-                    max_connections=limit,
-                    max_keepalive_connections=limit if self.keepalive else 0,
-                ),
+                limits=limits,
+                transport=transport,
                 headers={"User-Agent": USER_AGENT},
                 follow_redirects=False,  # the probe follows them itself, to read each hop's cert
                 trust_env=self._trust_env,

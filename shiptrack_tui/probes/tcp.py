@@ -22,10 +22,14 @@ def tcp_target(url: str) -> tuple[str, int]:
     return parts.hostname, port
 
 
-async def connect(host: str, port: int) -> float:
-    """Open one connection and close it; return the connect time in ms. The caller holds the deadline."""
+async def connect(host: str, port: int, local_address: str | None = None) -> float:
+    """Open one connection and close it; return the connect time in ms. The caller holds the deadline.
+
+    `local_address`: the local IP the connection leaves from (any free port), None for the OS's choice.
+    """
     started = time.perf_counter()
-    _reader, writer = await asyncio.open_connection(host, port)
+    local = None if local_address is None else (local_address, 0)
+    _reader, writer = await asyncio.open_connection(host, port, local_addr=local)
     latency_ms = (time.perf_counter() - started) * 1000
     writer.close()
     # A peer resetting a connection we were closing anyway changes nothing: the port accepted.

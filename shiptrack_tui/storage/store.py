@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from peewee import DatabaseError as PeeweeDatabaseError
 
 from shiptrack_tui.core.days import DayCounts
+from shiptrack_tui.core.location_view import LocationView
 from shiptrack_tui.core.model import (
     Action,
     ActionKind,
@@ -411,6 +412,16 @@ class Store:
             if self.data_version() != seen:
                 return True
         return False
+
+    # -- multi-location monitors (PostgreSQL only; storage/locations.py) ----------------------
+    def location_states(self, monitors: Collection[str] | None = None) -> dict[str, tuple[LocationView, ...]]:
+        """Monitor -> each location's latest check (DESIGN §12), all monitors when None; {} on
+        SQLite, which has no cluster."""
+        if self.backend != "postgresql":
+            return {}
+        from shiptrack_tui.storage.locations import read_views
+
+        return read_views(self._conn().raw, monitors)
 
     # -- outbox -------------------------------------------------------------------------------
     def due_outbox(self, now: float, limit: int = 100) -> list[OutboxRow]:

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
+from shiptrack_tui.core.location_view import LocationView
 from shiptrack_tui.core.model import (
     CheckResult,
     Incident,
@@ -70,6 +71,8 @@ class MonitorDetail:
     """Seconds the chart covers, ending at `now`: the window, or less for a younger monitor."""
     push_token: str | None = field(default=None, repr=False)
     """A push monitor's token: its ping URL is /push/<token> (shown in the pane, never logged)."""
+    locations: tuple[LocationView, ...] = ()
+    """A multi-location monitor: each location's latest check (DESIGN §12)."""
 
 
 def _spark_of(checks: list[CheckResult]) -> tuple[float | None, ...]:
@@ -170,5 +173,7 @@ def read_detail(store: StoreReader, summary: MonitorSummary, window: str, now: f
     failures = store.failure_series(name, now - span, now, points)
     checks = sorted(store.recent_checks(name, limit=RECENT_CHECKS), key=lambda c: -c.at)
     token = store.push_token(name) if summary.target == PUSH_TARGET else None
+    locations = store.location_states([name]).get(name, ())
     return MonitorDetail(now=now, summary=summary, window=window, series=tuple(series), stats=stats,
-                         checks=tuple(checks), failures=tuple(failures), span=span, push_token=token)
+                         checks=tuple(checks), failures=tuple(failures), span=span, push_token=token,
+                         locations=locations)

@@ -7,11 +7,12 @@ so every read and write goes through a single-thread executor that opened the st
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
+from shiptrack_tui.core.location_view import LocationView
 from shiptrack_tui.core.model import (
     ActionKind,
     CheckResult,
@@ -53,6 +54,9 @@ class StoreReader(Protocol):
     def failure_series(self, monitor: str, since: float, until: float, points: int) -> list[int]: ...
 
     def first_check_at(self, monitor: str) -> float | None: ...
+
+    def location_states(self, monitors: Collection[str] | None = None
+                        ) -> Mapping[str, tuple[LocationView, ...]]: ...
 
     def data_version(self) -> int: ...
 

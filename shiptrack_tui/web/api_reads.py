@@ -12,6 +12,7 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 
 from shiptrack_tui.cli_services import config_memberships, services_json, services_of
+from shiptrack_tui.core.location_view import in_config_order
 from shiptrack_tui.core.model import IncidentState
 from shiptrack_tui.heartbeat import engine_health
 from shiptrack_tui.report import checks_json, incidents_json, status_json
@@ -36,9 +37,13 @@ def _monitor_rows(ctx: WebContext, names: list[str] | None = None) -> list[dict[
     now = ctx.clock()
     store = ctx.store
     summaries = store.monitor_summaries(now, names=names)
-    members = config_memberships(ctx.config())[1]
+    config = ctx.config()
+    members = config_memberships(config)[1]
     health = engine_health(ctx.db_path, now)
-    return status_json(summaries, health, store.active_silences(), now, services_of(members))
+    locations = store.location_states(names)
+    if locations:  # the configured order of each monitor's locations
+        locations = in_config_order(locations, {spec.name: spec.locations for spec in config.monitors})
+    return status_json(summaries, health, store.active_silences(), now, services_of(members), locations)
 
 
 def _known(ctx: WebContext, name: str) -> None:

@@ -52,6 +52,18 @@ class EngineHealth(Shape):
     storage_stall: StorageStall | None
 
 
+class LocationCheck(Shape):
+    """One location's latest check of a multi-location monitor (DESIGN §12)."""
+
+    location: str
+    ok: bool
+    failures: int = Field(description="The run of failed checks this one ends; 0 when ok")
+    reason: str | None
+    checked_at: Time
+    node: str
+    latency_ms: float | None
+
+
 class Monitor(Shape):
     """A row of `shiptrack status --json`."""
 
@@ -67,6 +79,8 @@ class Monitor(Shape):
     open_incident: int | None
     silenced_until: str | None = Field(description='An ISO time, "until-resolved", or null')
     services: list[str]
+    locations: list[LocationCheck] = Field(description="Each location's latest check; [] for an ordinary "
+                                                       "monitor")
     engine: EngineHealth | None
 
 

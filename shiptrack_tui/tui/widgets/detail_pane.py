@@ -61,6 +61,7 @@ class DetailPane(VerticalScroll):
         yield Static("No monitor selected.", id="detail-head")
         yield Static("", id="detail-notes")
         yield Static("", id="detail-body")
+        yield Static("", id="detail-locations")
         yield Static("", id="detail-stats")
         yield Tabs(*(Tab(name, id=f"window-{name}") for name in CHART_WINDOWS), id="detail-windows")
         yield LatencyChart(id="detail-chart")
@@ -95,9 +96,11 @@ class DetailPane(VerticalScroll):
         caption = self.query_one("#detail-caption", Static)
         body = self.query_one("#detail-body", Static)
         recent = self.query_one("#detail-recent", Static)
+        places = self.query_one("#detail-locations", Static)
+        places.display = detail is not None and bool(detail.locations)
         if detail is None:
             head.update("No monitor selected.")
-            for field in (stats, caption, body, recent):
+            for field in (stats, caption, body, recent, places):
                 field.update("")
             chart.series, chart.failures = (), ()
             return
@@ -108,6 +111,8 @@ class DetailPane(VerticalScroll):
         chart.series, chart.failures = detail.series, detail.failures
         update_in_place(caption, Text(chart_caption(detail), no_wrap=True, overflow="ellipsis"))
         update_in_place(body, _body(detail))
+        if detail.locations:
+            update_in_place(places, locations_text(detail))
         update_in_place(recent, _recent(detail))
 
 
@@ -191,6 +196,25 @@ def _body(detail: MonitorDetail) -> Text:
     text.append("\ncertificate ", style="bold")
     days = summary.cert_days_left
     text.append(NO_DATA if days is None else f"{days} days left")
+    return text
+
+
+def locations_text(detail: MonitorDetail) -> Text:
+    """A multi-location monitor: one line per location, its latest check, how long ago, by which
+    node; each line is cut at the pane's edge rather than wrapped (the node goes first)."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append("locations", style="bold")
+    width = max(len(view.location) for view in detail.locations)
+    whats = ["ok" if view.ok else (view.reason or "failing") + (f" ×{view.failures}" * (view.failures > 1))
+             for view in detail.locations]
+    what_width = max(len(what) for what in whats)
+    agos = [fmt_ago(detail.now, view.checked_at) for view in detail.locations]
+    ago_width = max(len(ago) for ago in agos)
+    for view, what, ago in zip(detail.locations, whats, agos, strict=True):
+        symbol = STATE_SYMBOLS[MonitorStatus.UP if view.ok else MonitorStatus.DOWN]
+        text.append(f"\n{view.location:<{width}}  ")
+        text.append(f"{symbol} {what:<{what_width}}", style="" if view.ok else "bold")
+        text.append(f"  {ago:>{ago_width}} ago · {view.node}")
     return text
 
 
