@@ -307,6 +307,12 @@ def _dashboard_without_config(args: argparse.Namespace) -> int:
     return EXIT_USAGE
 
 
+def cmd_cluster(args: argparse.Namespace) -> int:
+    from shiptrack_tui.cli_cluster import cmd_cluster
+
+    return cmd_cluster(args)
+
+
 def cmd_serve_dashboard(args: argparse.Namespace) -> int:
     from shiptrack_tui.web.browser_dashboard import cmd_serve_dashboard
 
@@ -334,6 +340,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "unsilence": cmd_unsilence,
     "monitor": cmd_monitor,
     "db": cmd_db,
+    "cluster": cmd_cluster,
     "serve-dashboard": cmd_serve_dashboard,
 }
 
