@@ -20,13 +20,13 @@ SKEW_MARK: Final = "≠"
 """Beside the config hash of a node whose config differs from the cluster's."""
 
 
-def heartbeat_text(node: ClusterNode, now: float) -> str:
-    """`alive, 3s ago` or `dead, 2m 5s ago`."""
-    ago = format_duration(round(max(0.0, now - node.last_heartbeat)))
+def heartbeat_text(node: ClusterNode) -> str:
+    """`alive, 3s ago` or `dead, 2m 5s ago` (ages by the database's clock)."""
+    ago = format_duration(round(max(0.0, node.heartbeat_age)))
     return f"{'alive' if node.alive else 'dead'}, {ago} ago"
 
 
-def cluster_table(nodes: Sequence[ClusterNode], now: float) -> str:
+def cluster_table(nodes: Sequence[ClusterNode]) -> str:
     """One row per node (live ones first, then by name), then a summary line."""
     if not nodes:
         return "no nodes have joined this database yet: start `shiptrack --daemon` with [storage] url"
@@ -35,7 +35,7 @@ def cluster_table(nodes: Sequence[ClusterNode], now: float) -> str:
     rows = [header]
     for node in sorted(nodes, key=lambda n: (not n.alive, n.name)):
         config = (node.config_hash[:HASH_SHOWN] or NO_DATA) + (f" {SKEW_MARK}" if node.name in skewed else "")
-        rows.append((node.name, node.location, heartbeat_text(node, now), f"{node.monitors_owned:,}", config,
+        rows.append((node.name, node.location, heartbeat_text(node), f"{node.monitors_owned:,}", config,
                      fmt_ms(node.lateness_p99_ms)))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     right = {3}  # counts line up on the right

@@ -2,14 +2,12 @@
 differs, and who checks a monitor. Pure: the store reads the rows, the dashboard, `shiptrack
 cluster status` and `/api/v1/cluster` say the same things from them.
 
-Config skew is judged among the live nodes: the config hash most of them publish is the cluster's,
-and a node publishing another one is skewed. When no hash has more nodes than every other one
-(two nodes, two configs) there is no majority to trust, and every live node is named.
+Config skew is judged by the store among the live nodes (storage/cluster_nodes.py): the config
+hash most of them publish is the cluster's, and a node publishing another one is skewed.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -27,11 +25,15 @@ class ClusterNode:
     name: str
     location: str
     last_heartbeat: float
+    heartbeat_age: float
+    """Seconds since its last heartbeat, by the database's clock (the reader's may differ)."""
     alive: bool
-    """Its heartbeat is within the lease time (judged by the database's clock)."""
+    """Its heartbeat is within the lease time."""
     monitors_owned: int = 0
     """Owner leases it holds that have not expired."""
     config_hash: str = ""
+    config_skew: bool = False
+    """Its config hash is not the one most live nodes publish."""
     lateness_p99_ms: float | None = None
     """The p99 of its checks' start lateness, as it last published it (None: not published)."""
     started_at: float | None = None
@@ -47,22 +49,13 @@ class Checker:
 
 
 def skewed_nodes(nodes: Iterable[ClusterNode]) -> frozenset[str]:
-    """The live nodes whose config hash is not the one most live nodes publish."""
-    live = [node for node in nodes if node.alive]
-    counts = Counter(node.config_hash for node in live).most_common()
-    if len(counts) < 2:
-        return frozenset()
-    if counts[0][1] == counts[1][1]:  # no majority: every live node differs from another as much
-        return frozenset(node.name for node in live)
-    return frozenset(node.name for node in live if node.config_hash != counts[0][0])
+    """The live nodes whose config differs from the cluster's."""
+    return frozenset(node.name for node in nodes if node.alive and node.config_skew)
 
 
 def alive_text(nodes: Sequence[ClusterNode]) -> str:
     """`3 nodes alive`, `1 node alive`, or `2 of 3 nodes alive` when some are not."""
-    alive = sum(1 for node in nodes if node.alive)
-    if alive == len(nodes):
-        return f"{alive} node alive" if alive == 1 else f"{alive} nodes alive"
-    return f"{alive} of {len(nodes)} nodes alive"
+    return ClusterHeader.of(nodes).nodes_text
 
 
 def skew_text(skewed: Iterable[str]) -> str:
@@ -71,18 +64,52 @@ def skew_text(skewed: Iterable[str]) -> str:
     return f"config skew: {', '.join(names)}" if names else ""
 
 
-def checked_by_text(checkers: Sequence[Checker]) -> str:
-    """`checked by fra-1 (eu-west)`; with location checkers `checked by fra-1 (eu-west); from
-    us-east by nyc-1`; "" when no node holds a live lease on the monitor."""
+def checkers_text(checkers: Sequence[Checker]) -> str:
+    """Who checks a monitor: `fra-1 (eu-west)`; with location checkers `fra-1 (eu-west); from
+    us-east by nyc-1, ap-south by sin-1`; "" when no node holds a live lease on it."""
     owner = next((c for c in checkers if c.slot == OWNER_SLOT), None)
     located = sorted((c for c in checkers if c.slot != OWNER_SLOT), key=lambda c: c.slot)
-    parts = [f"checked by {owner.node} ({owner.location})"] if owner is not None else []
+    parts = [f"{owner.node} ({owner.location})"] if owner is not None else []
     if located:
-        by = ", ".join(f"{c.slot} by {c.node}" for c in located)
-        parts.append(f"from {by}" if parts else f"checked from {by}")
+        parts.append("from " + ", ".join(f"{c.slot} by {c.node}" for c in located))
     return "; ".join(parts)
+
+
+def checked_by_text(checkers: Sequence[Checker]) -> str:
+    """`checked by fra-1 (eu-west)`, or "" when no node holds a live lease on the monitor."""
+    text = checkers_text(checkers)
+    return f"checked by {text}" if text else ""
 
 
 def owner_of(checkers: Mapping[str, Sequence[Checker]], monitor: str) -> str | None:
     """The node that owns `monitor` now, or None."""
     return next((c.node for c in checkers.get(monitor, ()) if c.slot == OWNER_SLOT), None)
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterHeader:
+    """What the dashboard's header says about the cluster."""
+
+    alive: int
+    total: int
+    skewed: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, nodes: Sequence[ClusterNode]) -> ClusterHeader:
+        return cls(sum(1 for node in nodes if node.alive), len(nodes), tuple(sorted(skewed_nodes(nodes))))
+
+    @property
+    def missing(self) -> bool:
+        """Some node is not alive: the header says so in the warning colour."""
+        return self.alive < self.total
+
+    @property
+    def nodes_text(self) -> str:
+        """`3 nodes alive` or `2 of 3 nodes alive`."""
+        if self.alive == self.total:
+            return f"{self.alive} node alive" if self.alive == 1 else f"{self.alive} nodes alive"
+        return f"{self.alive} of {self.total} nodes alive"
+
+    @property
+    def skew_text(self) -> str:
+        return skew_text(self.skewed)

@@ -46,6 +46,7 @@ from shiptrack_tui.storage.windows import SegmentCache, Subject
 from shiptrack_tui.storage.writer import Writer
 
 if TYPE_CHECKING:
+    from shiptrack_tui.core.cluster_view import Checker, ClusterNode
     from shiptrack_tui.core.model import Silence
     from shiptrack_tui.core.push import Ping
 
@@ -328,6 +329,24 @@ class Store:
     def data_version(self) -> int:
         """PRAGMA data_version on this thread's connection: it changes when another one commits."""
         return int(self._conn().execute("PRAGMA data_version").fetchone()[0])
+
+    # -- a cluster's nodes (PostgreSQL only; storage/cluster_reads.py) ---------------------------
+    def cluster_nodes(self, lease_seconds: float = 20.0) -> list[ClusterNode]:
+        """Every node that has written a heartbeat (alive: within `lease_seconds`), by name;
+        [] on SQLite, which has no cluster."""
+        if self.backend != "postgresql":
+            return []
+        from shiptrack_tui.storage import cluster_reads
+
+        return cluster_reads.cluster_nodes(self._conn().raw, lease_seconds)
+
+    def monitor_checkers(self, monitors: Collection[str]) -> dict[str, tuple[Checker, ...]]:
+        """Monitor -> the nodes holding a live lease on it (owner first); {} on SQLite."""
+        if self.backend != "postgresql":
+            return {}
+        from shiptrack_tui.storage import cluster_reads
+
+        return cluster_reads.checkers(self._conn().raw, monitors)
 
     # -- outbox -------------------------------------------------------------------------------
     def due_outbox(self, now: float, limit: int = 100) -> list[OutboxRow]:

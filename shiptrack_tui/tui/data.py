@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
+from shiptrack_tui.core.cluster_view import checkers_text
 from shiptrack_tui.core.model import (
     CheckResult,
     Incident,
@@ -70,6 +71,9 @@ class MonitorDetail:
     """Seconds the chart covers, ending at `now`: the window, or less for a younger monitor."""
     push_token: str | None = field(default=None, repr=False)
     """A push monitor's token: its ping URL is /push/<token> (shown in the pane, never logged)."""
+    checked_by: str | None = None
+    """On a cluster, who checks it: `fra-1 (eu-west)` ("" when no node holds its lease now);
+    None when the store is not a cluster's (SQLite)."""
 
 
 def _spark_of(checks: list[CheckResult]) -> tuple[float | None, ...]:
@@ -170,5 +174,9 @@ def read_detail(store: StoreReader, summary: MonitorSummary, window: str, now: f
     failures = store.failure_series(name, now - span, now, points)
     checks = sorted(store.recent_checks(name, limit=RECENT_CHECKS), key=lambda c: -c.at)
     token = store.push_token(name) if summary.target == PUSH_TARGET else None
+    checked_by = None
+    if store.backend == "postgresql":
+        checked_by = checkers_text(store.monitor_checkers([name]).get(name, ()))
     return MonitorDetail(now=now, summary=summary, window=window, series=tuple(series), stats=stats,
-                         checks=tuple(checks), failures=tuple(failures), span=span, push_token=token)
+                         checks=tuple(checks), failures=tuple(failures), span=span, push_token=token,
+                         checked_by=checked_by)

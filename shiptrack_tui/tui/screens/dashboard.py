@@ -23,6 +23,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Tab, Tabs
 from textual.worker import Worker, WorkerState
 
+from shiptrack_tui.core.cluster_view import ClusterHeader
 from shiptrack_tui.core.model import Incident, MonitorSummary
 from shiptrack_tui.core.services import ServiceIndex
 from shiptrack_tui.core.silences import expiry_text, is_active, target_of
@@ -53,6 +54,8 @@ DETAIL_DELAY: Final = 0.12
 WORKER_TASKS: Final = {
     "_load_overview": "Reading the monitors",
     "_poll_data_version": "Watching the database",
+    "_watch_database": "Watching the database",
+    "_read_cluster": "Reading the cluster's nodes",
     "_read_detail": "Reading the monitor's detail",
     "_write_action": "Writing the action",
     "_load_snapshot": "Reading the config file",
@@ -80,6 +83,8 @@ class Dashboard(ServiceFilter):
         self._daemon = daemon
         """Attached to a daemon: follows it stopping and a new one starting (daemon_watch.py)."""
         self._engine_live = True
+        self._backend: str | None = None
+        """"sqlite" or "postgresql" once the store has been opened."""
         self.overview: Overview | None = None
         self._shown_overview: Overview | None = None
         self._dirty = False
@@ -117,7 +122,7 @@ class Dashboard(ServiceFilter):
         self.watch_active_pane(self.active_pane)
         self.request_reload()
         self.load_config_snapshot()
-        self._poll_data_version()
+        self._watch_database()
         self.set_interval(1.0, self._tick)
 
     def input_arrived(self) -> None:
@@ -173,6 +178,17 @@ class Dashboard(ServiceFilter):
         finally:
             self._loading = False
 
+    @work(group="watch", exit_on_error=False)
+    async def _watch_database(self) -> None:
+        """News of other processes' writes: PostgreSQL pushes it (LISTEN/NOTIFY, on the gateway's
+        listening thread); on SQLite the dashboard polls `PRAGMA data_version`."""
+        self._backend = await self._gateway.call(lambda store: store.backend)
+        if self._backend == "postgresql":
+            await self._gateway.listen(lambda: self.post_message(DataChanged()))
+            self._read_cluster()
+        else:
+            self._poll_data_version()
+
     @work(group="poll", exit_on_error=False)
     async def _poll_data_version(self) -> None:
         """The attached dashboard's only news of the daemon's writes; harmless with an engine too."""
@@ -198,6 +214,8 @@ class Dashboard(ServiceFilter):
     def _tick(self) -> None:
         """Keep "checked … ago" honest between data changes (cells that did not change stay put)."""
         self._read_engine_health()
+        if self._backend == "postgresql":
+            self._read_cluster()
         if self.overview is not None:
             now = self._clock()
             if now - self.overview.now >= 1.0:
@@ -222,6 +240,12 @@ class Dashboard(ServiceFilter):
         bar.mode, bar.engine_problem = view.mode, view.problem
         if view.followed:  # a new daemon: its writes are news (the data_version poll goes on)
             self.request_reload()
+
+    @work(group="cluster", exclusive=True, exit_on_error=False)
+    async def _read_cluster(self) -> None:
+        """The nodes sharing the database, for the header (alive is a matter of time: read each tick)."""
+        nodes = await self._gateway.call(lambda store: store.cluster_nodes())
+        self.query_one(StatusBar).cluster = ClusterHeader.of(nodes)
 
     def engine_live(self) -> bool:
         return self._engine_live
