@@ -379,6 +379,10 @@ def fields_from_spec(spec: MonitorSpec, defaults: Defaults | None = None) -> dic
         fields["max_body"] = size_text(spec.max_body_bytes)
     if spec.severity != inherited.severity:
         fields["severity"] = str(spec.severity)
+    if spec.locations and spec.locations != inherited.locations:
+        fields["locations"] = list(spec.locations)
+    if spec.locations and spec.confirm != inherited.confirm:
+        fields["confirm"] = spec.confirm
     return fields
 
 

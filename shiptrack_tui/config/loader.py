@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from shiptrack_tui.config.checker import Checker, Scope
+from shiptrack_tui.config.cluster import PLACEMENT_KEYS, read_cluster, read_placement
 from shiptrack_tui.config.errors import ConfigError, ConfigNotFound
 from shiptrack_tui.config.http import read_http
 from shiptrack_tui.config.monitors import MIN_INTERVAL, MonitorReader
@@ -48,9 +49,9 @@ AppriseConfigCheck = Callable[[Path], str | None]
 """What is wrong with an Apprise config file's entries (supplied by the notify layer), or None."""
 
 TOP_KEYS: Final = ("defaults", "storage", "notify", "monitor", "maintenance", "display", "service", "http",
-                   "status_page")
+                   "status_page", "cluster")
 DEFAULTS_KEYS: Final = ("interval", "timeout", "failure_threshold", "recovery_threshold", "degraded_after",
-                         "severity")
+                         "severity", *PLACEMENT_KEYS)
 STORAGE_KEYS: Final = ("path", "keep_raw", "keep_hourly", "keep_daily", "keep_incidents")
 NOTIFY_KEYS: Final = ("urls", "apprise_config", "events", "remind_every", "give_up_after", "channel")
 CHANNEL_KEYS: Final = ("url", "urls", "tags", "events")
@@ -161,9 +162,10 @@ def _read(ck: Checker, raw: dict[str, Any], path: Path, digest: str,
     services = read_services(ck, raw.get("service"), specs)
     http = read_http(ck, _section(ck, raw, "http"), base)
     status_page = read_status_page(ck, raw.get("status_page"), specs, services)
+    cluster = read_cluster(ck, raw.get("cluster"))
     return Config(path=path, monitors=tuple(specs), defaults=defaults, storage=storage, notify=notify,
                   maintenance=tuple(windows), digest=digest, display=display, services=services, http=http,
-                  status_page=status_page)
+                  status_page=status_page, cluster=cluster)
 
 
 def _section(ck: Checker, raw: dict[str, Any], name: str) -> dict[str, Any]:
@@ -184,6 +186,7 @@ def _defaults(ck: Checker, table: dict[str, Any]) -> tuple[Defaults, bool]:
     degraded = ck.read(scope, table, "degraded_after", as_duration)
     severity = ck.read(scope, table, "severity", as_severity)
     defaults = Defaults()
+    locations, confirm = read_placement(ck, scope, table, defaults)
     effective_interval = interval or defaults.interval
     if timeout is not None and timeout >= effective_interval:
         source = "" if interval is not None else ", the default"
@@ -193,7 +196,7 @@ def _defaults(ck: Checker, table: dict[str, Any]) -> tuple[Defaults, bool]:
         interval=effective_interval, timeout=timeout,
         failure_threshold=failures or defaults.failure_threshold,
         recovery_threshold=recoveries or defaults.recovery_threshold,
-        degraded_after=degraded, severity=severity or defaults.severity,
+        degraded_after=degraded, severity=severity or defaults.severity, locations=locations, confirm=confirm,
     )
     return result, timeout is not None
 

@@ -7,6 +7,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from shiptrack_tui.config.checker import Checker, Scope
+from shiptrack_tui.config.cluster import PLACEMENT_KEYS, read_placement
 from shiptrack_tui.config.push import PushReader, as_push_flag
 from shiptrack_tui.config.settings import Defaults
 from shiptrack_tui.config.values import (
@@ -32,7 +33,7 @@ from shiptrack_tui.core.model import DEFAULT_EXPECT_STATUS, DEFAULT_MAX_BODY_BYT
 MONITOR_KEYS: Final = (
     "name", "url", "method", "headers", "body", "expect_status", "body_contains", "body_regex",
     "interval", "timeout", "failure_threshold", "recovery_threshold", "degraded_after", "tags",
-    "max_body", "maintenance", "severity", "push",
+    "max_body", "maintenance", "severity", "push", *PLACEMENT_KEYS,
 )
 HTTP_ONLY_KEYS: Final = ("method", "headers", "body", "expect_status", "body_contains", "body_regex",
                          "max_body")
@@ -166,6 +167,7 @@ class MonitorReader:
         recoveries = ck.read(scope, table, "recovery_threshold", as_int)
         degraded = ck.read(scope, table, "degraded_after", as_duration)
         severity = ck.read(scope, table, "severity", as_severity)
+        locations, confirm = read_placement(ck, scope, table, self.defaults)
         self.read_windows(scope, table.get("maintenance"), name)
         if name is None or url is None:
             return None
@@ -178,7 +180,7 @@ class MonitorReader:
             method=method or "GET", headers=headers or (), body=body,
             expect_status=expect or DEFAULT_EXPECT_STATUS, body_contains=contains, body_regex=regex,
             tags=tags or (), max_body_bytes=max_body or DEFAULT_MAX_BODY_BYTES,
-            severity=severity or defaults.severity,
+            severity=severity or defaults.severity, locations=locations, confirm=confirm,
         )
 
     def read_push(self, scope: Scope, table: dict[str, Any], name: str | None) -> MonitorSpec | None:

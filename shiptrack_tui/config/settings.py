@@ -27,6 +27,8 @@ class Defaults:
     recovery_threshold: int = 2
     degraded_after: float | None = None
     severity: Severity = DEFAULT_SEVERITY
+    locations: tuple[str, ...] = ()  # config/cluster.py: where monitors are checked from (none: here)
+    confirm: int = 1  # how many of those locations must each reach failure_threshold
 
     def timeout_for(self, interval: float) -> float:
         """The timeout a monitor with this interval inherits."""
@@ -104,6 +106,17 @@ class HttpSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ClusterSettings:
+    """`[cluster]` (config/cluster.py): this engine as one node of several sharing a PostgreSQL store.
+    `node` and `location` default to the host name; `lease` is how long a node's leases last
+    without renewal (a dead node's monitors move after at most this long)."""
+
+    node: str
+    location: str
+    lease: float = 20.0
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """A whole config file, validated. `digest` is the sha256 of the file's bytes."""
 
@@ -118,6 +131,7 @@ class Config:
     services: tuple[ServiceSpec, ...] = ()
     http: HttpSettings = HttpSettings()
     status_page: StatusPageSettings | None = None  # None: no public status page, no badges
+    cluster: ClusterSettings | None = None  # None: a single machine (no [cluster] table)
 
     def monitor(self, name: str) -> MonitorSpec | None:
         return next((spec for spec in self.monitors if spec.name == name), None)

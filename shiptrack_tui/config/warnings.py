@@ -14,9 +14,19 @@ def config_warnings(config: Config) -> list[str]:
     if not config.monitors:
         return [f"{config.path}: warning: no monitors configured, so nothing will be checked; add a "
                 "[[monitor]] table or run `shiptrack monitor add --name N --url U`"]
+    warnings = []
     pushed = [spec.name for spec in config.monitors if spec.push]
     if pushed and not config.http.enabled:
-        return [f"{config.path}: warning: push monitors ({', '.join(pushed[:3])}"
-                f"{', ...' if len(pushed) > 3 else ''}) receive pings over HTTP, and [http] listen is not "
-                "set: each will count as missed; add [http] listen = \"127.0.0.1:8080\""]
-    return []
+        warnings.append(f"{config.path}: warning: push monitors ({_some(pushed)}) receive pings over HTTP, "
+                        "and [http] listen is not set: each will count as missed; add [http] listen = "
+                        '"127.0.0.1:8080"')
+    placed = [spec.name for spec in config.monitors if spec.locations]
+    if placed and config.cluster is None:
+        warnings.append(f"{config.path}: warning: monitors with locations ({_some(placed)}) are checked from "
+                        "several locations only by a cluster, and there is no [cluster] table: this machine "
+                        "checks them alone; add [cluster] (with [storage] url) on each node")
+    return warnings
+
+
+def _some(names: list[str]) -> str:
+    return ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")

@@ -169,6 +169,8 @@ class MonitorSpec:
     push: bool = False  # a push monitor: its "probe" is the arrival of pings (core/push.py)
     grace: float = 0.0  # push: how late a ping may be past the interval before it counts as missed
     push_token: str | None = field(default=None, repr=False)  # push: set in the config (a secret)
+    locations: tuple[str, ...] = ()  # checked from each of these (DESIGN §12); (): by its owner alone
+    confirm: int = 1  # how many of `locations` must each reach failure_threshold to open an incident
 
     @property
     def kind(self) -> str:
