@@ -14,8 +14,10 @@ from typing import Final
 
 OWNER_SLOT: Final = ""
 """A lease's slot for the monitor's owner (a location name for a location checker)."""
-HASH_SHOWN: Final = 8
+HASH_SHOWN: Final = 12
 """Characters of a config hash a table shows (the JSON has it whole)."""
+DEFAULT_LEASE: Final = 20.0
+"""Seconds: `[cluster] lease` when the reader has no config saying otherwise."""
 
 
 @dataclass(frozen=True, slots=True)

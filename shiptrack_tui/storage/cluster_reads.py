@@ -26,7 +26,8 @@ ORDER BY l.monitor, l.slot
 """
 
 
-def cluster_nodes(conn: psycopg.Connection[Any], lease_seconds: float = DEFAULT_LEASE_SECONDS) -> list[ClusterNode]:
+def cluster_nodes(conn: psycopg.Connection[Any],
+                  lease_seconds: float = DEFAULT_LEASE_SECONDS) -> list[ClusterNode]:
     """Every node that has written a heartbeat, by name."""
     try:
         found = cluster_status(conn, lease_seconds)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from peewee import ConnectionContext
 from peewee import DatabaseError as PeeweeDatabaseError
 
+from shiptrack_tui.core.cluster_view import DEFAULT_LEASE
 from shiptrack_tui.core.days import DayCounts
 from shiptrack_tui.core.model import (
     Action,
@@ -331,7 +332,7 @@ class Store:
         return int(self._conn().execute("PRAGMA data_version").fetchone()[0])
 
     # -- a cluster's nodes (PostgreSQL only; storage/cluster_reads.py) ---------------------------
-    def cluster_nodes(self, lease_seconds: float = 20.0) -> list[ClusterNode]:
+    def cluster_nodes(self, lease_seconds: float = DEFAULT_LEASE) -> list[ClusterNode]:
         """Every node that has written a heartbeat (alive: within `lease_seconds`), by name;
         [] on SQLite, which has no cluster."""
         if self.backend != "postgresql":

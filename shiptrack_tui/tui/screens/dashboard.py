@@ -23,7 +23,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Tab, Tabs
 from textual.worker import Worker, WorkerState
 
-from shiptrack_tui.core.cluster_view import ClusterHeader
+from shiptrack_tui.core.cluster_view import DEFAULT_LEASE, ClusterHeader
 from shiptrack_tui.core.model import Incident, MonitorSummary
 from shiptrack_tui.core.services import ServiceIndex
 from shiptrack_tui.core.silences import expiry_text, is_active, target_of
@@ -244,7 +244,9 @@ class Dashboard(ServiceFilter):
     @work(group="cluster", exclusive=True, exit_on_error=False)
     async def _read_cluster(self) -> None:
         """The nodes sharing the database, for the header (alive is a matter of time: read each tick)."""
-        nodes = await self._gateway.call(lambda store: store.cluster_nodes())
+        config = self.snapshot.config if self.snapshot is not None else None
+        lease = config.cluster.lease if config is not None and config.cluster is not None else DEFAULT_LEASE
+        nodes = await self._gateway.call(lambda store: store.cluster_nodes(lease))
         self.query_one(StatusBar).cluster = ClusterHeader.of(nodes)
 
     def engine_live(self) -> bool:
