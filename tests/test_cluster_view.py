@@ -1,0 +1,77 @@
+"""What readers say about a cluster (core/cluster_view.py, cluster_report.py): pure, no database."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from shiptrack_tui.cluster_report import cluster_json, cluster_table
+from shiptrack_tui.core.cluster_view import (
+    Checker,
+    ClusterHeader,
+    ClusterNode,
+    checked_by_text,
+    checkers_text,
+    owner_of,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+T0 = 1_790_000_000.0
+
+
+def node(name: str, *, alive: bool = True, age: float = 2.0, owned: int = 0, config: str = "aaaaaaaaaaaa",
+         skew: bool = False, location: str = "eu-west", lateness: float | None = 12.0) -> ClusterNode:
+    return ClusterNode(name=name, location=location, last_heartbeat=T0 - age, heartbeat_age=age, alive=alive,
+                       monitors_owned=owned, config_hash=config, config_skew=skew, lateness_p99_ms=lateness,
+                       started_at=T0 - 3600)
+
+
+THREE = (node("fra-1", owned=5000), node("fra-2", owned=4999, config="bbbbbbbbbbbb", skew=True, age=1.4),
+         node("nyc-1", alive=False, age=65.0, location="us-east", lateness=None))
+
+
+def test_the_header_counts_live_nodes_and_names_skewed_ones() -> None:
+    header = ClusterHeader.of(THREE)
+    assert (header.nodes_text, header.missing, header.skew_text) == ("2 of 3 nodes alive", True,
+                                                                     "config skew: fra-2")
+    calm = ClusterHeader.of(THREE[:1] + (node("fra-3"),))
+    assert (calm.nodes_text, calm.missing, calm.skew_text) == ("2 nodes alive", False, "")
+    assert ClusterHeader.of(THREE[:1]).nodes_text == "1 node alive"
+    # a dead node's differing config is no skew: it runs nothing
+    assert ClusterHeader.of((node("a"), node("b", alive=False, skew=True))).skewed == ()
+
+
+def test_who_checks_a_monitor() -> None:
+    owner = Checker("fra-1", "eu-west")
+    located = (Checker("nyc-1", "us-east", "us-east"), Checker("fra-2", "eu-west", "eu-west"))
+    assert checked_by_text([owner]) == "checked by fra-1 (eu-west)"
+    assert checkers_text([*located, owner]) == "fra-1 (eu-west); from eu-west by fra-2, us-east by nyc-1"
+    assert checked_by_text(located[:1]) == "checked by from us-east by nyc-1"
+    assert checked_by_text([]) == ""
+    assert owner_of({"api": (located[0], owner)}, "api") == "fra-1"
+    assert owner_of({"api": located}, "api") is None
+
+
+def test_the_table_marks_skew_and_ends_with_a_summary() -> None:
+    lines = cluster_table(THREE).splitlines()
+    assert lines[0].split() == ["NODE", "LOCATION", "HEARTBEAT", "MONITORS", "CONFIG", "LATENESS", "P99"]
+    rows = {line.split()[0]: line for line in lines[1:4]}
+    assert re.search(r"fra-1 +eu-west +alive, 2s ago +5,000 +aaaaaaaaaaaa +12 ms$", rows["fra-1"])
+    assert re.search(r"alive, 1s ago +4,999 +bbbbbbbbbbbb ≠ +12 ms$", rows["fra-2"])
+    assert re.search(r"nyc-1 +us-east +dead, 1m 5s ago +0 +aaaaaaaaaaaa +—$", rows["nyc-1"])
+    assert list(rows) == ["fra-1", "fra-2", "nyc-1"]  # live ones first
+    assert lines[-1] == ("2 of 3 nodes alive · 9,999 monitors owned · config skew: fra-2 "
+                         "(≠: its config differs from the cluster's)")
+    assert "start `shiptrack --daemon`" in cluster_table([])
+
+
+def test_the_json_is_utc_and_documented() -> None:
+    shown = cluster_json(THREE)
+    assert (shown["alive"], shown["total"], shown["skewed"]) == (2, 3, ["fra-2"])
+    first = shown["nodes"][0]
+    assert first["last_heartbeat_at"].endswith("Z") and first["started_at"].endswith("Z")
+    assert [n["config_skew"] for n in shown["nodes"]] == [False, True, False]
+    text = (ROOT / "docs" / "json.md").read_text().split("## `shiptrack cluster status --json`", 1)[1]
+    documented = set(re.findall(r"^\| `([a-z0-9_]+)`", text, flags=re.MULTILINE))
+    documented |= set(re.findall(r"^\| `[a-z0-9_]+`, `([a-z0-9_]+)`", text, flags=re.MULTILINE))
+    assert set(shown) | set(first) <= documented
