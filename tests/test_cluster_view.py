@@ -34,7 +34,7 @@ def test_the_header_counts_live_nodes_and_names_skewed_ones() -> None:
     header = ClusterHeader.of(THREE)
     assert (header.nodes_text, header.missing, header.skew_text) == ("2 of 3 nodes alive", True,
                                                                      "config skew: fra-2")
-    calm = ClusterHeader.of(THREE[:1] + (node("fra-3"),))
+    calm = ClusterHeader.of((*THREE[:1], node("fra-3")))
     assert (calm.nodes_text, calm.missing, calm.skew_text) == ("2 nodes alive", False, "")
     assert ClusterHeader.of(THREE[:1]).nodes_text == "1 node alive"
     # a dead node's differing config is no skew: it runs nothing

@@ -23,7 +23,6 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Tab, Tabs
 from textual.worker import Worker, WorkerState
 
-from shiptrack_tui.core.cluster_view import DEFAULT_LEASE, ClusterHeader
 from shiptrack_tui.core.model import Incident, MonitorSummary
 from shiptrack_tui.core.services import ServiceIndex
 from shiptrack_tui.core.silences import expiry_text, is_active, target_of
@@ -37,8 +36,8 @@ from shiptrack_tui.tui.formatting import maintenance_note, silence_note
 from shiptrack_tui.tui.frame_timer import FrameTimer
 from shiptrack_tui.tui.messages import DataChanged, DetailLoaded, OverviewLoaded, ViewChanged
 from shiptrack_tui.tui.modals.help_screen import HelpScreen, help_groups
+from shiptrack_tui.tui.screens.database_watch import DatabaseWatch
 from shiptrack_tui.tui.screens.pane_navigation import PANE_TITLES, PANES
-from shiptrack_tui.tui.screens.service_filter import ServiceFilter
 from shiptrack_tui.tui.services_live import index_of
 from shiptrack_tui.tui.store_access import StoreGateway
 from shiptrack_tui.tui.timeline_lines import notification_schemes
@@ -49,12 +48,11 @@ from shiptrack_tui.tui.widgets.services_strip import ServicesStrip
 from shiptrack_tui.tui.widgets.status_bar import StatusBar, count_states
 from shiptrack_tui.tui.widgets.timeline_pane import TimelinePane
 
-POLL_SECONDS: Final = 0.5
 DETAIL_DELAY: Final = 0.12
 WORKER_TASKS: Final = {
     "_load_overview": "Reading the monitors",
     "_poll_data_version": "Watching the database",
-    "_watch_database": "Watching the database",
+    "_listen_for_changes": "Watching the database",
     "_read_cluster": "Reading the cluster's nodes",
     "_read_detail": "Reading the monitor's detail",
     "_write_action": "Writing the action",
@@ -64,7 +62,7 @@ WORKER_TASKS: Final = {
     "_name_services": "Naming the notification services",
 }
 
-class Dashboard(ServiceFilter):
+class Dashboard(DatabaseWatch):
     """Reads through the gateway; writes operator actions as rows; never blocks the loop."""
 
     BINDINGS: ClassVar[list[BindingType]] = bindings(DASHBOARD_KEYS)
@@ -83,8 +81,6 @@ class Dashboard(ServiceFilter):
         self._daemon = daemon
         """Attached to a daemon: follows it stopping and a new one starting (daemon_watch.py)."""
         self._engine_live = True
-        self._backend: str | None = None
-        """"sqlite" or "postgresql" once the store has been opened."""
         self.overview: Overview | None = None
         self._shown_overview: Overview | None = None
         self._dirty = False
@@ -122,7 +118,7 @@ class Dashboard(ServiceFilter):
         self.watch_active_pane(self.active_pane)
         self.request_reload()
         self.load_config_snapshot()
-        self._watch_database()
+        self.watch_database()
         self.set_interval(1.0, self._tick)
 
     def input_arrived(self) -> None:
@@ -178,28 +174,6 @@ class Dashboard(ServiceFilter):
         finally:
             self._loading = False
 
-    @work(group="watch", exit_on_error=False)
-    async def _watch_database(self) -> None:
-        """News of other processes' writes: PostgreSQL pushes it (LISTEN/NOTIFY, on the gateway's
-        listening thread); on SQLite the dashboard polls `PRAGMA data_version`."""
-        self._backend = await self._gateway.call(lambda store: store.backend)
-        if self._backend == "postgresql":
-            await self._gateway.listen(lambda: self.post_message(DataChanged()))
-            self._read_cluster()
-        else:
-            self._poll_data_version()
-
-    @work(group="poll", exit_on_error=False)
-    async def _poll_data_version(self) -> None:
-        """The attached dashboard's only news of the daemon's writes; harmless with an engine too."""
-        last: int | None = None
-        while True:
-            version = await self._gateway.call(lambda store: store.data_version())
-            if last is not None and version != last:
-                self.post_message(DataChanged())
-            last = version
-            await asyncio.sleep(POLL_SECONDS)
-
     def _load_detail(self, summary: MonitorSummary) -> None:
         self._detail_of = summary
         # Exclusive: a newer selection cancels an older read (which may never have started).
@@ -214,8 +188,7 @@ class Dashboard(ServiceFilter):
     def _tick(self) -> None:
         """Keep "checked … ago" honest between data changes (cells that did not change stay put)."""
         self._read_engine_health()
-        if self._backend == "postgresql":
-            self._read_cluster()
+        self.read_cluster()
         if self.overview is not None:
             now = self._clock()
             if now - self.overview.now >= 1.0:
@@ -240,14 +213,6 @@ class Dashboard(ServiceFilter):
         bar.mode, bar.engine_problem = view.mode, view.problem
         if view.followed:  # a new daemon: its writes are news (the data_version poll goes on)
             self.request_reload()
-
-    @work(group="cluster", exclusive=True, exit_on_error=False)
-    async def _read_cluster(self) -> None:
-        """The nodes sharing the database, for the header (alive is a matter of time: read each tick)."""
-        config = self.snapshot.config if self.snapshot is not None else None
-        lease = config.cluster.lease if config is not None and config.cluster is not None else DEFAULT_LEASE
-        nodes = await self._gateway.call(lambda store: store.cluster_nodes(lease))
-        self.query_one(StatusBar).cluster = ClusterHeader.of(nodes)
 
     def engine_live(self) -> bool:
         return self._engine_live
