@@ -6,15 +6,16 @@ empty config is allowed; it is said out loud instead of passing silently.
 
 from __future__ import annotations
 
+from shiptrack_tui.config.redact import dsn_password
 from shiptrack_tui.config.settings import Config
 
 
 def config_warnings(config: Config) -> list[str]:
     """One line per warning, `PATH: warning: what and what to do`, like the errors' format."""
+    warnings: list[str] = []
     if not config.monitors:
-        return [f"{config.path}: warning: no monitors configured, so nothing will be checked; add a "
-                "[[monitor]] table or run `shiptrack monitor add --name N --url U`"]
-    warnings = []
+        warnings.append(f"{config.path}: warning: no monitors configured, so nothing will be checked; add a "
+                        "[[monitor]] table or run `shiptrack monitor add --name N --url U`")
     pushed = [spec.name for spec in config.monitors if spec.push]
     if pushed and not config.http.enabled:
         warnings.append(f"{config.path}: warning: push monitors ({_some(pushed)}) receive pings over HTTP, "
@@ -25,6 +26,10 @@ def config_warnings(config: Config) -> list[str]:
         warnings.append(f"{config.path}: warning: monitors with locations ({_some(placed)}) are checked from "
                         "several locations only by a cluster, and there is no [cluster] table: this machine "
                         "checks them alone; add [cluster] (with [storage] url) on each node")
+    if config.storage.url is not None and dsn_password(config.storage.url):
+        warnings.append(f"{config.path}: warning: [storage] url holds a password, which then travels with "
+                        "every copy of this file; move it into a file named by [storage] password_file "
+                        "(or ~/.pgpass, or PGPASSWORD) and remove it from the URL")
     return warnings
 
 

@@ -62,6 +62,8 @@ class Store:
         self.path = path
         self._names = Names()
         self._segments = SegmentCache()
+        self.migrated_from: int | None = None
+        """The schema version the database had before this open migrated it (0: it was empty)."""
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> Store:
@@ -72,14 +74,16 @@ class Store:
         path = Path(path).expanduser()
         try:
             db = open_database(path, busy_timeout)
-            migrate(db, str(path))
+            found = migrate(db, str(path))
         except (sqlite3.DatabaseError, PeeweeDatabaseError) as error:
             raise StorageError(f"{path} cannot be used as a ShipTrack database ({error}); "
                                "check the --db path.") from error
         except OSError as error:
             raise StorageError(f"{path} cannot be opened ({error.strerror}); check the --db path "
                                "and its permissions.") from error
-        return cls(db, path)
+        store = cls(db, path)
+        store.migrated_from = found
+        return store
 
     def close(self) -> None:
         """Close every connection this store opened, on every thread.

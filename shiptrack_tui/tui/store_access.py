@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Final, Protocol, TypeVar
+from typing import TYPE_CHECKING, Final, Protocol, TypeVar
 
 from shiptrack_tui.core.cluster_view import Checker, ClusterNode
 from shiptrack_tui.core.model import (
@@ -24,6 +24,9 @@ from shiptrack_tui.core.model import (
     Silence,
     WindowStats,
 )
+
+if TYPE_CHECKING:
+    from shiptrack_tui.store_target import StoreTarget
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -88,10 +91,11 @@ class StoreReader(Protocol):
     def push_token(self, monitor: str) -> str | None: ...
 
 
-def open_store(path: Path) -> StoreReader:
-    from shiptrack_tui.storage.store import Store  # imported late: storage is a heavier layer
+def open_store(path: Path | StoreTarget) -> StoreReader:
+    """A SQLite file or a StoreTarget (a file or a PostgreSQL URL); storage is imported late."""
+    from shiptrack_tui.store_target import StoreTarget
 
-    return Store.open(path)
+    return StoreTarget.of(path).open()
 
 
 class StoreGateway:
@@ -101,8 +105,13 @@ class StoreGateway:
     touches the store's listener connection, never the calls' connection.
     """
 
-    def __init__(self, path: Path, opener: Callable[[Path], StoreReader] = open_store) -> None:
+    def __init__(self, path: Path | StoreTarget,
+                 opener: Callable[[Path | StoreTarget], StoreReader] = open_store) -> None:
+        from shiptrack_tui.store_target import StoreTarget
+
         self.path = path
+        self.local = StoreTarget.of(path).local
+        """The file this machine's lock and heartbeat are named after (store_target.py)."""
         self._opener = opener
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shiptrack-tui-db")
         self._store: StoreReader | None = None
