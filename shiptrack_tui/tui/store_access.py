@@ -116,6 +116,7 @@ class StoreGateway:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shiptrack-tui-db")
         self._store: StoreReader | None = None
         self._closing = threading.Event()
+        """Set by `stop_listening` or `close`: the listening thread ends within LISTEN_SECONDS."""
         self._listener: threading.Thread | None = None
 
     def _require(self) -> StoreReader:
@@ -146,8 +147,13 @@ class StoreGateway:
                     if store.wait_for_change(LISTEN_SECONDS) and not self._closing.is_set():
                         changed()
             except Exception as error:  # the database went away: listen again once it is back
-                log.warning("listening for database changes failed (%s); retrying", error)
-                self._closing.wait(LISTEN_SECONDS)
+                if not self._closing.is_set():
+                    log.warning("listening for database changes failed (%s); retrying", error)
+                    self._closing.wait(LISTEN_SECONDS)
+
+    def stop_listening(self) -> None:
+        """End the listening thread (the screen that asked for it went away)."""
+        self._closing.set()
 
     def _close(self) -> None:
         if self._listener is not None:  # it must not reconnect its listener after the close

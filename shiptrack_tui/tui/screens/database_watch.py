@@ -30,6 +30,9 @@ class DatabaseWatch(ServiceFilter):
     def watch_database(self) -> None:
         self._listen_for_changes()
 
+    def on_unmount(self) -> None:
+        self._gateway.stop_listening()
+
     def read_cluster(self) -> None:
         """Re-read the nodes for the header (on a cluster; nothing on SQLite)."""
         if self.backend == "postgresql":
