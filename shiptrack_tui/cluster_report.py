@@ -9,7 +9,7 @@ from shiptrack_tui.core.cluster_view import (
     HASH_SHOWN,
     ClusterNode,
     alive_text,
-    skew_text,
+    config_skew,
     skewed_nodes,
 )
 from shiptrack_tui.core.durations import format_duration
@@ -30,6 +30,7 @@ def cluster_table(nodes: Sequence[ClusterNode]) -> str:
     """One row per node (live ones first, then by name), then a summary line."""
     if not nodes:
         return "no nodes have joined this database yet: start `shiptrack --daemon` with [storage] url"
+    skew = config_skew(nodes)
     skewed = skewed_nodes(nodes)
     header = ("NODE", "LOCATION", "HEARTBEAT", "MONITORS", "CONFIG", "LATENESS P99")
     rows = [header]
@@ -43,8 +44,8 @@ def cluster_table(nodes: Sequence[ClusterNode]) -> str:
                        for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip() for row in rows]
     owned = sum(node.monitors_owned for node in nodes if node.alive)
     summary = [alive_text(nodes), f"{owned:,} monitors owned"]
-    if skewed:
-        summary.append(f"{skew_text(skewed)} ({SKEW_MARK}: its config differs from the cluster's)")
+    if skew:
+        summary.append(f"{SKEW_MARK} {skew.text()}")
     lines.append("")
     lines.append(" · ".join(summary))
     return "\n".join(lines)

@@ -31,14 +31,15 @@ from shiptrack_tui.web import bind, start_http
 MONITORS = ("api", "web", "search", "tcp-db")
 
 
-def three_nodes(url: str) -> None:
-    """fra-1 and fra-2 alive (fra-2 with another config), nyc-1 silent for a minute; fra-1 owns
-    api and web, fra-2 search, and us-east's checker of api is nyc-1's lease, long expired."""
+def cluster_nodes(url: str) -> None:
+    """fra-1, fra-2 and fra-3 alive, fra-2 on another config; nyc-1 silent for a minute. fra-1 owns
+    api and web, fra-2 search and checks api from eu-west; nyc-1's lease on tcp-db has expired."""
     with psycopg.connect(url, autocommit=True) as conn:
         for ddl in CLUSTER_DDL:
             conn.execute(ddl)
         beats = (NodeInfo("fra-1", "eu-west", "aaaaaaaaaaaa", MONITORS, lateness_p99_ms=14.2),
                  NodeInfo("fra-2", "eu-west", "bbbbbbbbbbbb", MONITORS, lateness_p99_ms=9.0),
+                 NodeInfo("fra-3", "eu-west", "aaaaaaaaaaaa", MONITORS),
                  NodeInfo("nyc-1", "us-east", "aaaaaaaaaaaa", MONITORS))
         for info in beats:
             heartbeat(conn, info)
@@ -52,7 +53,7 @@ def three_nodes(url: str) -> None:
 @pytest.fixture
 def cluster_url(pg_url: str) -> str:
     seed(pg_url, ALL_UP)  # Store.open migrates: the monitors and their history, then the nodes
-    three_nodes(pg_url)
+    cluster_nodes(pg_url)
     return pg_url
 
 
@@ -63,18 +64,19 @@ def test_cluster_status_lists_nodes_marks_skew_and_stale(cluster_url: str,
     assert main(["cluster", "status", "--db", cluster_url]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:5] == ["NODE", "LOCATION", "HEARTBEAT", "MONITORS", "CONFIG"]
-    rows = {line.split()[0]: line.split() for line in lines[1:4]}
+    rows = {line.split()[0]: line.split() for line in lines[1:5]}
     assert rows["fra-1"][:5] == ["fra-1", "eu-west", "alive,", rows["fra-1"][3], "ago"]
     assert rows["fra-1"][5:] == ["2", "aaaaaaaaaaaa", "14", "ms"]
     assert rows["fra-2"][5:] == ["1", "bbbbbbbbbbbb", "≠", "9.0", "ms"]
     assert rows["nyc-1"][:4] == ["nyc-1", "us-east", "dead,", "1m"]
     assert rows["nyc-1"][-3:] == ["0", "aaaaaaaaaaaa", "—"]
-    assert list(rows) == ["fra-1", "fra-2", "nyc-1"]
-    assert lines[-1].startswith("2 of 3 nodes alive · 3 monitors owned · config skew: fra-2")
+    assert list(rows) == ["fra-1", "fra-2", "fra-3", "nyc-1"]
+    assert lines[-1] == ("3 of 4 nodes alive · 3 monitors owned · ≠ config differs on fra-2 (bbbbbbbbbbbb); "
+                         "the others run aaaaaaaaaaaa")
 
     assert main(["cluster", "status", "--json", "--db", cluster_url]) == 0
     shown = json.loads(capsys.readouterr().out)
-    assert (shown["alive"], shown["total"], shown["skewed"]) == (2, 3, ["fra-2"])
+    assert (shown["alive"], shown["total"], shown["skewed"]) == (3, 4, ["fra-2"])
     by_name = {node["name"]: node for node in shown["nodes"]}
     assert by_name["fra-1"]["monitors_owned"] == 2 and by_name["fra-1"]["lateness_p99_ms"] == 14.2
     assert by_name["nyc-1"]["alive"] is False and by_name["nyc-1"]["monitors_owned"] == 0
@@ -112,8 +114,8 @@ def test_the_api_lists_the_nodes(cluster_url: str, tmp_path: Path) -> None:
         answer = httpx.get(f"{server.url}/api/v1/cluster", timeout=10)
         assert answer.status_code == 200, answer.text
         shown = answer.json()
-        assert [node["name"] for node in shown["nodes"]] == ["fra-1", "fra-2", "nyc-1"]
-        assert (shown["alive"], shown["skewed"]) == (2, ["fra-2"])
+        assert [node["name"] for node in shown["nodes"]] == ["fra-1", "fra-2", "fra-3", "nyc-1"]
+        assert (shown["alive"], shown["skewed"]) == (3, ["fra-2"])
         monitors = httpx.get(f"{server.url}/api/v1/monitors", timeout=10).json()  # reads work on PG
         assert sorted(row["name"] for row in monitors) == sorted(MONITORS)
     finally:
@@ -154,7 +156,7 @@ async def test_the_header_counts_nodes_and_the_detail_names_the_checker(
     async with app.run_test(size=(120, 40)) as pilot:
         dashboard = await settled(pilot)
         bar = dashboard.query_one(StatusBar)
-        await wait_until(pilot, lambda: "2 of 3 nodes alive" in str(bar.render()))
+        await wait_until(pilot, lambda: "3 of 4 nodes alive" in str(bar.render()))
         assert "config skew: fra-2" in str(bar.render())
         assert bar.cluster is not None and bar.cluster.missing
         dashboard.query_one(MonitorTable).select_monitor("api")

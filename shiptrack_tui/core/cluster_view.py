@@ -2,8 +2,9 @@
 differs, and who checks a monitor. Pure: the store reads the rows, the dashboard, `shiptrack
 cluster status` and `/api/v1/cluster` say the same things from them.
 
-Config skew is judged by the store among the live nodes (storage/cluster_nodes.py): the config
-hash most of them publish is the cluster's, and a node publishing another one is skewed.
+Config skew is judged as the engines judge it for their log (core/cluster.py `skew`): among the
+live nodes, the config hash most of them publish is the cluster's and a node on another is out of
+step; when two hashes tie for most, every live node is.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
+
+from shiptrack_tui.core.cluster import NodeView, Skew, skew
 
 OWNER_SLOT: Final = ""
 """A lease's slot for the monitor's owner (a location name for a location checker)."""
@@ -34,8 +37,6 @@ class ClusterNode:
     monitors_owned: int = 0
     """Owner leases it holds that have not expired."""
     config_hash: str = ""
-    config_skew: bool = False
-    """Its config hash is not the one most live nodes publish."""
     lateness_p99_ms: float | None = None
     """The p99 of its checks' start lateness, as it last published it (None: not published)."""
     started_at: float | None = None
@@ -50,9 +51,15 @@ class Checker:
     slot: str = OWNER_SLOT
 
 
+def config_skew(nodes: Iterable[ClusterNode]) -> Skew:
+    """Which live nodes run a config other than the cluster's (core/cluster.py)."""
+    return skew(NodeView(node.name, node.location, frozenset(), node.alive, node.config_hash)
+                for node in nodes)
+
+
 def skewed_nodes(nodes: Iterable[ClusterNode]) -> frozenset[str]:
-    """The live nodes whose config differs from the cluster's."""
-    return frozenset(node.name for node in nodes if node.alive and node.config_skew)
+    """The names of the live nodes whose config differs from the cluster's."""
+    return frozenset(name for name, _digest in config_skew(nodes).odd)
 
 
 def alive_text(nodes: Sequence[ClusterNode]) -> str:

@@ -28,14 +28,15 @@ ORDER BY l.monitor, l.slot
 
 def cluster_nodes(conn: psycopg.Connection[Any],
                   lease_seconds: float = DEFAULT_LEASE_SECONDS) -> list[ClusterNode]:
-    """Every node that has written a heartbeat, by name."""
+    """Every node that has written a heartbeat, by name (skew is judged from them as the engines
+    judge it: core/cluster_view.py)."""
     try:
         found = cluster_status(conn, lease_seconds)
     except errors.UndefinedTable:
         return []
     return [ClusterNode(name=s.node.name, location=s.node.location, last_heartbeat=s.node.heartbeat_at,
                         heartbeat_age=s.node.age, alive=s.node.alive, monitors_owned=s.owning,
-                        config_hash=s.node.config_hash, config_skew=s.config_differs,
+                        config_hash=s.node.config_hash,
                         lateness_p99_ms=s.node.lateness_p99_ms, started_at=s.node.started_at)
             for s in found]
 
