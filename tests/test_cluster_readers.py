@@ -169,3 +169,17 @@ async def test_the_header_counts_nodes_and_the_detail_names_the_checker(
         dashboard.query_one(MonitorTable).select_monitor("tcp-db")
         await wait_until(pilot, lambda: pane.detail is not None and pane.detail.summary.name == "tcp-db")
         assert "checked by  no node holds its lease now" in str(pane.query_one("#detail-body").render())
+
+
+async def test_a_postgresql_store_without_nodes_shows_no_cluster(pg_url: str) -> None:
+    seed(pg_url, ALL_UP)  # an engine on PostgreSQL without [cluster]: no node rows (no tables even)
+    app = ShipTrackApp(StoreTarget(pg_url), clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        dashboard = await settled(pilot)
+        await wait_until(pilot, lambda: dashboard.cluster_reads >= 2)  # the nodes were read, twice
+        pane = dashboard.query_one(DetailPane)
+        await wait_until(pilot, lambda: pane.detail is not None)
+        assert dashboard.query_one(StatusBar).cluster is None
+        assert "nodes alive" not in str(dashboard.query_one(StatusBar).render())
+        assert pane.detail is not None and pane.detail.checked_by is None
+        assert "checked by" not in str(pane.query_one("#detail-body").render())

@@ -73,7 +73,7 @@ class MonitorDetail:
     """A push monitor's token: its ping URL is /push/<token> (shown in the pane, never logged)."""
     checked_by: str | None = None
     """On a cluster, who checks it: `fra-1 (eu-west)` ("" when no node holds its lease now);
-    None when the store is not a cluster's (SQLite)."""
+    None when no cluster shares the store (SQLite, or PostgreSQL without nodes)."""
 
 
 def _spark_of(checks: list[CheckResult]) -> tuple[float | None, ...]:
@@ -163,7 +163,10 @@ def chart_span(window_seconds: float, now: float, first_check_at: float | None) 
     return min(window_seconds, max(MIN_SPAN, age * 1.05 + 1.0))
 
 
-def read_detail(store: StoreReader, summary: MonitorSummary, window: str, now: float) -> MonitorDetail:
+def read_detail(store: StoreReader, summary: MonitorSummary, window: str, now: float,
+                clustered: bool = False) -> MonitorDetail:
+    """The selected monitor's detail; `clustered` (nodes share this PostgreSQL database) adds who
+    checks it."""
     name = summary.name
     span = chart_span(WINDOWS[window], now, store.first_check_at(name))
     stats = {each: store.window_stats(name, now, WINDOWS[each]) for each in CHART_WINDOWS}
@@ -174,9 +177,7 @@ def read_detail(store: StoreReader, summary: MonitorSummary, window: str, now: f
     failures = store.failure_series(name, now - span, now, points)
     checks = sorted(store.recent_checks(name, limit=RECENT_CHECKS), key=lambda c: -c.at)
     token = store.push_token(name) if summary.target == PUSH_TARGET else None
-    checked_by = None
-    if store.backend == "postgresql":
-        checked_by = checkers_text(store.monitor_checkers([name]).get(name, ()))
+    checked_by = checkers_text(store.monitor_checkers([name]).get(name, ())) if clustered else None
     return MonitorDetail(now=now, summary=summary, window=window, series=tuple(series), stats=stats,
                          checks=tuple(checks), failures=tuple(failures), span=span, push_token=token,
                          checked_by=checked_by)

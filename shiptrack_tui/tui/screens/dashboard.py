@@ -182,7 +182,8 @@ class Dashboard(DatabaseWatch):
     @work(group="detail", exclusive=True, exit_on_error=False)
     async def _read_detail(self, summary: MonitorSummary, window: str) -> None:
         now = self._clock()
-        detail = await self._gateway.call(lambda store: read_detail(store, summary, window, now))
+        clustered = self.query_one(StatusBar).cluster is not None
+        detail = await self._gateway.call(lambda store: read_detail(store, summary, window, now, clustered))
         self.post_message(DetailLoaded(detail))
 
     def _tick(self) -> None:
@@ -356,6 +357,9 @@ class Dashboard(DatabaseWatch):
         """Tell the app, which keeps the view for the next start."""
         window, grouped = self.query_one(DetailPane).window, self.query_one(MonitorTable).grouped
         self.post_message(ViewChanged(window, grouped))
+
+    def reload_detail(self) -> None:
+        self._reload_detail()
 
     def _reload_detail(self) -> None:
         summary = self._summary(self._selected)

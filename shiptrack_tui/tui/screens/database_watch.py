@@ -26,6 +26,8 @@ class DatabaseWatch(ServiceFilter):
 
     backend: str | None = None
     """"sqlite" or "postgresql", once the store has been opened."""
+    cluster_reads = 0
+    """How many times the nodes were read (tests wait on it)."""
 
     def watch_database(self) -> None:
         self._listen_for_changes()
@@ -64,4 +66,13 @@ class DatabaseWatch(ServiceFilter):
         config = self.snapshot.config if self.snapshot is not None else None
         lease = config.cluster.lease if config is not None and config.cluster is not None else DEFAULT_LEASE
         nodes = await self._gateway.call(lambda store: store.cluster_nodes(lease))
-        self.query_one(StatusBar).cluster = ClusterHeader.of(nodes)
+        self.cluster_reads += 1
+        bar = self.query_one(StatusBar)
+        shown = bar.cluster
+        # An engine on PostgreSQL without [cluster] is no node: no cluster to speak of.
+        bar.cluster = ClusterHeader.of(nodes) if nodes else None
+        if (shown is None) != (bar.cluster is None):  # the detail says who checks, or stops saying
+            self.reload_detail()
+
+    def reload_detail(self) -> None:
+        """Re-read the selected monitor's detail (the dashboard's)."""
