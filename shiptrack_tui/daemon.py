@@ -15,6 +15,7 @@ import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shiptrack_tui.config import Config
 from shiptrack_tui.config.warnings import config_warnings
@@ -24,6 +25,9 @@ from shiptrack_tui.lock import EngineLock, LockHeld
 from shiptrack_tui.storage import Store
 from shiptrack_tui.store_target import StoreTarget
 from shiptrack_tui.systemd import SystemdNotifier
+
+if TYPE_CHECKING:
+    from shiptrack_tui.engine.membership import ClusterLink
 
 log = logging.getLogger("shiptrack.daemon")
 
@@ -58,7 +62,15 @@ def run_daemon(config: Config, db_path: StoreTarget | Path, reload_config: Calla
 
 def _run_locked(config: Config, target: StoreTarget, reload_config: Callable[[], Config],
                 stopped_early: list[str]) -> int:
-    lock = EngineLock(target.local)
+    if config.cluster is not None and not target.is_postgres:
+        print(f"shiptrack: {config.path}: [cluster] needs a PostgreSQL store shared by the nodes, and "
+              f"this one is the SQLite file {target}; set [storage] url = \"postgresql://...\" "
+              "(or remove [cluster])", file=sys.stderr)
+        return 2
+    # In a cluster, several engines share one database: the lock (and the heartbeat file) is this
+    # machine's per node name; the database itself refuses a second process with the same name.
+    local = target.local if config.cluster is None else node_local(target.local, config.cluster.node)
+    lock = EngineLock(local)
     try:
         lock.acquire()
     except LockHeld as held:
@@ -72,11 +84,52 @@ def _run_locked(config: Config, target: StoreTarget, reload_config: Callable[[],
             return 1
         store = target.open()
         try:
-            return asyncio.run(_serve(config, store, reload_config, listener, stopped_early, target))
+            link = _join(config, target) if config.cluster is not None else None
+        except RuntimeError as error:
+            store.close()
+            print(f"shiptrack: {error}", file=sys.stderr)
+            return 1
+        try:
+            return asyncio.run(_serve(config, store, reload_config, listener, stopped_early, target,
+                                      link=link, local=local))
         finally:
+            if link is not None:
+                link.close()
             store.close()
     finally:
         lock.release()
+
+
+def node_local(local: Path, node: str) -> Path:
+    """This machine's lock and heartbeat file for one cluster node of a PostgreSQL store."""
+    return local.with_name(f"{local.name}-node-{node}")
+
+
+def _join(config: Config, target: StoreTarget) -> ClusterLink:
+    """Claim this node's name on the shared database (RuntimeError, one line, when it cannot)."""
+    from shiptrack_tui.config.cluster import cluster_config_hash
+    from shiptrack_tui.engine.membership import ClusterLink, NodeTaken
+    from shiptrack_tui.storage.postgres import read_password
+
+    assert config.cluster is not None and target.url is not None
+    try:
+        password = read_password(target.password_file)
+    except OSError as error:
+        raise RuntimeError(f"{target.password_file}: the PostgreSQL password file cannot be read "
+                           f"({error.strerror})") from None
+    link = ClusterLink(target.url, config.cluster, cluster_config_hash(config), password=password)
+    try:
+        link.claim_name()
+        link.prepare()
+    except NodeTaken:
+        link.close()
+        raise
+    except Exception as error:
+        link.close()
+        if not link.unreachable(error):
+            raise
+        raise RuntimeError(f"cannot join the cluster on {target}: {link.describe(error)}") from None
+    return link
 
 
 def _listen(config: Config) -> socket.socket | None:
@@ -96,7 +149,8 @@ def _warn(config: Config) -> Config:
 
 async def _serve(config: Config, store: Store, reload_config: Callable[[], Config],
                  listener: socket.socket | None = None, stopped_early: list[str] | None = None,
-                 target: StoreTarget | None = None) -> int:
+                 target: StoreTarget | None = None, *, link: ClusterLink | None = None,
+                 local: Path | None = None) -> int:
     def load() -> Config:  # every reload, by SIGHUP or by the engine seeing the file change
         return _warn(reload_config())
 
@@ -104,7 +158,7 @@ async def _serve(config: Config, store: Store, reload_config: Callable[[], Confi
     notifier = SystemdNotifier()
     target = target if target is not None else StoreTarget.of(store.path)
     engine = Engine(config, store, config_loader=watch, notifier=notifier,
-                    heartbeat=heartbeat_path(target.local))
+                    heartbeat=heartbeat_path(local or target.local), cluster=link)
     loop = asyncio.get_running_loop()
 
     def stop(signame: str) -> None:
@@ -127,6 +181,9 @@ async def _serve(config: Config, store: Store, reload_config: Callable[[], Confi
             listener.close()
         return 0
     log.info("shiptrack daemon started: %d monitors, database %s", len(config.monitors), target)
+    if link is not None:
+        log.info("cluster node %s (location %s, lease %gs): sharing the monitors with the live nodes",
+                 link.node, link.location, link.lease)
     _warn(config)
     web = None
     if listener is not None:  # its own thread, loop and store: HTTP load never reaches this loop

@@ -58,6 +58,8 @@ class OperatorActions(IncidentUpdates):
     _reschedule: asyncio.Event
     _submit: Callable[..., None]  # Engine's pipeline write: (spec, state, events, **PipelineWrite fields)
     _push_resumed: Callable[[str], None]  # engine/push.py: a resumed push monitor is watched again
+    _takes_action: Callable[[Action], bool]  # engine/cluster.py: this node applies it
+    _owns_chores: Callable[[], bool]  # engine/cluster.py: this node runs the cluster-wide chores
 
     # -- operator actions ---------------------------------------------------------------------
     async def _action_loop(self) -> None:
@@ -66,12 +68,15 @@ class OperatorActions(IncidentUpdates):
                 actions = await asyncio.to_thread(self.store.pending_actions)
                 for action in actions:
                     # A rename is applied with the config that renames (Engine._apply_config_async).
-                    if action.id not in self._submitted_actions and action.kind is not ActionKind.RENAME:
+                    if action.id not in self._submitted_actions and action.kind is not ActionKind.RENAME and (
+                        self._takes_action(action)
+                    ):
                         await self._apply_action(action)
             except Exception:
                 log.exception("could not read operator actions; retrying")
             try:
-                await self._expire_silences()
+                if self._owns_chores():
+                    await self._expire_silences()
             except Exception:
                 log.exception("could not end expired silences; retrying")
             self._actions_due.clear()

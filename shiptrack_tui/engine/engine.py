@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shiptrack_tui.config import Config
 from shiptrack_tui.core.evaluation import evaluate
@@ -31,6 +32,7 @@ from shiptrack_tui.core.model import (
 )
 from shiptrack_tui.core.vitals import EngineVitals, StorageVitals
 from shiptrack_tui.engine.actions import OperatorActions, log_task_failure
+from shiptrack_tui.engine.cluster import ClusterRole
 from shiptrack_tui.engine.config_reload import ConfigReloads
 from shiptrack_tui.engine.counters import EngineCounters
 from shiptrack_tui.engine.liveness import Liveness, Notifier
@@ -44,6 +46,9 @@ from shiptrack_tui.heartbeat import heartbeat_path
 from shiptrack_tui.notify import NotificationSender, outbox_items_for
 from shiptrack_tui.probes import ClientPool, probe
 from shiptrack_tui.storage import PipelineWrite, Store, Writer
+
+if TYPE_CHECKING:
+    from shiptrack_tui.engine.membership import ClusterLink
 
 log = logging.getLogger("shiptrack.engine")
 
@@ -59,8 +64,9 @@ SHUTDOWN_STALL_SECONDS = 15.0
 
 
 
-class Engine(OperatorActions, PushMonitors):
-    """Runs every configured monitor against one database until `request_stop()`."""
+class Engine(OperatorActions, PushMonitors, ClusterRole):
+    """Runs every configured monitor against one database until `request_stop()`; with a
+    `cluster` link, only those whose lease this node holds (engine/cluster.py)."""
 
     def __init__(
         self,
@@ -75,6 +81,7 @@ class Engine(OperatorActions, PushMonitors):
         config_loader: Callable[[], Config] | None = None,
         notifier: Notifier | None = None,
         max_pending: int = WRITES_HELD,
+        cluster: ClusterLink | None = None,
         heartbeat: Path | None = None,
     ) -> None:
         self.config = config
@@ -114,6 +121,7 @@ class Engine(OperatorActions, PushMonitors):
             heartbeat = heartbeat_path(store.path)
         self.liveness = Liveness(heartbeat, notifier, self._states.values)
         self._init_push()
+        self._init_cluster(cluster)
 
     # -- control, callable from any thread -------------------------------------------------
     def add_listener(self, listener: Listener) -> None:
@@ -181,10 +189,10 @@ class Engine(OperatorActions, PushMonitors):
             self._pool = ClientPool()
         # The loop must never block on storage: a stalled database sheds old check results (loudly)
         # rather than stop the checks; see storage/writer.py.
-        self._writer = Writer(self.store, max_pending=self._max_pending, when_full="shed")
+        self._writer = self._new_writer(max_pending=self._max_pending, when_full="shed")
         self.liveness.attach(self._writer)
         if self._send_notifications:
-            self._sender = NotificationSender(self.store, self.config.notify, clock=self.clock)
+            self._sender = NotificationSender(self._sender_outbox(), self.config.notify, clock=self.clock)
             self._sender.start()
         await self._apply_config_async(self.config)
         open_incidents = await asyncio.to_thread(self.store.incidents, True)
@@ -197,6 +205,8 @@ class Engine(OperatorActions, PushMonitors):
         ]
         if self._config_loader is not None:
             helpers.append(asyncio.create_task(self._config_watch_loop(), name="config-watch"))
+        if self._link is not None:
+            helpers.append(asyncio.create_task(self._membership_loop(), name="membership"))
         try:
             await self._schedule_loop()
         finally:
@@ -208,6 +218,7 @@ class Engine(OperatorActions, PushMonitors):
             await self._close_writer()
             if self._sender is not None:
                 self._sender.stop()
+            await self._leave_cluster()  # engine/cluster.py: leases handed back for a quick takeover
             if self._owns_pool:
                 await self._pool.aclose()
             await asyncio.to_thread(self.liveness.close)
@@ -273,7 +284,7 @@ class Engine(OperatorActions, PushMonitors):
             previous = self._specs.get(name)
             self._specs[name] = spec
             self._states.setdefault(name, stored.get(name, MonitorState()))
-            if spec.push:  # checked by its pings (engine/push.py), never probed
+            if spec.push or not self._owns(name):  # checked by its pings (engine/push.py), never probed
                 self._schedule.remove(name)
             elif previous is None or previous.interval != spec.interval or previous.push:
                 self._schedule.add(name, spec.interval, self.monotonic(), wall=self.clock())
@@ -306,7 +317,7 @@ class Engine(OperatorActions, PushMonitors):
 
     def _launch(self, due: DueCheck, now: float) -> None:
         spec = self._specs.get(due.name)
-        if spec is None or self._states.get(due.name, MonitorState()).paused:
+        if spec is None or self._states.get(due.name, MonitorState()).paused or not self._owns(due.name):
             return
         if due.name in self._in_flight:
             # Never two checks of one monitor at once: this slot is given up, not queued.
@@ -323,8 +334,8 @@ class Engine(OperatorActions, PushMonitors):
         async with self._slots:
             self.counters.lateness.record(self.monotonic() - due)
             observation = await probe(spec, self._pool, self.clock)
-        if spec.name not in self._specs:
-            return
+        if spec.name not in self._specs or not self._owns(spec.name):
+            return  # removed, or taken over by another node meanwhile
         maintenance = self._maintenance_for(spec, observation.at)
         result = evaluate(spec, observation, in_maintenance=maintenance)
         state, events = step(self._states[spec.name], result, Policy.of(spec))
@@ -393,7 +404,7 @@ class Engine(OperatorActions, PushMonitors):
                 self._send_reminders(now)
                 idle = pruning is None or pruning.done()
                 last = self._last_prune
-                if idle and (last is None or ticking - last >= HOUSEKEEPING_SECONDS):
+                if idle and self._owns_chores() and (last is None or ticking - last >= HOUSEKEEPING_SECONDS):
                     self._last_prune = ticking
                     run = self._retention.run(self.config.storage, now)
                     pruning = asyncio.create_task(run, name="retention")
@@ -405,6 +416,8 @@ class Engine(OperatorActions, PushMonitors):
     def _send_reminders(self, now: float) -> None:
         every = self.config.notify.remind_every
         for name, state in self._states.items():
+            if not self._owns(name):
+                continue
             due = reminder_due(state, name, self._last_reminded.get(name), every, now)
             if due is not None:
                 self._last_reminded[name] = now

@@ -51,6 +51,7 @@ class PushMonitors:
     _states: dict[str, MonitorState]
     _submit: Callable[..., None]
     _maintenance_for: Callable[[MonitorSpec, float], bool]
+    _owns: Callable[[str], bool]  # engine/cluster.py: this node runs the monitor (always, alone)
 
     def _init_push(self) -> None:
         self._pings_due = asyncio.Event()  # the HTTP server stored pings: read them now
@@ -95,6 +96,8 @@ class PushMonitors:
         spec = self._specs.get(ping.monitor)
         if spec is None or not spec.push:
             return False
+        if not self._owns(spec.name):
+            return True  # another node's: left in the table for it
         state = self._states[spec.name]
         if ping.kind is PingKind.START:
             state = replace(state, run_started_at=ping.at)
@@ -127,7 +130,7 @@ class PushMonitors:
                 continue  # superseded by a later entry
             spec = self._specs.get(name)
             state = self._states.get(name)
-            if spec is None or not spec.push or state is None or state.paused:
+            if spec is None or not spec.push or state is None or state.paused or not self._owns(name):
                 self._push_due.pop(name, None)  # a resume or a config change watches it again
                 continue
             real = deadline(spec, state, self._push_floor.get(name))

@@ -8,6 +8,10 @@ Delivery is at-least-once: the outbox row is durable, `delivered` is recorded af
 answers, and a crash between the two sends the message once more after a restart. Order per
 (monitor, URL) is the store's job: `due_outbox` hands out a row only once every earlier row of
 the same monitor and URL was delivered or given up.
+
+In a cluster the store is engine/membership.py's `ClusterOutbox`: rows come claimed, and two
+optional methods take part: `still_ours(row)` right before a send (False: not sent, not recorded)
+and `release_unsent(rows)` for claimed rows not started this round.
 """
 
 from __future__ import annotations
@@ -134,7 +138,7 @@ class NotificationSender:
         self._deliver = deliver_fn
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._done: queue.SimpleQueue[tuple[OutboxRow, Delivery, float]] = queue.SimpleQueue()
+        self._done: queue.SimpleQueue[tuple[OutboxRow, Delivery | None, float]] = queue.SimpleQueue()
         self._in_flight: dict[int, str] = {}  # row id → url
         self._thread: threading.Thread | None = None
         self.attempts = 0  # attempts recorded since start, for tests and the logs
@@ -216,24 +220,31 @@ class NotificationSender:
         busy_urls = set(self._in_flight.values())
         started = 0
         due = self.store.due_outbox(self.clock(), limit=max(free * 4, 16))
+        unsent: list[OutboxRow] = []
         waiting = self.store.outbox_placeholders(PLACEHOLDER_PREFIX) if due else {}
         plain = self._plain_urls() if waiting else frozenset()
         for row in due:
             if started >= free:
-                break
+                unsent.append(row)
+                continue
             if is_placeholder(row.item.url):
                 self._expand(row)
                 continue
             behind = waiting.get(row.item.monitor)
             if behind is not None and row.id > behind and row.item.url not in plain:
+                unsent.append(row)
                 continue  # it may go to an entry of the unreadable config file: the earlier message first
             if row.id in self._in_flight or row.item.url in busy_urls:
+                unsent.append(row)
                 continue  # one delivery at a time per URL keeps its messages in order
             busy_urls.add(row.item.url)
             self._in_flight[row.id] = row.item.url
             threading.Thread(target=self._deliver_row, args=(row,), daemon=True,
                              name=f"shiptrack-notify-{row.id}").start()
             started += 1
+        release = getattr(self.store, "release_unsent", None)
+        if unsent and release is not None:
+            release(unsent)
         return started
 
     def _plain_urls(self) -> frozenset[str]:
@@ -280,8 +291,13 @@ class NotificationSender:
 
     def _deliver_row(self, row: OutboxRow) -> None:
         item = row.item
+        result: Delivery | None
         try:
-            result = self._deliver(item.url, item.title, item.body, item.notify_type, self.timeout)
+            still_ours = getattr(self.store, "still_ours", None)
+            if still_ours is not None and not still_ours(row):
+                result = None  # another node's to send now (a cluster's claim lapsed)
+            else:
+                result = self._deliver(item.url, item.title, item.body, item.notify_type, self.timeout)
         except Exception as exc:  # deliver() does not raise, but a replacement might
             result = Delivery(Outcome.FAILED, type(exc).__name__)
         self._done.put((row, result, self.clock()))
@@ -294,6 +310,10 @@ class NotificationSender:
             except queue.Empty:
                 return
             block = 0.0
+            if result is None:
+                log.info("%s: not sent, its claim lapsed; another node sends it", item_label(row))
+                self._in_flight.pop(row.id, None)
+                continue
             try:
                 attempt = judge(row, result, at, self.give_up_after, self.backoff_base, self.backoff_cap)
                 self.store.record_attempt(

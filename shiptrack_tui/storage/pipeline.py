@@ -58,6 +58,7 @@ class PipelineWrite:
     status: str | None = None  # the current incident's new status (DESIGN §10)
     severity: str | None = None  # the current incident's new severity
     ping_ids: tuple[int, ...] = ()  # push pings this write applies: deleted in the same transaction
+    epoch: int | None = None  # in a cluster, the epoch of the monitor's owner lease: fenced on commit
 
     @property
     def at(self) -> float:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from peewee import DatabaseError as PeeweeDatabaseError
 
@@ -60,6 +60,10 @@ if TYPE_CHECKING:
     from shiptrack_tui.storage.postgres import PgDatabase
 
 
+Fence = Callable[[Any, Sequence[PipelineWrite]], Sequence[PipelineWrite]]
+"""(connection, writes) -> the writes whose lease is still held, inside the write transaction."""
+
+
 class Store:
     """ShipTrack's database. Open with `Store.open(path or URL)`; times are POSIX seconds."""
 
@@ -73,6 +77,7 @@ class Store:
         self.display_name = display_name or str(path)  # what to show: the path, or the URL sans password
         self._names = Names()
         self._segments = SegmentCache()
+        self.fence: Fence | None = None  # a cluster node's lease check, run in each commit's transaction
         self.migrated_from: int | None = None
         """The schema version the database had before this open migrated it (0: it was empty)."""
 
@@ -183,6 +188,8 @@ class Store:
             return
         try:
             with self._db.writing():
+                if self.fence is not None:
+                    writes = self.fence(self._conn(), writes)
                 rewritten = apply_writes(self._conn(), self._names, writes)
         except BaseException:
             self._names.rollback()

@@ -1,0 +1,313 @@
+"""One node's link to the cluster's PostgreSQL: its name lock, heartbeats, leases, fencing, outbox.
+
+Blocking calls on connections of its own (psycopg, autocommit, one short transaction per call),
+made from one thread at a time: the engine runs them on its membership thread
+(engine/cluster.py), the notification sender on its own (`ClusterOutbox`). The SQL is
+storage/cluster*.py's; this module decides what this node says and keeps.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+import psycopg
+
+from shiptrack_tui import __version__
+from shiptrack_tui.config.settings import ClusterSettings
+from shiptrack_tui.core.cluster import OWNER, LeaseKey, NodeView
+from shiptrack_tui.core.model import OutboxRow
+from shiptrack_tui.storage import cluster as leases
+from shiptrack_tui.storage import cluster_nodes as members
+from shiptrack_tui.storage import cluster_outbox as claims
+from shiptrack_tui.storage.dsn import redact
+
+if TYPE_CHECKING:
+    from shiptrack_tui.storage import PipelineWrite, Store
+
+log = logging.getLogger("shiptrack.cluster")
+
+NAME_LOCK_CLASS: Final = 0x5354  # pg_try_advisory_lock(class, hashtext(node)): one process per node name
+CONNECT_TIMEOUT_SECONDS: Final = 10
+FENCE_LOG_EVERY: Final = 10.0
+
+
+class NodeTaken(RuntimeError):
+    """Another process already runs as this node on this database."""
+
+
+class ClusterLink:
+    """This node in the cluster: `claim_name()` first, then `beat`/`acquire`/`renew`/`release`."""
+
+    def __init__(self, url: str, settings: ClusterSettings, config_hash: str, *,
+                 password: str | None = None, connect_timeout: float = CONNECT_TIMEOUT_SECONDS) -> None:
+        self.node = settings.node
+        self.location = settings.location
+        self.lease = settings.lease
+        self.config_hash = config_hash
+        self.shown = redact(url)
+        self._url = url
+        self._password = password
+        self._connect_timeout = max(1, round(connect_timeout))
+        self._conn: psycopg.Connection[Any] | None = None
+        self._name_lock: psycopg.Connection[Any] | None = None
+        self._told_clash: str | None = None
+        self.fenced = 0  # writes the store dropped: their lease had moved on
+        self._fence_logged_at = -FENCE_LOG_EVERY
+        self._fence_lock = threading.Lock()
+
+    # -- connections --------------------------------------------------------------------------
+    def connect(self) -> psycopg.Connection[Any]:
+        kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": self._connect_timeout}
+        if self._password is not None:
+            kwargs["password"] = self._password
+        return psycopg.connect(self._url, **kwargs)
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        conn = self._conn
+        if conn is None or conn.closed or conn.broken:
+            if conn is not None:
+                conn.close()
+            self._conn = conn = self.connect()
+        return conn
+
+    @staticmethod
+    def unreachable(error: BaseException) -> bool:
+        """Whether `error` means the database cannot be reached (rather than a bug)."""
+        return isinstance(error, psycopg.OperationalError | psycopg.InterfaceError)
+
+    @staticmethod
+    def describe(error: BaseException) -> str:
+        text = str(error).strip()
+        return text.splitlines()[0] if text else type(error).__name__
+
+    def claim_name(self) -> None:
+        """Hold a session lock on the node name for as long as this process runs; NodeTaken when
+        another process holds it (two engines must never act as one node)."""
+        conn = self.connect()
+        row = conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))",
+                           (NAME_LOCK_CLASS, self.node)).fetchone()
+        if not (row and row[0]):
+            holder = None
+            if _has_node_table(conn):
+                holder = conn.execute("SELECT pid, host FROM node WHERE name = %s", (self.node,)).fetchone()
+            conn.close()
+            who = f" (pid {holder[0]} on {holder[1] or '?'})" if holder and holder[0] else ""
+            raise NodeTaken(f"another ShipTrack engine{who} already runs as cluster node {self.node!r} on "
+                            f"{self.shown}; give each engine its own [cluster] node")
+        self._name_lock = conn
+
+    def prepare(self) -> None:
+        """The cluster's tables, if the schema does not have them yet (every node may race here)."""
+        conn = self._connection()
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (NAME_LOCK_CLASS,))
+            for statement in leases.CLUSTER_DDL:
+                conn.execute(statement)
+
+    def close(self) -> None:
+        for conn in (self._conn, self._name_lock):
+            if conn is not None:
+                conn.close()
+        self._conn = self._name_lock = None
+
+    # -- membership ---------------------------------------------------------------------------
+    def beat(self, monitors: Collection[str], owned: int, lateness: float | None,
+             config_hash: str | None = None) -> list[NodeView]:
+        """Heartbeat (database clock) and read every node as the plan sees it."""
+        if config_hash is not None:
+            self.config_hash = config_hash
+        self._keep_name()
+        info = members.NodeInfo(name=self.node, location=self.location, config_hash=self.config_hash,
+                                monitors=tuple(sorted(monitors)), version=__version__, pid=os.getpid(),
+                                host=socket.gethostname(), owned=owned,
+                                lateness_p99_ms=None if lateness is None else lateness * 1000.0)
+        conn = self._connection()
+        with conn.transaction():
+            clash = members.heartbeat(conn, info, self.lease)
+            rows = members.nodes(conn, self.lease)
+        if clash and clash != self._told_clash:
+            log.warning("%s", clash)
+        self._told_clash = clash
+        return [NodeView(row.name, row.location, row.monitors, row.alive, row.config_hash) for row in rows]
+
+    def _keep_name(self) -> None:
+        """After the database came back, take the name lock again (it went with the old session)."""
+        lock = self._name_lock
+        if lock is not None and not (lock.closed or lock.broken):
+            return
+        if lock is not None:
+            lock.close()
+        self._name_lock = None
+        try:
+            self.claim_name()
+        except NodeTaken as taken:
+            log.error("%s", taken)
+
+    def acquire(self, keys: Iterable[LeaseKey]) -> dict[LeaseKey, int]:
+        conn = self._connection()
+        with conn.transaction():
+            return leases.acquire(conn, self.node, keys, self.lease)
+
+    def renew(self, held: Mapping[LeaseKey, int]) -> dict[LeaseKey, int]:
+        conn = self._connection()
+        with conn.transaction():
+            return leases.renew(conn, self.node, held, self.lease)
+
+    def release(self, keys: Iterable[LeaseKey]) -> None:
+        conn = self._connection()
+        with conn.transaction():
+            leases.release(conn, self.node, list(keys))
+
+    def leave(self) -> None:
+        """A clean stop: every lease handed back and the node's row gone, so nobody waits for it."""
+        conn = self._connection()
+        with conn.transaction():
+            members.forget_node(conn, self.node)
+
+    # -- fencing --------------------------------------------------------------------------------
+    def fence(self, conn: Any, writes: Sequence[PipelineWrite]) -> Sequence[PipelineWrite]:
+        """`Store.fence`: inside the commit's transaction, keep the writes whose owner lease this
+        node still holds at the epoch they were made under; drop (and count) the others."""
+        wanted: dict[LeaseKey, int] = {}
+        for write in writes:
+            if write.epoch is not None:
+                key = (write.monitor, OWNER)
+                wanted[key] = max(write.epoch, wanted.get(key, write.epoch))
+        if not wanted:
+            return writes
+        kept = leases.fence(getattr(conn, "raw", conn), self.node, wanted)
+        out = [w for w in writes if w.epoch is None
+               or ((w.monitor, OWNER) in kept and wanted[(w.monitor, OWNER)] == w.epoch)]
+        dropped = len(writes) - len(out)
+        if dropped:
+            self._count_fenced(dropped, {w.monitor for w in writes} - {w.monitor for w in out})
+        return out
+
+    def _count_fenced(self, dropped: int, monitors: set[str]) -> None:
+        with self._fence_lock:
+            self.fenced += dropped
+            now = time.monotonic()
+            if now - self._fence_logged_at < FENCE_LOG_EVERY:
+                return
+            self._fence_logged_at = now
+        shown = ", ".join(sorted(monitors)[:5]) + (" ..." if len(monitors) > 5 else "")
+        log.warning("fencing: %d writes dropped (%s): another node holds their leases now; %d in all",
+                    dropped, shown, self.fenced)
+
+    # -- the outbox -------------------------------------------------------------------------------
+    def outbox(self, store: Store, may_send: Callable[[], bool], send_timeout: float) -> ClusterOutbox:
+        return ClusterOutbox(self, store, may_send, send_timeout)
+
+
+def _has_node_table(conn: psycopg.Connection[Any]) -> bool:
+    row = conn.execute("SELECT to_regclass('public.node') IS NOT NULL").fetchone()
+    return bool(row and row[0])
+
+
+class ClusterOutbox:
+    """The notification sender's outbox in a cluster (notify/sender.py's `OutboxStore`).
+
+    Rows are claimed (`FOR UPDATE SKIP LOCKED`, head of each (monitor, URL) line only), so any
+    node may deliver and no two at once; an attempt is recorded only while the claim is still
+    ours. Right before sending, the claim must hold for a whole delivery timeout more and this
+    node must trust its leases: a node woken from SIGSTOP sends nothing until it has rejoined.
+    A node killed mid-send leaves its claim to expire: another node then claims the row again.
+    """
+
+    def __init__(self, link: ClusterLink, store: Store, may_send: Callable[[], bool],
+                 send_timeout: float) -> None:
+        self._link = link
+        self._store = store
+        self._may_send = may_send
+        self._margin = send_timeout + 1.0
+        self.claim_seconds = 2 * send_timeout + link.lease
+        self._conn: psycopg.Connection[Any] | None = None
+        self._lock = threading.Lock()
+        self._claims: dict[int, claims.Claim] = {}
+        self.lapsed = 0  # claimed rows not sent: the claim or the leases lapsed first
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        conn = self._conn
+        if conn is None or conn.closed or conn.broken:
+            if conn is not None:
+                conn.close()
+            self._conn = conn = self._link.connect()
+        return conn
+
+    def connection_context(self) -> Any:
+        return self._store.connection_context()
+
+    def due_outbox(self, now: float, limit: int = 100) -> list[OutboxRow]:
+        if not self._may_send():
+            return []
+        with self._lock:
+            conn = self._connection()
+            with conn.transaction():
+                got = claims.claim_outbox(conn, self._link.node, now, self.claim_seconds, limit)
+            self._claims.update((claim.id, claim) for claim in got)
+        return [claim.row for claim in got]
+
+    def release_unsent(self, rows: Iterable[OutboxRow]) -> None:
+        """Claimed rows the sender will not start now: claimable again at once, by anyone."""
+        with self._lock:
+            unsent = [self._claims.pop(row.id) for row in rows if row.id in self._claims]
+            if not unsent:
+                return
+            conn = self._connection()
+            with conn.transaction():
+                claims.release_claims(conn, unsent)
+
+    def still_ours(self, row: OutboxRow) -> bool:
+        """Right before sending: this node may send, and its claim holds for a delivery more."""
+        with self._lock:
+            claim = self._claims.get(row.id)
+            ours = claim is not None and self._may_send() and bool(
+                claims.still_claimed(self._connection(), [claim], self._margin))
+            if not ours:
+                self._claims.pop(row.id, None)
+                self.lapsed += 1
+                if claim is not None:  # handed back at once if the database still says it is ours
+                    conn = self._connection()
+                    with conn.transaction():
+                        claims.release_claims(conn, [claim])
+        return ours
+
+    def record_attempt(self, row_id: int, at: float, delivered: bool, error: str | None = None,
+                       next_attempt_at: float | None = None, give_up: bool = False,
+                       detail: str | None = None) -> None:
+        with self._lock:
+            claim = self._claims.pop(row_id, None)
+            if claim is None:
+                return
+            conn = self._connection()
+            with conn.transaction():
+                recorded = claims.record_claimed_attempt(conn, claim, at, delivered, error, next_attempt_at,
+                                                         give_up, detail)
+        if not recorded:
+            log.warning("outbox row %d: attempt not recorded, another node claimed the row meanwhile", row_id)
+
+    def outbox_placeholders(self, prefix: str) -> dict[str, int]:
+        return self._store.outbox_placeholders(prefix)
+
+    def expand_outbox(self, row_id: int, urls: Sequence[str], prefix: str) -> int:
+        return self._store.expand_outbox(row_id, urls, prefix)
+
+    def close(self) -> None:
+        with self._lock:
+            held, self._claims = list(self._claims.values()), {}
+            conn = self._conn
+            if conn is not None and held:
+                try:
+                    with conn.transaction():
+                        claims.release_claims(conn, held)
+                except psycopg.Error:
+                    pass  # they expire by themselves
+            if conn is not None:
+                conn.close()
+            self._conn = None

@@ -1,0 +1,213 @@
+"""The engine as a cluster node, in-process against a real PostgreSQL server (DESIGN §12).
+
+Fencing at the commit, the claimed outbox, the node-name lock, and two engines sharing monitors
+and handing them over. The three-process story (kill -9, SIGSTOP) is tests/test_cluster_e2e.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from receiver import Receiver
+from waiting import wait_for
+
+from shiptrack_tui.config import Config, NotifySettings
+from shiptrack_tui.config.cluster import cluster_config_hash
+from shiptrack_tui.config.settings import ClusterSettings
+from shiptrack_tui.core.model import CheckResult, MonitorSpec, MonitorState, Outcome
+from shiptrack_tui.demo import DemoTargetsThread
+from shiptrack_tui.engine import Engine, EngineThread
+from shiptrack_tui.engine.membership import ClusterLink, NodeTaken
+from shiptrack_tui.storage import PipelineWrite, Store
+
+
+def link(url: str, node: str, lease: float = 5.0) -> ClusterLink:
+    joined = ClusterLink(url, ClusterSettings(node=node, location="here", lease=lease), "cafe")
+    joined.prepare()
+    return joined
+
+
+@pytest.fixture
+def store(pg_url: str) -> Iterator[Store]:
+    opened = Store.open(pg_url)
+    yield opened
+    opened.close()
+
+
+def checks(url: str, monitor: str) -> int:
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute('SELECT count(*) FROM "check" AS c JOIN monitor AS m ON m.id = c.monitor_id '
+                           "WHERE m.name = %s", (monitor,)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_a_cluster_on_sqlite_is_refused_in_one_line_exit_2(tmp_path: Path) -> None:
+    config = tmp_path / "node.toml"
+    config.write_text('[cluster]\nnode = "fra-1"\n\n[[monitor]]\nname = "api"\nurl = "http://127.0.0.1:9/"\n')
+    out = subprocess.run([sys.executable, "-m", "shiptrack_tui", "--daemon", "--config", str(config),
+                          "--db", str(tmp_path / "st.db")], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 2
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert "[cluster] needs a PostgreSQL store" in out.stderr and "[storage] url" in out.stderr
+
+
+def test_a_second_process_claiming_the_same_node_name_is_refused(store: Store, pg_url: str) -> None:
+    first = link(pg_url, "fra-1")
+    first.claim_name()
+    second = link(pg_url, "fra-1")
+    try:
+        with pytest.raises(NodeTaken) as refused:
+            second.claim_name()
+        assert "already runs as cluster node 'fra-1'" in str(refused.value)
+        assert "\n" not in str(refused.value)
+        other = link(pg_url, "fra-2")
+        other.claim_name()  # another name is welcome
+        other.close()
+    finally:
+        first.close()
+        second.close()
+
+
+def test_fencing_drops_the_writes_of_a_lease_taken_over(store: Store, pg_url: str) -> None:
+    spec = MonitorSpec(name="api", url="http://127.0.0.1:9/")
+    store.sync_monitors([spec], time.time())
+    slow, fast = link(pg_url, "paused", lease=0.3), link(pg_url, "awake")
+    epoch = slow.acquire([("api", "")])[("api", "")]
+    time.sleep(0.4)  # the paused node's lease runs out; the other takes it over
+    taken = fast.acquire([("api", "")])[("api", "")]
+    assert taken == epoch + 1
+
+    def write(at: float, epoch: int) -> PipelineWrite:
+        result = CheckResult(monitor="api", at=at, outcome=Outcome.UP, latency_ms=1.0, status_code=200)
+        return PipelineWrite("api", MonitorState(), result=result, epoch=epoch)
+
+    store.fence = slow.fence
+    store.commit_batch([write(time.time(), epoch)])
+    assert checks(pg_url, "api") == 0 and slow.fenced == 1  # the woken node wrote nothing
+    store.fence = fast.fence
+    store.commit_batch([write(time.time() + 1, taken)])
+    assert checks(pg_url, "api") == 1 and fast.fenced == 0
+    slow.close()
+    fast.close()
+
+
+def test_the_claimed_outbox_sends_each_row_from_one_node_only(store: Store, pg_url: str) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO outbox (incident_id, monitor, transition, url, title, body, notify_type, "
+                     "created_at, attempts, next_attempt_at) VALUES (NULL, 'api', 'open', 'json://x', "
+                     "'[OPEN] api', 'down', 'failure', %s, 0, 0.0)", (time.time(),))
+    awake = {"a": True}
+    a = link(pg_url, "a").outbox(store, lambda: awake["a"], send_timeout=1.0)
+    b = link(pg_url, "b").outbox(store, lambda: True, send_timeout=1.0)
+    [row] = a.due_outbox(time.time())
+    assert b.due_outbox(time.time()) == []  # claimed: nobody else gets it
+    awake["a"] = False
+    assert not a.still_ours(row)  # a node whose leases lapsed does not send
+    a.release_unsent([row])
+    [again] = b.due_outbox(time.time())
+    assert again.id == row.id and b.still_ours(again)
+    b.record_attempt(again.id, time.time(), True, detail="delivered")
+    a.record_attempt(row.id, time.time(), True)  # not ours any more: nothing recorded
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        attempts, delivered = conn.execute("SELECT attempts, delivered_at FROM outbox").fetchone()
+    assert attempts == 1 and delivered is not None
+    assert a.due_outbox(time.time()) == [] and b.due_outbox(time.time()) == []
+    a.close()
+    b.close()
+
+
+@pytest.fixture
+def targets() -> Iterator[DemoTargetsThread]:
+    server = DemoTargetsThread()
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_two_engines_share_the_monitors_and_hand_them_over_on_stop(pg_url: str, targets: DemoTargetsThread,
+                                                                   tmp_path: Path) -> None:
+    names = [f"m{i}" for i in range(6)]
+    specs = tuple(MonitorSpec(name=n, url=f"{targets.base_url}/t/{n}", interval=0.5, timeout=0.4)
+                  for n in names)
+    with Receiver() as rx:
+        config = Config(path=tmp_path / "none.toml", monitors=specs, notify=NotifySettings(urls=(rx.url(),)))
+        engines = {}
+        for node in ("a", "b"):
+            opened = Store.open(pg_url)  # the schema first, as the daemon does
+            joined = link(pg_url, node, lease=5.0)
+            joined.claim_name()
+            engines[node] = (EngineThread(Engine(config, opened, cluster=joined)), joined)
+        for thread, _ in engines.values():
+            thread.start()
+        try:
+            a, b = engines["a"][0].engine, engines["b"][0].engine
+
+            def shared() -> bool:
+                mine, theirs = set(a.held_keys()), set(b.held_keys())
+                return (not (mine & theirs) and len(mine | theirs) == len(names) + 1
+                        and bool(mine) and bool(theirs))
+
+            wait_for(shared, timeout=20, what="the monitors shared by both engines")
+            held_by_a = {m for m, _ in a.held_keys() if m in names}
+            before = {n: checks(pg_url, n) for n in held_by_a}
+            wait_for(lambda: all(checks(pg_url, n) > before[n] for n in held_by_a),
+                     what="a checking its share")
+            stopped = time.monotonic()
+            engines["a"][0].stop()
+            wait_for(lambda: {m for m, _ in b.held_keys()} >= set(names), timeout=10,
+                     what="b holding every monitor")
+            assert time.monotonic() - stopped < 5.0  # a handed its leases back: no lease wait
+            after = {n: checks(pg_url, n) for n in held_by_a}
+            wait_for(lambda: all(checks(pg_url, n) > after[n] for n in held_by_a),
+                     what="b checking a's share")
+        finally:
+            for thread, joined in engines.values():
+                thread.stop()
+                thread.engine.store.close()
+                joined.close()
+
+
+def test_a_node_with_another_config_says_so_and_owns_only_monitors_its_config_has(
+        pg_url: str, targets: DemoTargetsThread, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="shiptrack.cluster")
+    common = tuple(MonitorSpec(name=f"m{i}", url=f"{targets.base_url}/t/m{i}", interval=0.5, timeout=0.4)
+                   for i in range(4))
+    extra = MonitorSpec(name="only-on-b", url=f"{targets.base_url}/t/extra", interval=0.5, timeout=0.4)
+    configs = {"a": Config(path=tmp_path / "a.toml", monitors=common),
+               "b": Config(path=tmp_path / "b.toml", monitors=(*common, extra))}
+    engines = {}
+    for node, config in configs.items():
+        opened = Store.open(pg_url)
+        joined = ClusterLink(pg_url, ClusterSettings(node=node, location="here", lease=5.0),
+                             cluster_config_hash(config))
+        joined.prepare()
+        joined.claim_name()
+        engine = Engine(config, opened, cluster=joined, send_notifications=False)
+        engines[node] = (EngineThread(engine), joined)
+    for thread, _ in engines.values():
+        thread.start()
+    try:
+        a, b = engines["a"][0].engine, engines["b"][0].engine
+        wait_for(lambda: ("only-on-b", "") in b.held_keys() and len(a.held_keys()) + len(b.held_keys()) == 6,
+                 timeout=20, what="every lease held, the extra monitor by b")
+        for _ in range(3):  # it stays so, round after round
+            assert ("only-on-b", "") not in a.held_keys()
+            time.sleep(0.5)
+        wait_for(lambda: checks(pg_url, "only-on-b") > 0, what="b checking its extra monitor")
+        said = [r.getMessage() for r in caplog.records if "runs a different config" in r.getMessage()]
+        assert any(line.startswith("node b runs a different config (hash ") for line in said), said
+        assert any(line.startswith("node a runs a different config (hash ") for line in said), said
+        assert all("it owns only monitors its config has" in line for line in said)
+    finally:
+        for thread, joined in engines.values():
+            thread.stop()
+            thread.engine.store.close()
+            joined.close()
