@@ -1,7 +1,7 @@
 """What readers (the dashboard, `cluster status`, `/api/v1/cluster`) learn about a cluster: the
 nodes and who checks which monitor, as the core's dataclasses (core/cluster_view.py).
 
-PostgreSQL only, on a psycopg connection, built on storage/cluster_nodes.py; the Store answers
+PostgreSQL only, on a psycopg connection, built on storage/cluster_nodes.py (`nodes`); the Store answers
 "no cluster" on SQLite without calling these. A database no cluster node has joined yet may lack
 the cluster tables: that reads as no nodes and no checkers.
 """
@@ -16,7 +16,14 @@ from psycopg import errors
 
 from shiptrack_tui.core.cluster_view import Checker, ClusterNode
 from shiptrack_tui.storage.cluster import DEFAULT_LEASE_SECONDS
-from shiptrack_tui.storage.cluster_nodes import cluster_status
+from shiptrack_tui.storage.cluster_nodes import nodes
+
+# Owner leases of monitors the store has (not the engines' own chores lease, "*cluster").
+_OWNED: Final = """
+SELECT l.node, count(*) FROM lease AS l JOIN monitor AS m ON m.name = l.monitor AND m.removed = 0
+WHERE l.slot = '' AND l.node <> '' AND l.expires_at > clock_timestamp()
+GROUP BY l.node
+"""
 
 _CHECKERS: Final = """
 SELECT l.monitor, l.slot, l.node, coalesce(n.location, '')
@@ -31,14 +38,15 @@ def cluster_nodes(conn: psycopg.Connection[Any],
     """Every node that has written a heartbeat, by name (skew is judged from them as the engines
     judge it: core/cluster_view.py)."""
     try:
-        found = cluster_status(conn, lease_seconds)
+        rows = nodes(conn, lease_seconds)
+        owned = dict(conn.execute(_OWNED).fetchall())
     except errors.UndefinedTable:
         return []
-    return [ClusterNode(name=s.node.name, location=s.node.location, last_heartbeat=s.node.heartbeat_at,
-                        heartbeat_age=s.node.age, alive=s.node.alive, monitors_owned=s.owning,
-                        config_hash=s.node.config_hash,
-                        lateness_p99_ms=s.node.lateness_p99_ms, started_at=s.node.started_at)
-            for s in found]
+    return [ClusterNode(name=row.name, location=row.location, last_heartbeat=row.heartbeat_at,
+                        heartbeat_age=row.age, alive=row.alive, monitors_owned=int(owned.get(row.name, 0)),
+                        config_hash=row.config_hash, lateness_p99_ms=row.lateness_p99_ms,
+                        started_at=row.started_at)
+            for row in rows]
 
 
 def checkers(conn: psycopg.Connection[Any], monitors: Collection[str]) -> dict[str, tuple[Checker, ...]]:
