@@ -307,6 +307,12 @@ def _dashboard_without_config(args: argparse.Namespace) -> int:
     running = [(db, pid) for db in candidates if (pid := running_engine_pid(db.local)) is not None]
     if len(running) == 1:
         return attach_dashboard(*running[0])
+    if not running and candidates[0].is_postgres:  # a cluster's database: view its nodes' work
+        from shiptrack_tui.tui.launch import attach_cluster
+
+        attached = attach_cluster(candidates[0])
+        if attached is not None:
+            return attached
     path = _config_path(args)
     flag = f" --config {path}" if args.config else ""
     print(f"No config file at {path}, so there is nothing to watch yet. Either:\n"
