@@ -183,3 +183,18 @@ async def test_a_postgresql_store_without_nodes_shows_no_cluster(pg_url: str) ->
         assert "nodes alive" not in str(dashboard.query_one(StatusBar).render())
         assert pane.detail is not None and pane.detail.checked_by is None
         assert "checked by" not in str(pane.query_one("#detail-body").render())
+
+
+def test_metrics_say_which_nodes_are_up_and_skewed(cluster_url: str, tmp_path: Path) -> None:
+    settings = HttpSettings(host="127.0.0.1", port=0, token=None, token_source="test", public_api=True)
+    server = start_http(bind("127.0.0.1", 0), settings, StoreTarget(cluster_url),
+                        config=lambda: Config(path=tmp_path / "none.toml"), vitals=None, wake=None)
+    try:
+        text = httpx.get(f"{server.url}/metrics", timeout=10).text
+    finally:
+        server.stop()
+    assert 'shiptrack_cluster_node_up{location="eu-west",node="fra-1"} 1.0' in text
+    assert 'shiptrack_cluster_node_up{location="us-east",node="nyc-1"} 0.0' in text
+    assert 'shiptrack_cluster_node_monitors_owned{node="fra-1"} 2.0' in text
+    assert 'shiptrack_cluster_node_config_skew{node="fra-2"} 1.0' in text
+    assert 'shiptrack_cluster_node_config_skew{node="fra-3"} 0.0' in text
