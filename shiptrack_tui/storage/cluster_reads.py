@@ -17,6 +17,7 @@ from psycopg import errors
 from shiptrack_tui.core.cluster_view import Checker, ClusterNode
 from shiptrack_tui.storage.cluster import DEFAULT_LEASE_SECONDS
 from shiptrack_tui.storage.cluster_nodes import nodes
+from shiptrack_tui.storage.db import StorageError
 
 # Owner leases of monitors the store has (not the engines' own chores lease, "*cluster").
 _OWNED: Final = """
@@ -33,6 +34,11 @@ ORDER BY l.monitor, l.slot
 """
 
 
+def _unreadable(what: str, error: psycopg.Error) -> StorageError:
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return StorageError(f"{what} cannot be read from PostgreSQL ({first})")
+
+
 def cluster_nodes(conn: psycopg.Connection[Any],
                   lease_seconds: float = DEFAULT_LEASE_SECONDS) -> list[ClusterNode]:
     """Every node that has written a heartbeat, by name (skew is judged from them as the engines
@@ -42,6 +48,8 @@ def cluster_nodes(conn: psycopg.Connection[Any],
         owned = dict(conn.execute(_OWNED).fetchall())
     except errors.UndefinedTable:
         return []
+    except psycopg.Error as error:
+        raise _unreadable("the cluster's nodes", error) from error
     return [ClusterNode(name=row.name, location=row.location, last_heartbeat=row.heartbeat_at,
                         heartbeat_age=row.age, alive=row.alive, monitors_owned=int(owned.get(row.name, 0)),
                         config_hash=row.config_hash, lateness_p99_ms=row.lateness_p99_ms,
@@ -57,6 +65,8 @@ def checkers(conn: psycopg.Connection[Any], monitors: Collection[str]) -> dict[s
         rows = conn.execute(_CHECKERS, {"monitors": list(monitors)}).fetchall()
     except errors.UndefinedTable:
         return {}
+    except psycopg.Error as error:
+        raise _unreadable("who checks which monitor", error) from error
     found: dict[str, list[Checker]] = {}
     for monitor, slot, node, location in rows:
         found.setdefault(monitor, []).append(Checker(node=node, location=location, slot=slot))

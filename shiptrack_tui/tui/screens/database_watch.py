@@ -63,9 +63,16 @@ class DatabaseWatch(ServiceFilter):
     @work(group="cluster", exclusive=True, exit_on_error=False)
     async def _read_cluster(self) -> None:
         """The nodes sharing the database, alive by `[cluster] lease` of the config in the file."""
+        from peewee import PeeweeException  # loaded with the store, already open
+
+        from shiptrack_tui.storage.db import StorageError
+
         config = self.snapshot.config if self.snapshot is not None else None
         lease = config.cluster.lease if config is not None and config.cluster is not None else DEFAULT_LEASE
-        nodes = await self._gateway.call(lambda store: store.cluster_nodes(lease))
+        try:
+            nodes = await self._gateway.call(lambda store: store.cluster_nodes(lease))
+        except (StorageError, PeeweeException):  # the database is away: the monitors' reads say so
+            return
         self.cluster_reads += 1
         bar = self.query_one(StatusBar)
         shown = bar.cluster
