@@ -21,7 +21,7 @@ from shiptrack_tui.storage.db import StorageError
 
 # Owner leases of monitors the store has (not the engines' own chores lease, "*cluster").
 _OWNED: Final = """
-SELECT l.node, count(*) FROM lease AS l JOIN monitor AS m ON m.name = l.monitor AND m.removed = 0
+SELECT l.node, count(*) FROM lease AS l JOIN monitor AS m ON m.name = l.monitor
 WHERE l.slot = '' AND l.node <> '' AND l.expires_at > clock_timestamp()
 GROUP BY l.node
 """
