@@ -60,7 +60,7 @@ BROKEN = [
     ),
     pytest.param(
         "monitors = []\n",
-        'cfg.toml:1: unknown key "monitors" in the file; expected one of defaults, storage, notify, monitor, maintenance, display, service, http, status_page (did you mean "monitor"?)',
+        'cfg.toml:1: unknown key "monitors" in the file; expected one of defaults, storage, notify, monitor, maintenance, display, service, http, status_page, cluster (did you mean "monitor"?)',
         id="unknown_top",
     ),
     pytest.param(
@@ -71,7 +71,7 @@ BROKEN = [
     ),
     pytest.param(
         '[defaults]\nintreval = "5s"\n',
-        'cfg.toml:2: unknown key "intreval" in [defaults]; expected one of interval, timeout, failure_threshold, recovery_threshold, degraded_after, severity (did you mean "interval"?)',
+        'cfg.toml:2: unknown key "intreval" in [defaults]; expected one of interval, timeout, failure_threshold, recovery_threshold, degraded_after, severity, locations, confirm (did you mean "interval"?)',
         id="unknown_defaults",
     ),
     pytest.param(
@@ -91,7 +91,7 @@ BROKEN = [
     ),
     pytest.param(
         M + 'timout = "5s"\n',
-        'cfg.toml:4: unknown key "timout" in monitor "api"; expected one of name, url, method, headers, body, expect_status, body_contains, body_regex, interval, timeout, failure_threshold, recovery_threshold, degraded_after, tags, max_body, maintenance, severity, push (did you mean "timeout"?)',
+        'cfg.toml:4: unknown key "timout" in monitor "api"; expected one of name, url, method, headers, body, expect_status, body_contains, body_regex, interval, timeout, failure_threshold, recovery_threshold, degraded_after, tags, max_body, maintenance, severity, push, locations, confirm (did you mean "timeout"?)',
         id="unknown_monitor",
     ),
     pytest.param(
@@ -349,7 +349,7 @@ def test_every_problem_is_reported_in_file_order(tmp_path: Path, monkeypatch: py
         'events = ["open", "nope"]\n'  # 13
     )
     assert problems_of(text, tmp_path, monkeypatch) == [
-        'cfg.toml:2: unknown key "intreval" in [defaults]; expected one of interval, timeout, failure_threshold, recovery_threshold, degraded_after, severity (did you mean "interval"?)',
+        'cfg.toml:2: unknown key "intreval" in [defaults]; expected one of interval, timeout, failure_threshold, recovery_threshold, degraded_after, severity, locations, confirm (did you mean "interval"?)',
         'cfg.toml:6: monitor "api": url "ftp://example.com" must start with http://, https:// or tcp://',
         'cfg.toml:7: monitor "api": timeout "soon" is not a duration; expected a string like "500ms", "30s", "5m", "1h", "7d" or a number of seconds',
         'cfg.toml:10: monitor "api" is defined twice (first at line 5); monitor names must be unique',

@@ -57,7 +57,7 @@ def _doc_table_keys(doc: str, heading: str) -> set[str]:
 
 
 def test_config_doc_has_every_key_the_loader_accepts() -> None:
-    from shiptrack_tui.config import http, loader, monitors, services, status_page, windows
+    from shiptrack_tui.config import cluster, http, loader, monitors, services, status_page, windows
 
     expected = {
         "Top level": loader.TOP_KEYS,
@@ -71,6 +71,7 @@ def test_config_doc_has_every_key_the_loader_accepts() -> None:
         "`[[service]]`": services.SERVICE_KEYS,
         "`[http]`": http.HTTP_KEYS,
         "`[status_page]`": status_page.STATUS_PAGE_KEYS,
+        "`[cluster]`": cluster.CLUSTER_KEYS,
     }
     for heading, keys in expected.items():
         assert set(keys) <= _doc_table_keys("config.md", heading), heading

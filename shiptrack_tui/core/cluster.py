@@ -6,10 +6,11 @@ multi-location monitor: a node in that location checks it and reports; the owner
 reports (core/locations.py).
 
 Keys are placed by rendezvous (highest-random-weight) hashing: each key goes to the eligible node
-with the highest score for the pair, the score being a keyed blake2b digest (never Python's
-`hash()`, which is salted per process). So every node derives the same plan from the same view,
-keys spread evenly, a joining node takes only keys that move to it and a leaving node's keys are
-the only ones that move.
+with the highest score for the pair, a score built from blake2b digests (never Python's `hash()`,
+which is salted per process). So every node derives the same plan from the same view, keys spread
+evenly, a joining node takes only keys that move to it and a leaving node's keys are the only ones
+that move. A plan for 30,000 monitors on 3 nodes takes about 0.1 s here: recompute it when the
+view changes (a node joins, dies or publishes another config), not on every heartbeat.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ _MASK: Final = (1 << 64) - 1
 @dataclass(frozen=True, slots=True)
 class NodeView:
     """One node as the others see it (its heartbeat row): which monitors its config has, whether
-    its heartbeat is recent, and the hash of its monitor config (for skew)."""
+    its heartbeat is recent, and the hash of its monitor config (for skew). Nodes publishing the
+    same config hash may share one `monitors` set."""
 
     name: str
     location: str
@@ -54,8 +56,8 @@ def wanted_keys(monitors: Mapping[str, tuple[str, ...]]) -> list[LeaseKey]:
 def score(key: LeaseKey, node: str) -> int:
     """The rendezvous weight of `node` for `key`: 64 stable pseudo-random bits.
 
-    Both halves are blake2b digests (cached: a plan is recomputed on every heartbeat), combined by
-    splitmix64's finaliser, a bijection that spreads every input bit over the whole output.
+    Both halves are blake2b digests (cached, as plans are recomputed with the same keys), combined
+    by splitmix64's finaliser, a bijection that spreads every input bit over the whole output.
     """
     return _mix(_key_hash(key) ^ _name_hash(node))
 
