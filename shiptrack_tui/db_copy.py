@@ -91,5 +91,6 @@ def cmd_db_copy(args: argparse.Namespace) -> int:
 
 
 def _held(full: DestinationNotEmpty) -> str:
-    shown = ", ".join(f"{rows:,} rows in {table}" for table, rows in full.tables[:3])
+    shown = ", ".join(f"{rows:,} {'row' if rows == 1 else 'rows'} in {table}"
+                      for table, rows in full.tables[:3])
     return shown + (", ..." if len(full.tables) > 3 else "")

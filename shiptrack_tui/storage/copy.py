@@ -17,12 +17,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from peewee import Database, PostgresqlDatabase
 from peewee import DatabaseError as PeeweeDatabaseError
 
 from shiptrack_tui.storage.db import StorageError
 
 if TYPE_CHECKING:
+    from shiptrack_tui.storage.dialect import Database
     from shiptrack_tui.storage.store import Store
 
 BATCH_ROWS: Final = 5000
@@ -85,7 +85,7 @@ def _quote(name: str) -> str:
 
 
 def _is_postgres(db: Database) -> bool:
-    return isinstance(db, PostgresqlDatabase)
+    return db.dialect.name == "postgresql"
 
 
 def _database(store: Store) -> Database:
@@ -94,7 +94,12 @@ def _database(store: Store) -> Database:
 
 def _columns(db: Database, table: str) -> dict[str, str]:
     """Column name → declared type (lower case), in table order."""
-    return {column.name: column.data_type.lower() for column in db.get_columns(table)}
+    if _is_postgres(db):
+        rows = db.execute_sql("SELECT column_name, data_type FROM information_schema.columns WHERE "
+                              "table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position",
+                              (table,)).fetchall()
+        return {name: kind.lower() for name, kind in rows}
+    return {row[1]: str(row[2]).lower() for row in db.execute_sql(f"PRAGMA table_info({_quote(table)})")}
 
 
 def _count(db: Database, table: str) -> int:
@@ -102,16 +107,18 @@ def _count(db: Database, table: str) -> int:
     return int(row[0])
 
 
+def _occupied(db: Database) -> list[tuple[str, int]]:
+    return [(table, rows) for table, _key in TABLES if db.table_exists(table) and (rows := _count(db, table))]
+
+
 def occupied(store: Store) -> list[tuple[str, int]]:
     """The history tables of `store` that hold rows, with their counts."""
-    db = _database(store)
-    present = set(db.get_tables())
-    return [(table, rows) for table, _key in TABLES if table in present and (rows := _count(db, table))]
+    return _occupied(_database(store))
 
 
 def _converter(source_type: str, data_type: str) -> Callable[[Any], Any] | None:
     """How a value read from a SQLite column is written into a PostgreSQL column of `data_type`
-    (SQLite takes what PostgreSQL hands back as it is: bool as 0/1, bytes as a blob)."""
+    (SQLite takes what PostgreSQL hands back as it is)."""
     if data_type in ("boolean", "bool"):  # SQLite keeps 0/1
         return lambda value: None if value is None else bool(value)
     if "int" in data_type and "int" not in source_type:  # a whole number SQLite kept as REAL
@@ -122,18 +129,17 @@ def _converter(source_type: str, data_type: str) -> Callable[[Any], Any] | None:
 def _batches(db: Database, table: str, key: tuple[str, ...], columns: Sequence[str],
              batch: int) -> Iterator[list[tuple[Any, ...]]]:
     """The table's rows in primary-key order, `batch` at a time (keyset pagination)."""
-    param = db.param
     selected = ", ".join(_quote(c) for c in columns)
     order = ", ".join(_quote(c) for c in key)
     head = f"SELECT {selected} FROM {_quote(table)}"
+    after_sql = f"({order}) > ({', '.join('?' for _ in key)})"
     positions = [columns.index(c) for c in key]
     after: tuple[Any, ...] | None = None
     while True:
         if after is None:
             rows = db.execute_sql(f"{head} ORDER BY {order} LIMIT {int(batch)}").fetchall()
         else:
-            tuple_sql = f"({order}) > ({', '.join(param for _ in key)})"
-            rows = db.execute_sql(f"{head} WHERE {tuple_sql} ORDER BY {order} LIMIT {int(batch)}",
+            rows = db.execute_sql(f"{head} WHERE {after_sql} ORDER BY {order} LIMIT {int(batch)}",
                                   after).fetchall()
         if not rows:
             return
@@ -147,16 +153,16 @@ def _batches(db: Database, table: str, key: tuple[str, ...], columns: Sequence[s
 def _writer(db: Database, table: str, columns: Sequence[str]) -> Callable[[list[tuple[Any, ...]]], None]:
     names = ", ".join(_quote(c) for c in columns)
     if _is_postgres(db):
-        conn = db.connection()
         statement = f"COPY {_quote(table)} ({names}) FROM STDIN"
 
         def copy_rows(rows: list[tuple[Any, ...]]) -> None:
-            with conn.cursor() as cursor, cursor.copy(statement) as copy:
+            raw = db.connection().raw  # COPY is psycopg's own; ids go in as given (BY DEFAULT identity)
+            with raw.cursor() as cursor, cursor.copy(statement) as copy:
                 for row in rows:
                     copy.write_row(row)
 
         return copy_rows
-    sql = f"INSERT INTO {_quote(table)} ({names}) VALUES ({', '.join(db.param for _ in columns)})"
+    sql = f"INSERT INTO {_quote(table)} ({names}) VALUES ({', '.join('?' for _ in columns)})"
 
     def insert_rows(rows: list[tuple[Any, ...]]) -> None:
         db.connection().executemany(sql, rows)
@@ -170,15 +176,6 @@ def _reset_sequences(db: Database, tables: Sequence[str]) -> None:
         db.execute_sql(
             f"SELECT setval(pg_get_serial_sequence('{_quote(table)}', 'id'), COALESCE(MAX(id), 1), "
             f"MAX(id) IS NOT NULL) FROM {_quote(table)}")
-
-
-def _snapshot(db: Database) -> Any:
-    """A read transaction that sees one moment of the source for the whole copy."""
-    return db.atomic(isolation_level="REPEATABLE READ") if _is_postgres(db) else db.atomic()
-
-
-def _write_transaction(db: Database) -> Any:
-    return db.atomic() if _is_postgres(db) else db.atomic("IMMEDIATE")
 
 
 def copy_history(source: Store, destination: Store, batch: int = BATCH_ROWS,
@@ -210,15 +207,14 @@ def _copy(source: Store, destination: Store, batch: int, progress: Progress | No
     src, dst = _database(source), _database(destination)
     counts: list[TableCount] = []
     skipped: list[str] = []
-    with _snapshot(src), _write_transaction(dst):
-        held = occupied(destination)
+    with src.reading(), dst.writing():
+        held = _occupied(dst)
         if held:
             raise DestinationNotEmpty(held)
-        src_tables, dst_tables = set(src.get_tables()), set(dst.get_tables())
         copied: list[tuple[str, int]] = []
         for table, key in TABLES:
-            if table not in src_tables or table not in dst_tables:
-                side = "source" if table not in src_tables else "destination"
+            if not (src.table_exists(table) and dst.table_exists(table)):
+                side = "destination" if src.table_exists(table) else "source"
                 raise StorageError(f"the {side} has no {table} table; run `shiptrack db migrate` on both "
                                    "with the same ShipTrack version")
             src_columns, dst_columns = _columns(src, table), _columns(dst, table)

@@ -120,7 +120,7 @@ class Store:
                                f"({error.strerror}); check password_file.") from error
         db = PgDatabase(url, password, connect_timeout)
         try:
-            pg_schema.migrate(db, shown, SCHEMA_VERSION)
+            found = pg_schema.migrate(db, shown, SCHEMA_VERSION)
         except PeeweeDatabaseError as error:
             db.close_all()
             raise StorageError(f"{shown} cannot be used as a ShipTrack database ({error}); "
@@ -128,7 +128,9 @@ class Store:
         except StorageError:
             db.close_all()
             raise
-        return cls(db, None, shown)
+        store = cls(db, None, shown)
+        store.migrated_from = found
+        return store
 
     def close(self) -> None:
         """Close every connection this store opened, on every thread.
