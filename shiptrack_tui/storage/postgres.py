@@ -134,10 +134,13 @@ class PgDatabase:
     dialect: Final[Dialect] = POSTGRESQL
 
     def __init__(self, url: str, password: str | None = None,
-                 connect_timeout: float = CONNECT_TIMEOUT_SECONDS) -> None:
+                 busy_timeout: float = CONNECT_TIMEOUT_SECONDS) -> None:
         self.url = url
         self._password = password
-        self._connect_timeout = max(1, round(connect_timeout))
+        # As SQLite's busy timeout: how long connecting, or a write waiting for a lock, may take
+        # before the call fails (OperationalError: the writer retries).
+        self._connect_timeout = max(1, round(busy_timeout))
+        self._lock_timeout_ms = max(1, round(busy_timeout * 1000))
         self._local = threading.local()
         self._opened: dict[PgConnection, threading.Thread] = {}
         self._opened_lock = threading.Lock()
@@ -148,7 +151,11 @@ class PgDatabase:
 
     # -- connections ------------------------------------------------------------------------------
     def _connect(self) -> PgConnection:
-        kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": self._connect_timeout}
+        kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": self._connect_timeout,
+                                  "options": f"-c lock_timeout={self._lock_timeout_ms}",
+                                  "application_name": "shiptrack"}
+        if "options=" in self.url:
+            del kwargs["options"]  # the URL's own server options win
         if self._password is not None:
             kwargs["password"] = self._password
         try:
@@ -293,17 +300,24 @@ class PgDatabase:
         own_pid = own.backend_pid if own is not None else None
         try:
             listener = self._listening()
+            if timeout <= 0:
+                # A round trip: whatever was committed before this call has reached us after it
+                # (the committer signals listeners before its COMMIT returns).
+                listener.execute("SELECT 1")
             seen = 0
             for notify in listener.notifies(timeout=timeout, stop_after=1):
                 if notify.pid != own_pid:
                     seen += 1
             if seen:  # take whatever else is already waiting, without blocking
                 seen += sum(1 for notify in listener.notifies(timeout=0) if notify.pid != own_pid)
-        except psycopg.Error as error:
+        except psycopg.Error:
+            # The server dropped the listener (a restart, a failover): listen again at once. What
+            # happened meanwhile is unknown, so the version moves (`_listening`).
             if self._listener is not None:
                 self._listener.close()
                 self._listener = None
-            raise _translated_error(error) from error
+            self._listening()
+            return 1
         self._version += seen
         return seen
 
