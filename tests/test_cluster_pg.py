@@ -11,11 +11,13 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import peewee
 import psycopg
 import pytest
-from cluster_helpers import cluster_schema, connect
+from cluster_helpers import cluster_schema, connect, lapse
 from waiting import wait_for
 
+from shiptrack_tui.storage import pg_schema
 from shiptrack_tui.storage.cluster import (
     CLUSTER_DDL,
     LeaseKey,
@@ -29,6 +31,8 @@ from shiptrack_tui.storage.cluster import (
     write_location_state,
 )
 from shiptrack_tui.storage.cluster_nodes import NodeInfo, cluster_status, forget_node, heartbeat, nodes
+from shiptrack_tui.storage.migrations import SCHEMA_VERSION
+from shiptrack_tui.storage.postgres import PgDatabase
 
 Conns = list[psycopg.Connection[Any]]
 
@@ -99,15 +103,23 @@ def test_concurrent_acquires_grant_each_key_to_exactly_one_node(db: str) -> None
 def test_a_takeover_bumps_the_epoch_and_a_release_keeps_it_growing(conns: Conns) -> None:
     a, b, _ = conns
     key = ("api", "")
-    assert committed(a, acquire(a, "A", [key], 0.3)) == {key: 1}
-    assert committed(a, acquire(a, "A", [key], 0.3)) == {key: 1}  # already ours: same epoch, extended
+    assert committed(a, acquire(a, "A", [key], 30)) == {key: 1}
+    assert committed(a, acquire(a, "A", [key], 30)) == {key: 1}  # already ours: same epoch, extended
     assert committed(b, acquire(b, "B", [key], 30)) == {}  # held by A, not expired
-    assert wait_for(lambda: committed(b, acquire(b, "B", [key], 30)), 10, "A's lease to expire") == {key: 2}
+    lapse(a, "lease", "expires_at", "node = %s", ("A",))
+    assert committed(b, acquire(b, "B", [key], 30)) == {key: 2}
     assert committed(a, acquire(a, "A", [key], 30)) == {}
     assert committed(b, release(b, "B", [key])) == 1
     assert leases(a) == []  # released: held by nobody
     assert committed(a, acquire(a, "A", [key], 30)) == {key: 3}
     assert committed(b, release(b, "B")) == 0  # not B's any more
+
+
+def test_a_lease_expires_by_the_database_clock(conns: Conns) -> None:
+    a, b, _ = conns
+    key = ("api", "")
+    assert committed(a, acquire(a, "A", [key], 0.2)) == {key: 1}
+    assert wait_for(lambda: committed(b, acquire(b, "B", [key], 30)), 10, "A's lease to expire") == {key: 2}
 
 
 def test_renew_rides_out_expiry_unless_someone_took_over(conns: Conns) -> None:
@@ -178,6 +190,40 @@ def test_a_fence_waits_for_a_takeover_in_flight_and_then_refuses(conns: Conns) -
     a.rollback()
 
 
+def test_a_read_only_fence_takes_no_lock(conns: Conns) -> None:
+    a, b, _ = conns
+    key = ("api", "")
+    held = committed(a, acquire(a, "A", [key], 0.2))
+    wait_for(lambda: expired(a, key), 10, "A's lease to expire")
+    assert fence(a, "A", held, lock=False) == {key}  # A's transaction stays open
+    assert committed(b, acquire(b, "B", [key], 30)) == {key: 2}  # not held up by A
+    assert fence(a, "A", held, lock=False) == set()
+    a.rollback()
+
+
+def test_with_a_holder_timeout_liveness_is_the_heartbeat(conns: Conns) -> None:
+    a, b, _ = conns
+    key, orphan = ("api", ""), ("web", "")
+    heartbeat(a, NodeInfo("A", "eu", "h", ("api", "web")))
+    assert committed(a, acquire(a, "A", [key], 300)) == {key: 1}
+    assert committed(b, acquire(b, "Z", [orphan], 300)) == {orphan: 1}  # Z never heartbeats
+    assert committed(b, acquire(b, "B", [key, orphan], 30, holder_timeout=20)) == {orphan: 2}
+    lapse(a, "node", "heartbeat_at", "name = %s", ("A",), seconds=21)
+    assert committed(b, acquire(b, "B", [key], 30)) == {}  # its lease alone has 300 s to run
+    assert committed(b, acquire(b, "B", [key], 30, holder_timeout=20)) == {key: 2}
+
+
+def test_without_take_expired_only_free_released_or_own_keys_are_taken(conns: Conns) -> None:
+    a, b, _ = conns
+    key, fresh = ("api", ""), ("new", "")
+    held = committed(a, acquire(a, "A", [key], 0.2))
+    wait_for(lambda: expired(a, key), 10, "A's lease to expire")
+    assert committed(b, acquire(b, "B", [key, fresh], 30, take_expired=False)) == {fresh: 1}
+    assert committed(a, renew(a, "A", held, 30)) == held  # A came back first and kept it
+    committed(a, release(a, "A", [key]))
+    assert committed(b, acquire(b, "B", [key], 30, take_expired=False)) == {key: 2}
+
+
 def test_heartbeats_say_who_is_alive(conns: Conns) -> None:
     a, b, _ = conns
     fra = NodeInfo("fra-1", "eu-west", "h1", ("api", "web"), version="1.0", pid=10, host="fra")
@@ -189,15 +235,16 @@ def test_heartbeats_say_who_is_alive(conns: Conns) -> None:
     assert rows["fra-1"].alive and rows["fra-1"].location == "eu-west"
     assert rows["fra-1"].monitors == {"api", "web"} and 0 <= rows["fra-1"].age < 5
     started = rows["fra-1"].started_at
-    wait_for(lambda: not {r.name: r for r in committed(a, nodes(a, 0.3))}["nyc-1"].alive, 10,
-             "nyc-1 to miss its heartbeats")
+    lapse(a, "node", "heartbeat_at", "true", (), seconds=21)  # both miss their beats for 21 s
+    assert not any(row.alive for row in committed(a, nodes(a, 20)))
     heartbeat(a, NodeInfo("fra-1", "eu-west", "h1", ("api", "web"), pid=10, host="fra", owned=2,
                           lateness_p99_ms=12.5))
     a.commit()
-    rows = {row.name: row for row in nodes(a, 0.3)}
-    assert rows["fra-1"].alive and not rows["nyc-1"].alive
+    rows = {row.name: row for row in nodes(a, 20)}
+    assert rows["fra-1"].alive and not rows["nyc-1"].alive and rows["nyc-1"].age > 20
     assert (rows["fra-1"].owned, rows["fra-1"].lateness_p99_ms) == (2, 12.5)
     assert rows["fra-1"].started_at == started and rows["fra-1"].heartbeat_at > started
+    wait_for(lambda: not committed(a, nodes(a, 0.2))[0].alive, 10, "fra-1's beat to age by the clock")
     # A new config is published with its monitors.
     heartbeat(a, NodeInfo("fra-1", "eu-west", "h2", ("api",), pid=10, host="fra"))
     a.commit()
@@ -278,3 +325,27 @@ def test_ten_thousand_keys_in_one_statement_each(conns: Conns) -> None:
     print("10,000 keys: " + ", ".join(f"{what} {seconds * 1000:.0f} ms" for what, seconds in timings.items()))
     assert len(held) == 10_000 and set(held.values()) == {1}
     assert timings["acquire"] < 5.0  # well under a second here; generous for a loaded machine
+
+
+def test_the_store_s_own_connections_work_inside_its_write_transactions(pg_url: str) -> None:
+    """The engine hands these functions the store's PostgreSQL connection (autocommit, BEGIN by
+    `writing()`); the store's migration plus CLUSTER_DDL is the whole schema."""
+    db = PgDatabase(pg_url)
+    try:
+        pg_schema.migrate(db, pg_url, SCHEMA_VERSION)
+        with db.writing():
+            for statement in CLUSTER_DDL:
+                db.execute_sql(statement)
+        key = ("api", "")
+        with db.writing():
+            held = acquire(db.connection(), "A", [key], 30)
+        assert held == {key: 1}
+        with db.writing():
+            assert fence(db.connection(), "A", held) == {key}
+            db.execute_sql("UPDATE monitor SET status = 'down' WHERE name = 'api'")  # the fenced write
+        with pytest.raises(ValueError, match="transaction"):
+            fence(db.connection(), "A", held)  # outside writing(): no transaction to hold the lock
+        with pytest.raises(peewee.DatabaseError, match="interval"), db.writing():
+            acquire(db.connection(), "A", [key], float("nan"))  # psycopg's errors come out as the store's
+    finally:
+        db.close_all()

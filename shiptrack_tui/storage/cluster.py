@@ -1,7 +1,9 @@
-"""Several engines on one PostgreSQL: node heartbeats, leases with epochs, location results (DESIGN §12).
+"""Several engines on one PostgreSQL: leases with epochs, fencing, location results (DESIGN §12).
 
-PostgreSQL only. Every function takes a psycopg 3 connection and runs its statements in whatever
-transaction the caller has open; the caller commits. Times that decide anything (heartbeats,
+PostgreSQL only (nodes and `cluster status`: cluster_nodes.py; outbox claims: cluster_outbox.py).
+Every function takes a psycopg 3 connection, or the store's `PgConnection` around one, and runs
+its statements in whatever transaction the caller has open; the caller commits. psycopg's errors
+come out as peewee's, as from the rest of the store. Times that decide anything (heartbeats,
 lease expiry) come from the database clock, `clock_timestamp()`, so the nodes' own clocks do not
 matter; times handed back are Unix seconds (floats) or ages measured by that same clock.
 
@@ -23,9 +25,11 @@ from typing import Any, Final
 import psycopg
 from psycopg import pq
 
+from shiptrack_tui.storage.postgres import PgConnection, _translated_error
+
+Conn = psycopg.Connection[Any] | PgConnection  # a raw psycopg connection, or the store's wrapper
 LeaseKey = tuple[str, str]  # (monitor, slot); slot "" is the owner, "<location>" a location checker
 
-NOBODY: Final = ""  # the node of a released lease
 DEFAULT_LEASE_SECONDS: Final = 20.0
 
 CLUSTER_DDL: Final = (
@@ -36,7 +40,7 @@ CLUSTER_DDL: Final = (
     "lateness_p99_ms DOUBLE PRECISION, version TEXT NOT NULL DEFAULT '', pid INTEGER, host TEXT)",
     "CREATE TABLE IF NOT EXISTS lease (monitor TEXT NOT NULL, slot TEXT NOT NULL DEFAULT '', "
     "node TEXT NOT NULL, epoch BIGINT NOT NULL, expires_at TIMESTAMPTZ NOT NULL, "
-    "PRIMARY KEY (monitor, slot))",
+    "PRIMARY KEY (monitor, slot)) WITH (fillfactor = 50)",  # room on each page: renewals are HOT updates
     "CREATE INDEX IF NOT EXISTS lease_node ON lease (node)",
     "CREATE TABLE IF NOT EXISTS location_state (monitor TEXT NOT NULL, location TEXT NOT NULL, "
     "node TEXT NOT NULL, epoch BIGINT NOT NULL, failures INTEGER NOT NULL DEFAULT 0, ok BOOLEAN NOT NULL, "
@@ -85,6 +89,27 @@ class LocationState:
     epoch: int
 
 
+def session_options(lease_seconds: float) -> str:
+    """libpq `options` for an engine's connections (`psycopg.connect(url, options=...)`).
+
+    A process paused (SIGSTOP) inside a write transaction would keep its fence locks and hold up
+    the takeover; the server ends such a transaction after a quarter of the lease instead.
+    """
+    return f"-c idle_in_transaction_session_timeout={max(100, int(lease_seconds * 250))}"
+
+
+def raw_connection(conn: Conn) -> psycopg.Connection[Any]:
+    return conn.raw if isinstance(conn, PgConnection) else conn
+
+
+def run(conn: Conn, sql: str, params: Any = None) -> psycopg.Cursor[Any]:
+    """Execute with psycopg's own placeholders; psycopg errors raised as peewee's, like the store's."""
+    try:
+        return raw_connection(conn).execute(sql, params)
+    except psycopg.Error as error:
+        raise _translated_error(error) from error
+
+
 def _split(keys: Iterable[LeaseKey]) -> tuple[list[str], list[str]]:
     monitors, slots = [], []
     for monitor, slot in keys:
@@ -99,33 +124,54 @@ def _keyed(rows: Iterable[tuple[Any, ...]]) -> dict[LeaseKey, int]:
 
 # ---------------------------------------------------------------- leases
 
+def _takeable(alias: str) -> str:
+    """SQL: the lease row `alias` may be taken by node %(node)s (see `acquire`)."""
+    return f"""({alias}.node = %(node)s OR {alias}.node = '' OR (%(take)s AND (
+    {alias}.expires_at <= clock_timestamp()
+    OR (%(holder)s::float8 IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM node AS n WHERE n.name = {alias}.node
+        AND n.heartbeat_at > clock_timestamp() - make_interval(secs => %(holder)s))))))"""
+
+
 # One statement per batch. Rows are taken in key order (COLLATE "C"), as in renew and fence, so
-# two nodes racing for overlapping batches wait for each other instead of deadlocking.
-_ACQUIRE: Final = """
+# two nodes racing for overlapping batches wait for each other instead of deadlocking. Keys held
+# by others (as last committed) are filtered out first: ON CONFLICT would lock each of them
+# (WAL) only to refuse it. The ON CONFLICT condition is what decides, on the row's latest version.
+_ACQUIRE: Final = f"""
 INSERT INTO lease AS l (monitor, slot, node, epoch, expires_at)
 SELECT k.monitor, k.slot, %(node)s, 1, clock_timestamp() + make_interval(secs => %(secs)s)
 FROM unnest(%(monitors)s::text[], %(slots)s::text[]) AS k(monitor, slot)
+WHERE NOT EXISTS (SELECT 1 FROM lease AS e WHERE e.monitor = k.monitor AND e.slot = k.slot
+                  AND NOT {_takeable("e")})
 ORDER BY k.monitor COLLATE "C", k.slot COLLATE "C"
 ON CONFLICT (monitor, slot) DO UPDATE
 SET node = excluded.node, expires_at = excluded.expires_at,
     epoch = CASE WHEN l.node = excluded.node THEN l.epoch ELSE l.epoch + 1 END
-WHERE l.node = excluded.node OR l.expires_at <= clock_timestamp()
+WHERE {_takeable("l")}
 RETURNING l.monitor, l.slot, l.epoch
 """
 
 
-def acquire(conn: psycopg.Connection[Any], node: str, keys: Iterable[LeaseKey],
-            lease_seconds: float = DEFAULT_LEASE_SECONDS) -> dict[LeaseKey, int]:
+def acquire(conn: Conn, node: str, keys: Iterable[LeaseKey],
+            lease_seconds: float = DEFAULT_LEASE_SECONDS, *, holder_timeout: float | None = None,
+            take_expired: bool = True) -> dict[LeaseKey, int]:
     """Take the keys that are free, expired or already ours; return those we now hold -> epoch.
 
     A key that changes hands gets its epoch + 1 (a new key starts at 1); a key already ours keeps
-    its epoch and is extended. Keys held by another node and not expired are left out.
+    its epoch and is extended. Keys held by another node and not expired are left out; a key whose
+    holder is busy writing under it (`fence`) is waited for, then judged again.
+    `holder_timeout`: also take keys whose holder has not heartbeated for that long (or has no
+    node row), whatever their expiry: with it, liveness is the node's heartbeat and keys can be
+    acquired with a long lease and renewed rarely (each renewal writes ~100-150 B of WAL a key).
+    `take_expired=False`: take only free, released or our own keys, not expired ones of others,
+    e.g. for a lease time after the database came back, so every node can renew its own first.
     """
     monitors, slots = _split(dict.fromkeys(keys))
     if not monitors:
         return {}
-    rows = conn.execute(_ACQUIRE, {"node": node, "secs": float(lease_seconds), "monitors": monitors,
-                                   "slots": slots})
+    rows = run(conn, _ACQUIRE, {"node": node, "secs": float(lease_seconds), "monitors": monitors,
+                                "slots": slots, "take": take_expired,
+                                "holder": None if holder_timeout is None else float(holder_timeout)})
     return _keyed(rows)
 
 
@@ -150,7 +196,7 @@ def _held_params(node: str, held: Mapping[LeaseKey, int]) -> dict[str, Any]:
     return {"node": node, "monitors": monitors, "slots": slots, "epochs": [int(e) for e in held.values()]}
 
 
-def renew(conn: psycopg.Connection[Any], node: str, held: Mapping[LeaseKey, int],
+def renew(conn: Conn, node: str, held: Mapping[LeaseKey, int],
           lease_seconds: float = DEFAULT_LEASE_SECONDS) -> dict[LeaseKey, int]:
     """Extend the keys still ours at the same epoch; return them (the others were lost).
 
@@ -160,7 +206,7 @@ def renew(conn: psycopg.Connection[Any], node: str, held: Mapping[LeaseKey, int]
     if not held:
         return {}
     params = _held_params(node, held) | {"secs": float(lease_seconds)}
-    return _keyed(conn.execute(_RENEW, params))
+    return _keyed(run(conn, _RENEW, params))
 
 
 _RELEASE: Final = """
@@ -170,28 +216,32 @@ WHERE node = %(node)s AND (%(all)s OR (monitor, slot) IN (
 """
 
 
-def release(conn: psycopg.Connection[Any], node: str, keys: Iterable[LeaseKey] | None = None) -> int:
+def release(conn: Conn, node: str, keys: Iterable[LeaseKey] | None = None) -> int:
     """Give up these keys (all of the node's when None) if ours; return how many were released.
 
     The rows stay, held by nobody and expired, so the next holder's epoch is still one higher.
     """
     monitors, slots = _split(keys or ())
-    return conn.execute(_RELEASE, {"node": node, "all": keys is None, "monitors": monitors,
-                                   "slots": slots}).rowcount
+    return run(conn, _RELEASE, {"node": node, "all": keys is None, "monitors": monitors,
+                                "slots": slots}).rowcount
 
 
-def fence(conn: psycopg.Connection[Any], node: str, held: Mapping[LeaseKey, int]) -> set[LeaseKey]:
+def fence(conn: Conn, node: str, held: Mapping[LeaseKey, int], *,
+          lock: bool = True) -> set[LeaseKey]:
     """Inside the caller's write transaction: lock the node's lease rows and keep the keys still ours.
 
     Returns the keys whose lease row still names `node` with the epoch in `held`; those rows are
     locked FOR SHARE until the caller commits, so no other node can take them over in between. Write
     nothing for the other keys. Call it first in the transaction (locks in key order, like acquire).
+    `lock=False` only reads (no lock, no WAL; a lock costs ~100 B of WAL a key): enough for writes
+    that may be doubled once around a takeover (raw checks), not for transitions or notifications.
     """
-    if conn.autocommit and conn.info.transaction_status == pq.TransactionStatus.IDLE:
+    raw = raw_connection(conn)
+    if lock and raw.autocommit and raw.info.transaction_status == pq.TransactionStatus.IDLE:
         raise ValueError("fence() must run inside the caller's write transaction")
     if not held:
         return set()
-    rows = conn.execute(_HELD + " FOR SHARE OF l", _held_params(node, held))
+    rows = run(conn, _HELD + (" FOR SHARE OF l" if lock else ""), _held_params(node, held))
     return {(monitor, slot) for monitor, slot, _epoch in rows}
 
 
@@ -202,9 +252,9 @@ ORDER BY monitor, slot
 """
 
 
-def leases(conn: psycopg.Connection[Any], monitors: Collection[str] | None = None) -> list[LeaseRow]:
+def leases(conn: Conn, monitors: Collection[str] | None = None) -> list[LeaseRow]:
     """Leases held by some node (expired ones included: see `remaining`), of these monitors or all."""
-    rows = conn.execute(_LEASES, {"all": monitors is None, "monitors": list(monitors or ())})
+    rows = run(conn, _LEASES, {"all": monitors is None, "monitors": list(monitors or ())})
     return [LeaseRow(monitor, slot, node, int(epoch), remaining)
             for monitor, slot, node, epoch, remaining in rows]
 
@@ -223,7 +273,7 @@ WHERE s.checked_at <= excluded.checked_at
 """
 
 
-def write_location_state(conn: psycopg.Connection[Any], node: str, held: Mapping[LeaseKey, int],
+def write_location_state(conn: Conn, node: str, held: Mapping[LeaseKey, int],
                          results: Sequence[LocationResult]) -> set[LeaseKey]:
     """Store each location checker's latest result, fenced by its location lease (monitor, location).
 
@@ -241,7 +291,7 @@ def write_location_state(conn: psycopg.Connection[Any], node: str, held: Mapping
             chosen[key] = result
     if chosen:
         rows = list(chosen.values())
-        conn.execute(_WRITE_LOCATIONS, {
+        run(conn, _WRITE_LOCATIONS, {
             "monitors": [r.monitor for r in rows], "locations": [r.location for r in rows],
             "nodes": [node] * len(rows), "epochs": [held[(r.monitor, r.location)] for r in rows],
             "failures": [r.failures for r in rows], "oks": [r.ok for r in rows],
@@ -250,21 +300,22 @@ def write_location_state(conn: psycopg.Connection[Any], node: str, held: Mapping
     return set(chosen)
 
 
-def location_states(conn: psycopg.Connection[Any],
-                    monitors: Collection[str] | None = None) -> list[LocationState]:
+_LOCATION_STATES: Final = """
+SELECT monitor, location, ok, failures, reason, latency_ms, checked_at, node, epoch FROM location_state
+WHERE %(all)s OR monitor = ANY(%(monitors)s::text[]) ORDER BY monitor, location
+"""
+
+
+def location_states(conn: Conn, monitors: Collection[str] | None = None) -> list[LocationState]:
     """The latest result of each location checker of these monitors (all when None), in key order."""
-    rows = conn.execute(
-        "SELECT monitor, location, ok, failures, reason, latency_ms, checked_at, node, epoch "
-        "FROM location_state WHERE %(all)s OR monitor = ANY(%(monitors)s::text[]) ORDER BY monitor, location",
-        {"all": monitors is None, "monitors": list(monitors or ())})
+    rows = run(conn, _LOCATION_STATES, {"all": monitors is None, "monitors": list(monitors or ())})
     return [LocationState(LocationResult(monitor, location, ok, failures, reason, latency, at), node,
                           int(epoch))
             for monitor, location, ok, failures, reason, latency, at, node, epoch in rows]
 
 
-def drop_location_states(conn: psycopg.Connection[Any], keep: Collection[LeaseKey]) -> int:
+def drop_location_states(conn: Conn, keep: Collection[LeaseKey]) -> int:
     """Delete results of location checkers that no longer exist (monitor removed, location dropped)."""
     monitors, locations = _split(keep)
-    return conn.execute(
-        "DELETE FROM location_state WHERE (monitor, location) NOT IN "
-        "(SELECT * FROM unnest(%s::text[], %s::text[]))", (monitors, locations)).rowcount
+    return run(conn, "DELETE FROM location_state WHERE (monitor, location) NOT IN "
+                     "(SELECT * FROM unnest(%s::text[], %s::text[]))", (monitors, locations)).rowcount

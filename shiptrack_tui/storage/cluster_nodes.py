@@ -8,11 +8,9 @@ time old.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
-import psycopg
-
-from shiptrack_tui.storage.cluster import DEFAULT_LEASE_SECONDS, release
+from shiptrack_tui.storage.cluster import DEFAULT_LEASE_SECONDS, Conn, release, run
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +73,7 @@ ON CONFLICT (name) DO UPDATE SET location = excluded.location, config_hash = exc
 """
 
 
-def heartbeat(conn: psycopg.Connection[Any], info: NodeInfo,
+def heartbeat(conn: Conn, info: NodeInfo,
               lease_seconds: float = DEFAULT_LEASE_SECONDS) -> str | None:
     """Record that `info.name` is alive now (database clock) and what it reports.
 
@@ -86,15 +84,15 @@ def heartbeat(conn: psycopg.Connection[Any], info: NodeInfo,
     params = {"name": info.name, "location": info.location, "hash": info.config_hash,
               "monitors": list(info.monitors), "owned": info.owned, "lateness": info.lateness_p99_ms,
               "version": info.version, "pid": info.pid, "host": info.host, "lease": float(lease_seconds)}
-    if conn.execute(_BEAT, params).rowcount:
+    if run(conn, _BEAT, params).rowcount:
         return None
-    holder = conn.execute(_HOLDER, params).fetchone()
+    holder = run(conn, _HOLDER, params).fetchone()
     clash = None
     if holder is not None and holder[2] and (holder[0], holder[1]) != (info.pid, info.host):
         clash = (f"node name {info.name!r} was heartbeating from pid {holder[0]} on {holder[1] or '?'} "
                  f"less than {lease_seconds:g}s ago: if that engine still runs, give each its own "
                  "[cluster] node")
-    conn.execute(_UPSERT_NODE, params)
+    run(conn, _UPSERT_NODE, params)
     return clash
 
 
@@ -106,26 +104,26 @@ FROM node ORDER BY name
 """
 
 
-def nodes(conn: psycopg.Connection[Any], lease_seconds: float = DEFAULT_LEASE_SECONDS) -> list[NodeRow]:
+def nodes(conn: Conn, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> list[NodeRow]:
     """Every node that ever beat; alive = its last heartbeat is less than `lease_seconds` old."""
     return [
         NodeRow(name=name, location=location, config_hash=config_hash, monitors=frozenset(monitors or ()),
                 started_at=started, heartbeat_at=beat, age=age, alive=age < lease_seconds, owned=owned,
                 lateness_p99_ms=lateness, version=version, pid=pid, host=host)
         for (name, location, config_hash, monitors, started, beat, age, owned, lateness, version, pid,
-             host) in conn.execute(_NODES)
+             host) in run(conn, _NODES)
     ]
 
 
-def forget_node(conn: psycopg.Connection[Any], name: str) -> None:
+def forget_node(conn: Conn, name: str) -> None:
     """A clean shutdown: release every lease of the node and drop its row."""
     release(conn, name)
-    conn.execute("DELETE FROM node WHERE name = %s", (name,))
+    run(conn, "DELETE FROM node WHERE name = %s", (name,))
 
 
-def database_now(conn: psycopg.Connection[Any]) -> float:
+def database_now(conn: Conn) -> float:
     """The database clock as Unix seconds."""
-    row = conn.execute("SELECT extract(epoch FROM clock_timestamp())::float8").fetchone()
+    row = run(conn, "SELECT extract(epoch FROM clock_timestamp())::float8").fetchone()
     assert row is not None
     return float(row[0])
 
@@ -147,11 +145,11 @@ FROM lease WHERE node <> '' AND expires_at > clock_timestamp() GROUP BY node
 """
 
 
-def cluster_status(conn: psycopg.Connection[Any],
+def cluster_status(conn: Conn,
                    lease_seconds: float = DEFAULT_LEASE_SECONDS) -> list[NodeStatus]:
     """Nodes with their location, heartbeat age, leases held, config hash and lateness, by name."""
     rows = nodes(conn, lease_seconds)
-    counts = {node: (owning, checking) for node, owning, checking in conn.execute(_STATUS_COUNTS)}
+    counts = {node: (owning, checking) for node, owning, checking in run(conn, _STATUS_COUNTS)}
     hashes = [row.config_hash for row in rows if row.alive]
     common = max(sorted(set(hashes)), key=hashes.count) if hashes else None
     return [NodeStatus(row, *counts.get(row.name, (0, 0)),

@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
-
-import psycopg
+from typing import Final
 
 from shiptrack_tui.core.model import OutboxItem, OutboxRow, Transition
 from shiptrack_tui.storage import outbox
+from shiptrack_tui.storage.cluster import Conn, raw_connection, run
+from shiptrack_tui.storage.postgres import PgConnection
 
 DEFAULT_CLAIM_SECONDS: Final = 120.0
 
@@ -67,7 +67,7 @@ RETURNING o.id, o.incident_id, o.monitor, o.transition, o.url, o.title, o.body, 
 """
 
 
-def claim_outbox(conn: psycopg.Connection[Any], node: str, now_limit: float,
+def claim_outbox(conn: Conn, node: str, now_limit: float,
                  claim_seconds: float = DEFAULT_CLAIM_SECONDS, limit: int = 100, *,
                  placeholder_prefix: str | None = None, plain_urls: Collection[str] = ()) -> list[Claim]:
     """Claim up to `limit` due rows (next_attempt_at <= `now_limit`, the caller's clock) for `node`.
@@ -78,9 +78,9 @@ def claim_outbox(conn: psycopg.Connection[Any], node: str, now_limit: float,
     With `placeholder_prefix`, a row waits behind an earlier pending placeholder of its monitor
     unless its URL is in `plain_urls`, as the sender does on one machine. Ordered by due time, id.
     """
-    rows = conn.execute(_CLAIM, {"node": node, "now": now_limit, "secs": float(claim_seconds),
-                                 "limit": int(limit), "prefix": placeholder_prefix,
-                                 "plain": list(plain_urls)}).fetchall()
+    rows = run(conn, _CLAIM, {"node": node, "now": now_limit, "secs": float(claim_seconds),
+                              "limit": int(limit), "prefix": placeholder_prefix,
+                              "plain": list(plain_urls)}).fetchall()
     claims = [
         Claim(OutboxRow(id=row_id, incident_id=incident_id,
                         item=OutboxItem(monitor, Transition(transition), url, title, body, notify_type),
@@ -93,13 +93,14 @@ def claim_outbox(conn: psycopg.Connection[Any], node: str, now_limit: float,
     return claims
 
 
-def _ours(conn: psycopg.Connection[Any], claims: Iterable[Claim], *, valid_for: float | None = None,
+def _ours(conn: Conn, claims: Iterable[Claim], *, valid_for: float | None = None,
           lock: bool = False) -> set[int]:
     """Ids of these claims still ours (same node and token); with `valid_for`, unexpired that long."""
     listed = list(claims)
     if not listed:
         return set()
-    rows = conn.execute(
+    rows = run(
+        conn,
         "SELECT o.id FROM outbox AS o "
         "JOIN unnest(%s::bigint[], %s::text[], %s::timestamptz[]) AS k(id, node, until) "
         "ON o.id = k.id AND o.claimed_by = k.node AND o.claimed_until = k.until "
@@ -110,7 +111,7 @@ def _ours(conn: psycopg.Connection[Any], claims: Iterable[Claim], *, valid_for: 
     return {row_id for (row_id,) in rows}
 
 
-def still_claimed(conn: psycopg.Connection[Any], claims: Iterable[Claim],
+def still_claimed(conn: Conn, claims: Iterable[Claim],
                   margin_seconds: float = 0.0) -> set[int]:
     """Ids of these claims that are still ours and valid for at least `margin_seconds` more.
 
@@ -120,40 +121,31 @@ def still_claimed(conn: psycopg.Connection[Any], claims: Iterable[Claim],
     return _ours(conn, claims, valid_for=margin_seconds)
 
 
-def extend_claims(conn: psycopg.Connection[Any], claims: Iterable[Claim],
+def extend_claims(conn: Conn, claims: Iterable[Claim],
                   claim_seconds: float = DEFAULT_CLAIM_SECONDS) -> list[Claim]:
     """Push the expiry of claims still ours (even expired, if nobody reclaimed); return the new claims."""
     listed = {c.id: c for c in claims}
     mine = _ours(conn, listed.values(), lock=True)
     if not mine:
         return []
-    rows = conn.execute(
+    rows = run(
+        conn,
         "UPDATE outbox SET claimed_until = clock_timestamp() + make_interval(secs => %s) "
         "WHERE id = ANY(%s::bigint[]) RETURNING id, claimed_until", (float(claim_seconds), sorted(mine)))
     return [Claim(listed[row_id].row, listed[row_id].node, until) for row_id, until in rows]
 
 
-def release_claims(conn: psycopg.Connection[Any], claims: Iterable[Claim]) -> int:
+def release_claims(conn: Conn, claims: Iterable[Claim]) -> int:
     """Hand back claims not sent (still ours): the rows are claimable again at once."""
     listed = list(claims)
     mine = _ours(conn, listed, lock=True)
     if not mine:
         return 0
-    return conn.execute("UPDATE outbox SET claimed_by = NULL, claimed_until = NULL "
-                        "WHERE id = ANY(%s::bigint[])", (sorted(mine),)).rowcount
+    return run(conn, "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL "
+                     "WHERE id = ANY(%s::bigint[])", (sorted(mine),)).rowcount
 
 
-class _Qmark:
-    """Runs storage/outbox.py's qmark SQL on a psycopg connection (its statements hold no % or literal ?)."""
-
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
-        self._conn = conn
-
-    def execute(self, sql: str, params: Iterable[Any] = ()) -> psycopg.Cursor[Any]:
-        return self._conn.execute(sql.replace("?", "%s"), tuple(params))
-
-
-def record_claimed_attempt(conn: psycopg.Connection[Any], claim: Claim, at: float, delivered: bool,
+def record_claimed_attempt(conn: Conn, claim: Claim, at: float, delivered: bool,
                            error: str | None = None, next_attempt_at: float | None = None,
                            give_up: bool = False, detail: str | None = None) -> bool:
     """Record one delivery attempt of a claimed row if the claim is still ours; False otherwise.
@@ -165,7 +157,7 @@ def record_claimed_attempt(conn: psycopg.Connection[Any], claim: Claim, at: floa
     """
     if not _ours(conn, [claim], lock=True):
         return False
-    conn.execute("UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE id = %s", (claim.id,))
-    outbox.record_attempt(_Qmark(conn), claim.id, at, delivered, error,  # type: ignore[arg-type]
+    run(conn, "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE id = %s", (claim.id,))
+    outbox.record_attempt(PgConnection(raw_connection(conn)), claim.id, at, delivered, error,
                           next_attempt_at, give_up, detail)
     return True
