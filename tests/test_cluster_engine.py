@@ -124,6 +124,25 @@ def test_the_claimed_outbox_sends_each_row_from_one_node_only(store: Store, pg_u
     b.close()
 
 
+def test_a_row_claimed_by_a_node_that_died_mid_send_is_claimed_again(store: Store, pg_url: str) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO outbox (incident_id, monitor, transition, url, title, body, notify_type, "
+                     "created_at, attempts, next_attempt_at) VALUES (NULL, 'api', 'open', 'json://x', "
+                     "'[OPEN] api', 'down', 'failure', %s, 0, 0.0)", (time.time(),))
+    dead = link(pg_url, "dead", lease=0.3).outbox(store, lambda: True, send_timeout=0.1)
+    alive = link(pg_url, "alive", lease=0.3).outbox(store, lambda: True, send_timeout=0.1)
+    [row] = dead.due_outbox(time.time())  # ... and then it is killed, sending: nothing recorded
+    assert alive.due_outbox(time.time()) == []
+    [again] = wait_for(lambda: alive.due_outbox(time.time()), timeout=10, what="the claim expiring")
+    assert again.id == row.id and alive.still_ours(again)
+    assert not dead.still_ours(row)  # had it only been paused, it would not send now
+    alive.record_attempt(again.id, time.time(), True)
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        assert conn.execute("SELECT attempts FROM outbox").fetchone() == (1,)
+    dead.close()
+    alive.close()
+
+
 @pytest.fixture
 def targets() -> Iterator[DemoTargetsThread]:
     server = DemoTargetsThread()

@@ -101,6 +101,7 @@ class ClusterRole:
         self._cluster_pool: ThreadPoolExecutor | None = None
         self._outbox: ClusterOutbox | None = None
         self._hashed: tuple[Config, str] | None = None
+        self._planned: tuple[tuple[str, tuple[tuple[str, str, str], ...]], dict[LeaseKey, str]] | None = None
 
     # -- what this node may do ------------------------------------------------------------------
     @property
@@ -183,18 +184,22 @@ class ClusterRole:
         link = self._link
         assert link is not None
         locations = {name: tuple(getattr(spec, "locations", ())) for name, spec in self._specs.items()}
-        lateness = self.counters.lateness.percentile(0.99)
         owned = sum(1 for monitor, slot in self._held if slot == OWNER and (monitor, slot) != CHORES)
-        digest = self._config_hash()
-        nodes = await self._in_cluster_thread(link.beat, list(self._specs), owned, lateness, digest)
+        digest, held = self._config_hash(), dict(self._held)
+
+        def beat_and_plan() -> tuple[list[NodeView], list[LeaseKey], list[LeaseKey]]:
+            # Off the loop: the exact p99 sorts up to a million samples, and the plan hashes every
+            # lease key against every node.
+            lateness = self.counters.lateness.percentile(0.99)
+            nodes = link.beat(list(locations), owned, lateness, digest)
+            plan = self._plan(nodes, locations, digest)
+            return (nodes, *lease_changes(plan, link.node, held))
+
+        nodes, acquire, release = await self._in_cluster_thread(beat_and_plan)
         if self._db_down:
             log.info("the database is back")
             self._db_down = False
         self._see(nodes)
-        keys = [*wanted_keys(locations), CHORES]
-        views = [replace(node, monitors=node.monitors | {CHORES[0]}) for node in nodes if node.alive]
-        plan = assign(keys, views)
-        acquire, release = lease_changes(plan, link.node, self._held)
         if release:
             await self._let_go(release, flush=True)
             await self._in_cluster_thread(link.release, release)
@@ -212,6 +217,19 @@ class ClusterRole:
             await self._take(gained)
             log.info("gained %d leases; %d held", len(gained), len(self._held))
         await self._refresh_silences()
+
+    def _plan(self, nodes: list[NodeView], locations: dict[str, tuple[str, ...]], digest: str
+              ) -> dict[LeaseKey, str]:
+        """The lease plan for this view; the last one again while nothing it depends on changed
+        (nodes with the same config hash have the same monitors)."""
+        live = tuple(sorted((n.name, n.location, n.config_hash) for n in nodes if n.alive))
+        if self._planned is not None and self._planned[0] == (digest, live):
+            return self._planned[1]
+        keys = [*wanted_keys(locations), CHORES]
+        views = [replace(node, monitors=node.monitors | {CHORES[0]}) for node in nodes if node.alive]
+        plan = assign(keys, views)
+        self._planned = ((digest, live), plan)
+        return plan
 
     def _config_hash(self) -> str:
         """What this node publishes for config skew; recomputed only when the config changed."""

@@ -225,8 +225,8 @@ class ClusterOutbox:
         self._link = link
         self._store = store
         self._may_send = may_send
-        self._margin = send_timeout + 1.0
-        self.claim_seconds = 2 * send_timeout + link.lease
+        self._margin = send_timeout + 1.0  # a claim must hold this long more when a send starts
+        self.claim_seconds = 2 * self._margin + link.lease
         self._conn: psycopg.Connection[Any] | None = None
         self._lock = threading.Lock()
         self._claims: dict[int, claims.Claim] = {}
