@@ -1,7 +1,7 @@
 """What readers (the dashboard, `cluster status`, `/api/v1/cluster`) learn about a cluster: the
 nodes and who checks which monitor, as the core's dataclasses (core/cluster_view.py).
 
-PostgreSQL only, on a psycopg connection, built on storage/cluster_nodes.py (`nodes`); the Store answers
+PostgreSQL only, on the store's connection, built on storage/cluster_nodes.py (`nodes`); the Store answers
 "no cluster" on SQLite without calling these. A database no cluster node has joined yet may lack
 the cluster tables: that reads as no nodes and no checkers.
 """
@@ -9,13 +9,13 @@ the cluster tables: that reads as no nodes and no checkers.
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any, Final
+from typing import Final
 
-import psycopg
+from peewee import PeeweeException
 from psycopg import errors
 
 from shiptrack_tui.core.cluster_view import Checker, ClusterNode
-from shiptrack_tui.storage.cluster import DEFAULT_LEASE_SECONDS
+from shiptrack_tui.storage.cluster import DEFAULT_LEASE_SECONDS, Conn, run
 from shiptrack_tui.storage.cluster_nodes import nodes
 from shiptrack_tui.storage.db import StorageError
 
@@ -34,21 +34,25 @@ ORDER BY l.monitor, l.slot
 """
 
 
-def _unreadable(what: str, error: psycopg.Error) -> StorageError:
-    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return StorageError(f"{what} cannot be read from PostgreSQL ({first})")
+def _no_tables(error: PeeweeException) -> bool:
+    """No cluster node has joined this database yet: its cluster tables do not exist."""
+    return isinstance(error.__cause__, errors.UndefinedTable)
 
 
-def cluster_nodes(conn: psycopg.Connection[Any],
+def _unreadable(what: str, error: PeeweeException) -> StorageError:
+    return StorageError(f"{what} cannot be read from PostgreSQL ({error})")
+
+
+def cluster_nodes(conn: Conn,
                   lease_seconds: float = DEFAULT_LEASE_SECONDS) -> list[ClusterNode]:
     """Every node that has written a heartbeat, by name (skew is judged from them as the engines
     judge it: core/cluster_view.py)."""
     try:
         rows = nodes(conn, lease_seconds)
-        owned = dict(conn.execute(_OWNED).fetchall())
-    except errors.UndefinedTable:
-        return []
-    except psycopg.Error as error:
+        owned = dict(run(conn, _OWNED).fetchall())
+    except PeeweeException as error:
+        if _no_tables(error):
+            return []
         raise _unreadable("the cluster's nodes", error) from error
     return [ClusterNode(name=row.name, location=row.location, last_heartbeat=row.heartbeat_at,
                         heartbeat_age=row.age, alive=row.alive, monitors_owned=int(owned.get(row.name, 0)),
@@ -57,15 +61,15 @@ def cluster_nodes(conn: psycopg.Connection[Any],
             for row in rows]
 
 
-def checkers(conn: psycopg.Connection[Any], monitors: Collection[str]) -> dict[str, tuple[Checker, ...]]:
+def checkers(conn: Conn, monitors: Collection[str]) -> dict[str, tuple[Checker, ...]]:
     """Monitor -> the nodes holding a live lease on it (its owner, its location checkers)."""
     if not monitors:
         return {}
     try:
-        rows = conn.execute(_CHECKERS, {"monitors": list(monitors)}).fetchall()
-    except errors.UndefinedTable:
-        return {}
-    except psycopg.Error as error:
+        rows = run(conn, _CHECKERS, {"monitors": list(monitors)}).fetchall()
+    except PeeweeException as error:
+        if _no_tables(error):
+            return {}
         raise _unreadable("who checks which monitor", error) from error
     found: dict[str, list[Checker]] = {}
     for monitor, slot, node, location in rows:

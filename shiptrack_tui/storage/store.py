@@ -410,7 +410,7 @@ class Store:
             return []
         from shiptrack_tui.storage import cluster_reads
 
-        return cluster_reads.cluster_nodes(self._conn().raw, lease_seconds)
+        return cluster_reads.cluster_nodes(self._conn(), lease_seconds)
 
     def monitor_checkers(self, monitors: Collection[str]) -> dict[str, tuple[Checker, ...]]:
         """Monitor -> the nodes holding a live lease on it (owner first); {} on SQLite."""
@@ -418,7 +418,7 @@ class Store:
             return {}
         from shiptrack_tui.storage import cluster_reads
 
-        return cluster_reads.checkers(self._conn().raw, monitors)
+        return cluster_reads.checkers(self._conn(), monitors)
 
     # -- outbox -------------------------------------------------------------------------------
     def due_outbox(self, now: float, limit: int = 100) -> list[OutboxRow]:
