@@ -22,6 +22,8 @@ from shiptrack_tui.storage.cluster import CLUSTER_DDL, acquire
 from shiptrack_tui.storage.cluster_nodes import NodeInfo, heartbeat
 from shiptrack_tui.store_target import StoreTarget
 from shiptrack_tui.tui import ShipTrackApp
+from shiptrack_tui.tui.app import CLUSTER_MODE
+from shiptrack_tui.tui.launch import attach_cluster
 from shiptrack_tui.tui.messages import DataChanged
 from shiptrack_tui.tui.widgets.detail_pane import DetailPane
 from shiptrack_tui.tui.widgets.monitor_table import MonitorTable
@@ -198,3 +200,20 @@ def test_metrics_say_which_nodes_are_up_and_skewed(cluster_url: str, tmp_path: P
     assert 'shiptrack_cluster_node_monitors_owned{node="fra-1"} 2.0' in text
     assert 'shiptrack_cluster_node_config_skew{node="fra-2"} 1.0' in text
     assert 'shiptrack_cluster_node_config_skew{node="fra-3"} 0.0' in text
+
+
+def test_the_dashboard_without_config_on_a_database_no_node_runs_on_says_how_to_start(
+        pg_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    seed(pg_url, ALL_UP)
+    assert attach_cluster(StoreTarget(pg_url)) is None  # no live node: nothing to attach to
+    assert main(["--db", pg_url]) == 2
+    assert "nothing to watch yet" in capsys.readouterr().err
+
+
+async def test_a_cluster_viewer_says_so_in_the_header(cluster_url: str) -> None:
+    app = ShipTrackApp(StoreTarget(cluster_url), clock=lambda: NOW, viewer_mode=CLUSTER_MODE)
+    async with app.run_test(size=(160, 40)) as pilot:
+        dashboard = await settled(pilot)
+        bar = dashboard.query_one(StatusBar)
+        await wait_until(pilot, lambda: bar.cluster is not None)
+        assert "│ attached to cluster  │ 3 of 4 nodes alive  │ config skew: fra-2" in str(bar.render())
