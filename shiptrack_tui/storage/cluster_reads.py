@@ -1,9 +1,9 @@
 """What readers (the dashboard, `cluster status`, `/api/v1/cluster`) learn about a cluster: the
 nodes and who checks which monitor, as the core's dataclasses (core/cluster_view.py).
 
-PostgreSQL only, on the store's connection, built on storage/cluster_nodes.py (`nodes`); the Store answers
-"no cluster" on SQLite without calling these. A database no cluster node has joined yet may lack
-the cluster tables: that reads as no nodes and no checkers.
+PostgreSQL only, on the store's connection, built on storage/cluster_nodes.py (`nodes`); the Store
+answers "no cluster" on SQLite without calling these. A database no cluster node has joined yet
+may lack the cluster tables: that reads as no nodes and no checkers.
 """
 
 from __future__ import annotations
