@@ -9,7 +9,7 @@ step; when two hashes tie for most, every live node is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -82,17 +82,6 @@ def checkers_text(checkers: Sequence[Checker]) -> str:
     if located:
         parts.append("from " + ", ".join(f"{c.slot} by {c.node}" for c in located))
     return "; ".join(parts)
-
-
-def checked_by_text(checkers: Sequence[Checker]) -> str:
-    """`checked by fra-1 (eu-west)`, or "" when no node holds a live lease on the monitor."""
-    text = checkers_text(checkers)
-    return f"checked by {text}" if text else ""
-
-
-def owner_of(checkers: Mapping[str, Sequence[Checker]], monitor: str) -> str | None:
-    """The node that owns `monitor` now, or None."""
-    return next((c.node for c in checkers.get(monitor, ()) if c.slot == OWNER_SLOT), None)
 
 
 @dataclass(frozen=True, slots=True)
