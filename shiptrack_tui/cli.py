@@ -312,6 +312,12 @@ def _dashboard_without_config(args: argparse.Namespace) -> int:
     running = [(db, pid) for db in candidates if (pid := running_engine_pid(db.local)) is not None]
     if len(running) == 1:
         return attach_dashboard(*running[0])
+    if not running and candidates[0].is_postgres:  # a cluster's database: view its nodes' work
+        from shiptrack_tui.tui.launch import attach_cluster
+
+        attached = attach_cluster(candidates[0])
+        if attached is not None:
+            return attached
     path = _config_path(args)
     flag = f" --config {path}" if args.config else ""
     print(f"No config file at {path}, so there is nothing to watch yet. Either:\n"
@@ -320,6 +326,12 @@ def _dashboard_without_config(args: argparse.Namespace) -> int:
           f"  - start from every key:   mkdir -p {path.parent} && cp config/example.toml {path}",
           file=sys.stderr)
     return EXIT_USAGE
+
+
+def cmd_cluster(args: argparse.Namespace) -> int:
+    from shiptrack_tui.cli_cluster import cmd_cluster
+
+    return cmd_cluster(args)
 
 
 def cmd_serve_dashboard(args: argparse.Namespace) -> int:
@@ -349,6 +361,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "unsilence": cmd_unsilence,
     "monitor": cmd_monitor,
     "db": cmd_db,
+    "cluster": cmd_cluster,
     "serve-dashboard": cmd_serve_dashboard,
 }
 

@@ -122,6 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
                    "postgresql:// URL; it must hold no history yet")
     p.add_argument("--from", dest="source", metavar="TARGET", help="the source (default: the configured "
                    "database, as --db or [storage] give it)")
+    cluster = command("cluster", "the nodes sharing a PostgreSQL database (`cluster status`)")
+    csub = cluster.add_subparsers(dest="cluster_command", metavar="status", required=True,
+                                  help="what to show about the cluster")
+    text = ("each node: location, last heartbeat, monitors owned, config hash (skew marked), "
+            "start lateness p99")
+    p = csub.add_parser("status", help=text, description=text)
+    _common(p, top=False)
+    p.add_argument("--json", action="store_true", help="print JSON (docs/json.md) instead of a table")
     p = command("serve-dashboard", "serve the dashboard to web browsers; each tab attaches to the running "
                 "engine (no authentication: loopback unless --listen says otherwise)")
     p.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:8000",

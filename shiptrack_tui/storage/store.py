@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from peewee import DatabaseError as PeeweeDatabaseError
 
+from shiptrack_tui.core.cluster_view import DEFAULT_LEASE
 from shiptrack_tui.core.days import DayCounts
 from shiptrack_tui.core.location_view import LocationView
 from shiptrack_tui.core.model import (
@@ -54,6 +55,7 @@ CHANGE_POLL_SECONDS = 0.05  # how often wait_for_change reads PRAGMA data_versio
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
+    from shiptrack_tui.core.cluster_view import Checker, ClusterNode
     from shiptrack_tui.core.model import Silence
     from shiptrack_tui.core.push import Ping
     from shiptrack_tui.storage.postgres import PgDatabase
@@ -422,6 +424,24 @@ class Store:
         from shiptrack_tui.storage.locations import read_views
 
         return read_views(self._conn().raw, monitors)
+
+    # -- a cluster's nodes (PostgreSQL only; storage/cluster_reads.py) ---------------------------
+    def cluster_nodes(self, lease_seconds: float = DEFAULT_LEASE) -> list[ClusterNode]:
+        """Every node that has written a heartbeat (alive: within `lease_seconds`), by name;
+        [] on SQLite, which has no cluster."""
+        if self.backend != "postgresql":
+            return []
+        from shiptrack_tui.storage import cluster_reads
+
+        return cluster_reads.cluster_nodes(self._conn(), lease_seconds)
+
+    def monitor_checkers(self, monitors: Collection[str]) -> dict[str, tuple[Checker, ...]]:
+        """Monitor -> the nodes holding a live lease on it (owner first); {} on SQLite."""
+        if self.backend != "postgresql":
+            return {}
+        from shiptrack_tui.storage import cluster_reads
+
+        return cluster_reads.checkers(self._conn(), monitors)
 
     # -- outbox -------------------------------------------------------------------------------
     def due_outbox(self, now: float, limit: int = 100) -> list[OutboxRow]:

@@ -27,6 +27,9 @@ from shiptrack_tui.tui.scrollbars import install as install_scrollbars
 from shiptrack_tui.tui.store_access import StoreGateway
 from shiptrack_tui.tui.view_state import load_view_state, save_view_state
 
+CLUSTER_MODE = "attached to cluster"
+"""The header's mode for a dashboard viewing a cluster's PostgreSQL database without an engine."""
+
 
 class ShipTrackApp(App[None]):
     """The dashboard. Reads the database through its own store; runs or attaches to an engine."""
@@ -50,6 +53,7 @@ class ShipTrackApp(App[None]):
         services: ServiceIndex | None = None,
         web_url: str | None = None,
         config: Config | None = None,
+        viewer_mode: str | None = None,
     ) -> None:
         super().__init__()
         install_scrollbars()
@@ -65,6 +69,8 @@ class ShipTrackApp(App[None]):
         self.config = config
         """The config this dashboard started with (its services and display zone for postmortems)."""
         self.web_url = web_url
+        self.viewer_mode = viewer_mode
+        """What the header says of a dashboard without an engine (default "viewer (no engine)")."""
         """Where this process serves HTTP (`[http]`, the demo), shown in the header."""
         self.gateway = StoreGateway(store_path)
         self.collector = IdleCollector()
@@ -77,7 +83,7 @@ class ShipTrackApp(App[None]):
         if self.attached_pid is not None:
             return attached_mode(self.attached_pid)
         if self.engine is None:
-            return "viewer (no engine)"
+            return self.viewer_mode or "viewer (no engine)"
         return "engine running" if self.web_url is None else f"engine running · {self.web_url}"
 
     def on_mount(self) -> None:

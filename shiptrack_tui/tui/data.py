@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
+from shiptrack_tui.core.cluster_view import checkers_text
 from shiptrack_tui.core.location_view import LocationView
 from shiptrack_tui.core.model import (
     CheckResult,
@@ -73,6 +74,9 @@ class MonitorDetail:
     """A push monitor's token: its ping URL is /push/<token> (shown in the pane, never logged)."""
     locations: tuple[LocationView, ...] = ()
     """A multi-location monitor: each location's latest check (DESIGN §12)."""
+    checked_by: str | None = None
+    """On a cluster, who checks it: `fra-1 (eu-west)` ("" when no node holds its lease now);
+    None when no cluster shares the store (SQLite, or PostgreSQL without nodes)."""
 
 
 def _spark_of(checks: list[CheckResult]) -> tuple[float | None, ...]:
@@ -162,7 +166,10 @@ def chart_span(window_seconds: float, now: float, first_check_at: float | None) 
     return min(window_seconds, max(MIN_SPAN, age * 1.05 + 1.0))
 
 
-def read_detail(store: StoreReader, summary: MonitorSummary, window: str, now: float) -> MonitorDetail:
+def read_detail(store: StoreReader, summary: MonitorSummary, window: str, now: float,
+                clustered: bool = False) -> MonitorDetail:
+    """The selected monitor's detail; `clustered` (nodes share this PostgreSQL database) adds who
+    checks it."""
     name = summary.name
     span = chart_span(WINDOWS[window], now, store.first_check_at(name))
     stats = {each: store.window_stats(name, now, WINDOWS[each]) for each in CHART_WINDOWS}
@@ -174,6 +181,7 @@ def read_detail(store: StoreReader, summary: MonitorSummary, window: str, now: f
     checks = sorted(store.recent_checks(name, limit=RECENT_CHECKS), key=lambda c: -c.at)
     token = store.push_token(name) if summary.target == PUSH_TARGET else None
     locations = store.location_states([name]).get(name, ())
+    checked_by = checkers_text(store.monitor_checkers([name]).get(name, ())) if clustered else None
     return MonitorDetail(now=now, summary=summary, window=window, series=tuple(series), stats=stats,
                          checks=tuple(checks), failures=tuple(failures), span=span, push_token=token,
-                         locations=locations)
+                         locations=locations, checked_by=checked_by)

@@ -41,6 +41,22 @@ def attach_dashboard(db_path: StoreTarget, pid: int) -> int:
     return 0
 
 
+def attach_cluster(db_path: StoreTarget) -> int | None:
+    """View the cluster sharing the PostgreSQL database `db_path` (no config of our own: nothing to
+    edit, no engine here); None when no node of a cluster is alive on it."""
+    from shiptrack_tui.tui.app import CLUSTER_MODE, ShipTrackApp
+
+    store = db_path.open()  # StorageError (one line, password masked) before the screen is taken
+    try:
+        alive = any(node.alive for node in store.cluster_nodes())
+    finally:
+        store.close()
+    if not alive:
+        return None
+    ShipTrackApp(db_path, viewer_mode=CLUSTER_MODE).run()
+    return 0
+
+
 def _check_store(db_path: StoreTarget) -> None:
     """Raise StorageError for an unusable database before the screen is taken over: a viewer
     would otherwise open it inside a worker, where the operator sees no one-line reason."""

@@ -13,7 +13,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.types import ASGIApp
 
 from shiptrack_tui import __version__
-from shiptrack_tui.web import api_reads, api_writes, health, metrics, push
+from shiptrack_tui.web import api_cluster, api_reads, api_writes, health, metrics, push
 from shiptrack_tui.web.access_log import AccessLog
 from shiptrack_tui.web.badges import badge_router
 from shiptrack_tui.web.context import WebContext
@@ -24,7 +24,7 @@ from shiptrack_tui.web.status_page import status_page_router
 
 # push first: its pings come by the thousand a second, and routes are tried in this order.
 ROUTERS: tuple[APIRouter, ...] = (push.router, health.router, metrics.router, api_reads.router,
-                                  api_writes.router)
+                                  api_cluster.router, api_writes.router)
 
 DESCRIPTION = """ShipTrack's HTTP surface: health probes, Prometheus metrics, a JSON API, the public
 status page and badges.

@@ -29,6 +29,7 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 from shiptrack_tui import __version__
+from shiptrack_tui.core.cluster_view import DEFAULT_LEASE, skewed_nodes
 from shiptrack_tui.core.model import MonitorStatus, Severity
 from shiptrack_tui.core.vitals import BucketCounts, EngineVitals
 from shiptrack_tui.web.auth import require_read
@@ -66,6 +67,7 @@ class ShipTrackCollector(Collector):
         if self._everything:
             yield from (family.metric() for family in self.monitor_families())
         yield from self._stored()
+        yield from self._cluster()
         governor = self._ctx.governor
         yield CounterMetricFamily("shiptrack_http_requests_held", "HTTP requests held back while the "
                                   "engine's loop lagged or the server was over its CPU budget",
@@ -124,6 +126,23 @@ class ShipTrackCollector(Collector):
                                 "earlier attempts failed", value=gauges.outbox_retrying)
         yield GaugeMetricFamily("shiptrack_outbox_failed", "Notifications given up on (failed "
                                 "deliveries), as long as retention keeps them", value=gauges.outbox_failed)
+
+    def _cluster(self) -> Iterator[Metric]:
+        """The nodes sharing a PostgreSQL database (no samples on SQLite)."""
+        settings = self._ctx.config().cluster
+        nodes = self._ctx.store.cluster_nodes(settings.lease if settings is not None else DEFAULT_LEASE)
+        skewed = skewed_nodes(nodes)
+        up = GaugeMetricFamily("shiptrack_cluster_node_up", "1 while the cluster node's heartbeat is "
+                               "within the lease, else 0", labels=["node", "location"])
+        owned = GaugeMetricFamily("shiptrack_cluster_node_monitors_owned", "Monitors the cluster node "
+                                  "owns now", labels=["node"])
+        skew = GaugeMetricFamily("shiptrack_cluster_node_config_skew", "1 when the live node's config "
+                                 "differs from the cluster's, else 0", labels=["node"])
+        for node in nodes:
+            up.add_metric([node.name, node.location], 1 if node.alive else 0)
+            owned.add_metric([node.name], node.monitors_owned)
+            skew.add_metric([node.name], 1 if node.name in skewed else 0)
+        yield from (up, owned, skew)
 
     def _engine(self, vitals: EngineVitals) -> Iterator[Metric]:
         yield CounterMetricFamily("shiptrack_checks", "Checks since the engine started", value=vitals.checks)

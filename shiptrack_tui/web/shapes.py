@@ -153,6 +153,29 @@ class Service(Shape):
     open_incidents: list[ServiceIncident]
 
 
+class ClusterNode(Shape):
+    """A node of `shiptrack cluster status --json`."""
+
+    name: str
+    location: str
+    alive: bool
+    last_heartbeat_at: Time
+    started_at: Time | None
+    monitors_owned: int
+    config_hash: str | None
+    config_skew: bool
+    lateness_p99_ms: float | None
+
+
+class Cluster(Shape):
+    """`shiptrack cluster status --json`: the nodes sharing the PostgreSQL database (none on SQLite)."""
+
+    nodes: list[ClusterNode]
+    alive: int
+    total: int
+    skewed: list[str]
+
+
 class ActionOutcome(Shape):
     """A write's answer: applied (200) or still queued (202)."""
 

@@ -36,8 +36,8 @@ from shiptrack_tui.tui.formatting import maintenance_note, silence_note
 from shiptrack_tui.tui.frame_timer import FrameTimer
 from shiptrack_tui.tui.messages import DataChanged, DetailLoaded, OverviewLoaded, ViewChanged
 from shiptrack_tui.tui.modals.help_screen import HelpScreen, help_groups
+from shiptrack_tui.tui.screens.database_watch import DatabaseWatch
 from shiptrack_tui.tui.screens.pane_navigation import PANE_TITLES, PANES
-from shiptrack_tui.tui.screens.service_filter import ServiceFilter
 from shiptrack_tui.tui.services_live import index_of
 from shiptrack_tui.tui.store_access import StoreGateway
 from shiptrack_tui.tui.timeline_lines import notification_schemes
@@ -48,11 +48,12 @@ from shiptrack_tui.tui.widgets.services_strip import ServicesStrip
 from shiptrack_tui.tui.widgets.status_bar import StatusBar, count_states
 from shiptrack_tui.tui.widgets.timeline_pane import TimelinePane
 
-POLL_SECONDS: Final = 0.5
 DETAIL_DELAY: Final = 0.12
 WORKER_TASKS: Final = {
     "_load_overview": "Reading the monitors",
     "_poll_data_version": "Watching the database",
+    "_listen_for_changes": "Watching the database",
+    "_read_cluster": "Reading the cluster's nodes",
     "_read_detail": "Reading the monitor's detail",
     "_write_action": "Writing the action",
     "_load_snapshot": "Reading the config file",
@@ -61,7 +62,7 @@ WORKER_TASKS: Final = {
     "_name_services": "Naming the notification services",
 }
 
-class Dashboard(ServiceFilter):
+class Dashboard(DatabaseWatch):
     """Reads through the gateway; writes operator actions as rows; never blocks the loop."""
 
     BINDINGS: ClassVar[list[BindingType]] = bindings(DASHBOARD_KEYS)
@@ -117,7 +118,7 @@ class Dashboard(ServiceFilter):
         self.watch_active_pane(self.active_pane)
         self.request_reload()
         self.load_config_snapshot()
-        self._poll_data_version()
+        self.watch_database()
         self.set_interval(1.0, self._tick)
 
     def input_arrived(self) -> None:
@@ -173,17 +174,6 @@ class Dashboard(ServiceFilter):
         finally:
             self._loading = False
 
-    @work(group="poll", exit_on_error=False)
-    async def _poll_data_version(self) -> None:
-        """The attached dashboard's only news of the daemon's writes; harmless with an engine too."""
-        last: int | None = None
-        while True:
-            version = await self._gateway.call(lambda store: store.data_version())
-            if last is not None and version != last:
-                self.post_message(DataChanged())
-            last = version
-            await asyncio.sleep(POLL_SECONDS)
-
     def _load_detail(self, summary: MonitorSummary) -> None:
         self._detail_of = summary
         # Exclusive: a newer selection cancels an older read (which may never have started).
@@ -192,12 +182,14 @@ class Dashboard(ServiceFilter):
     @work(group="detail", exclusive=True, exit_on_error=False)
     async def _read_detail(self, summary: MonitorSummary, window: str) -> None:
         now = self._clock()
-        detail = await self._gateway.call(lambda store: read_detail(store, summary, window, now))
+        clustered = self.query_one(StatusBar).cluster is not None
+        detail = await self._gateway.call(lambda store: read_detail(store, summary, window, now, clustered))
         self.post_message(DetailLoaded(detail))
 
     def _tick(self) -> None:
         """Keep "checked … ago" honest between data changes (cells that did not change stay put)."""
         self._read_engine_health()
+        self.read_cluster()
         if self.overview is not None:
             now = self._clock()
             if now - self.overview.now >= 1.0:
@@ -365,6 +357,9 @@ class Dashboard(ServiceFilter):
         """Tell the app, which keeps the view for the next start."""
         window, grouped = self.query_one(DetailPane).window, self.query_one(MonitorTable).grouped
         self.post_message(ViewChanged(window, grouped))
+
+    def reload_detail(self) -> None:
+        self._reload_detail()
 
     def _reload_detail(self) -> None:
         summary = self._summary(self._selected)

@@ -189,6 +189,9 @@ def _body(detail: MonitorDetail) -> Text:
     if summary.open_incident_id is not None:
         text.append("\nincident    ", style="bold")
         text.append(f"#{summary.open_incident_id} {'acknowledged' if is_acknowledged(summary) else 'open'}")
+    if detail.checked_by is not None:  # a cluster: the node that owns the monitor now
+        text.append("\nchecked by  ", style="bold")
+        text.append(detail.checked_by or "no node holds its lease now")
     if detail.push_token is not None:  # a push monitor: its URL instead of a certificate
         text.append("\npush URL    ", style="bold")
         text.append(f"/push/{detail.push_token}")

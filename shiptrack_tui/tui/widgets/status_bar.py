@@ -1,16 +1,17 @@
-"""The header line: counts per state, whether the engine runs here or in a daemon, and trouble
-with the engine itself (a storage stall, a stuck loop)."""
+"""The header line: counts per state, whether the engine runs here or in a daemon, the nodes of a
+cluster (PostgreSQL), and trouble with the engine itself (a storage stall, a stuck loop)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Final
+from typing import ClassVar, Final
 
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from shiptrack_tui.core.cluster_view import ClusterHeader
 from shiptrack_tui.core.model import MonitorStatus, MonitorSummary
 from shiptrack_tui.tui.formatting import MUTED_MARK, STATE_SYMBOLS, status_of
 
@@ -41,7 +42,11 @@ def short_mode(mode: str) -> str:
 
 class StatusBar(Widget):
     """`ShipTrack  ● 5 up … ✖ 1 down … ⚑ 1 open incident │ engine running`; red (`-trouble`) while
-    anything is down. Narrower terminals drop words before numbers: `●5 ◐0 ▲0 ✖1 ‖0 ⚑1 │ engine`."""
+    anything is down. Narrower terminals drop words before numbers: `●5 ◐0 ▲0 ✖1 ‖0 ⚑1 │ engine`.
+    On a cluster the nodes follow: `│ 3 nodes alive`, or `│ 2 of 3 nodes alive │ config skew: fra-2`
+    in the warning colour."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"status-bar--warning"}
 
     counts: reactive[dict[MonitorStatus, int]] = reactive(dict, init=False)
     """Monitors per state."""
@@ -53,6 +58,8 @@ class StatusBar(Widget):
     """Active silences with their expiry, e.g. "tag:prod 14m left"."""
     engine_problem: reactive[str] = reactive("")
     """What is wrong with the engine, e.g. "storage stalled for 45s: database is locked; …"."""
+    cluster: reactive[ClusterHeader | None] = reactive(None)
+    """The nodes sharing the database (None: not a cluster, as on SQLite)."""
 
     def watch_counts(self, counts: dict[MonitorStatus, int]) -> None:
         self.set_class(counts.get(MonitorStatus.DOWN, 0) > 0 or bool(self.engine_problem), "-trouble")
@@ -85,12 +92,29 @@ class StatusBar(Widget):
             variants.append(text)
         return variants
 
+    def _cluster_text(self) -> Text:
+        """`  │ 3 nodes alive`, or the warning-coloured `  │ 2 of 3 nodes alive  │ config skew: fra-2`."""
+        text = Text()
+        cluster = self.cluster
+        if cluster is None:
+            return text
+        warning = self.get_component_rich_style("status-bar--warning", partial=True)
+        text.append("  │ ")
+        text.append(cluster.nodes_text, style=warning if cluster.missing else "")
+        if cluster.skewed:
+            text.append("  │ ")
+            text.append(cluster.skew_text, style=warning)
+        return text
+
     def render(self) -> Text:
         width = self.size.width
         variants = self._variants()
+        cluster = self._cluster_text()
         # The engine's trouble must show whole: counts drop their words to make room for it.
         room = len(f"  │ ⚠ {self.engine_problem}") if self.engine_problem else 0
+        room += cluster.cell_len
         text = next((v for v in variants if v.cell_len + room <= width), variants[-1])
+        text.append_text(cluster)
         if self.engine_problem:  # before the silences: it is the more urgent news
             text.append("  │ ⚠ ", style="bold")
             text.append(self.engine_problem, style="bold")

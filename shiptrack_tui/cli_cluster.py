@@ -1,0 +1,39 @@
+"""`shiptrack cluster status [--json]`: the nodes sharing a PostgreSQL database (DESIGN §12).
+
+Read-only, like `status`: it opens the store, reads the node and lease rows, and prints. A cluster
+lives in PostgreSQL only, so on SQLite it says what to configure instead (exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from shiptrack_tui.cluster_report import cluster_json, cluster_table
+from shiptrack_tui.core.cluster_view import DEFAULT_LEASE
+from shiptrack_tui.failures import UsageError
+
+EXIT_OK = 0
+NEEDS_POSTGRES = "cluster status needs PostgreSQL storage ([storage] url)"
+
+
+def cmd_cluster(args: argparse.Namespace) -> int:
+    # Only `status` for now; the parser requires a subcommand.
+    return cmd_cluster_status(args)
+
+
+def cmd_cluster_status(args: argparse.Namespace) -> int:
+    from shiptrack_tui.cli import _config_if_any, _db_for_reading, _open_store
+
+    target = _db_for_reading(args)  # --db, $SHIPTRACK_DB, [storage] url or path (store_target.py)
+    if not target.is_postgres:  # said before any file is opened or created
+        raise UsageError(NEEDS_POSTGRES)
+    config = _config_if_any(args)
+    lease = config.cluster.lease if config is not None and config.cluster is not None else DEFAULT_LEASE
+    store = _open_store(target)
+    try:
+        nodes = store.cluster_nodes(lease)
+    finally:
+        store.close()
+    print(json.dumps(cluster_json(nodes), indent=2) if args.json else cluster_table(nodes))
+    return EXIT_OK
