@@ -179,7 +179,7 @@ def test_three_nodes_share_kill_9_takeover_and_sigstop_fencing(cluster: dict[str
     # (a) Spread: every monitor has one live owner, and all three nodes own some.
     spread = wait_for(lambda: (o := owners(pg_url)) and len(o) == len(MONITORS)
                       and set(o.values()) == set(NODES) and o,
-                      timeout=30, what="the monitors spread over three nodes", poll=0.2)
+                      timeout=60, what="the monitors spread over three nodes", poll=0.2)
     window_start = time.time()
     time.sleep(4.0)
     counts = {name: len(times) for name, times in check_times(pg_url, window_start).items()}
