@@ -47,8 +47,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("shiptrack.cluster")
 
 CHORES: Final[LeaseKey] = ("*cluster", OWNER)
-"""The lease whose holder runs the cluster-wide chores; no config can name a monitor "*cluster"
-that collides, since every node adds it to every view itself."""
+"""The lease whose holder runs the cluster-wide chores. Every node adds it to every node's view;
+a monitor someone named "*cluster" would share the key (and be checked only if the holder has it)."""
 ROUNDS_PER_LEASE: Final = 4
 RETIRE_EVERY: Final = 300.0
 T = TypeVar("T")
