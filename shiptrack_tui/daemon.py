@@ -27,7 +27,12 @@ from shiptrack_tui.store_target import StoreTarget
 from shiptrack_tui.systemd import SystemdNotifier
 
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from shiptrack_tui.engine.membership import ClusterLink
+
+    class Closeable(Protocol):
+        def close(self) -> None: ...
 
 log = logging.getLogger("shiptrack.daemon")
 
@@ -85,6 +90,7 @@ def _run_locked(config: Config, target: StoreTarget, reload_config: Callable[[],
         store = target.open()
         try:
             link = _join(config, target) if config.cluster is not None else None
+            alone = _alone(target) if link is None and target.is_postgres else None
         except RuntimeError as error:
             store.close()
             print(f"shiptrack: {error}", file=sys.stderr)
@@ -93,8 +99,9 @@ def _run_locked(config: Config, target: StoreTarget, reload_config: Callable[[],
             return asyncio.run(_serve(config, store, reload_config, listener, stopped_early, target,
                                       link=link, local=local))
         finally:
-            if link is not None:
-                link.close()
+            for held in (link, alone):
+                if held is not None:
+                    held.close()
             store.close()
     finally:
         lock.release()
@@ -130,6 +137,24 @@ def _join(config: Config, target: StoreTarget) -> ClusterLink:
             raise
         raise RuntimeError(f"cannot join the cluster on {target}: {link.describe(error)}") from None
     return link
+
+
+def _alone(target: StoreTarget) -> Closeable:
+    """An engine without [cluster] on PostgreSQL holds the database alone: no cluster node, and no
+    other such engine on another machine, may run beside it (RuntimeError, one line)."""
+    from shiptrack_tui.engine.membership import ClusterLink, claim_single_engine
+    from shiptrack_tui.storage.postgres import read_password
+
+    assert target.url is not None
+    try:
+        return claim_single_engine(target.url, read_password(target.password_file), target.display)
+    except OSError as error:
+        raise RuntimeError(f"{target.password_file}: the PostgreSQL password file cannot be read "
+                           f"({error.strerror})") from None
+    except Exception as error:
+        if not ClusterLink.unreachable(error):
+            raise
+        raise RuntimeError(f"cannot lock {target}: {ClusterLink.describe(error)}") from None
 
 
 def _listen(config: Config) -> socket.socket | None:

@@ -139,8 +139,10 @@ def check_times(url: str, since: float) -> dict[str, list[float]]:
 
 
 def doubled(times: list[float], interval: float = 1.0) -> int:
-    """Checks closer than half an interval to the one before: two nodes checked at once."""
-    return sum(1 for a, b in itertools.pairwise(times) if b - a < interval / 2)
+    """Checks within a quarter interval of the one before: two nodes checked in the same slot
+    (every node puts a monitor on the same wall-clock grid, so such twins are milliseconds apart;
+    a check started late on a busy machine is rarely 0.75 s late)."""
+    return sum(1 for a, b in itertools.pairwise(times) if b - a < interval / 4)
 
 
 def incidents_of(url: str, monitor: str) -> list[tuple[int, str]]:
@@ -160,6 +162,11 @@ def outbox_rows(url: str, monitor: str) -> list[tuple[str, int, Any]]:
                  monitor)
 
 
+def failures(url: str, monitor: str) -> int:
+    [(count,)] = query(url, "SELECT consecutive_failures FROM monitor WHERE name = %s", monitor)
+    return int(count or 0)
+
+
 def told(receiver: Receiver, what: str) -> int:
     """How many messages titled `what` ("[OPEN] m1", then " — the cause") the receiver got."""
     return sum(1 for title in receiver.titles("hook") if title == what or title.startswith(what + " "))
@@ -174,7 +181,7 @@ def test_three_nodes_share_kill_9_takeover_and_sigstop_fencing(cluster: dict[str
     # (a) Spread: every monitor has one live owner, and all three nodes own some.
     spread = wait_for(lambda: (o := owners(pg_url)) and len(o) == len(MONITORS)
                       and set(o.values()) == set(NODES) and o,
-                      timeout=30, what="the monitors spread over three nodes", poll=0.2)
+                      timeout=60, what="the monitors spread over three nodes", poll=0.2)
     window_start = time.time()
     time.sleep(4.0)
     counts = {name: len(times) for name, times in check_times(pg_url, window_start).items()}
@@ -197,12 +204,14 @@ def test_three_nodes_share_kill_9_takeover_and_sigstop_fencing(cluster: dict[str
     receiver.up()
     new_owner = wait_for(lambda: (o := owners(pg_url).get("m1")) not in (None, victim_name) and o,
                          timeout=LEASE + 6, what="m1 taken over", poll=0.05)
+    leased = time.time() - killed_at
     first_check = wait_for(lambda: check_times(pg_url, killed_at)["m1"][:1], timeout=5,
                            what="m1 checked again")
     takeover = first_check[0] - killed_at
-    print(f"kill -9 of {victim_name}: m1 taken over by {new_owner}, checked again {takeover:.1f} s "
-          "after the kill")
-    assert takeover <= LEASE + 3.0
+    print(f"kill -9 of {victim_name}: m1's lease taken by {new_owner} {leased:.1f} s after the kill, "
+          f"checked again after {takeover:.1f} s (lease {LEASE:g} s, rounds every {LEASE / 4:g} s)")
+    assert leased <= LEASE + 3.0  # within the lease, plus a membership round and a busy machine's lag
+    assert takeover <= leased + 2.0  # then at its next slot on the grid (every second)
     wait_for(lambda: told(receiver, "[OPEN] m1") == 1, timeout=20, what="the OPEN delivered")
     [(incident_id, state)] = incidents_of(pg_url, "m1")
     assert state == "open" and opened_events(pg_url, "m1") == 1  # continued, never re-opened
@@ -214,14 +223,17 @@ def test_three_nodes_share_kill_9_takeover_and_sigstop_fencing(cluster: dict[str
     wait_for(lambda: set(owners(pg_url).values()) == set(left) and len(owners(pg_url)) == len(MONITORS),
              what="the victim's monitors shared by the two others", poll=0.2)
 
-    # (c) SIGSTOP the owner of another monitor for twice the lease; it goes down meanwhile.
+    # (c) SIGSTOP the owner of another monitor for twice the lease, right after that monitor's
+    # first failure: one more failing check would open its incident. Unfenced, the sleeper would
+    # open a second one on waking (its memory says one failure so far); the other node opens one.
     now_owners = owners(pg_url)
     sleeper_name = next(n for n in left if n in now_owners.values())
     watched = next(m for m, n in sorted(now_owners.items()) if n == sleeper_name and m != "m1")
     sleeper = cluster[sleeper_name]
+    targets.set_down(f"t/{watched}")
+    wait_for(lambda: failures(pg_url, watched) >= 1, what=f"{watched}'s first failure stored")
     sleeper.proc.send_signal(signal.SIGSTOP)
     stopped_at = time.time()
-    targets.set_down(f"t/{watched}")
     wait_for(lambda: told(receiver, f"[OPEN] {watched}") == 1, timeout=LEASE + 8,
              what=f"{watched} taken over while {sleeper_name} sleeps and its incident told")
     time.sleep(max(0.0, stopped_at + 2 * LEASE - time.time()))

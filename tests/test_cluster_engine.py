@@ -24,7 +24,7 @@ from shiptrack_tui.config.settings import ClusterSettings
 from shiptrack_tui.core.model import CheckResult, MonitorSpec, MonitorState, Outcome
 from shiptrack_tui.demo import DemoTargetsThread
 from shiptrack_tui.engine import Engine, EngineThread
-from shiptrack_tui.engine.membership import ClusterLink, NodeTaken
+from shiptrack_tui.engine.membership import ClusterLink, NodeTaken, claim_single_engine
 from shiptrack_tui.storage import PipelineWrite, Store
 
 
@@ -74,6 +74,22 @@ def test_a_second_process_claiming_the_same_node_name_is_refused(store: Store, p
     finally:
         first.close()
         second.close()
+
+
+def test_a_lone_engine_and_cluster_nodes_never_share_a_database(store: Store, pg_url: str) -> None:
+    alone = claim_single_engine(pg_url, None, "the test database")
+    node = link(pg_url, "fra-1")
+    with pytest.raises(NodeTaken, match="an engine without \\[cluster\\] runs on"):
+        node.claim_name()
+    with pytest.raises(RuntimeError, match="another ShipTrack engine already run"):
+        claim_single_engine(pg_url, None, "the test database")
+    alone.close()
+    node.claim_name()  # the lone engine stopped: nodes may join
+    node.beat(["api"], 0, None)
+    with pytest.raises(RuntimeError) as refused:
+        claim_single_engine(pg_url, None, "the test database")
+    assert str(refused.value).startswith("cluster nodes (fra-1) already run on the test database; ")
+    node.close()
 
 
 def test_fencing_drops_the_writes_of_a_lease_taken_over(store: Store, pg_url: str) -> None:
@@ -221,10 +237,22 @@ def test_a_node_with_another_config_says_so_and_owns_only_monitors_its_config_ha
             assert ("only-on-b", "") not in a.held_keys()
             time.sleep(0.5)
         wait_for(lambda: checks(pg_url, "only-on-b") > 0, what="b checking its extra monitor")
+        with psycopg.connect(pg_url, autocommit=True) as conn:  # a's config sync retired nothing of b's
+            listed = conn.execute("SELECT name FROM monitor WHERE removed = 0 ORDER BY name").fetchall()
+        assert [name for (name,) in listed] == ["m0", "m1", "m2", "m3", "only-on-b"]
         said = [r.getMessage() for r in caplog.records if "runs a different config" in r.getMessage()]
         assert any(line.startswith("node b runs a different config (hash ") for line in said), said
         assert any(line.startswith("node a runs a different config (hash ") for line in said), said
         assert all("it owns only monitors its config has" in line for line in said)
+
+        def removed(name: str) -> bool:
+            with psycopg.connect(pg_url, autocommit=True) as conn:
+                row = conn.execute("SELECT removed FROM monitor WHERE name = %s", (name,)).fetchone()
+            return bool(row and row[0])
+
+        engines["b"][0].stop()  # b leaves cleanly: no node runs its extra monitor any more
+        wait_for(lambda: removed("only-on-b"), timeout=15, what="the extra monitor retired")
+        assert not any(removed(f"m{i}") for i in range(4))
     finally:
         for thread, joined in engines.values():
             thread.stop()

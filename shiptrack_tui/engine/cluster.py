@@ -47,9 +47,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("shiptrack.cluster")
 
 CHORES: Final[LeaseKey] = ("*cluster", OWNER)
-"""The lease whose holder runs the cluster-wide chores; no config can name a monitor "*cluster"
-that collides, since every node adds it to every view itself."""
+"""The lease whose holder runs the cluster-wide chores. Every node adds it to every node's view;
+a monitor someone named "*cluster" would share the key (and be checked only if the holder has it)."""
 ROUNDS_PER_LEASE: Final = 4
+RETIRE_EVERY: Final = 300.0
 T = TypeVar("T")
 
 
@@ -96,11 +97,14 @@ class ClusterRole:
         self._held: dict[LeaseKey, int] = {}  # lease -> its epoch
         self._valid_until = -math.inf  # monotonic: the leases are trusted until then
         self._db_down = False
+        self._back_at = -math.inf  # monotonic: when the database came back after an outage
         self._nodes: dict[str, NodeView] = {}  # the live nodes at the last round
         self._told_skew = ""
         self._cluster_pool: ThreadPoolExecutor | None = None
         self._outbox: ClusterOutbox | None = None
         self._hashed: tuple[Config, str] | None = None
+        self._retired_for: frozenset[tuple[str, str]] | None = None  # the configs last retired for
+        self._retired_at = -math.inf
         self._planned: tuple[tuple[str, tuple[tuple[str, str, str], ...]], dict[LeaseKey, str]] | None = None
 
     # -- what this node may do ------------------------------------------------------------------
@@ -199,6 +203,7 @@ class ClusterRole:
         if self._db_down:
             log.info("the database is back")
             self._db_down = False
+            self._back_at = self.monotonic()
         self._see(nodes)
         if release:
             await self._let_go(release, flush=True)
@@ -211,12 +216,15 @@ class ClusterRole:
                 await self._let_go(lost, flush=False)
                 log.warning("lost %d leases (taken over by other nodes): their checks stop here", len(lost))
             self._held.update(kept)
-        gained = await self._in_cluster_thread(link.acquire, acquire) if acquire else {}
+        # Just after an outage every lease has run out: for one lease, take no one else's.
+        polite = self.monotonic() - self._back_at < link.lease
+        gained = await self._in_cluster_thread(link.acquire, acquire, not polite) if acquire else {}
         self._valid_until = started + link.lease
         if gained:
             await self._take(gained)
             log.info("gained %d leases; %d held", len(gained), len(self._held))
         await self._refresh_silences()
+        await self._retire(nodes)
 
     def _plan(self, nodes: list[NodeView], locations: dict[str, tuple[str, ...]], digest: str
               ) -> dict[LeaseKey, str]:
@@ -284,13 +292,17 @@ class ClusterRole:
     async def _take(self, gained: dict[LeaseKey, int]) -> None:
         """Start the monitors of newly acquired leases from their stored state."""
 
-        def read() -> tuple[dict[str, MonitorState], list[Any], list[Any]]:
-            return self.store.load_states(), self.store.incidents(True), self.store.active_silences()
-
         self._held.update(gained)
         names = [monitor for monitor, slot in gained if slot == OWNER and monitor in self._specs]
         if not names:
             return
+        specs, at = [self._specs[name] for name in names], self.clock()
+
+        def read() -> tuple[dict[str, MonitorState], list[Any], list[Any]]:
+            # Synced, not only read: listed again should the chores holder have retired it.
+            states = self.store.sync_monitors(specs, at, retire=False)
+            return states, self.store.incidents(True), self.store.active_silences()
+
         if self._writer is not None:
             await asyncio.to_thread(self._writer.flush)  # pings applied here before, re-read below
         states, open_incidents, silences = await asyncio.to_thread(read)
@@ -316,6 +328,24 @@ class ClusterRole:
             self._last_ping_id = 0  # pings of these monitors were skipped while another node had them
             self._watch_push_monitors()
         self._reschedule.set()
+
+    async def _retire(self, nodes: list[NodeView]) -> None:
+        """The chores holder marks removed the monitors no node's config has any more (each node's
+        config sync leaves the others' alone). Nodes count until they leave cleanly: one late with
+        its heartbeat, or dead, may still come back with its monitors; and a monitor someone holds
+        a lease on stays. When the configs change, and every few minutes (a lease let go late)."""
+        link = self._link
+        if link is None or not self._owns_chores():
+            self._retired_for = None
+            return
+        known = frozenset((node.name, node.config_hash) for node in nodes)
+        if known == self._retired_for and self.monotonic() - self._retired_at < RETIRE_EVERY:
+            return
+        gone = await self._in_cluster_thread(link.retire, list(self._specs))
+        self._retired_for, self._retired_at = known, self.monotonic()
+        if gone:
+            log.info("monitors no node runs any more, marked removed (history kept): %s",
+                     ", ".join(sorted(gone)[:10]) + (" ..." if len(gone) > 10 else ""))
 
     async def _refresh_silences(self) -> None:
         """Silences are started and ended by the chores holder; the others follow the store."""

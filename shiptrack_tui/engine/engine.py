@@ -264,8 +264,10 @@ class Engine(OperatorActions, PushMonitors, ClusterRole):
         now = self.clock()
 
         def sync() -> tuple[list[tuple[str, str]], dict[str, MonitorState]]:
-            # Renames first: the new name then finds its row, history and all.
-            return self.store.apply_renames(wanted, now), self.store.sync_monitors(config.monitors, now)
+            # Renames first: the new name then finds its row, history and all. In a cluster this
+            # config is one node's: the chores holder retires monitors instead (engine/cluster.py).
+            renamed = self.store.apply_renames(wanted, now)
+            return renamed, self.store.sync_monitors(config.monitors, now, retire=not self.clustered)
 
         renamed, stored = await asyncio.to_thread(sync)
         self.config = config

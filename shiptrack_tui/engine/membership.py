@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("shiptrack.cluster")
 
 NAME_LOCK_CLASS: Final = 0x5354  # pg_try_advisory_lock(class, hashtext(node)): one process per node name
+ENGINE_LOCK: Final = (0x5355, 0)  # shared by every cluster node, exclusive for an engine without [cluster]
+SCHEMA_LOCK: Final = (0x5355, 1)  # nodes adding the cluster's tables, one at a time
 CONNECT_TIMEOUT_SECONDS: Final = 10
 FENCE_LOG_EVERY: Final = 10.0
 
@@ -60,10 +62,16 @@ class ClusterLink:
         self.fenced = 0  # writes the store dropped: their lease had moved on
         self._fence_logged_at = -FENCE_LOG_EVERY
         self._fence_lock = threading.Lock()
+        # A quarter lease (as storage.cluster.session_options), but never under a second: a busy
+        # machine may well leave a transaction idle for a few hundred milliseconds.
+        self._idle_ms = max(1000, int(self.lease * 250))
 
     # -- connections --------------------------------------------------------------------------
     def connect(self) -> psycopg.Connection[Any]:
-        kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": self._connect_timeout}
+        # A process paused inside a transaction must not hold lease or outbox rows for long.
+        kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": self._connect_timeout,
+                                  "options": f"-c idle_in_transaction_session_timeout={self._idle_ms}",
+                                  "application_name": f"shiptrack-{self.node}"}
         if self._password is not None:
             kwargs["password"] = self._password
         return psycopg.connect(self._url, **kwargs)
@@ -90,6 +98,11 @@ class ClusterLink:
         """Hold a session lock on the node name for as long as this process runs; NodeTaken when
         another process holds it (two engines must never act as one node)."""
         conn = self.connect()
+        shared = conn.execute("SELECT pg_try_advisory_lock_shared(%s, %s)", ENGINE_LOCK).fetchone()
+        if not (shared and shared[0]):
+            conn.close()
+            raise NodeTaken(f"an engine without [cluster] runs on {self.shown} and checks every monitor "
+                            "itself; stop it, or give it [cluster] too, before adding nodes")
         row = conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))",
                            (NAME_LOCK_CLASS, self.node)).fetchone()
         if not (row and row[0]):
@@ -106,7 +119,7 @@ class ClusterLink:
         """The cluster's tables, if the schema does not have them yet (every node may race here)."""
         conn = self._connection()
         with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (NAME_LOCK_CLASS,))
+            conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", SCHEMA_LOCK)
             for statement in leases.CLUSTER_DDL:
                 conn.execute(statement)
 
@@ -149,10 +162,12 @@ class ClusterLink:
         except NodeTaken as taken:
             log.error("%s", taken)
 
-    def acquire(self, keys: Iterable[LeaseKey]) -> dict[LeaseKey, int]:
+    def acquire(self, keys: Iterable[LeaseKey], take_expired: bool = True) -> dict[LeaseKey, int]:
+        """Free, released or own keys; and others' expired ones unless `take_expired` is False
+        (just after a database outage, when every lease has run out: each node renews its own first)."""
         conn = self._connection()
         with conn.transaction():
-            return leases.acquire(conn, self.node, keys, self.lease)
+            return leases.acquire(conn, self.node, keys, self.lease, take_expired=take_expired)
 
     def renew(self, held: Mapping[LeaseKey, int]) -> dict[LeaseKey, int]:
         conn = self._connection()
@@ -170,6 +185,18 @@ class ClusterLink:
         with conn.transaction():
             members.forget_node(conn, self.node)
 
+    def retire(self, keep: Collection[str]) -> list[str]:
+        """Mark removed the monitors no node's config has (node rows as they are now, plus `keep`)
+        and nobody holds a lease on; their history stays. Returns the names retired."""
+        conn = self._connection()
+        with conn.transaction():
+            rows = conn.execute(
+                "UPDATE monitor AS m SET removed = 1 WHERE m.removed = 0 AND NOT m.name = ANY(%s::text[]) "
+                "AND NOT EXISTS (SELECT 1 FROM node AS n WHERE m.name = ANY(n.monitors)) "
+                "AND NOT EXISTS (SELECT 1 FROM lease AS l WHERE l.monitor = m.name AND l.node <> '') "
+                "RETURNING m.name", (list(keep),)).fetchall()
+        return sorted(name for (name,) in rows)
+
     # -- fencing --------------------------------------------------------------------------------
     def fence(self, conn: Any, writes: Sequence[PipelineWrite]) -> Sequence[PipelineWrite]:
         """`Store.fence`: inside the commit's transaction, keep the writes whose owner lease this
@@ -181,7 +208,11 @@ class ClusterLink:
                 wanted[key] = max(write.epoch, wanted.get(key, write.epoch))
         if not wanted:
             return writes
-        kept = leases.fence(getattr(conn, "raw", conn), self.node, wanted)
+        raw = getattr(conn, "raw", conn)
+        # Paused (SIGSTOP) in here, this transaction's locks would hold up the takeover: the server
+        # ends it after a quarter lease instead (its writes are then retried, and fenced).
+        raw.execute(f"SET LOCAL idle_in_transaction_session_timeout = {self._idle_ms}")
+        kept = leases.fence(raw, self.node, wanted)
         out = [w for w in writes if w.epoch is None
                or ((w.monitor, OWNER) in kept and wanted[(w.monitor, OWNER)] == w.epoch)]
         dropped = len(writes) - len(out)
@@ -203,6 +234,27 @@ class ClusterLink:
     # -- the outbox -------------------------------------------------------------------------------
     def outbox(self, store: Store, may_send: Callable[[], bool], send_timeout: float) -> ClusterOutbox:
         return ClusterOutbox(self, store, may_send, send_timeout)
+
+
+def claim_single_engine(url: str, password: str | None, shown: str) -> psycopg.Connection[Any]:
+    """An engine without [cluster] on PostgreSQL: hold the engine lock exclusively for the process's
+    life (the returned connection), so cluster nodes and other lone engines cannot run beside it;
+    RuntimeError (one line) when they do."""
+    kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+                              "application_name": "shiptrack"}
+    if password is not None:
+        kwargs["password"] = password
+    conn = psycopg.connect(url, **kwargs)
+    row = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", ENGINE_LOCK).fetchone()
+    if not (row and row[0]):
+        nodes: list[str] = []
+        if _has_node_table(conn):
+            nodes = [name for (name,) in conn.execute("SELECT name FROM node ORDER BY name")]
+        conn.close()
+        who = f"cluster nodes ({', '.join(nodes[:5])})" if nodes else "another ShipTrack engine"
+        raise RuntimeError(f"{who} already run on {shown}; an engine without [cluster] checks every "
+                           "monitor alone: add the same [cluster] table (its own node name) to this config")
+    return conn
 
 
 def _has_node_table(conn: psycopg.Connection[Any]) -> bool:

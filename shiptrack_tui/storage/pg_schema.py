@@ -84,12 +84,7 @@ MIGRATION_LOCK: Final = 0x5348_4950  # "SHIP": the advisory lock key held while 
 
 
 def schema_version(db: PgDatabase) -> int:
-    # pg_tables, not to_regclass: a backend that looked for "meta" before another created it keeps
-    # a negative catalog-cache entry until it next takes a relation lock (an advisory lock is none),
-    # so engines starting together on an empty database would each try to create the schema.
-    row = db.execute_sql("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables "
-                         "WHERE schemaname = current_schema() AND tablename = 'meta')").fetchone()
-    if not (row and row[0]):
+    if not db.table_exists("meta"):
         return 0
     row = db.execute_sql("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     return int(row[0]) if row else 0

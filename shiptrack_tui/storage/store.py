@@ -148,9 +148,11 @@ class Store:
         return self._db.connection()  # type: ignore[return-value]
 
     # -- monitors -----------------------------------------------------------------------------
-    def sync_monitors(self, specs: Sequence[MonitorSpec], now: float) -> dict[str, MonitorState]:
+    def sync_monitors(self, specs: Sequence[MonitorSpec], now: float, retire: bool = True
+                      ) -> dict[str, MonitorState]:
         """Upsert each spec's name/target/tags, mark monitors absent from `specs` removed (their
-        history stays), and return the stored state of every spec (MonitorState() when new)."""
+        history stays; not with `retire=False`: a cluster node's config is not the whole list, see
+        engine/cluster.py), and return the stored state of every spec (MonitorState() when new)."""
         wanted = {spec.name: spec for spec in specs}
         with self._db.writing():
             conn = self._conn()
@@ -162,7 +164,7 @@ class Store:
             )
             present = [row[0] for row in conn.execute("SELECT name FROM monitor WHERE removed = 0")]
             conn.executemany("UPDATE monitor SET removed = 1 WHERE name = ?",
-                             [(name,) for name in present if name not in wanted])
+                             [(name,) for name in present if name not in wanted and retire])
             push_rows.assign_tokens(conn, specs)
             states = {row.name: row.state for row in reads.monitor_rows(self._db)}
         return {name: states.get(name, MonitorState()) for name in wanted}
