@@ -139,8 +139,10 @@ def check_times(url: str, since: float) -> dict[str, list[float]]:
 
 
 def doubled(times: list[float], interval: float = 1.0) -> int:
-    """Checks closer than half an interval to the one before: two nodes checked at once."""
-    return sum(1 for a, b in itertools.pairwise(times) if b - a < interval / 2)
+    """Checks within a quarter interval of the one before: two nodes checked in the same slot
+    (every node puts a monitor on the same wall-clock grid, so such twins are milliseconds apart;
+    a check started late on a busy machine is rarely 0.75 s late)."""
+    return sum(1 for a, b in itertools.pairwise(times) if b - a < interval / 4)
 
 
 def incidents_of(url: str, monitor: str) -> list[tuple[int, str]]:
@@ -179,7 +181,7 @@ def test_three_nodes_share_kill_9_takeover_and_sigstop_fencing(cluster: dict[str
     # (a) Spread: every monitor has one live owner, and all three nodes own some.
     spread = wait_for(lambda: (o := owners(pg_url)) and len(o) == len(MONITORS)
                       and set(o.values()) == set(NODES) and o,
-                      timeout=30, what="the monitors spread over three nodes", poll=0.2)
+                      timeout=60, what="the monitors spread over three nodes", poll=0.2)
     window_start = time.time()
     time.sleep(4.0)
     counts = {name: len(times) for name, times in check_times(pg_url, window_start).items()}

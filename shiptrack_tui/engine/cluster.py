@@ -47,9 +47,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("shiptrack.cluster")
 
 CHORES: Final[LeaseKey] = ("*cluster", OWNER)
-"""The lease whose holder runs the cluster-wide chores; no config can name a monitor "*cluster"
-that collides, since every node adds it to every view itself."""
+"""The lease whose holder runs the cluster-wide chores. Every node adds it to every node's view;
+a monitor someone named "*cluster" would share the key (and be checked only if the holder has it)."""
 ROUNDS_PER_LEASE: Final = 4
+RETIRE_EVERY: Final = 300.0
 T = TypeVar("T")
 
 
@@ -103,6 +104,7 @@ class ClusterRole:
         self._outbox: ClusterOutbox | None = None
         self._hashed: tuple[Config, str] | None = None
         self._retired_for: frozenset[tuple[str, str]] | None = None  # the configs last retired for
+        self._retired_at = -math.inf
         self._planned: tuple[tuple[str, tuple[tuple[str, str, str], ...]], dict[LeaseKey, str]] | None = None
 
     # -- what this node may do ------------------------------------------------------------------
@@ -330,16 +332,17 @@ class ClusterRole:
     async def _retire(self, nodes: list[NodeView]) -> None:
         """The chores holder marks removed the monitors no node's config has any more (each node's
         config sync leaves the others' alone). Nodes count until they leave cleanly: one late with
-        its heartbeat, or dead, may still come back with its monitors. Only when configs changed."""
-        if not self._owns_chores():
+        its heartbeat, or dead, may still come back with its monitors; and a monitor someone holds
+        a lease on stays. When the configs change, and every few minutes (a lease let go late)."""
+        link = self._link
+        if link is None or not self._owns_chores():
             self._retired_for = None
             return
         known = frozenset((node.name, node.config_hash) for node in nodes)
-        if known == self._retired_for:
+        if known == self._retired_for and self.monotonic() - self._retired_at < RETIRE_EVERY:
             return
-        keep = set(self._specs).union(*(node.monitors for node in nodes))
-        gone = await asyncio.to_thread(self.store.retire_monitors, keep)
-        self._retired_for = known
+        gone = await self._in_cluster_thread(link.retire, list(self._specs))
+        self._retired_for, self._retired_at = known, self.monotonic()
         if gone:
             log.info("monitors no node runs any more, marked removed (history kept): %s",
                      ", ".join(sorted(gone)[:10]) + (" ..." if len(gone) > 10 else ""))

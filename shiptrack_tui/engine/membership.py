@@ -185,6 +185,18 @@ class ClusterLink:
         with conn.transaction():
             members.forget_node(conn, self.node)
 
+    def retire(self, keep: Collection[str]) -> list[str]:
+        """Mark removed the monitors no node's config has (node rows as they are now, plus `keep`)
+        and nobody holds a lease on; their history stays. Returns the names retired."""
+        conn = self._connection()
+        with conn.transaction():
+            rows = conn.execute(
+                "UPDATE monitor AS m SET removed = 1 WHERE m.removed = 0 AND NOT m.name = ANY(%s::text[]) "
+                "AND NOT EXISTS (SELECT 1 FROM node AS n WHERE m.name = ANY(n.monitors)) "
+                "AND NOT EXISTS (SELECT 1 FROM lease AS l WHERE l.monitor = m.name AND l.node <> '') "
+                "RETURNING m.name", (list(keep),)).fetchall()
+        return sorted(name for (name,) in rows)
+
     # -- fencing --------------------------------------------------------------------------------
     def fence(self, conn: Any, writes: Sequence[PipelineWrite]) -> Sequence[PipelineWrite]:
         """`Store.fence`: inside the commit's transaction, keep the writes whose owner lease this

@@ -153,7 +153,7 @@ class Store:
                       ) -> dict[str, MonitorState]:
         """Upsert each spec's name/target/tags, mark monitors absent from `specs` removed (their
         history stays; not with `retire=False`: a cluster node's config is not the whole list, see
-        `retire_monitors`), and return the stored state of every spec (MonitorState() when new)."""
+        engine/cluster.py), and return the stored state of every spec (MonitorState() when new)."""
         wanted = {spec.name: spec for spec in specs}
         with self._db.writing():
             conn = self._conn()
@@ -169,16 +169,6 @@ class Store:
             push_rows.assign_tokens(conn, specs)
             states = {row.name: row.state for row in reads.monitor_rows(self._db)}
         return {name: states.get(name, MonitorState()) for name in wanted}
-
-    def retire_monitors(self, keep: Collection[str]) -> list[str]:
-        """Mark removed every monitor not in `keep` (in a cluster: no live node's config has it
-        any more); their history stays. Returns the names retired."""
-        with self._db.writing():
-            conn = self._conn()
-            present = [row[0] for row in conn.execute("SELECT name FROM monitor WHERE removed = 0")]
-            gone = [name for name in present if name not in keep]
-            conn.executemany("UPDATE monitor SET removed = 1 WHERE name = ?", [(name,) for name in gone])
-        return gone
 
     def apply_renames(self, configured: Collection[str], now: float) -> list[tuple[str, str]]:
         """Apply pending rename actions (see storage/renames.py) before a config with the names in
