@@ -13,9 +13,10 @@ import sqlite3
 import time
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from peewee import DatabaseError as PeeweeDatabaseError
+from peewee import OperationalError as PeeweeOperationalError
 
 from shiptrack_tui.core.cluster_view import DEFAULT_LEASE
 from shiptrack_tui.core.days import DayCounts
@@ -63,6 +64,10 @@ if TYPE_CHECKING:
 
 Fence = Callable[[Any, Sequence[PipelineWrite]], Sequence[PipelineWrite]]
 """(connection, writes) -> the writes whose lease is still held, inside the write transaction."""
+
+
+SYNC_PATIENCE_SECONDS: Final = 120.0
+"""How long `sync_monitors` keeps trying while other engines hold the rows it must write."""
 
 
 class Store:
@@ -139,20 +144,39 @@ class Store:
         history stays; not with `retire=False`: a cluster node's config is not the whole list, see
         engine/cluster.py), and return the stored state of every spec (MonitorState() when new)."""
         wanted = {spec.name: spec for spec in specs}
+        deadline = time.monotonic() + SYNC_PATIENCE_SECONDS
+        while True:
+            try:
+                states = self._sync(list(wanted.values()), retire)
+                break
+            except PeeweeOperationalError:
+                # Nodes starting together upsert the same rows: one waits for the other's
+                # transaction, and past the lock timeout tries again, when little is left to write.
+                if self.backend != "postgresql" or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.5)
+        return {name: states.get(name, MonitorState()) for name in wanted}
+
+    def _sync(self, specs: Sequence[MonitorSpec], retire: bool) -> dict[str, MonitorState]:
+        rows = {spec.name: (spec.url, dump_tags(spec.tags)) for spec in specs}
         with self._db.writing():
             conn = self._conn()
+            stored = {row[0]: (row[1], row[2], row[3]) for row in
+                      conn.execute("SELECT name, target, tags, removed FROM monitor")}
+            # Only rows that differ are written: a node joining a cluster whose monitors are all
+            # there already locks nothing another node is writing.
             conn.executemany(
                 "INSERT INTO monitor (name, target, tags, removed) VALUES (?, ?, ?, 0) "
                 "ON CONFLICT (name) DO UPDATE SET target = excluded.target, tags = excluded.tags, "
                 "removed = 0",
-                [(spec.name, spec.url, dump_tags(spec.tags)) for spec in wanted.values()],
+                [(name, target, tags) for name, (target, tags) in rows.items()
+                 if stored.get(name) != (target, tags, 0)],
             )
-            present = [row[0] for row in conn.execute("SELECT name FROM monitor WHERE removed = 0")]
-            conn.executemany("UPDATE monitor SET removed = 1 WHERE name = ?",
-                             [(name,) for name in present if name not in wanted and retire])
+            if retire:
+                gone = [(name,) for name, row in stored.items() if row[2] == 0 and name not in rows]
+                conn.executemany("UPDATE monitor SET removed = 1 WHERE name = ?", gone)
             push_rows.assign_tokens(conn, specs)
-            states = {row.name: row.state for row in reads.monitor_rows(self._db)}
-        return {name: states.get(name, MonitorState()) for name in wanted}
+            return {row.name: row.state for row in reads.monitor_rows(self._db)}
 
     def apply_renames(self, configured: Collection[str], now: float) -> list[tuple[str, str]]:
         """Apply pending rename actions (see storage/renames.py) before a config with the names in
