@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,7 +33,17 @@ from shiptrack_tui.core.model import (
 )
 from shiptrack_tui.core.postmortem import CheckSpan, PhaseChecks
 from shiptrack_tui.core.stats import WINDOWS
-from shiptrack_tui.storage import daily, gauges, outbox, postmortem_reads, reads, renames, retention, silences
+from shiptrack_tui.storage import (
+    batches,
+    daily,
+    gauges,
+    outbox,
+    postmortem_reads,
+    reads,
+    renames,
+    retention,
+    silences,
+)
 from shiptrack_tui.storage import models as m
 from shiptrack_tui.storage import push as push_rows
 from shiptrack_tui.storage import windows as windows_module
@@ -41,6 +52,7 @@ from shiptrack_tui.storage.db import BUSY_TIMEOUT_SECONDS, StorageError, Tracked
 from shiptrack_tui.storage.gauges import StoreGauges
 from shiptrack_tui.storage.migrations import migrate
 from shiptrack_tui.storage.names import Names
+from shiptrack_tui.storage.outage import Outage
 from shiptrack_tui.storage.pipeline import PipelineWrite, apply_writes
 from shiptrack_tui.storage.windows import SegmentCache, Subject
 from shiptrack_tui.storage.writer import Writer
@@ -58,6 +70,7 @@ class Store:
     def __init__(self, db: TrackedDatabase, path: Path) -> None:
         self._db = db
         self.path = path
+        self.outage = Outage("the database")  # every storage user of the engine reports to it
         self._names = Names()
         self._segments = SegmentCache()
 
@@ -130,18 +143,29 @@ class Store:
         return {row.name: row.state for row in reads.monitor_rows(self._db)}
 
     # -- the check pipeline -------------------------------------------------------------------
-    def commit_batch(self, writes: Sequence[PipelineWrite]) -> None:
-        """Store checks, rollups, states, incidents, outbox rows and action outcomes atomically."""
+    def commit_batch(self, writes: Sequence[PipelineWrite], mark: batches.Mark | None = None) -> bool:
+        """Store checks, rollups, states, incidents, outbox rows and action outcomes atomically.
+
+        With a `mark` (storage/batches.py), a batch whose mark is already stored is not applied
+        again: False says it had been committed before (a retry after a lost COMMIT answer)."""
         if not writes:
-            return
+            return True
         try:
             with self._db.atomic("IMMEDIATE"):
-                rewritten = apply_writes(self._conn(), self._names, writes)
+                conn = self._conn()
+                if mark is not None and not batches.claim(conn, mark, time.time()):
+                    rewritten = None
+                else:
+                    rewritten = apply_writes(conn, self._names, writes)
         except BaseException:
             self._names.rollback()
             raise
         self._names.commit()
+        if rewritten is None:
+            self._segments.clear()  # what the first commit rewrote is not known here
+            return False
         self._segments.forget(rewritten)
+        return True
 
     # -- operator actions ---------------------------------------------------------------------
     def add_action(self, kind: ActionKind, at: float, monitor: str | None = None,
