@@ -137,3 +137,12 @@ class Outage:
         lasted = time.monotonic() - started
         shown = format_duration(round(lasted)) if lasted >= 1 else f"{lasted:.1f}s"
         log.warning("%s reachable again after %s", self.what, shown)
+
+
+def trouble(outage: Outage, error: BaseException, what: str, logger: logging.Logger) -> None:
+    """A storage call failed and will be retried: quiet while the database is away or busy (the
+    outage is logged once, at its start and end), loud (with the traceback) for anything else."""
+    if outage.failed(error):
+        logger.debug("%s: %s; retrying", what, error)
+    else:
+        logger.error("%s; retrying", what, exc_info=error)

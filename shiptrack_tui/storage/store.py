@@ -361,12 +361,13 @@ class Store:
 
     def record_attempt(self, row_id: int, at: float, delivered: bool, error: str | None = None,
                        next_attempt_at: float | None = None, give_up: bool = False,
-                       detail: str | None = None) -> None:
+                       detail: str | None = None, seen_attempts: int | None = None) -> None:
         """Record one delivery attempt; a delivery adds 'notified' to the incident's timeline and a
-        give-up adds 'notify_failed' (text: `detail`, else one built from the transition/error)."""
+        give-up adds 'notify_failed' (text: `detail`, else one built from the transition/error).
+        With `seen_attempts` (the row's count when handed out) a retried record is applied once."""
         with self._db.atomic("IMMEDIATE"):
             outbox.record_attempt(self._conn(), row_id, at, delivered, error, next_attempt_at, give_up,
-                                  detail)
+                                  detail, seen_attempts)
 
     def outbox_placeholders(self, prefix: str) -> dict[str, int]:
         """Monitor -> id of its oldest pending outbox row whose URL starts with `prefix`."""
