@@ -14,6 +14,7 @@ MAINTENANCE: Final = 0b100  # checked during a maintenance window
 PAUSED: Final = 0b1000  # landed while the monitor was paused
 EXCLUDED: Final = MAINTENANCE | PAUSED  # counts neither for nor against uptime
 HOUR: Final = 3600
+DOWN_CODE: Final = 2  # OUTCOME_CODES[Outcome.DOWN], for SQL comparisons
 
 
 def pack_code(outcome: Outcome, in_maintenance: bool, paused: bool = False) -> int:

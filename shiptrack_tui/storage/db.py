@@ -9,10 +9,14 @@ import os
 import sqlite3
 import stat
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
 from peewee import SqliteDatabase
+
+from shiptrack_tui.storage.dialect import SQLITE, Dialect
 
 BUSY_TIMEOUT_SECONDS: Final = 10.0
 
@@ -73,12 +77,21 @@ def _start_file(path: Path) -> None:
         conn.close()
 
 
+class SqliteConnection(sqlite3.Connection):
+    """A plain sqlite3 connection that says which dialect it speaks (storage/dialect.py)."""
+
+    dialect: Final[Dialect] = SQLITE
+
+
 class TrackedDatabase(SqliteDatabase):
     """peewee's per-thread connections, remembered so that one call can close them all.
 
     A connection whose thread has ended is closed when the next one opens, so short-lived
     worker threads do not pile up open files.
     """
+
+    backend: Final = "sqlite"
+    dialect: Final[Dialect] = SQLITE
 
     def __init__(self, database: str | None, **kwargs: object) -> None:
         super().__init__(database, **kwargs)
@@ -100,6 +113,16 @@ class TrackedDatabase(SqliteDatabase):
         with self._opened_lock:
             self._opened.pop(conn, None)
         conn.close()
+
+    def writing(self) -> object:
+        """A write transaction: IMMEDIATE, so a read-then-write never meets "database is locked"."""
+        return self.atomic("IMMEDIATE")
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """One read snapshot for the statements inside (nothing when a transaction is open)."""
+        with self.atomic():
+            yield
 
     @property
     def open_connections(self) -> int:
@@ -123,5 +146,6 @@ def open_database(path: Path, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> Tra
     create_private_file(path)
     db = TrackedDatabase(None)
     pragmas = (*PRAGMAS, ("busy_timeout", int(busy_timeout * 1000)))
-    db.init(str(path), pragmas=pragmas, timeout=busy_timeout, check_same_thread=False)
+    db.init(str(path), pragmas=pragmas, timeout=busy_timeout, check_same_thread=False,
+            factory=SqliteConnection)
     return db

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from peewee import SqliteDatabase
+from shiptrack_tui.storage.dialect import Database
 
 GaugeRow = tuple[str, str, int, float | None, int | None, float | None]
 """name, status, paused (0/1), last latency (ms), certificate days left, last check time (POSIX s)."""
@@ -17,8 +17,9 @@ _MONITORS = ("SELECT name, status, paused, last_latency_ms, cert_days_left, last
              "WHERE removed = 0 ORDER BY name")
 _COUNT = "SELECT count(*) FROM monitor WHERE removed = 0"
 _OPEN_BY_SEVERITY = "SELECT severity, count(*) FROM incident WHERE state != 'resolved' GROUP BY severity"
-_OUTBOX = ("SELECT sum(delivered_at IS NULL AND failed_at IS NULL), sum(failed_at IS NOT NULL), "
-           "sum(delivered_at IS NULL AND failed_at IS NULL AND attempts > 0) FROM outbox")
+_OUTBOX = ("SELECT COUNT(*) FILTER (WHERE delivered_at IS NULL AND failed_at IS NULL), "
+           "COUNT(*) FILTER (WHERE failed_at IS NOT NULL), "
+           "COUNT(*) FILTER (WHERE delivered_at IS NULL AND failed_at IS NULL AND attempts > 0) FROM outbox")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +34,9 @@ class StoreGauges:
     outbox_failed: int  # notifications given up on, as long as retention keeps them
 
 
-def read_gauges(db: SqliteDatabase, monitors: bool = True) -> StoreGauges:
+def read_gauges(db: Database, monitors: bool = True) -> StoreGauges:
     """The counts, and a row per monitor when `monitors` (else only how many there are)."""
-    with db.atomic():  # one snapshot: counts and rows from the same moment
+    with db.reading():  # one snapshot: counts and rows from the same moment
         rows = db.execute_sql(_MONITORS).fetchall() if monitors else []
         count = len(rows) if monitors else db.execute_sql(_COUNT).fetchone()[0]
         severities = {severity: count for severity, count in db.execute_sql(_OPEN_BY_SEVERITY)}

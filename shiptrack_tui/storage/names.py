@@ -6,9 +6,22 @@ transaction commits (`commit()`), so a rolled-back batch never leaves a dangling
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Iterable
+
+from shiptrack_tui.storage.dialect import Connection
+
+
+def _find_or_add(conn: Connection, table: str, column: str, value: str) -> int:
+    """The id of the row whose unique `column` is `value`, inserting it when missing. Another
+    engine inserting the same value at the same moment is no error (ON CONFLICT DO NOTHING)."""
+    row = conn.execute(f"SELECT id FROM {table} WHERE {column} = ?", (value,)).fetchone()
+    if row is None:
+        row = conn.execute(f"INSERT INTO {table} ({column}) VALUES (?) ON CONFLICT ({column}) DO NOTHING "
+                           "RETURNING id", (value,)).fetchone()
+    if row is None:  # (PostgreSQL) another transaction committed it meanwhile
+        row = conn.execute(f"SELECT id FROM {table} WHERE {column} = ?", (value,)).fetchone()
+    return int(row[0])
 
 
 class Names:
@@ -24,7 +37,7 @@ class Names:
             pending = self._local.pending = ({}, {})
         return pending
 
-    def monitor_id(self, conn: sqlite3.Connection, name: str) -> int:
+    def monitor_id(self, conn: Connection, name: str) -> int:
         """The monitor's id, creating a bare row for a monitor that was never synced."""
         with self._lock:
             known = self._monitors.get(name)
@@ -33,13 +46,10 @@ class Names:
         pending = self._pending()[0]
         if name in pending:
             return pending[name]
-        row = conn.execute("SELECT id FROM monitor WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            row = (conn.execute("INSERT INTO monitor (name) VALUES (?)", (name,)).lastrowid,)
-        pending[name] = int(row[0])
+        pending[name] = _find_or_add(conn, "monitor", "name", name)
         return pending[name]
 
-    def find_monitor(self, conn: sqlite3.Connection, name: str) -> int | None:
+    def find_monitor(self, conn: Connection, name: str) -> int | None:
         """The monitor's id, or None when there is no such monitor (never creates one)."""
         with self._lock:
             known = self._monitors.get(name)
@@ -54,7 +64,7 @@ class Names:
             for name in names:
                 self._monitors.pop(name, None)
 
-    def reason_id(self, conn: sqlite3.Connection, text: str) -> int:
+    def reason_id(self, conn: Connection, text: str) -> int:
         with self._lock:
             known = self._reasons.get(text)
         if known is not None:
@@ -62,10 +72,7 @@ class Names:
         pending = self._pending()[1]
         if text in pending:
             return pending[text]
-        row = conn.execute("SELECT id FROM reason WHERE text = ?", (text,)).fetchone()
-        if row is None:
-            row = (conn.execute("INSERT INTO reason (text) VALUES (?)", (text,)).lastrowid,)
-        pending[text] = int(row[0])
+        pending[text] = _find_or_add(conn, "reason", "text", text)
         return pending[text]
 
     def commit(self) -> None:

@@ -7,9 +7,8 @@ incident before the RESOLVED of its last, and rows without an incident wait thei
 
 from __future__ import annotations
 
-import sqlite3
-
 from shiptrack_tui.core.model import OutboxItem, OutboxRow, TimelineKind, Transition
+from shiptrack_tui.storage.dialect import Connection
 
 _DUE = """
 SELECT o.id, o.incident_id, o.monitor, o.transition, o.url, o.title, o.body, o.notify_type,
@@ -25,7 +24,7 @@ LIMIT ?
 """
 
 
-def due_outbox(conn: sqlite3.Connection, now: float, limit: int) -> list[OutboxRow]:
+def due_outbox(conn: Connection, now: float, limit: int) -> list[OutboxRow]:
     rows = conn.execute(_DUE, (now, limit)).fetchall()
     return [
         OutboxRow(
@@ -42,7 +41,7 @@ def due_outbox(conn: sqlite3.Connection, now: float, limit: int) -> list[OutboxR
     ]
 
 
-def record_attempt(conn: sqlite3.Connection, row_id: int, at: float, delivered: bool, error: str | None,
+def record_attempt(conn: Connection, row_id: int, at: float, delivered: bool, error: str | None,
                    next_attempt_at: float | None, give_up: bool, detail: str | None,
                    seen_attempts: int | None = None) -> None:
     """Update the row and note the attempt on the incident's timeline: delivered, retrying or given up.
@@ -77,7 +76,7 @@ _COLUMNS = ("incident_id, monitor, transition, url, title, body, notify_type, cr
             "next_attempt_at, delivered_at, failed_at, last_error")
 
 
-def waiting_on_placeholders(conn: sqlite3.Connection, prefix: str) -> dict[str, int]:
+def waiting_on_placeholders(conn: Connection, prefix: str) -> dict[str, int]:
     """Monitor -> id of its oldest pending placeholder row (a URL starting with `prefix`)."""
     rows = conn.execute(
         f"SELECT monitor, MIN(id) FROM outbox WHERE {_PENDING} AND substr(url, 1, ?) = ? GROUP BY monitor",
@@ -85,7 +84,7 @@ def waiting_on_placeholders(conn: sqlite3.Connection, prefix: str) -> dict[str, 
     return {monitor: first for monitor, first in rows}
 
 
-def expand(conn: sqlite3.Connection, row_id: int, urls: list[str], prefix: str) -> int:
+def expand(conn: Connection, row_id: int, urls: list[str], prefix: str) -> int:
     """Replace a pending placeholder row by one row per URL; return how many were queued.
 
     The new rows keep their place in the monitor's order: its later pending rows to those URLs

@@ -7,7 +7,6 @@ together or not at all (DESIGN §2 step 5).
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from shiptrack_tui.core.model import (
     TimelineKind,
 )
 from shiptrack_tui.storage.codec import pack_code, to_ms, to_us
+from shiptrack_tui.storage.dialect import Connection
 from shiptrack_tui.storage.names import Names
 from shiptrack_tui.storage.rollups import RollupAccumulator, update_rollups
 
@@ -73,13 +73,13 @@ class PipelineWrite:
         return time.time()
 
 
-def _add_timeline(conn: sqlite3.Connection, incident_id: int, at: float, kind: TimelineKind,
+def _add_timeline(conn: Connection, incident_id: int, at: float, kind: TimelineKind,
                   detail: str | None, by: str | None = None, status: str | None = None) -> None:
     conn.execute("INSERT INTO timeline (incident_id, at, kind, detail, by, status) VALUES (?, ?, ?, ?, ?, ?)",
                  (incident_id, at, kind.value, detail, by, status))
 
 
-def open_incident_row(conn: sqlite3.Connection, monitor_id: int) -> tuple[int, float] | None:
+def open_incident_row(conn: Connection, monitor_id: int) -> tuple[int, float] | None:
     """(id, started_at) of the monitor's incident that is not resolved, if any."""
     return conn.execute(
         "SELECT id, started_at FROM incident WHERE monitor_id = ? AND state != 'resolved'", (monitor_id,)
@@ -87,7 +87,7 @@ def open_incident_row(conn: sqlite3.Connection, monitor_id: int) -> tuple[int, f
 
 
 class _Batch:
-    def __init__(self, conn: sqlite3.Connection, names: Names) -> None:
+    def __init__(self, conn: Connection, names: Names) -> None:
         self.conn = conn
         self.names = names
         self.rollups = RollupAccumulator()
@@ -131,8 +131,8 @@ class _Batch:
         latency_us = to_us(result.latency_ms)
         error_id = self.names.reason_id(self.conn, result.reason) if result.reason else None
         inserted = self.conn.execute(
-            'INSERT OR IGNORE INTO "check" (monitor_id, at_ms, code, latency_us, status, error_id) '
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            'INSERT INTO "check" (monitor_id, at_ms, code, latency_us, status, error_id) '
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (monitor_id, at_ms, code, latency_us, result.status_code, error_id),
         ).rowcount
         if not inserted:
@@ -181,13 +181,12 @@ class _Batch:
                 return existing[0]  # already stored: writing it twice must not open it twice
             log.warning("incident %s of %s superseded by a new one", existing[0], event.monitor)
             self._resolve(existing[0], event.at, "superseded by a new incident")
-        cursor = self.conn.execute(
+        incident_id = int(self.conn.execute(
             "INSERT INTO incident (monitor_id, state, cause, started_at, opened_at, severity) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             (monitor_id, IncidentState.OPEN.value, event.cause, event.started_at, event.at,
              event.severity.value),
-        )
-        incident_id = int(cursor.lastrowid or 0)
+        ).fetchone()[0])
         _add_timeline(self.conn, incident_id, event.at, TimelineKind.OPENED, event.cause)
         return incident_id
 
@@ -220,7 +219,8 @@ class _Batch:
     def finish(self) -> set[int]:
         rewritten = update_rollups(self.conn, self.rollups)
         self.conn.executemany(
-            "UPDATE monitor SET newest_check_ms = MAX(COALESCE(newest_check_ms, ?1), ?1) WHERE id = ?2",
+            "UPDATE monitor SET newest_check_ms = CASE WHEN newest_check_ms IS NULL OR newest_check_ms < ?1 "
+            "THEN ?1 ELSE newest_check_ms END WHERE id = ?2",
             [(at_ms, monitor_id) for monitor_id, at_ms in self.newest.items()],
         )
         if self.pings:
@@ -245,7 +245,7 @@ class _Batch:
         return rewritten
 
 
-def apply_writes(conn: sqlite3.Connection, names: Names, writes: Sequence[PipelineWrite]) -> set[int]:
+def apply_writes(conn: Connection, names: Names, writes: Sequence[PipelineWrite]) -> set[int]:
     """Store a batch of pipeline writes; call inside an IMMEDIATE transaction.
 
     Returns the ids of monitors that got a check in one of their older hours.

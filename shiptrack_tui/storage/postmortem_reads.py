@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from peewee import SqliteDatabase
-
 from shiptrack_tui.core.model import CheckResult
 from shiptrack_tui.core.postmortem import CheckSpan, PhaseChecks
 from shiptrack_tui.storage.codec import MAINTENANCE, PAUSED, code_outcome, from_ms, from_us, to_ms
+from shiptrack_tui.storage.dialect import Database
 
 # The primary key (monitor_id, at_ms) bounds each read to its span; LIMIT bounds it to the cap.
 # Checks that landed while the monitor was paused count neither way, as for uptime.
@@ -20,7 +19,7 @@ ORDER BY c.at_ms {order} LIMIT ?
 """
 
 
-def span_checks(db: SqliteDatabase, monitor_id: int, monitor: str,
+def span_checks(db: Database, monitor_id: int, monitor: str,
                 spans: Sequence[CheckSpan]) -> tuple[PhaseChecks, ...]:
     """Each span's checks, oldest first, at most `span.limit` of them (`capped` says more exist)."""
     found = []

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Final
-
-from peewee import SqliteDatabase
 
 from shiptrack_tui.core.model import (
     CheckResult,
@@ -23,9 +20,17 @@ from shiptrack_tui.core.model import (
     TimelineEntry,
     TimelineKind,
 )
-from shiptrack_tui.storage import models as m
-from shiptrack_tui.storage.codec import HOUR, MAINTENANCE, OUTCOME_MASK, code_outcome, from_ms, from_us, to_ms
-from shiptrack_tui.storage.rollups import DOWN_CODE
+from shiptrack_tui.storage.codec import (
+    DOWN_CODE,
+    HOUR,
+    MAINTENANCE,
+    OUTCOME_MASK,
+    code_outcome,
+    from_ms,
+    from_us,
+    to_ms,
+)
+from shiptrack_tui.storage.dialect import Connection, Database
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,17 +70,17 @@ WHERE m.removed = 0
 """
 
 
-def monitor_marks(db: SqliteDatabase) -> dict[str, tuple[object, ...]]:
+def monitor_marks(db: Database) -> dict[str, tuple[object, ...]]:
     """name -> a tuple that changes whenever the monitor's row or open incident changes."""
     return {row[0]: row[1:] for row in db.execute_sql(_MARKS)}
 
 
-def latest_timeline_id(db: SqliteDatabase) -> int:
+def latest_timeline_id(db: Database) -> int:
     """The newest timeline entry's id (0 when none): it moves whenever any incident changes."""
     return int(db.execute_sql("SELECT COALESCE(MAX(id), 0) FROM timeline").fetchone()[0])
 
 
-def monitor_rows(db: SqliteDatabase, names: Collection[str] | None = None) -> list[MonitorRow]:
+def monitor_rows(db: Database, names: Collection[str] | None = None) -> list[MonitorRow]:
     """Monitors that are not removed, by name (only those in `names` when given)."""
     if names is not None and len(names) <= _NAMES_INLINE:
         marks = ", ".join("?" * len(names))
@@ -105,35 +110,39 @@ def monitor_rows(db: SqliteDatabase, names: Collection[str] | None = None) -> li
     return found
 
 
-def incidents(db: SqliteDatabase, open_only: bool = False, monitor: str | None = None,
+_INCIDENTS: Final = """
+SELECT i.id, i.monitor_id, i.state, i.cause, i.started_at, i.opened_at, i.acknowledged_at, i.resolved_at,
+       i.severity, i.status, m.name
+FROM incident AS i JOIN monitor AS m ON i.monitor_id = m.id
+WHERE {where}
+ORDER BY i.state = 'resolved', i.opened_at DESC, i.id DESC"""
+
+
+def incidents(db: Database, open_only: bool = False, monitor: str | None = None,
               limit: int | None = None, incident_id: int | None = None) -> list[Incident]:
     """Newest first, open and acknowledged before resolved, each with its timeline in time order."""
-    query = (
-        m.Incident.select(m.Incident, m.Monitor.name)
-        .join(m.Monitor, on=(m.Incident.monitor == m.Monitor.id))
-        .order_by((m.Incident.state == IncidentState.RESOLVED.value), m.Incident.opened_at.desc(),
-                  m.Incident.id.desc())
-    )
+    where, params = ["1 = 1"], []
     if open_only:
-        query = query.where(m.Incident.state != IncidentState.RESOLVED.value)
+        where.append("i.state != 'resolved'")
     if monitor is not None:
-        query = query.where(m.Monitor.name == monitor)
+        where.append("m.name = ?")
+        params.append(monitor)
     if incident_id is not None:
-        query = query.where(m.Incident.id == incident_id)
+        where.append("i.id = ?")
+        params.append(incident_id)
+    query = _INCIDENTS.format(where=" AND ".join(where))
     if limit is not None:
-        query = query.limit(limit)
-    rows = list(query.tuples().execute(db))
+        query += " LIMIT ?"
+        params.append(limit)
+    rows = db.execute_sql(query, tuple(params)).fetchall()
     if not rows:
         return []
     timelines: dict[int, list[TimelineEntry]] = {row[0]: [] for row in rows}
-    entries = (
-        m.Timeline.select(m.Timeline.incident, m.Timeline.at, m.Timeline.kind, m.Timeline.detail,
-                          m.Timeline.by, m.Timeline.status)
-        .where(m.Timeline.incident.in_(list(timelines)))
-        .order_by(m.Timeline.at, m.Timeline.id)
-        .tuples()
-    )
-    for owner, at, kind, detail, by, status in entries.execute(db):
+    dialect = db.dialect
+    entries = db.execute_sql(
+        "SELECT incident_id, at, kind, detail, by, status FROM timeline "
+        f"WHERE {dialect.in_list('incident_id')} ORDER BY at, id", (dialect.values(timelines),))
+    for owner, at, kind, detail, by, status in entries:
         timelines[owner].append(TimelineEntry(at, TimelineKind(kind), detail, by, status))
     return [
         Incident(
@@ -146,7 +155,7 @@ def incidents(db: SqliteDatabase, open_only: bool = False, monitor: str | None =
     ]
 
 
-def recent_checks(db: SqliteDatabase, monitor_id: int, monitor: str, limit: int,
+def recent_checks(db: Database, monitor_id: int, monitor: str, limit: int,
                   since: float | None = None) -> list[CheckResult]:
     rows = db.execute_sql(
         'SELECT c.at_ms, c.code, c.latency_us, c.status, r.text FROM "check" AS c '
@@ -163,7 +172,7 @@ def recent_checks(db: SqliteDatabase, monitor_id: int, monitor: str, limit: int,
     ]
 
 
-def notify_failed_incidents(db: SqliteDatabase) -> set[int]:
+def notify_failed_incidents(db: Database) -> set[int]:
     """Ids of open incidents whose timeline records a notification that was given up."""
     rows = db.execute_sql(
         "SELECT DISTINCT t.incident_id FROM timeline AS t JOIN incident AS i ON i.id = t.incident_id "
@@ -172,7 +181,7 @@ def notify_failed_incidents(db: SqliteDatabase) -> set[int]:
     return {row[0] for row in rows}
 
 
-def first_check_at(db: SqliteDatabase, monitor_id: int) -> float | None:
+def first_check_at(db: Database, monitor_id: int) -> float | None:
     """When the monitor's oldest stored check ran (None without one); primary keys answer it.
 
     Once retention has removed the oldest raw checks, the oldest hour rollup says it, to the hour
@@ -187,7 +196,7 @@ def first_check_at(db: SqliteDatabase, monitor_id: int) -> float | None:
     return raw
 
 
-def failure_series(db: SqliteDatabase, monitor_id: int, since: float, until: float, points: int) -> list[int]:
+def failure_series(db: Database, monitor_id: int, since: float, until: float, points: int) -> list[int]:
     """Failed checks (outside maintenance) per equal slice of [since, until], sliced like
     `windows.latency_series`: hour rollups when a slice is an hour or wider, raw checks otherwise."""
     if points <= 0 or until <= since:
@@ -212,7 +221,7 @@ def failure_series(db: SqliteDatabase, monitor_id: int, since: float, until: flo
     return counts
 
 
-def history(conn: sqlite3.Connection, monitor: str) -> MonitorHistory | None:
+def history(conn: Connection, monitor: str) -> MonitorHistory | None:
     """Counts of what is kept about a monitor, removed or not; None when it has no row."""
     row = conn.execute("SELECT id FROM monitor WHERE name = ?", (monitor,)).fetchone()
     if row is None:

@@ -13,13 +13,13 @@ old name has none left (a rename of it already went through, e.g. a rename that 
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Collection
 
 from shiptrack_tui.core.model import ActionKind
+from shiptrack_tui.storage.dialect import Connection
 
 
-def apply(conn: sqlite3.Connection, configured: Collection[str], now: float) -> list[tuple[str, str]]:
+def apply(conn: Connection, configured: Collection[str], now: float) -> list[tuple[str, str]]:
     """Apply pending renames in the order they were made (inside the caller's transaction);
     return the (old, new) pairs applied."""
     rows = conn.execute(
@@ -44,7 +44,7 @@ def apply(conn: sqlite3.Connection, configured: Collection[str], now: float) -> 
     return done
 
 
-def _refusal(conn: sqlite3.Connection, configured: Collection[str], old: str | None,
+def _refusal(conn: Connection, configured: Collection[str], old: str | None,
              new: str | None) -> str | None:
     if not old or not new or old == new:
         return "a rename needs two different names"
@@ -57,5 +57,5 @@ def _refusal(conn: sqlite3.Connection, configured: Collection[str], old: str | N
     return None
 
 
-def _exists(conn: sqlite3.Connection, name: str) -> bool:
+def _exists(conn: Connection, name: str) -> bool:
     return conn.execute("SELECT 1 FROM monitor WHERE name = ?", (name,)).fetchone() is not None

@@ -17,14 +17,12 @@ What is kept (`Retention`, from `[storage]`):
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Final
 
-from peewee import SqliteDatabase
-
 from shiptrack_tui.storage import batches
 from shiptrack_tui.storage.codec import HOUR, to_ms
+from shiptrack_tui.storage.dialect import Connection, Database
 
 DAY: Final = 86400.0
 MIN_HOURLY: Final = 32 * DAY  # 30-day windows (and their totals) read hour rows up to ~31 days back
@@ -58,7 +56,7 @@ def _rollup_condition(span: int, cutoff_hour: int) -> str:
     return f"span = {span} AND hour <= {cutoff_hour - span}"
 
 
-def _delete_old(db: SqliteDatabase, table: str, key: str, where: str, budget: int,
+def _delete_old(db: Database, table: str, key: str, where: str, budget: int,
                 params: tuple[object, ...] = ()) -> int:
     """Delete rows matching `where`, at most `budget` in all, ROWS_PER_TRANSACTION at a time.
 
@@ -67,7 +65,7 @@ def _delete_old(db: SqliteDatabase, table: str, key: str, where: str, budget: in
     deleted = 0
     while deleted < budget:
         step = min(ROWS_PER_TRANSACTION, budget - deleted)
-        with db.atomic("IMMEDIATE"):
+        with db.writing():
             count = db.execute_sql(
                 f'DELETE FROM "{table}" WHERE ({key}) IN (SELECT {key} FROM "{table}" '
                 f"WHERE monitor_id IN (SELECT id FROM monitor) AND {where} LIMIT ?)",
@@ -86,12 +84,12 @@ _OLD_INCIDENTS: Final = (
 )
 
 
-def _delete_incidents(db: SqliteDatabase, cutoff: float, budget: int) -> int:
+def _delete_incidents(db: Database, cutoff: float, budget: int) -> int:
     """Delete resolved incidents older than `cutoff` (their timeline and outbox rows cascade)."""
     deleted = 0
     while deleted < budget:
         step = min(INCIDENTS_PER_TRANSACTION, budget - deleted)
-        with db.atomic("IMMEDIATE"):
+        with db.writing():
             count = db.execute_sql(f"DELETE FROM incident WHERE id IN ({_OLD_INCIDENTS} LIMIT ?)",
                                    (cutoff, step)).rowcount
         deleted += count
@@ -100,7 +98,7 @@ def _delete_incidents(db: SqliteDatabase, cutoff: float, budget: int) -> int:
     return deleted
 
 
-def prune(db: SqliteDatabase, now: float, keep: Retention, max_rows: int) -> int:
+def prune(db: Database, now: float, keep: Retention, max_rows: int) -> int:
     """Delete up to `max_rows` rows that `keep` no longer covers; return how many went.
 
     Raw checks first (the bulk), then rollups, incidents and bookkeeping with what is left of the
@@ -116,25 +114,25 @@ def prune(db: SqliteDatabase, now: float, keep: Retention, max_rows: int) -> int
         spare -= _delete_incidents(db, now - keep.incidents, spare)
     if spare > 0:
         cutoff = now - BOOKKEEPING_KEEP_SECONDS
-        with db.atomic("IMMEDIATE"):
+        with db.writing():
             spare -= db.execute_sql(
                 "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE "
                 "COALESCE(delivered_at, failed_at) < ? LIMIT ?)", (cutoff, min(spare, ROWS_PER_TRANSACTION))
             ).rowcount
         if spare > 0:
-            with db.atomic("IMMEDIATE"):
+            with db.writing():
                 spare -= db.execute_sql(
                     "DELETE FROM action WHERE id IN (SELECT id FROM action WHERE at < ? AND "
                     "(applied_at IS NOT NULL OR error IS NOT NULL) LIMIT ?)",
                     (cutoff, min(spare, ROWS_PER_TRANSACTION)),
                 ).rowcount
     if spare > 0:
-        with db.atomic("IMMEDIATE"):
+        with db.writing():
             spare -= batches.prune(db.connection(), now - batches.KEEP_SECONDS)
     return max_rows - spare
 
 
-def due(conn: sqlite3.Connection, now: float, keep: Retention) -> dict[str, int]:
+def due(conn: Connection, now: float, keep: Retention) -> dict[str, int]:
     """How many rows of each kind the next prune would remove (read-only; for `shiptrack db info`)."""
 
     def count(sql: str, *params: object) -> int:
@@ -158,17 +156,22 @@ def due(conn: sqlite3.Connection, now: float, keep: Retention) -> dict[str, int]
     return found
 
 
-def free_pages(db: SqliteDatabase) -> int:
+def free_pages(db: Database) -> int:
+    """Free pages in the SQLite file (0 on PostgreSQL, whose autovacuum reuses space itself)."""
+    if not db.dialect.file_pages:
+        return 0
     return int(db.execute_sql("PRAGMA freelist_count").fetchone()[0])
 
 
-def reclaim(db: SqliteDatabase, max_pages: int) -> int:
+def reclaim(db: Database, max_pages: int) -> int:
     """Hand up to `max_pages` free pages back to the file system; return how many went.
 
     Leaves `RECLAIM_SLACK_PAGES` for the next inserts (in steady state retention frees about what
     new checks need). A no-op on a file made without `auto_vacuum = INCREMENTAL`. The file itself
     shrinks when the WAL is next checkpointed.
     """
+    if not db.dialect.file_pages:
+        return 0  # PostgreSQL: autovacuum makes dead rows' space reusable; nothing to hand back here
     before = free_pages(db)
     pages = min(max_pages, before - RECLAIM_SLACK_PAGES)
     if pages <= 0:
@@ -184,11 +187,13 @@ def reclaim(db: SqliteDatabase, max_pages: int) -> int:
     return before - free_pages(db)
 
 
-def checkpoint(db: SqliteDatabase, truncate: bool = False) -> tuple[int, int, int]:
+def checkpoint(db: Database, truncate: bool = False) -> tuple[int, int, int]:
     """Copy the WAL back into the database: (busy, log frames, checkpointed frames).
 
     PASSIVE never waits for anyone; TRUNCATE waits for readers and writers, then empties the log.
     """
+    if not db.dialect.file_pages:
+        return 0, 0, 0  # PostgreSQL checkpoints on its own
     mode = "TRUNCATE" if truncate else "PASSIVE"
     busy, log_frames, done = db.execute_sql(f"PRAGMA wal_checkpoint({mode})").fetchone()
     return int(busy), int(log_frames), int(done)

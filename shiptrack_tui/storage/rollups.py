@@ -14,18 +14,17 @@ window totals (totals.py) move along in the same step.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
 from shiptrack_tui.core.stats import bucket_of
 from shiptrack_tui.storage import histograms, totals
-from shiptrack_tui.storage.codec import EXCLUDED, OUTCOME_MASK, hour_of
+from shiptrack_tui.storage.codec import DOWN_CODE, EXCLUDED, OUTCOME_MASK, hour_of
+from shiptrack_tui.storage.dialect import Connection
+from shiptrack_tui.storage.spans import SPANS, WIDER_SPANS, decompose
 
-DOWN_CODE: Final = 2
-SPANS: Final = (1, 24, 168)  # each divides the next
-WIDER_SPANS: Final = SPANS[1:]
+__all__ = ["DOWN_CODE", "SPANS", "UPSERT", "RollupAccumulator", "Tally", "decompose", "update_rollups"]
 
 RollupKey = tuple[int, int, int]  # (monitor_id, span, first hour)
 UPSERT: Final = (
@@ -102,7 +101,7 @@ class RollupAccumulator:
         """Count one check in its hour row."""
         self.tally((monitor_id, 1, hour_of(at_ms))).add_check(code, latency_us, sign)
 
-    def flush(self, conn: sqlite3.Connection) -> None:
+    def flush(self, conn: Connection) -> None:
         """Read-merge-write each touched block; call inside the batch's transaction."""
         rows = []
         for (monitor_id, span, hour), delta in self.deltas.items():
@@ -120,7 +119,7 @@ class RollupAccumulator:
         self.deltas.clear()
 
 
-def update_rollups(conn: sqlite3.Connection, hours: RollupAccumulator) -> set[int]:
+def update_rollups(conn: Connection, hours: RollupAccumulator) -> set[int]:
     """Write a batch's hour deltas, then keep the wider blocks and window totals in step (see the
     module docstring).
 
@@ -170,23 +169,3 @@ def update_rollups(conn: sqlite3.Connection, hours: RollupAccumulator) -> set[in
     for monitor_id, through in advanced.items():
         totals.advance(conn, monitor_id, rolled_of[monitor_id], through, late.get(monitor_id, ()))
     return rewritten
-
-
-def decompose(first: int, stop: int, folded_until: int | None) -> list[tuple[int, int, int]]:
-    """Split hours [first, stop) into aligned blocks: (span, start, stop) runs of equal span.
-
-    Only hours before `folded_until` (the first hour not yet folded) may use wider blocks.
-    """
-    limit = first if folded_until is None else max(first, min(stop, folded_until))
-    runs: list[tuple[int, int, int]] = []
-    hour = first
-    while hour < stop:
-        span = 1
-        if hour < limit:
-            span = max(s for s in SPANS if hour % s == 0 and hour + s <= limit)
-        if runs and runs[-1][0] == span and runs[-1][2] == hour:
-            runs[-1] = (span, runs[-1][1], hour + span)
-        else:
-            runs.append((span, hour, hour + span))
-        hour += span
-    return runs

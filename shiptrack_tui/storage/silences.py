@@ -6,10 +6,11 @@ this module loads on a core without it.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
+
+from shiptrack_tui.storage.dialect import Connection
 
 if TYPE_CHECKING:
     from shiptrack_tui.core.model import Silence
@@ -25,29 +26,29 @@ def _silence(row: tuple) -> Silence:
                    until_resolved=bool(until_resolved), source=source, ended_at=ended_at)
 
 
-def start(conn: sqlite3.Connection, silence: Silence) -> Silence:
+def start(conn: Connection, silence: Silence) -> Silence:
     """Store a new silence; return it with its id."""
-    cursor = conn.execute(
+    row = conn.execute(
         "INSERT INTO silence (scope, value, created_at, until, until_resolved, source, ended_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (str(silence.scope), silence.value, silence.created_at, silence.until, int(silence.until_resolved),
          silence.source, silence.ended_at),
-    )
-    return replace(silence, id=int(cursor.lastrowid or 0))
+    ).fetchone()
+    return replace(silence, id=int(row[0]))
 
 
-def end(conn: sqlite3.Connection, ids: Sequence[int], at: float, reason: str) -> None:
+def end(conn: Connection, ids: Sequence[int], at: float, reason: str) -> None:
     conn.executemany("UPDATE silence SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL",
                      [(at, reason, silence_id) for silence_id in ids])
 
 
-def active(conn: sqlite3.Connection) -> list[Silence]:
+def active(conn: Connection) -> list[Silence]:
     """Silences not ended yet, oldest first (expiry by time is the engine's call)."""
     rows = conn.execute(f"SELECT {_COLUMNS} FROM silence WHERE ended_at IS NULL ORDER BY id").fetchall()
     return [_silence(row) for row in rows]
 
 
-def recent(conn: sqlite3.Connection, limit: int) -> list[Silence]:
+def recent(conn: Connection, limit: int) -> list[Silence]:
     """Newest first, ended or not."""
     rows = conn.execute(f"SELECT {_COLUMNS} FROM silence ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
     return [_silence(row) for row in rows]

@@ -1,7 +1,9 @@
 """The `Store` facade: every blocking, thread-safe storage call the rest of ShipTrack makes.
 
-Each Store owns one `SqliteDatabase`; peewee gives every thread its own connection to it, so
-calls from several threads run side by side. Every write is one IMMEDIATE transaction.
+A Store is a SQLite file (db.py: peewee's `SqliteDatabase`) or a PostgreSQL database
+(postgres.py: psycopg). Either way every thread gets its own connection, so calls from several
+threads run side by side, and every write is one transaction (IMMEDIATE on SQLite). The query
+modules receive that connection and speak the SQL both backends share (dialect.py).
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from peewee import ConnectionContext
 from peewee import DatabaseError as PeeweeDatabaseError
 
 from shiptrack_tui.core.days import DayCounts
@@ -33,6 +34,7 @@ from shiptrack_tui.core.model import (
 )
 from shiptrack_tui.core.postmortem import CheckSpan, PhaseChecks
 from shiptrack_tui.core.stats import WINDOWS
+from shiptrack_tui.core.vitals import database_label
 from shiptrack_tui.storage import (
     batches,
     daily,
@@ -44,43 +46,58 @@ from shiptrack_tui.storage import (
     retention,
     silences,
 )
-from shiptrack_tui.storage import models as m
 from shiptrack_tui.storage import push as push_rows
 from shiptrack_tui.storage import windows as windows_module
 from shiptrack_tui.storage.codec import dump_tags, load_tags
 from shiptrack_tui.storage.db import BUSY_TIMEOUT_SECONDS, StorageError, TrackedDatabase, open_database
+from shiptrack_tui.storage.dialect import Connection
+from shiptrack_tui.storage.dsn import is_postgres_url, redact
 from shiptrack_tui.storage.gauges import StoreGauges
-from shiptrack_tui.storage.migrations import migrate
+from shiptrack_tui.storage.migrations import SCHEMA_VERSION, migrate
 from shiptrack_tui.storage.names import Names
 from shiptrack_tui.storage.outage import Outage
 from shiptrack_tui.storage.pipeline import PipelineWrite, apply_writes
 from shiptrack_tui.storage.windows import SegmentCache, Subject
 from shiptrack_tui.storage.writer import Writer
 
+CHANGE_POLL_SECONDS = 0.05  # how often wait_for_change reads PRAGMA data_version on SQLite
+
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from shiptrack_tui.core.model import Silence
     from shiptrack_tui.core.push import Ping
+    from shiptrack_tui.storage.postgres import PgDatabase
 
 
 class Store:
-    """ShipTrack's database. Open with `Store.open(path)`; times are POSIX seconds."""
+    """ShipTrack's database. Open with `Store.open(path or URL)`; times are POSIX seconds."""
 
     Writer = Writer  # `Store.Writer(store)` and `storage.Writer(store)` are the same batching thread
 
-    def __init__(self, db: TrackedDatabase, path: Path) -> None:
+    def __init__(self, db: TrackedDatabase | PgDatabase, path: Path | None,
+                 display_name: str | None = None) -> None:
         self._db = db
-        self.path = path
-        self.outage = Outage("the database")  # every storage user of the engine reports to it
+        self.path = path  # the SQLite file; None on PostgreSQL
+        self.backend = db.backend  # "sqlite" or "postgresql"
+        self.display_name = display_name or str(path)  # what to show: the path, or the URL sans password
+        self.outage = Outage(database_label(self.backend))  # every storage user of the engine reports to it
         self._names = Names()
         self._segments = SegmentCache()
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> Store:
-        """Open (creating it 0600, with parents) and migrate the database at `path`.
+    def open(cls, target: str | os.PathLike[str], busy_timeout: float = BUSY_TIMEOUT_SECONDS,
+             password_file: Path | None = None) -> Store:
+        """Open and migrate the database at `target`: a SQLite file path (created 0600, with
+        parents) or a `postgresql://` URL (its password from the URL, `password_file` or libpq's
+        usual places: PGPASSWORD, ~/.pgpass).
 
-        `busy_timeout` (seconds, default 10) is how long a write waits for another writer.
+        `busy_timeout` (seconds, default 10) is how long a SQLite write waits for another writer,
+        and how long connecting to PostgreSQL may take.
         """
-        path = Path(path).expanduser()
+        if is_postgres_url(target):
+            return cls._open_postgres(str(target).strip(), busy_timeout, password_file)
+        path = Path(target).expanduser()
         try:
             db = open_database(path, busy_timeout)
             migrate(db, str(path))
@@ -92,6 +109,29 @@ class Store:
                                "and its permissions.") from error
         return cls(db, path)
 
+    @classmethod
+    def _open_postgres(cls, url: str, connect_timeout: float, password_file: Path | None) -> Store:
+        from shiptrack_tui.storage import pg_schema
+        from shiptrack_tui.storage.postgres import PgDatabase, read_password
+
+        shown = redact(url)
+        try:
+            password = read_password(password_file)
+        except OSError as error:
+            raise StorageError(f"{password_file}: the PostgreSQL password file cannot be read "
+                               f"({error.strerror}); check password_file.") from error
+        db = PgDatabase(url, password, connect_timeout)
+        try:
+            pg_schema.migrate(db, shown, SCHEMA_VERSION)
+        except PeeweeDatabaseError as error:
+            db.close_all()
+            raise StorageError(f"{shown} cannot be used as a ShipTrack database ({error}); "
+                               "check the storage URL, the server and the password.") from error
+        except StorageError:
+            db.close_all()
+            raise
+        return cls(db, None, shown)
+
     def close(self) -> None:
         """Close every connection this store opened, on every thread.
 
@@ -99,19 +139,20 @@ class Store:
         """
         self._db.close_all()
 
-    def connection_context(self) -> ConnectionContext:
+    def connection_context(self) -> AbstractContextManager[object]:
         """Open this thread's connection for a block of work and close it after (thread workers)."""
         return self._db.connection_context()
 
-    def _conn(self) -> sqlite3.Connection:
-        return self._db.connection()
+    def _conn(self) -> Connection:
+        """This thread's connection: sqlite3's, or its PostgreSQL twin (postgres.PgConnection)."""
+        return self._db.connection()  # type: ignore[return-value]
 
     # -- monitors -----------------------------------------------------------------------------
     def sync_monitors(self, specs: Sequence[MonitorSpec], now: float) -> dict[str, MonitorState]:
         """Upsert each spec's name/target/tags, mark monitors absent from `specs` removed (their
         history stays), and return the stored state of every spec (MonitorState() when new)."""
         wanted = {spec.name: spec for spec in specs}
-        with self._db.atomic("IMMEDIATE"):
+        with self._db.writing():
             conn = self._conn()
             conn.executemany(
                 "INSERT INTO monitor (name, target, tags, removed) VALUES (?, ?, ?, 0) "
@@ -129,7 +170,7 @@ class Store:
     def apply_renames(self, configured: Collection[str], now: float) -> list[tuple[str, str]]:
         """Apply pending rename actions (see storage/renames.py) before a config with the names in
         `configured` is synced; return the (old, new) pairs applied."""
-        with self._db.atomic("IMMEDIATE"):
+        with self._db.writing():
             done = renames.apply(self._conn(), set(configured), now)
         self._names.forget(name for pair in done for name in pair)  # ids cached under either name
         return done
@@ -151,7 +192,7 @@ class Store:
         if not writes:
             return True
         try:
-            with self._db.atomic("IMMEDIATE"):
+            with self._db.writing():
                 conn = self._conn()
                 if mark is not None and not batches.claim(conn, mark, time.time()):
                     rewritten = None
@@ -191,24 +232,26 @@ class Store:
                 raise LookupError(f"There is no monitor named {monitor!r}; `shiptrack status` lists them.")
         else:
             raise ValueError("an action needs a monitor or an incident")
-        with self._db.atomic("IMMEDIATE"):
-            return int(m.Action.insert(at=at, kind=ActionKind(kind).value, monitor=monitor,
-                                       incident=incident_id, note=note, source=source,
-                                       value=value).execute(self._db))
+        with self._db.writing():
+            row = self._conn().execute(
+                "INSERT INTO action (at, kind, monitor, incident_id, note, source, value) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (at, ActionKind(kind).value, monitor, incident_id, note, source, value)).fetchone()
+            return int(row[0])
 
     def pending_actions(self) -> list[Action]:
         """Actions neither applied nor refused yet, oldest first."""
-        query = (m.Action.select()
-                 .where(m.Action.applied_at.is_null() & m.Action.error.is_null())
-                 .order_by(m.Action.id))
-        return [Action(id=row.id, at=row.at, kind=ActionKind(row.kind), monitor=row.monitor,
-                       incident_id=row.incident_id, note=row.note, source=row.source, value=row.value)
-                for row in query.execute(self._db)]
+        rows = self._conn().execute(
+            "SELECT id, at, kind, monitor, incident_id, note, source, value FROM action "
+            "WHERE applied_at IS NULL AND error IS NULL ORDER BY id").fetchall()
+        return [Action(id=row_id, at=at, kind=ActionKind(kind), monitor=monitor, incident_id=incident_id,
+                       note=note, source=source, value=value)
+                for row_id, at, kind, monitor, incident_id, note, source, value in rows]
 
     def reject_action(self, action_id: int, at: float, error: str) -> None:
         """Record why an action could not be applied (`action_outcome` then reports the error)."""
-        with self._db.atomic("IMMEDIATE"):
-            m.Action.update(error=error).where(m.Action.id == action_id).execute(self._db)
+        with self._db.writing():
+            self._conn().execute("UPDATE action SET error = ? WHERE id = ?", (error, action_id))
 
     def action_outcome(self, action_id: int) -> tuple[float | None, str | None]:
         """(applied_at, error): both None while the action waits. LookupError for an unknown id."""
@@ -221,7 +264,7 @@ class Store:
     # -- push monitors (storage/push.py) -------------------------------------------------------
     def add_pings(self, pings: Sequence[push_rows.PingRow]) -> None:
         """Store pings (monitor, at, kind, message) for the engine, all in one transaction."""
-        with self._db.atomic("IMMEDIATE"):
+        with self._db.writing():
             push_rows.add(self._conn(), pings)
 
     def pending_pings(self, after: int = 0, limit: int = 5000) -> list[Ping]:
@@ -230,7 +273,7 @@ class Store:
 
     def delete_pings(self, ids: Sequence[int]) -> None:
         """Drop pings that apply to nothing (their monitor is gone or no longer a push monitor)."""
-        with self._db.atomic("IMMEDIATE"):
+        with self._db.writing():
             push_rows.delete(self._conn(), ids)
 
     def push_tokens(self) -> dict[str, str]:
@@ -242,7 +285,7 @@ class Store:
 
     def ensure_push_token(self, spec: MonitorSpec) -> str:
         """The push monitor's token, generated and stored now if no engine has done it yet."""
-        with self._db.atomic("IMMEDIATE"):
+        with self._db.writing():
             return push_rows.ensure_token(self._conn(), spec)
 
     # -- reads for the dashboard and the CLI --------------------------------------------------
@@ -350,8 +393,23 @@ class Store:
         return gauges.read_gauges(self._db, monitors)
 
     def data_version(self) -> int:
-        """PRAGMA data_version on this thread's connection: it changes when another one commits."""
+        """A number that changes when another connection commits: SQLite's PRAGMA data_version on
+        this thread's connection; on PostgreSQL, notifications on `shiptrack_changes`."""
+        if self.backend == "postgresql":
+            return self._db.data_version()  # type: ignore[union-attr]
         return int(self._conn().execute("PRAGMA data_version").fetchone()[0])
+
+    def wait_for_change(self, timeout: float) -> bool:
+        """Block until another connection commits (True) or `timeout` seconds pass (False)."""
+        if self.backend == "postgresql":
+            return self._db.wait_for_change(timeout)  # type: ignore[union-attr]
+        deadline = time.monotonic() + max(0.0, timeout)
+        seen = self.data_version()
+        while time.monotonic() < deadline:
+            time.sleep(min(CHANGE_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+            if self.data_version() != seen:
+                return True
+        return False
 
     # -- outbox -------------------------------------------------------------------------------
     def due_outbox(self, now: float, limit: int = 100) -> list[OutboxRow]:
@@ -365,7 +423,7 @@ class Store:
         """Record one delivery attempt; a delivery adds 'notified' to the incident's timeline and a
         give-up adds 'notify_failed' (text: `detail`, else one built from the transition/error).
         With `seen_attempts` (the row's count when handed out) a retried record is applied once."""
-        with self._db.atomic("IMMEDIATE"):
+        with self._db.writing():
             outbox.record_attempt(self._conn(), row_id, at, delivered, error, next_attempt_at, give_up,
                                   detail, seen_attempts)
 
@@ -375,21 +433,21 @@ class Store:
 
     def expand_outbox(self, row_id: int, urls: Sequence[str], prefix: str) -> int:
         """Replace a pending placeholder row by a row per URL, keeping the monitor's order."""
-        with self._db.atomic("IMMEDIATE"):
+        with self._db.writing():
             return outbox.expand(self._conn(), row_id, list(urls), prefix)
 
     # -- silences -----------------------------------------------------------------------------
     def start_silence(self, silence: Silence, action_id: int | None = None) -> Silence:
         """Store a silence (its `id` is ignored) and return it with its id; marks `action_id`
         applied in the same transaction."""
-        with self._db.atomic("IMMEDIATE"):
+        with self._db.writing():
             stored = silences.start(self._conn(), silence)
             self._mark_applied(action_id, silence.created_at)
         return stored
 
     def end_silences(self, ids: Sequence[int], at: float, reason: str, action_id: int | None = None) -> None:
         """End the given silences (already ended ones stay as they were)."""
-        with self._db.atomic("IMMEDIATE"):
+        with self._db.writing():
             silences.end(self._conn(), ids, at, reason)
             self._mark_applied(action_id, at)
 
@@ -416,7 +474,10 @@ class Store:
         return retention.reclaim(self._db, max_pages)
 
     def free_pages(self) -> tuple[int, bool]:
-        """(free pages in the file, whether they can be handed back: auto_vacuum is INCREMENTAL)."""
+        """(free pages in the file, whether they can be handed back: auto_vacuum is INCREMENTAL).
+        PostgreSQL has no file of its own to shrink here (autovacuum reuses space): (0, True)."""
+        if not self._db.dialect.file_pages:
+            return 0, True
         incremental = int(self._conn().execute("PRAGMA auto_vacuum").fetchone()[0]) == 2
         return retention.free_pages(self._db), incremental
 
@@ -425,6 +486,10 @@ class Store:
         retention.checkpoint(self._db, truncate)
 
     def schema_version(self) -> int:
+        if self.backend == "postgresql":
+            from shiptrack_tui.storage import pg_schema
+
+            return pg_schema.schema_version(self._db)  # type: ignore[arg-type]
         from shiptrack_tui.storage.migrations import schema_version
 
-        return schema_version(self._db)
+        return schema_version(self._db)  # type: ignore[arg-type]

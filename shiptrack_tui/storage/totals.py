@@ -12,13 +12,13 @@ monitor's totals are an hour or two behind).
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Final
 
 from shiptrack_tui.storage import histograms
+from shiptrack_tui.storage.dialect import Connection
 from shiptrack_tui.storage.histograms import LANE_BITS
+from shiptrack_tui.storage.spans import decompose
 
 TOTAL_HOURS: Final = (23, 167, 719)  # whole hours in the 24h, 7d and 30d windows
 MAX_STEP_HOURS: Final = 24  # a longer step recomputes (see advance)
@@ -52,22 +52,20 @@ def _add_rows(total: Sum, rows: Iterable[tuple[int, int, int, int, bytes]], sign
         total[4] += sign * histograms.to_packed(blob)
 
 
-def _add_hours(conn: sqlite3.Connection, monitor_id: int, total: Sum, first: int, stop: int,
+def _add_hours(conn: Connection, monitor_id: int, total: Sum, first: int, stop: int,
                sign: int = 1) -> None:
     if first < stop:
         _add_rows(total, conn.execute(_HOURS, (monitor_id, 1, first, stop)), sign)
 
 
-def _recompute(conn: sqlite3.Connection, monitor_id: int, first: int, stop: int) -> Sum:
-    from shiptrack_tui.storage.rollups import decompose
-
+def _recompute(conn: Connection, monitor_id: int, first: int, stop: int) -> Sum:
     total: Sum = [0, 0, 0, 0, 0]
     for span, low, high in decompose(first, stop, stop):
         _add_rows(total, conn.execute(_HOURS, (monitor_id, span, low, high)), 1)
     return total
 
 
-def advance(conn: sqlite3.Connection, monitor_id: int, old_rolled: int | None, new_rolled: int,
+def advance(conn: Connection, monitor_id: int, old_rolled: int | None, new_rolled: int,
             late: Sequence[tuple[int, int, int, int, int, int]]) -> None:
     """Bring a monitor's totals to `new_rolled`; call after its rollup rows are written.
 
@@ -97,19 +95,20 @@ def advance(conn: sqlite3.Connection, monitor_id: int, old_rolled: int | None, n
     conn.executemany(_UPSERT, rows)
 
 
-def read(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, dict[int, StoredTotal]]:
+def read(conn: Connection, ids: Sequence[int]) -> dict[int, dict[int, StoredTotal]]:
     """Every stored total of the given monitors: {monitor_id: {hours: total}}."""
     found: dict[int, dict[int, StoredTotal]] = {}
+    dialect = conn.dialect
     query = ("SELECT monitor_id, hours, through_hour, up, degraded, down, maintenance, hist "
-             "FROM window_total WHERE monitor_id IN (SELECT value FROM json_each(?))")
+             f"FROM window_total WHERE {dialect.in_list('monitor_id')}")
     to_packed = histograms.to_packed
     for monitor_id, hours, through, up, degraded, down, maintenance, blob in conn.execute(
-            query, (json.dumps(list(ids)),)):
+            query, (dialect.values(ids),)):
         found.setdefault(monitor_id, {})[hours] = (through, up, degraded, down, maintenance, to_packed(blob))
     return found
 
 
-def rebuild(conn: sqlite3.Connection) -> None:
+def rebuild(conn: Connection) -> None:
     """Totals for every monitor that has folded hours (the schema 3 migration)."""
     for monitor_id, rolled in conn.execute(
             "SELECT id, rolled_hour FROM monitor WHERE rolled_hour IS NOT NULL").fetchall():

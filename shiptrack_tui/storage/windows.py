@@ -18,9 +18,7 @@ it is read in one snapshot (a read transaction), so totals and hour rows agree.
 
 from __future__ import annotations
 
-import json
 import math
-import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -28,18 +26,20 @@ from dataclasses import dataclass
 from shiptrack_tui.core.model import WindowStats
 from shiptrack_tui.core.stats import FLOOR_MS, GROWTH, exact_percentile, histogram_percentile, uptime_percent
 from shiptrack_tui.storage import histograms, totals
-from shiptrack_tui.storage.codec import EXCLUDED, HOUR, OUTCOME_MASK, to_ms
+from shiptrack_tui.storage.codec import DOWN_CODE, EXCLUDED, HOUR, OUTCOME_MASK, to_ms
+from shiptrack_tui.storage.dialect import Connection, snapshot
 from shiptrack_tui.storage.histograms import WindowHistogram
-from shiptrack_tui.storage.rollups import DOWN_CODE, decompose
+from shiptrack_tui.storage.spans import decompose
 
 HOUR_MS = HOUR * 1000
 LOG_GROWTH = math.log(GROWTH)  # as core.stats computes it
 MAX_FIXUP_HOURS = 6  # hour rows a window may add to or take from a stored total
 
+# {ids}: the monitor ids, as the connection's dialect binds a list (dialect.in_list)
 _RAW = ('SELECT monitor_id, code, latency_us FROM "check" '
-        "WHERE monitor_id IN (SELECT value FROM json_each(?)) AND at_ms >= ? AND at_ms <= ?")
+        "WHERE {ids} AND at_ms >= ? AND at_ms <= ?")
 _BLOCKS = ("SELECT monitor_id, up, degraded, down, maintenance, hist FROM rollup "
-           "WHERE monitor_id IN (SELECT value FROM json_each(?)) AND span = ? AND hour >= ? AND hour < ?")
+           "WHERE {ids} AND span = ? AND hour >= ? AND hour < ?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,8 +173,11 @@ def _counts(latency_us: int | None, code: int) -> bool:
 class _Reader:
     """Runs each query once for all monitors, adding rows into the tallies it is given."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self.dialect = conn.dialect
+        ids = self.dialect.in_list("monitor_id")
+        self.raw_sql, self.blocks_sql = _RAW.format(ids=ids), _BLOCKS.format(ids=ids)
 
     def raw(self, into: dict[int, WindowTally], ids: Iterable[int], low_ms: int, high_ms: int,
             sign: int = 1) -> None:
@@ -183,7 +186,8 @@ class _Reader:
             return
         # WindowTally.add_check inlined: a status call reads tens of thousands of edge rows.
         log, floor_ms, log_growth = math.log, FLOOR_MS, LOG_GROWTH
-        for monitor_id, code, latency_us in self.conn.execute(_RAW, (json.dumps(ids), low_ms, high_ms)):
+        for monitor_id, code, latency_us in self.conn.execute(self.raw_sql, (self.dialect.values(ids), low_ms,
+                                                                          high_ms)):
             tally = into[monitor_id]
             if code & EXCLUDED:
                 tally.maintenance += sign
@@ -212,7 +216,7 @@ class _Reader:
         if not ids or first >= stop:
             return
         for monitor_id, up, degraded, down, maintenance, blob in self.conn.execute(
-            _BLOCKS, (json.dumps(ids), span, first, stop)
+            self.blocks_sql, (self.dialect.values(ids), span, first, stop)
         ):
             if sign < 0:
                 into[monitor_id].subtract_row(up, degraded, down, maintenance, blob)
@@ -259,14 +263,11 @@ def _folded_until(subject: Subject) -> int | None:
     return None if subject.rolled_hour is None else subject.rolled_hour + 1
 
 
-def window_stats_many(conn: sqlite3.Connection, subjects: Sequence[Subject], now: float,
+def window_stats_many(conn: Connection, subjects: Sequence[Subject], now: float,
                       windows: Sequence[float],
                       cache: SegmentCache | None = None) -> list[dict[int, WindowStats]]:
     """WindowStats over [now - w, now] for each window w (seconds) and subject, by monitor id."""
-    own = not conn.in_transaction
-    if own:
-        conn.execute("BEGIN")  # one snapshot: totals and hour rows from the same commit
-    try:
+    with snapshot(conn):  # totals and hour rows from the same commit
         stored, plans = _plan(conn, subjects, now, windows)
         slow = [subject for subject in subjects if subject.monitor_id not in plans]
         fast = [subject for subject in subjects if subject.monitor_id in plans]
@@ -274,9 +275,6 @@ def window_stats_many(conn: sqlite3.Connection, subjects: Sequence[Subject], now
         if fast:
             for window, found in _from_totals(conn, fast, plans, now, windows, stored).items():
                 results.setdefault(window, {}).update(found)
-    finally:
-        if own:
-            conn.execute("COMMIT")
     return [results.get(window, {}) for window in windows]
 
 
@@ -325,7 +323,7 @@ def _whole_hours(now: float, windows: Sequence[float]) -> dict[float, Span]:
     return spans
 
 
-def _plan(conn: sqlite3.Connection, subjects: Sequence[Subject], now: float, windows: Sequence[float],
+def _plan(conn: Connection, subjects: Sequence[Subject], now: float, windows: Sequence[float],
           ) -> tuple[dict[int, dict[int, totals.StoredTotal]], dict[int, dict[float, Plan]]]:
     """Which monitors can take every window's whole hours from a stored total, and how."""
     needs = _whole_hours(now, windows)
@@ -362,7 +360,7 @@ def _plan(conn: sqlite3.Connection, subjects: Sequence[Subject], now: float, win
     return stored, plans
 
 
-def _from_totals(conn: sqlite3.Connection, subjects: Sequence[Subject], plans: dict[int, dict[float, Plan]],
+def _from_totals(conn: Connection, subjects: Sequence[Subject], plans: dict[int, dict[float, Plan]],
                  now: float, windows: Sequence[float],
                  stored: dict[int, dict[int, totals.StoredTotal]] | None = None,
                  ) -> dict[float, dict[int, WindowStats]]:
@@ -403,7 +401,7 @@ def _from_totals(conn: sqlite3.Connection, subjects: Sequence[Subject], plans: d
     return results
 
 
-def _from_blocks(conn: sqlite3.Connection, subjects: Sequence[Subject], now: float,
+def _from_blocks(conn: Connection, subjects: Sequence[Subject], now: float,
                  windows: Sequence[float], cache: SegmentCache | None) -> dict[float, dict[int, WindowStats]]:
     """Windows from aligned rollup blocks (see window_stats_many).
 
@@ -435,7 +433,7 @@ def _from_blocks(conn: sqlite3.Connection, subjects: Sequence[Subject], now: flo
     return results
 
 
-def latency_series(conn: sqlite3.Connection, monitor_id: int, since: float, until: float,
+def latency_series(conn: Connection, monitor_id: int, since: float, until: float,
                    points: int) -> list[float | None]:
     """Median latency per equal slice of [since, until]; None where a slice has no data.
 

@@ -33,15 +33,13 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Literal
+from typing import Final, Literal, Protocol
 
 from shiptrack_tui.core.vitals import BATCH_BOUNDS, COMMIT_BOUNDS, Buckets, StorageVitals
 from shiptrack_tui.storage.outage import Outage, describe, is_transient, is_unreachable
 from shiptrack_tui.storage.pipeline import PipelineWrite
-
-if TYPE_CHECKING:
-    from shiptrack_tui.storage.store import Store
 
 log = logging.getLogger("shiptrack.storage")
 
@@ -55,6 +53,14 @@ RETRY_CAP: Final = 2.0
 STALL_SECONDS: Final = 5.0
 """A batch that has not committed after this long counts as a stall even before it fails."""
 DROP_LOG_EVERY: Final = 10.0
+
+
+class BatchSink(Protocol):
+    """What the writer needs of a store (storage.Store is one): no import of store.py here."""
+
+    def connection_context(self) -> AbstractContextManager[object]: ...
+
+    def commit_batch(self, writes: Sequence[PipelineWrite]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +87,7 @@ class Writer:
 
     def __init__(
         self,
-        store: Store,
+        store: BatchSink,
         *,
         max_batch: int = MAX_BATCH,
         on_commit: Callable[[Sequence[PipelineWrite]], None] | None = None,

@@ -1,0 +1,85 @@
+"""What differs between the two backends' SQL, as one small object per backend.
+
+Every query module writes the shared form (`?` parameters, `ON CONFLICT`, `RETURNING id`, CASE
+instead of scalar MAX) and asks the connection it was handed (`conn.dialect`) for the few
+fragments that differ. The SQLite dialect lives in storage/db.py, the PostgreSQL one in
+storage/postgres.py.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+Backend = Literal["sqlite", "postgresql"]
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    name: Backend
+    list_membership: str
+    """`{column}` is in the list bound to the one `{param}` placeholder (see `in_list`)."""
+    begin_read: str
+    """Starts a read transaction that sees one snapshot for all its statements."""
+    json_lists: bool
+    """Lists are bound as one JSON text (SQLite's json_each) rather than as an array."""
+    file_pages: bool
+    """The database is a file with pages to reclaim and a WAL to checkpoint (SQLite)."""
+
+    def in_list(self, column: str, param: str = "?") -> str:
+        """SQL that holds when `column` is one of the values bound to `param` (see `values`)."""
+        return self.list_membership.format(column=column, param=param)
+
+    def values(self, items: Iterable[object]) -> object:
+        """The parameter to bind for an `in_list` placeholder."""
+        return json.dumps(list(items)) if self.json_lists else list(items)
+
+
+SQLITE = Dialect("sqlite", "{column} IN (SELECT value FROM json_each({param}))", "BEGIN", True, True)
+POSTGRESQL = Dialect("postgresql", "{column} = ANY({param})",
+                     "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", False, False)
+
+
+class Connection(Protocol):
+    """What the query modules use of a connection: sqlite3's, or postgres.PgConnection."""
+
+    @property
+    def dialect(self) -> Dialect: ...
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> Any: ...
+
+    def executemany(self, sql: str, parameters: Any, /) -> Any: ...
+
+
+@contextmanager
+def snapshot(conn: Connection) -> Iterator[None]:
+    """Run the statements inside in one read snapshot (the caller's, when a transaction is open)."""
+    if conn.in_transaction:
+        yield
+        return
+    conn.execute(conn.dialect.begin_read)
+    try:
+        yield
+    finally:
+        conn.execute("COMMIT")
+
+
+class Database(Protocol):
+    """What query modules use of a whole database: db.TrackedDatabase or postgres.PgDatabase."""
+
+    @property
+    def dialect(self) -> Dialect: ...
+
+    def execute_sql(self, sql: str, params: Any = ...) -> Any: ...
+
+    def connection(self) -> Any: ...
+
+    def writing(self) -> AbstractContextManager[Any]: ...
+
+    def reading(self) -> AbstractContextManager[Any]: ...

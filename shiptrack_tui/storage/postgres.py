@@ -1,0 +1,327 @@
+"""The PostgreSQL backend: connections that speak the shared SQL, transactions, LISTEN/NOTIFY.
+
+psycopg 3 directly (not peewee): the query modules hand SQL to a connection's `execute`, and a
+thin wrapper (`PgConnection`) is all they need on PostgreSQL: it takes the shared `?` and `?N`
+placeholders, says which dialect it speaks, and turns psycopg's errors into the peewee errors
+the SQLite side raises (so the writer retries an `OperationalError`, whichever backend).
+
+Every thread gets its own connection, in autocommit mode: a statement outside `writing()` or
+`reading()` commits on its own, as on SQLite. `writing()` is a READ COMMITTED transaction that
+ends with `NOTIFY shiptrack_changes`, so attached readers learn of it (`data_version`). A
+connection the server dropped is discarded after the call that failed on it; the next call
+connects again.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Final
+
+import peewee
+import psycopg
+from psycopg import pq
+
+from shiptrack_tui.storage.dialect import POSTGRESQL, Dialect
+
+CHANNEL: Final = "shiptrack_changes"
+CONNECT_TIMEOUT_SECONDS: Final = 10
+_TOKENS: Final = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|\?(\d*)|%""")
+
+
+@lru_cache(maxsize=1024)
+def translate(sql: str) -> tuple[str, tuple[int, ...] | None]:
+    """The statement with `?` / `?N` as psycopg's `%s`; for `?N`, the parameter order to bind."""
+    order: list[int] = []
+    numbered = False
+
+    def swap(match: re.Match[str]) -> str:
+        nonlocal numbered
+        text = match.group(0)
+        if text == "%":
+            return "%%"
+        if not text.startswith("?"):
+            return text  # a quoted string or identifier
+        if match.group(1):
+            numbered = True
+            order.append(int(match.group(1)) - 1)
+        else:
+            order.append(len(order))
+        return "%s"
+
+    return _TOKENS.sub(swap, sql), tuple(order) if numbered else None
+
+
+def _bind(order: tuple[int, ...] | None, params: Sequence[Any]) -> Sequence[Any]:
+    return params if order is None else [params[index] for index in order]
+
+
+def _translated_error(error: psycopg.Error) -> peewee.PeeweeException:
+    """The peewee error the SQLite side would raise for this kind of failure."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if isinstance(error, psycopg.IntegrityError):
+        return peewee.IntegrityError(text)
+    if isinstance(error, psycopg.OperationalError | psycopg.InterfaceError):
+        return peewee.OperationalError(text)  # the server went away, a lock timed out, a deadlock
+    if isinstance(error, psycopg.ProgrammingError):
+        return peewee.ProgrammingError(text)
+    return peewee.DatabaseError(text)
+
+
+class PgConnection:
+    """One psycopg connection with sqlite3's calling convention (`?` placeholders)."""
+
+    dialect: Final[Dialect] = POSTGRESQL
+
+    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+        self.raw = raw
+        self.backend_pid = raw.info.backend_pid
+
+    @property
+    def usable(self) -> bool:
+        return not (self.raw.closed or self.raw.broken) and self.raw.pgconn.status == pq.ConnStatus.OK
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw.info.transaction_status != pq.TransactionStatus.IDLE
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
+        query, order = translate(sql)
+        try:
+            return self.raw.execute(query, _bind(order, params))  # type: ignore[arg-type]
+        except psycopg.Error as error:
+            raise _translated_error(error) from error
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> psycopg.Cursor[Any]:
+        query, order = translate(sql)
+        cursor = self.raw.cursor()
+        rows = list(rows)
+        if rows:
+            try:
+                cursor.executemany(query, [_bind(order, row) for row in rows])  # type: ignore[arg-type]
+            except psycopg.Error as error:
+                raise _translated_error(error) from error
+        return cursor
+
+    def rollback_quietly(self) -> None:
+        """End a failed transaction; nothing to do on a connection the server dropped."""
+        if self.usable and self.in_transaction:
+            with suppress(psycopg.Error):
+                self.raw.execute("ROLLBACK")
+
+    def close(self) -> None:
+        with suppress(psycopg.Error):
+            self.raw.close()
+
+
+def read_password(password_file: Path | None) -> str | None:
+    """The first line of `password_file` (None without one: libpq's usual places apply)."""
+    if password_file is None:
+        return None
+    lines = Path(password_file).expanduser().read_text().splitlines()
+    return lines[0].strip() if lines else ""
+
+
+class PgDatabase:
+    """Per-thread PostgreSQL connections to one database, with the surface `Store` uses."""
+
+    backend: Final = "postgresql"
+    dialect: Final[Dialect] = POSTGRESQL
+
+    def __init__(self, url: str, password: str | None = None,
+                 connect_timeout: float = CONNECT_TIMEOUT_SECONDS) -> None:
+        self.url = url
+        self._password = password
+        self._connect_timeout = max(1, round(connect_timeout))
+        self._local = threading.local()
+        self._opened: dict[PgConnection, threading.Thread] = {}
+        self._opened_lock = threading.Lock()
+        self._listen_lock = threading.Lock()
+        self._listener: psycopg.Connection[Any] | None = None
+        self._version = 0
+        self._depth = threading.local()
+
+    # -- connections ------------------------------------------------------------------------------
+    def _connect(self) -> PgConnection:
+        kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": self._connect_timeout}
+        if self._password is not None:
+            kwargs["password"] = self._password
+        try:
+            raw = psycopg.connect(self.url, **kwargs)
+        except psycopg.Error as error:
+            raise _translated_error(error) from error
+        return PgConnection(raw)
+
+    def connection(self) -> PgConnection:
+        """This thread's connection, (re)connecting when it has none or the server dropped it."""
+        conn: PgConnection | None = getattr(self._local, "conn", None)
+        if conn is not None and conn.usable:
+            return conn
+        if conn is not None:
+            self._forget(conn)
+        conn = self._connect()
+        self._local.conn = conn
+        with self._opened_lock:
+            orphans = [old for old, thread in self._opened.items() if not thread.is_alive()]
+            for old in orphans:
+                del self._opened[old]
+            self._opened[conn] = threading.current_thread()
+        for old in orphans:
+            old.close()
+        return conn
+
+    def _forget(self, conn: PgConnection) -> None:
+        with self._opened_lock:
+            self._opened.pop(conn, None)
+        conn.close()
+        if getattr(self._local, "conn", None) is conn:
+            self._local.conn = None
+
+    @contextmanager
+    def connection_context(self) -> Iterator[None]:
+        """This thread's connection for a block of work, closed after (thread workers)."""
+        try:
+            yield
+        finally:
+            conn = getattr(self._local, "conn", None)
+            if conn is not None:
+                self._forget(conn)
+
+    def close_all(self) -> None:
+        """Close every connection still open, whichever thread opened it, and the listener."""
+        with self._opened_lock:
+            opened, self._opened = list(self._opened), {}
+        for conn in opened:
+            conn.close()
+        self._local = threading.local()
+        with self._listen_lock:
+            if self._listener is not None:
+                self._listener.close()
+                self._listener = None
+
+    @property
+    def open_connections(self) -> int:
+        with self._opened_lock:
+            return len(self._opened)
+
+    def execute_sql(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
+        return self.connection().execute(sql, params)
+
+    def table_exists(self, name: str) -> bool:
+        row = self.execute_sql("SELECT to_regclass(?) IS NOT NULL", (f'public."{name}"',)).fetchone()
+        return bool(row and row[0])
+
+    # -- transactions -----------------------------------------------------------------------------
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """A READ COMMITTED write transaction that tells listeners when it commits (nests as a
+        savepoint). Races are settled by ON CONFLICT and row locks in the statements themselves."""
+        conn = self.connection()
+        depth = getattr(self._depth, "value", 0)
+        if conn.in_transaction:
+            name = f"shiptrack_{depth}"
+            conn.execute(f"SAVEPOINT {name}")
+            self._depth.value = depth + 1
+            try:
+                yield
+            except BaseException:
+                if conn.usable:
+                    conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                raise
+            else:
+                conn.execute(f"RELEASE SAVEPOINT {name}")
+            finally:
+                self._depth.value = depth
+            return
+        conn.execute("BEGIN")
+        self._depth.value = 1
+        try:
+            yield
+            conn.execute(f"NOTIFY {CHANNEL}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.rollback_quietly()
+            raise
+        finally:
+            self._depth.value = 0
+            if not conn.usable:
+                self._forget(conn)
+
+    def atomic(self, _mode: str | None = None) -> Any:
+        """`writing()` under peewee's name, for callers written against SQLite."""
+        return self.writing()
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """One snapshot for the statements inside (REPEATABLE READ, read only)."""
+        conn = self.connection()
+        if conn.in_transaction:
+            yield
+            return
+        conn.execute(POSTGRESQL.begin_read)
+        try:
+            yield
+        finally:
+            if conn.usable:
+                conn.execute("COMMIT")
+            else:
+                self._forget(conn)
+
+    # -- change notifications ---------------------------------------------------------------------
+    def _listening(self) -> psycopg.Connection[Any]:
+        """The listener connection (listen lock held), (re)connected when needed."""
+        listener = self._listener
+        if listener is not None and not (listener.closed or listener.broken):
+            return listener
+        if listener is not None:
+            listener.close()
+        self._listener = None
+        listener = self._connect().raw
+        listener.execute(f"LISTEN {CHANNEL}")
+        self._listener = listener
+        self._version += 1  # anything may have changed while nobody listened
+        return listener
+
+    def _drain(self, timeout: float) -> int:
+        """Count notifications from other connections, waiting up to `timeout` for the first."""
+        own = getattr(self._local, "conn", None)
+        own_pid = own.backend_pid if own is not None else None
+        try:
+            listener = self._listening()
+            seen = 0
+            for notify in listener.notifies(timeout=timeout, stop_after=1):
+                if notify.pid != own_pid:
+                    seen += 1
+            if seen:  # take whatever else is already waiting, without blocking
+                seen += sum(1 for notify in listener.notifies(timeout=0) if notify.pid != own_pid)
+        except psycopg.Error as error:
+            if self._listener is not None:
+                self._listener.close()
+                self._listener = None
+            raise _translated_error(error) from error
+        self._version += seen
+        return seen
+
+    def data_version(self) -> int:
+        """A number that changes when another connection commits a write (LISTEN/NOTIFY)."""
+        with self._listen_lock:
+            self._drain(0)
+            return self._version
+
+    def wait_for_change(self, timeout: float) -> bool:
+        """Block until another connection commits a write (True) or `timeout` passes (False)."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        with self._listen_lock:
+            self._listening()
+            before = self._version
+            while self._version == before:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._drain(remaining)
+            return True
