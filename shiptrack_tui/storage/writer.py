@@ -60,7 +60,9 @@ class BatchSink(Protocol):
 
     def connection_context(self) -> AbstractContextManager[object]: ...
 
-    def commit_batch(self, writes: Sequence[PipelineWrite]) -> None: ...
+    def commit_batch(self, writes: Sequence[PipelineWrite], mark: tuple[str, int] | None = None) -> bool:
+        """Store the batch; False when its `mark` was already stored (see storage/batches.py)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
