@@ -5,17 +5,30 @@ readiness says so meanwhile. And a connection lost during COMMIT is retried exac
 
 from __future__ import annotations
 
+import logging
+import os
+import re
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
+import httpx
 import pytest
 from pg_proxy import PgProxy
 from postgres_server import PostgresServer
+from receiver import Receiver
 from storage_helpers import T0, Feed, check
 from waiting import wait_for
 
-from shiptrack_tui.core.model import Outcome, TimelineKind
+from shiptrack_tui.config import Config, NotifySettings
+from shiptrack_tui.config.settings import HttpSettings
+from shiptrack_tui.core.model import MonitorSpec, Outcome, TimelineKind
+from shiptrack_tui.demo import DemoTargetsThread
+from shiptrack_tui.engine import Engine, EngineThread
 from shiptrack_tui.storage import PipelineWrite, Store, Writer
 from shiptrack_tui.storage.outage import is_transient, is_unreachable
+from shiptrack_tui.web import bind, start_http
 
 
 @pytest.fixture
@@ -99,3 +112,114 @@ def test_a_mark_is_claimed_once_on_sqlite_too(tmp_path) -> None:
         assert _count(store, "SELECT COUNT(*) FROM timeline WHERE kind = ?", TimelineKind.NOTE.value) == 2
     finally:
         store.close()
+
+
+# -- the engine through an outage ---------------------------------------------------------------
+
+@dataclass
+class OutageFigures:
+    outage_s: float
+    checks_during: int  # checks the engine made while PostgreSQL was down
+    held_peak: int  # writes held in memory at the peak
+    drained_s: float  # from the server's start to every held write stored
+    checks: int
+    rows: int
+
+
+def ride_out_an_outage(tmp_path: Path, caplog: pytest.LogCaptureFixture, outage: float, monitors: int = 200,
+                       interval: float = 1.0) -> OutageFigures:
+    """An engine checking `monitors` loopback targets every `interval` s on a private PostgreSQL
+    server, the server stopped for `outage` s; everything the engine produced is then checked."""
+    server = PostgresServer()
+    server.start()
+    targets = DemoTargetsThread()
+    targets.start()
+    receiver = Receiver()
+    url = server.create_database()
+    store = Store.open(url)
+    specs = [MonitorSpec(name=f"m{i:03d}", url=f"{targets.base_url}/t/m{i:03d}", interval=interval,
+                         timeout=2.0) for i in range(monitors)]
+    specs.append(MonitorSpec(name="flaky", url=f"{targets.base_url}/t/flaky", interval=0.5, timeout=1.0,
+                             failure_threshold=2, recovery_threshold=2))
+    http = HttpSettings(host="127.0.0.1", port=0, token=None, token_source="test")
+    config = Config(path=tmp_path / "none.toml", monitors=tuple(specs), http=http,
+                    notify=NotifySettings(urls=(receiver.url("hook"),)))
+    engine = Engine(config, store)
+    thread = EngineThread(engine)
+    web = start_http(bind("127.0.0.1", 0), http, url, config=lambda: engine.config,  # type: ignore[arg-type]
+                     vitals=engine.vitals, wake=engine.wake, engine_loop=engine.call_soon)
+    client = httpx.Client(base_url=web.url, timeout=10)
+    caplog.set_level(logging.INFO, logger="shiptrack")
+    try:
+        thread.start()
+        wait_for(lambda: client.get("/health/ready").status_code == 200, what="the engine ready")
+        wait_for(lambda: _count(store, 'SELECT COUNT(*) FROM "check"') >= monitors, what="checks stored")
+
+        server.stop()  # fast: every session is terminated, then connections are refused
+        stopped = time.monotonic()
+        before = engine.counters.checks
+        targets.set_down("t/flaky")  # an incident opens while PostgreSQL is away
+        not_ready = wait_for(lambda: (r := client.get("/health/ready")).status_code == 503 and r,
+                             what="/health/ready to turn 503")
+        assert not_ready.json()["reason"].startswith("PostgreSQL unreachable for ")
+        wait_for(lambda: engine.states["flaky"].incident is not None, timeout=outage + 10,
+                 what="an incident opened during the outage")
+        held_peak = 0
+        while (left := outage - (time.monotonic() - stopped)) > 0:  # the outage is the scenario: it lasts
+            reply = client.get("/health/ready")
+            assert reply.status_code == 503, reply.text
+            held_peak = max(held_peak, engine.vitals().storage.queued)
+            time.sleep(min(left, 0.5))
+        reason = client.get("/health/ready").json()["reason"]
+        assert re.fullmatch(r"PostgreSQL unreachable for \d+s; [\d,]+ results held", reason), reason
+        checks_during = engine.counters.checks - before
+        assert checks_during >= monitors * (outage / interval) * 0.5  # the engine kept checking
+        assert held_peak >= checks_during * 0.9  # held in memory, not dropped
+
+        server.start()
+        started = time.monotonic()
+        wait_for(lambda: engine.vitals().storage.queued < monitors, timeout=60, what="held writes stored")
+        drained = time.monotonic() - started
+        wait_for(lambda: client.get("/health/ready").status_code == 200, timeout=30, what="ready again")
+        posts = receiver.wait_for(1, timeout=30)
+        wait_for(lambda: _count(store, "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NOT NULL") == 1,
+                 what="the OPEN recorded as delivered")
+    finally:
+        client.close()
+        thread.stop()
+        web.stop()
+    try:
+        writer = engine._writer
+        assert writer is not None and writer.dropped_checks == 0 and writer.dropped == 0
+        checks = engine.counters.checks
+        rows = _count(store, 'SELECT COUNT(*) FROM "check"')
+        assert rows == checks  # every result the engine produced, stored once (primary key)
+        tallied = _count(store, "SELECT COALESCE(SUM(up + degraded + down + maintenance), 0) FROM rollup "
+                         "WHERE span = 1")
+        assert tallied == checks  # no batch applied twice: the hour rollups agree with the rows
+        assert _count(store, "SELECT COUNT(*) FROM incident") == 1
+        assert _count(store, "SELECT COUNT(*) FROM timeline WHERE kind = 'opened'") == 1
+        assert _count(store, "SELECT COUNT(*) FROM outbox WHERE transition = 'open'") == 1
+        assert [post.title for post in posts] == [posts[0].title] and "flaky" in posts[0].title
+        assert len(receiver.posts) == 1  # recorded once delivered: never sent again
+        messages = [r.getMessage() for r in caplog.records]
+        assert sum(m.startswith("PostgreSQL unreachable: ") for m in messages) == 1, messages
+        assert sum(m.startswith("PostgreSQL reachable again after ") for m in messages) == 1, messages
+        return OutageFigures(outage, checks_during, held_peak, drained, checks, rows)
+    finally:
+        store.close()
+        receiver.close()
+        targets.stop()
+        server.destroy()
+
+
+def test_the_engine_rides_out_a_postgres_outage(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    figures = ride_out_an_outage(tmp_path, caplog, outage=15.0)
+    print(figures)
+
+
+@pytest.mark.skipif(not os.environ.get("SHIPTRACK_LONG_TESTS"),
+                    reason="a 60 s outage: set SHIPTRACK_LONG_TESTS=1 to run it")
+def test_the_engine_rides_out_a_60s_postgres_outage(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    figures = ride_out_an_outage(tmp_path, caplog, outage=60.0)
+    print(figures)

@@ -107,7 +107,8 @@ class Engine(OperatorActions, PushMonitors):
         self._max_pending = max_pending
         self._started_at = monotonic()
         self._config_applied = False
-        self.liveness = Liveness(heartbeat_path(store.path), notifier, self._states.values)
+        heartbeat = heartbeat_path(store.path) if store.path is not None else None  # none beside a URL
+        self.liveness = Liveness(heartbeat, notifier, self._states.values)
         self._init_push()
 
     # -- control, callable from any thread -------------------------------------------------
