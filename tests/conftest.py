@@ -57,3 +57,12 @@ def pg_url(postgres_server: PostgresServer) -> Iterator[str]:
     finally:
         if postgres_server.running:
             postgres_server.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
+    """Where a storage test keeps its database: a fresh SQLite file path, or a fresh PostgreSQL
+    database's URL. Tests taking it run once per backend."""
+    if request.param == "sqlite":
+        return tmp_path / "shiptrack.db"
+    return str(request.getfixturevalue("pg_url"))

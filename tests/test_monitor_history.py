@@ -128,8 +128,8 @@ def test_a_daemon_that_reads_the_renamed_file_by_itself_carries_the_history_over
 
 
 def test_a_rename_is_refused_when_the_file_kept_the_old_name_or_the_new_name_has_history(
-        tmp_path: Path) -> None:
-    db = tmp_path / "st.db"
+        store_target: str | Path) -> None:
+    db = store_target
     seed(db, (Plan("api", "uuu"), Plan("web", "uu")))
     store = Store.open(db)
     try:

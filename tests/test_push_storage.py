@@ -1,5 +1,6 @@
-"""Push monitors in SQLite (schema 8): generated tokens that last, pings deleted in the transaction
-that stores what they caused, a run's start kept with the state, and the migration from schema 7."""
+"""Push monitors in the database (schema 8; SQLite and PostgreSQL): generated tokens that last, pings
+deleted in the transaction that stores what they caused, a run's start kept with the state, and
+the migration from schema 7 (SQLite)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ def push(name: str, token: str | None = None) -> MonitorSpec:
     return MonitorSpec(name=name, url="push", push=True, interval=60.0, grace=60.0, push_token=token)
 
 
-def test_tokens_are_generated_once_and_a_configured_one_wins(tmp_path: Path) -> None:
-    path = tmp_path / "push.db"
+def test_tokens_are_generated_once_and_a_configured_one_wins(store_target: str | Path) -> None:
+    path = store_target
     store = Store.open(path)
     store.sync_monitors([push("backup"), push("report", CONFIGURED), spec("api")], T0)
     tokens = store.push_tokens()
@@ -38,16 +39,16 @@ def test_tokens_are_generated_once_and_a_configured_one_wins(tmp_path: Path) -> 
     store.close()
 
 
-def test_a_token_shown_before_any_engine_ran_is_the_one_the_engine_uses(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "push.db")
+def test_a_token_shown_before_any_engine_ran_is_the_one_the_engine_uses(store_target: str | Path) -> None:
+    store = Store.open(store_target)
     shown = store.ensure_push_token(push("backup"))  # `shiptrack monitor show` on a fresh database
     states = store.sync_monitors([push("backup")], T0)
     assert store.push_token("backup") == shown and states == {"backup": MonitorState()}
     store.close()
 
 
-def test_pings_wait_until_the_write_that_applies_them_commits(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "push.db")
+def test_pings_wait_until_the_write_that_applies_them_commits(store_target: str | Path) -> None:
+    store = Store.open(store_target)
     store.sync_monitors([push("backup")], T0)
     store.add_pings([("backup", T0, "start", None), ("backup", T0 + 5, "success", "12 files")])
     start, success = store.pending_pings()

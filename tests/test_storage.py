@@ -1,4 +1,5 @@
-"""The store on real SQLite files: schema, pipeline writes, incidents, restarts, actions, outbox."""
+"""The store on real SQLite files and real PostgreSQL databases: schema, pipeline writes, incidents,
+restarts, actions, outbox. Tests taking `store_target` (or `store`) run on both backends."""
 
 from __future__ import annotations
 
@@ -29,8 +30,8 @@ from shiptrack_tui.storage import SCHEMA_VERSION, PipelineWrite, StorageError, S
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    opened = Store.open(tmp_path / "shiptrack.db")
+def store(store_target: str | Path) -> Store:
+    opened = Store.open(store_target)
     yield opened
     opened.close()
 
@@ -145,8 +146,8 @@ def test_open_ack_resolve_writes_incident_rows_and_timeline(store: Store) -> Non
     assert store.load_states()["api"] == feed.state
 
 
-def test_restart_continues_exactly_where_it_stopped(tmp_path: Path) -> None:
-    path = tmp_path / "db.sqlite"
+def test_restart_continues_exactly_where_it_stopped(store_target: str | Path) -> None:
+    path = store_target
     store = Store.open(path)
     feed = Feed("api")
     _incident_lifecycle(store, feed)
@@ -283,15 +284,34 @@ def test_recent_checks_round_trip_newest_first(store: Store) -> None:
     assert store.recent_checks("nobody") == []
 
 
-def test_data_version_changes_when_another_connection_commits(tmp_path: Path) -> None:
-    path = tmp_path / "db.sqlite"
-    viewer, engine = Store.open(path), Store.open(path)
+def test_data_version_changes_when_another_connection_commits(store_target: str | Path) -> None:
+    viewer, engine = Store.open(store_target), Store.open(store_target)
     seen = viewer.data_version()
+    assert viewer.data_version() == seen
+    viewer.commit_batch([Feed("web").write(check("web", T0))])  # its own writes are no news to it
     assert viewer.data_version() == seen
     engine.commit_batch([Feed("api").write(check("api", T0))])
     assert viewer.data_version() != seen
     engine.close()
     viewer.close()
+
+
+def test_wait_for_change_returns_when_another_connection_commits(store_target: str | Path) -> None:
+    import threading
+    import time
+
+    viewer, engine = Store.open(store_target), Store.open(store_target)
+    assert viewer.wait_for_change(0.05) is False
+    timer = threading.Timer(0.2, lambda: engine.commit_batch([Feed("api").write(check("api", T0))]))
+    started = time.monotonic()
+    timer.start()
+    try:
+        assert viewer.wait_for_change(10) is True
+        assert time.monotonic() - started < 5
+    finally:
+        timer.join()
+        engine.close()
+        viewer.close()
 
 
 def test_a_version_1_database_gains_the_silence_table(tmp_path: Path, monkeypatch) -> None:
@@ -313,8 +333,8 @@ def test_a_version_1_database_gains_the_silence_table(tmp_path: Path, monkeypatc
     store.close()
 
 
-def test_silences_start_end_and_mark_their_actions_applied(tmp_path: Path) -> None:
-    path = tmp_path / "db.sqlite"
+def test_silences_start_end_and_mark_their_actions_applied(store_target: str | Path) -> None:
+    path = store_target
     store = Store.open(path)
     store.sync_monitors([spec("api", tags=("prod",))], T0)
     first = store.add_action(ActionKind("silence"), T0, monitor="api", note="1h tag:prod")
@@ -340,10 +360,10 @@ def test_silences_start_end_and_mark_their_actions_applied(tmp_path: Path) -> No
     reopened.close()
 
 
-def test_close_closes_the_connections_of_every_thread(tmp_path: Path) -> None:
+def test_close_closes_the_connections_of_every_thread(store_target: str | Path) -> None:
     import threading
 
-    store = Store.open(tmp_path / "db.sqlite")
+    store = Store.open(store_target)
     release = threading.Event()
     loaded = threading.Barrier(4)
 
@@ -367,5 +387,6 @@ def test_close_closes_the_connections_of_every_thread(tmp_path: Path) -> None:
     store.commit_batch([Feed("api").write(check("api", T0))])
     store.close()
     assert store._db.open_connections == 0
-    # The last connection out checkpoints and removes the log: nobody is left holding it.
-    assert not (tmp_path / "db.sqlite-wal").exists()
+    if store.backend == "sqlite":
+        # The last connection out checkpoints and removes the log: nobody is left holding it.
+        assert not Path(f"{store_target}-wal").exists()

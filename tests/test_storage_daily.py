@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import random
-import sqlite3
 from collections import Counter
 from pathlib import Path
 
-from http_helpers import incident_id, post_note, post_update
 from test_tui_seed import Plan, fold
 
 from shiptrack_tui.core.days import DayCounts, DayGrade, day_of, grade, pooled
@@ -57,10 +55,10 @@ def _expected(checks: list[CheckResult]) -> dict[int, DayCounts]:
     return {day: DayCounts(c["up"], c["degraded"], c["down"], c["maintenance"]) for day, c in tally.items()}
 
 
-def test_daily_counts_match_the_checks_day_by_day(tmp_path: Path) -> None:
+def test_daily_counts_match_the_checks_day_by_day(store_target: str | Path) -> None:
     rng = random.Random(7)
     checks = _checks(rng, END - 3.5 * DAY, END)
-    store = Store.open(tmp_path / "st.db")
+    store = Store.open(store_target)
     try:
         store.sync_monitors([MonitorSpec("api", "http://127.0.0.1:9/")], END - 4 * DAY)
         _store(store, checks)
@@ -74,8 +72,7 @@ def test_daily_counts_match_the_checks_day_by_day(tmp_path: Path) -> None:
         assert found["api"] == _expected(checks)
         assert sorted(found["api"]) == [today - 3, today - 2, today - 1, today]
         # The equality above covers the newest hour, which is not folded into the day block yet.
-        with sqlite3.connect(tmp_path / "st.db") as conn:
-            (rolled,) = conn.execute("SELECT rolled_hour FROM monitor WHERE name = 'api'").fetchone()
+        (rolled,) = store._conn().execute("SELECT rolled_hour FROM monitor WHERE name = 'api'").fetchone()
         assert rolled < max(check.at for check in checks) // 3600
         assert store.daily_counts(["api"], today, today + 1) == {"api": {today: _expected(checks)[today]}}
         assert store.daily_counts(["api"], today - 90, today - 10) == {"api": {}}
@@ -83,8 +80,8 @@ def test_daily_counts_match_the_checks_day_by_day(tmp_path: Path) -> None:
         store.close()
 
 
-def test_statuses_and_recent_incidents_read_only_what_is_asked(tmp_path: Path) -> None:
-    db = tmp_path / "st.db"
+def test_statuses_and_recent_incidents_read_only_what_is_asked(store_target: str | Path) -> None:
+    db = store_target
     end = END
     plans = (Plan("api", "u" * 10 + "x" * 5, interval=3600),
              Plan("web", "u" * 5 + "xxxx" + "u" * 30, interval=600),
@@ -94,11 +91,19 @@ def test_statuses_and_recent_incidents_read_only_what_is_asked(tmp_path: Path) -
         store.sync_monitors([MonitorSpec(p.name, f"http://127.0.0.1:9/{p.name}", interval=p.interval)
                              for p in plans], end - 30 * DAY)
         store.commit_batch([write for plan in plans for write in fold(plan, end)])
+        # Rows as the engine writes them for an update and a note (http_helpers does it on SQLite files).
+        (api,) = store._conn().execute("SELECT i.id FROM incident AS i JOIN monitor AS m ON "
+                                       "m.id = i.monitor_id WHERE m.name = 'api' AND i.state != 'resolved'"
+                                       ).fetchone()
+        store._conn().execute("INSERT INTO timeline (incident_id, at, kind, detail, by, status) "
+                              "VALUES (?, ?, 'update', ?, 'alice (cli)', ?)",
+                              (api, end - 100, "Rolled back", "identified"))
+        store._conn().execute("UPDATE incident SET status = ? WHERE id = ?", ("identified", api))
+        store._conn().execute("INSERT INTO timeline (incident_id, at, kind, detail, by) "
+                              "VALUES (?, ?, 'note', ?, ?)",
+                              (api, end - 50, "internal only", "bob (dashboard)"))
     finally:
         store.close()
-    api = incident_id(db, "api")
-    post_update(db, api, end - 100, "identified", "Rolled back")
-    post_note(db, api, end - 50, "internal only")
     store = Store.open(db)
     try:
         assert store.statuses(["api", "web", "db", "ghost"]) == {

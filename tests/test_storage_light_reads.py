@@ -11,8 +11,8 @@ from shiptrack_tui.core.model import ActionKind
 from shiptrack_tui.storage.pipeline import PipelineWrite
 
 
-def test_marks_change_only_for_the_monitor_that_was_checked(tmp_path: Path) -> None:
-    db = tmp_path / "marks.db"
+def test_marks_change_only_for_the_monitor_that_was_checked(store_target: str | Path) -> None:
+    db = store_target
     seed(db, WITH_INCIDENT, end=NOW - 60)
     with open_store(db) as store:
         timeline_before, before = store.monitor_marks()
@@ -25,8 +25,8 @@ def test_marks_change_only_for_the_monitor_that_was_checked(tmp_path: Path) -> N
     assert timeline_after == timeline_before  # no incident moved
 
 
-def test_timeline_id_moves_when_an_incident_changes(tmp_path: Path) -> None:
-    db = tmp_path / "timeline.db"
+def test_timeline_id_moves_when_an_incident_changes(store_target: str | Path) -> None:
+    db = store_target
     seed(db, WITH_INCIDENT)
     with open_store(db) as store:
         timeline_before, _ = store.monitor_marks()
@@ -41,8 +41,8 @@ def test_timeline_id_moves_when_an_incident_changes(tmp_path: Path) -> None:
     assert marks[incident.monitor][-1] == "acknowledged"
 
 
-def test_summaries_for_named_monitors_match_the_full_read(tmp_path: Path) -> None:
-    db = tmp_path / "named.db"
+def test_summaries_for_named_monitors_match_the_full_read(store_target: str | Path) -> None:
+    db = store_target
     seed(db, WITH_INCIDENT)
     with open_store(db) as store:
         full = {s.name: s for s in store.monitor_summaries(NOW, windows=("24h",))}

@@ -69,14 +69,20 @@ def _write_hours(store: Store, feeds: list[Feed], hours: int, every: float, seed
         store.commit_batch(batch)
 
 
-def _slow(monkeypatch: pytest.MonkeyPatch, store: Store, now: float) -> list:
+def _slow(monkeypatch: pytest.MonkeyPatch, store: Store, now: float,
+          target: str | Path | None = None) -> list:
     with monkeypatch.context() as patch:
         patch.setattr(windows_module, "MAX_FIXUP_HOURS", -1)  # every monitor reads blocks
-        return Store.open(store.path).monitor_summaries(now)
+        fresh = Store.open(target or store.path)
+        try:
+            return fresh.monitor_summaries(now)
+        finally:
+            fresh.close()
 
 
-def test_window_totals_give_what_the_blocks_give(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    store = Store.open(tmp_path / "db.sqlite")
+def test_window_totals_give_what_the_blocks_give(store_target: str | Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store.open(store_target)
     feeds = [Feed(f"m{i}") for i in range(3)]
     _write_hours(store, feeds, hours=33 * 24, every=900.0, seed=3, skip=frozenset({"m2"}))
     late = feeds[0].write(check("m0", T0 + 32 * 86400 + 5.0, Outcome.DOWN))  # lands in a folded hour
@@ -94,7 +100,7 @@ def test_window_totals_give_what_the_blocks_give(tmp_path: Path, monkeypatch: py
     end = T0 + 33 * 86400
     for now in (end - 1.0, end + 600.0, end + 2 * HOUR + 1.5, end - 3 * HOUR - 1800.0, end - 40 * HOUR,
                 end - 0.5 * HOUR, end + 9 * HOUR):
-        assert store.monitor_summaries(now) == _slow(monkeypatch, store, now), now
+        assert store.monitor_summaries(now) == _slow(monkeypatch, store, now, store_target), now
     store.close()
 
 
@@ -155,12 +161,12 @@ def test_a_schema_2_database_migrates_to_compact_rollups_and_totals(tmp_path: Pa
     store.close()
 
 
-def test_writer_gathers_a_trickle_into_few_transactions_and_flush_is_prompt(tmp_path: Path) -> None:
+def test_writer_gathers_a_trickle_into_few_transactions_and_flush_is_prompt(store_target: str | Path) -> None:
     import time
 
     from shiptrack_tui.storage import Writer
 
-    store = Store.open(tmp_path / "db.sqlite")
+    store = Store.open(store_target)
     writer = Writer(store, gather_seconds=0.05)
     feed = Feed("api")
     for i in range(40):  # ~500 writes/s, one at a time
@@ -181,10 +187,10 @@ def test_writer_gathers_a_trickle_into_few_transactions_and_flush_is_prompt(tmp_
     store.close()
 
 
-def test_a_full_writer_queue_blocks_submit_and_drops_nothing(tmp_path: Path) -> None:
+def test_a_full_writer_queue_blocks_submit_and_drops_nothing(store_target: str | Path) -> None:
     from shiptrack_tui.storage import Writer
 
-    store = Store.open(tmp_path / "db.sqlite")
+    store = Store.open(store_target)
     writer = Writer(store, max_pending=5, gather_seconds=0.0)
     feeds = [Feed(f"m{i}") for i in range(10)]
     for i in range(30):

@@ -1,5 +1,5 @@
 """Retention over months: what each `[storage] keep_*` removes, statistics once raw and hour data
-are gone, and schema versions frozen as they shipped."""
+are gone (on both backends), and SQLite schema versions frozen as they shipped."""
 
 from __future__ import annotations
 
@@ -65,8 +65,8 @@ def test_version_1_is_built_from_its_frozen_ddl_not_from_the_models(tmp_path: Pa
 
 # -- what retention removes -------------------------------------------------------------------
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    opened = Store.open(tmp_path / "shiptrack.db")
+def store(store_target: str | Path) -> Store:
+    opened = Store.open(store_target)
     yield opened
     opened.close()
 

@@ -108,9 +108,9 @@ def _write_hourly(store: Store, feed: Feed, results: list[CheckResult]) -> None:
     store.commit_batch(batch)
 
 
-def test_long_windows_from_folded_blocks_match_the_raw_history(tmp_path: Path) -> None:
+def test_long_windows_from_folded_blocks_match_the_raw_history(store_target: str | Path) -> None:
     results = _history(days=10, every=300.0, seed=5)
-    path = tmp_path / "db.sqlite"
+    path = store_target
     store = Store.open(path)
     feed = Feed("api")
     half = len(results) // 2
@@ -127,8 +127,8 @@ def test_long_windows_from_folded_blocks_match_the_raw_history(tmp_path: Path) -
     store.close()
 
 
-def test_blocks_of_every_span_sum_to_the_hours_they_cover(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "db.sqlite")
+def test_blocks_of_every_span_sum_to_the_hours_they_cover(store_target: str | Path) -> None:
+    store = Store.open(store_target)
     _write_hourly(store, Feed("api"), _history(days=9, every=600.0, seed=2))
     conn = store._conn()
     (rolled,) = conn.execute("SELECT rolled_hour FROM monitor").fetchone()
@@ -146,8 +146,8 @@ def test_blocks_of_every_span_sum_to_the_hours_they_cover(tmp_path: Path) -> Non
     store.close()
 
 
-def test_late_and_replayed_checks_in_folded_hours_keep_windows_exact(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "db.sqlite")
+def test_late_and_replayed_checks_in_folded_hours_keep_windows_exact(store_target: str | Path) -> None:
+    store = Store.open(store_target)
     results = _history(days=3, every=600.0, seed=9)
     feed = Feed("api")
     _write_hourly(store, feed, results)
@@ -164,8 +164,8 @@ def test_late_and_replayed_checks_in_folded_hours_keep_windows_exact(tmp_path: P
     store.close()
 
 
-def test_cached_settled_hours_match_a_fresh_reader(tmp_path: Path) -> None:
-    path = tmp_path / "db.sqlite"
+def test_cached_settled_hours_match_a_fresh_reader(store_target: str | Path) -> None:
+    path = store_target
     writer = Store.open(path)
     feeds = [Feed(f"m{i}") for i in range(3)]
     rng = random.Random(8)

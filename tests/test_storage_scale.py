@@ -1,4 +1,6 @@
-"""The store under load: concurrent writers, the batching writer, rollups, retention, size on disk."""
+"""The store under load: concurrent writers, the batching writer, rollups, retention, size on disk.
+
+Tests taking `store` run on SQLite and PostgreSQL; `sqlite_store` ones are about the file itself."""
 
 from __future__ import annotations
 
@@ -22,14 +24,21 @@ HOUR = 3600.0
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
+def store(store_target: str | Path) -> Store:
+    opened = Store.open(store_target)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Store:
     opened = Store.open(tmp_path / "shiptrack.db")
     yield opened
     opened.close()
 
 
-def test_two_stores_in_two_threads_write_concurrently_without_lock_errors(tmp_path: Path) -> None:
-    path = tmp_path / "db.sqlite"
+def test_two_stores_in_two_threads_write_concurrently_without_lock_errors(store_target: str | Path) -> None:
+    path = store_target
     stores = [Store.open(path), Store.open(path)]
     errors: list[BaseException] = []
 
@@ -83,7 +92,8 @@ def test_writer_batches_submissions_and_flush_waits_for_the_commit(store: Store)
         writer.submit(feeds[0].write(check("m0", T0 + 101)))
 
 
-def test_writer_retries_while_another_connection_holds_the_write_lock(store: Store) -> None:
+def test_writer_retries_while_another_connection_holds_the_write_lock(sqlite_store: Store) -> None:
+    store = sqlite_store
     hog = sqlite3.connect(store.path, timeout=0.05, isolation_level=None)
     hog.execute("BEGIN IMMEDIATE")
     fast = Store.open(store.path, busy_timeout=0.05)  # opens beside a writer; its commits fail fast
@@ -242,7 +252,7 @@ def _bulk_checks(store: Store, monitors: int, per_monitor: int, start: float = T
     rng = random.Random(11)
     conn = store._conn()
     with store._db.atomic("IMMEDIATE"):
-        ids = [conn.execute("INSERT INTO monitor (name) VALUES (?)", (f"m{i}",)).lastrowid
+        ids = [conn.execute("INSERT INTO monitor (name) VALUES (?) RETURNING id", (f"m{i}",)).fetchone()[0]
                for i in range(monitors)]
         rollups = RollupAccumulator()
         rows = []
@@ -258,7 +268,8 @@ def _bulk_checks(store: Store, monitors: int, per_monitor: int, start: float = T
         rollups.flush(conn)
 
 
-def test_raw_checks_take_at_most_40_bytes_each_on_disk(store: Store) -> None:
+def test_raw_checks_take_at_most_40_bytes_each_on_disk(sqlite_store: Store) -> None:
+    store = sqlite_store
     _bulk_checks(store, monitors=100, per_monitor=2000)
     store.checkpoint(truncate=True)
     conn = store._conn()
@@ -270,7 +281,8 @@ def test_raw_checks_take_at_most_40_bytes_each_on_disk(store: Store) -> None:
     assert total <= 45, total  # the whole file, rollups and all
 
 
-def test_writes_through_the_pipeline_stay_compact(store: Store) -> None:
+def test_writes_through_the_pipeline_stay_compact(sqlite_store: Store) -> None:
+    store = sqlite_store
     feeds = [Feed(f"m{i}") for i in range(50)]
     for step in range(40):
         store.commit_batch([f.write(check(f.monitor, T0 + step * 30.0 + i * 0.1, latency_ms=20.0 + i % 7))

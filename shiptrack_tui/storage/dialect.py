@@ -28,19 +28,29 @@ class Dialect:
     """Lists are bound as one JSON text (SQLite's json_each) rather than as an array."""
     file_pages: bool
     """The database is a file with pages to reclaim and a WAL to checkpoint (SQLite)."""
+    ordered_inserts: str
+    """Run first in a transaction whose new ids must commit in id order (readers take "every id
+    after the last one seen"): nothing on SQLite, whose writers already take turns; a table lock
+    on PostgreSQL, where concurrent transactions could commit ids out of order. `{table}`."""
 
     def in_list(self, column: str, param: str = "?") -> str:
         """SQL that holds when `column` is one of the values bound to `param` (see `values`)."""
         return self.list_membership.format(column=column, param=param)
+
+    def serialize_inserts(self, conn: Connection, table: str) -> None:
+        """Make this transaction's inserts into `table` commit in id order (see `ordered_inserts`)."""
+        if self.ordered_inserts:
+            conn.execute(self.ordered_inserts.format(table=table))
 
     def values(self, items: Iterable[object]) -> object:
         """The parameter to bind for an `in_list` placeholder."""
         return json.dumps(list(items)) if self.json_lists else list(items)
 
 
-SQLITE = Dialect("sqlite", "{column} IN (SELECT value FROM json_each({param}))", "BEGIN", True, True)
+SQLITE = Dialect("sqlite", "{column} IN (SELECT value FROM json_each({param}))", "BEGIN", True, True, "")
 POSTGRESQL = Dialect("postgresql", "{column} = ANY({param})",
-                     "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", False, False)
+                     "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", False, False,
+                     'LOCK TABLE "{table}" IN SHARE ROW EXCLUSIVE MODE')
 
 
 class Connection(Protocol):

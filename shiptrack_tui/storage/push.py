@@ -57,6 +57,9 @@ def token_of(conn: Connection, monitor: str) -> str | None:
 
 
 def add(conn: Connection, pings: Sequence[PingRow]) -> None:
+    """Store pings; call inside a write transaction. Their ids commit in order (the engine reads
+    "every ping after the last one it took")."""
+    conn.dialect.serialize_inserts(conn, "ping")
     conn.executemany("INSERT INTO ping (monitor, at, kind, message) VALUES (?, ?, ?, ?)", pings)
 
 

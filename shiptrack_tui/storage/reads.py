@@ -83,8 +83,9 @@ def latest_timeline_id(db: Database) -> int:
 def monitor_rows(db: Database, names: Collection[str] | None = None) -> list[MonitorRow]:
     """Monitors that are not removed, by name (only those in `names` when given)."""
     if names is not None and len(names) <= _NAMES_INLINE:
-        marks = ", ".join("?" * len(names))
-        cursor = db.execute_sql(_MONITORS.format(names=f" AND m.name IN ({marks})"), tuple(names))
+        dialect = db.dialect
+        cursor = db.execute_sql(_MONITORS.format(names=f" AND {dialect.in_list('m.name')}"),
+                                (dialect.values(names),))
     else:
         cursor = db.execute_sql(_MONITORS.format(names=""))
     found = []

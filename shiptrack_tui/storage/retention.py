@@ -145,7 +145,7 @@ def due(conn: Connection, now: float, keep: Retention) -> dict[str, int]:
         found[label] = count("SELECT COUNT(*) FROM rollup WHERE monitor_id IN (SELECT id FROM monitor) AND "
                              + _rollup_condition(span, keep.hour_cutoff(now, kept)))
     incidents = f"({_OLD_INCIDENTS})"
-    found["incident"] = count(f"SELECT COUNT(*) FROM {incidents}", now - keep.incidents)
+    found["incident"] = count(f"SELECT COUNT(*) FROM {incidents} AS old", now - keep.incidents)
     found["timeline"] = count(f"SELECT COUNT(*) FROM timeline WHERE incident_id IN {incidents}",
                               now - keep.incidents)
     cutoff = now - BOOKKEEPING_KEEP_SECONDS
