@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from shiptrack_tui.config import Config
     from shiptrack_tui.demo import DemoTargetsThread
     from shiptrack_tui.storage import Store
+    from shiptrack_tui.store_target import StoreTarget
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -57,43 +58,46 @@ def _use_display_zone(config: Config) -> None:
     set_display_zone(zone_named(config.display.timezone) if config.display.timezone else None)
 
 
-def _db_path(args: argparse.Namespace, config: Config | None = None) -> Path:
-    from shiptrack_tui.config import default_db_path
+def _target(args: argparse.Namespace, config: Config | None = None) -> StoreTarget:
+    """The store this command uses (store_target.resolve): --db, $SHIPTRACK_DB, [storage], default."""
+    from shiptrack_tui.store_target import resolve
 
-    if args.db:
-        return Path(args.db).expanduser()
-    return default_db_path(config)
+    return resolve(args.db, config)
 
 
-def _db_for_reading(args: argparse.Namespace) -> Path:
+def _db_for_reading(args: argparse.Namespace) -> StoreTarget:
     """Reading commands work without a config file; a broken one is still an error.
 
     With neither a config file nor a database of their own, they read the demo's database, so
     `shiptrack status` in another shell shows what `shiptrack --demo --daemon` is doing.
     """
+    from shiptrack_tui.store_target import explicit
+
     path = _config_path(args)
-    if args.db:
-        if path.exists():  # only for `[display] timezone`: --db needs no config, nor a valid one
+    if explicit(args.db):
+        config = None
+        if path.exists():  # for `[display] timezone` and a password_file: --db needs no valid config
             with contextlib.suppress(UsageError):
-                _load(args, check_urls=False)
-        return _db_path(args)
+                config = _load(args, check_urls=False)
+        return _target(args, config)
     if path.exists():
-        return _db_path(args, _load(args, check_urls=False))
-    default, demo = _db_path(args), _demo_db(args)
+        return _target(args, _load(args, check_urls=False))
+    default, demo = _target(args), _demo_db(args)
     return demo if not default.exists() and demo.exists() else default
 
 
-def _open_store(path: Path) -> Store:
-    from shiptrack_tui.storage import StorageError, Store
+def _open_store(target: StoreTarget) -> Store:
+    from shiptrack_tui.storage import StorageError
 
-    if not path.exists():
+    path = target.path
+    if path is not None and not path.exists():
         blocker = next((p for p in path.parents if p.exists()), None)
         if blocker is not None and not blocker.is_dir():  # no engine could create the file either
             raise StorageError(f"{path} cannot be created: {blocker} is a file, not a folder; "
                                "check the --db path.")
         raise RuntimeFailure(f"shiptrack: no database at {path} yet; start an engine to create it: "
                              "`shiptrack` (the dashboard), `shiptrack --daemon`, or `shiptrack --demo`")
-    return Store.open(path)
+    return target.open()
 
 
 # -- commands --------------------------------------------------------------------------------
@@ -118,19 +122,19 @@ def cmd_status(args: argparse.Namespace) -> int:
     from shiptrack_tui.heartbeat import engine_health
     from shiptrack_tui.report import status_json, status_table
 
-    db_path = _db_for_reading(args)
-    store = _open_store(db_path)
+    target = _db_for_reading(args)
+    store = _open_store(target)
     try:
         now = time.time()
         summaries = store.monitor_summaries(now)
         silences = store.active_silences()
     finally:
         store.close()
-    health = engine_health(db_path, now)  # a stalled database cannot say so itself: see heartbeat.py
+    health = engine_health(target.local, now)  # a stalled database cannot say so itself: see heartbeat.py
     if args.json:
         from shiptrack_tui.cli_services import config_index, services_config
 
-        in_services = config_index(services_config(args, db_path, _config_if_any(args))).by_monitor
+        in_services = config_index(services_config(args, target, _config_if_any(args))).by_monitor
         print(json.dumps(status_json(summaries, health, silences, now, in_services), indent=2))
         return EXIT_OK
     problem = health.problem() if health is not None else None
@@ -147,6 +151,11 @@ def _config_if_any(args: argparse.Namespace) -> Config | None:
     with contextlib.suppress(UsageError):
         return _load(args, check_urls=False)
     return None
+
+
+def _config_if_any_strict(args: argparse.Namespace) -> Config | None:
+    """The config when its file exists (a broken one is an error: exit 2), else None."""
+    return _load(args, check_urls=False) if _config_path(args).exists() else None
 
 
 def cmd_services(args: argparse.Namespace) -> int:
@@ -241,10 +250,10 @@ def _demo_config(args: argparse.Namespace) -> tuple[Config, DemoTargetsThread]:
     return config, targets
 
 
-def _demo_db(args: argparse.Namespace) -> Path:
-    from shiptrack_tui.config import default_db_path
+def _demo_db(args: argparse.Namespace) -> StoreTarget:
+    from shiptrack_tui.store_target import demo_target
 
-    return Path(args.db).expanduser() if args.db else default_db_path(None).with_name("demo.db")
+    return demo_target(args.db)
 
 
 def cmd_daemon(args: argparse.Namespace) -> int:
@@ -258,7 +267,7 @@ def cmd_daemon(args: argparse.Namespace) -> int:
         finally:
             targets.stop()
     config = _load(args)
-    return run_daemon(config, _db_path(args, config), reload_config=lambda: _load_reloaded(args))
+    return run_daemon(config, _target(args, config), reload_config=lambda: _load_reloaded(args))
 
 
 def _load_reloaded(args: argparse.Namespace) -> Config:
@@ -283,18 +292,19 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     try:
         config = _load(args)
     except UsageError as error:
-        return run_dashboard(None, _db_path(args), config_error=str(error))
-    return run_dashboard(config, _db_path(args, config), config_error=None)
+        return run_dashboard(None, _target(args), config_error=str(error))
+    return run_dashboard(config, _target(args, config), config_error=None)
 
 
 def _dashboard_without_config(args: argparse.Namespace) -> int:
     """No config file is nothing to fix, only nothing to run: view the one engine already running
     (the demo's daemon, like the reading commands do), or say how to start. Exit 2: nothing to run."""
     from shiptrack_tui.lock import running_engine_pid
+    from shiptrack_tui.store_target import explicit
     from shiptrack_tui.tui.launch import attach_dashboard
 
-    candidates = [_db_path(args)] if args.db else [_db_path(args), _demo_db(args)]
-    running = [(db, pid) for db in candidates if (pid := running_engine_pid(db)) is not None]
+    candidates = [_target(args)] if explicit(args.db) else [_target(args), _demo_db(args)]
+    running = [(db, pid) for db in candidates if (pid := running_engine_pid(db.local)) is not None]
     if len(running) == 1:
         return attach_dashboard(*running[0])
     path = _config_path(args)

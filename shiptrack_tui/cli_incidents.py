@@ -54,7 +54,8 @@ def _act(args: argparse.Namespace, kind_name: str, note: str | None, done: str,
                                          monitor=monitor, note=note, source=operator("cli"), value=value)
         except LookupError as error:  # an incident or monitor the database does not know
             raise UsageError(f"shiptrack: {error}") from None
-        if running_engine_pid(db) is None:
+        local_engine = running_engine_pid(db.local) is not None
+        if not local_engine and not db.is_postgres:
             print(f"queued: no engine runs on {db}; it is applied when `shiptrack` or the daemon starts")
             return EXIT_OK
         deadline = time.monotonic() + ACTION_WAIT_SECONDS
@@ -67,6 +68,9 @@ def _act(args: argparse.Namespace, kind_name: str, note: str | None, done: str,
                 print(done)
                 return EXIT_OK
             time.sleep(0.1)
+        if not local_engine:  # PostgreSQL: an engine on another machine may apply it, or none runs
+            print(f"queued: no engine has applied it yet; it is applied when an engine runs on {db}")
+            return EXIT_OK
         print("queued: the engine has not applied it yet (is it busy or stopped?)", file=sys.stderr)
         return EXIT_FAILURE
     finally:

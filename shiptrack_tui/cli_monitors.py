@@ -11,7 +11,7 @@ import argparse
 import time
 from typing import TYPE_CHECKING
 
-from shiptrack_tui.cli import EXIT_OK, UsageError, _config_path, _db_path, _load, _open_store
+from shiptrack_tui.cli import EXIT_OK, UsageError, _config_path, _load, _open_store, _target
 
 if TYPE_CHECKING:
     from shiptrack_tui.config import Config
@@ -57,7 +57,7 @@ def _confirm_rm(args: argparse.Namespace) -> None:
         config = _load(args, check_urls=False)
     except UsageError:  # a broken file: rm may be the fix; the database is then the default one
         config = None
-    db = _db_path(args, config)
+    db = _target(args, config)
     if not db.exists():
         return
     store = _open_store(db)
@@ -78,13 +78,11 @@ def _show(args: argparse.Namespace) -> int:
     if spec is None:
         raise UsageError(f"shiptrack: there is no monitor named {args.name!r} in {config.path}; "
                          "`shiptrack status` lists them")
-    db = _db_path(args, config)
+    db = _target(args, config)
     token = spec.push_token
     summary = None
     if spec.push or db.exists():
-        from shiptrack_tui.storage import Store
-
-        store = Store.open(db) if spec.push else _open_store(db)
+        store = db.open() if spec.push else _open_store(db)
         try:
             if spec.push and token is None:
                 token = store.ensure_push_token(spec)

@@ -17,8 +17,9 @@ def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
     default = None if top else argparse.SUPPRESS
     parser.add_argument("--config", metavar="P", default=default,
                         help="config file (default: $SHIPTRACK_CONFIG or ~/.config/shiptrack/config.toml)")
-    parser.add_argument("--db", metavar="P", default=default, help="database file (default: [storage] path "
-                        "or ~/.local/share/shiptrack/shiptrack.db)")
+    parser.add_argument("--db", metavar="P", default=default, help="database: a SQLite file or a "
+                        "postgresql:// URL (default: $SHIPTRACK_DB, [storage] url or path, or "
+                        "~/.local/share/shiptrack/shiptrack.db)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,8 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = msub.add_parser("show", help=text, description=text)
     _common(p, top=False)
     p.add_argument("name", help="the name of the monitor to show")
-    db = command("db", "what the database holds (`db info`), or compact it (`db vacuum`)")
-    dsub = db.add_subparsers(dest="db_command", metavar="info|vacuum", required=True,
+    db = command("db", "what the database holds (`db info`), compact it (`db vacuum`), create or upgrade "
+                 "its schema (`db migrate`), copy its history to another database (`db copy`)")
+    dsub = db.add_subparsers(dest="db_command", metavar="info|vacuum|migrate|copy", required=True,
                              help="what to do with the database")
     p = dsub.add_parser("info", help="size, free pages, rows and oldest data per table, what retention "
                         "removes next (read-only; works beside a daemon)")
@@ -110,6 +112,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = dsub.add_parser("vacuum", help="rewrite the file compactly, with incremental space reclaim "
                         "(stop the engine first)")
     _common(p, top=False)
+    p = dsub.add_parser("migrate", help="create the schema, or upgrade it to this version's (SQLite or "
+                        "PostgreSQL); says from which version to which")
+    _common(p, top=False)
+    p = dsub.add_parser("copy", help="copy the whole history (every table, ids kept) to another database, "
+                        "SQLite ↔ PostgreSQL, then compare the row counts of each table")
+    _common(p, top=False)
+    p.add_argument("--to", required=True, metavar="TARGET", help="the destination: a SQLite file or a "
+                   "postgresql:// URL; it must hold no history yet")
+    p.add_argument("--from", dest="source", metavar="TARGET", help="the source (default: the configured "
+                   "database, as --db or [storage] give it)")
     p = command("serve-dashboard", "serve the dashboard to web browsers; each tab attaches to the running "
                 "engine (no authentication: loopback unless --listen says otherwise)")
     p.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:8000",

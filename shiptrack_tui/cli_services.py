@@ -18,6 +18,7 @@ from shiptrack_tui.report import iso
 
 if TYPE_CHECKING:
     from shiptrack_tui.config.settings import Config
+    from shiptrack_tui.store_target import StoreTarget
 
 
 def memberships(services: Sequence[ServiceSpec],
@@ -87,12 +88,13 @@ def config_memberships(config: Config | None) -> tuple[tuple[ServiceSpec, ...], 
     return config.services, dict(config_index(config).members)
 
 
-def services_config(args: argparse.Namespace, db: Path, config: Config | None) -> Config | None:
+def services_config(args: argparse.Namespace, db: StoreTarget, config: Config | None) -> Config | None:
     """`config`, or, with no config file while reading the demo's own database (`shiptrack --demo
     --daemon` in another shell), the demo's monitors and services: they live in no file."""
     from shiptrack_tui.cli import _demo_db
+    from shiptrack_tui.store_target import explicit
 
-    if config is not None or args.db or db != _demo_db(args):
+    if config is not None or explicit(args.db) or db != _demo_db(args):
         return config
     from shiptrack_tui.config import Config
     from shiptrack_tui.demo import DEFAULT_PORT, demo_monitor_specs, demo_service_specs

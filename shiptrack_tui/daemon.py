@@ -19,8 +19,10 @@ from pathlib import Path
 from shiptrack_tui.config import Config
 from shiptrack_tui.config.warnings import config_warnings
 from shiptrack_tui.engine import Engine
+from shiptrack_tui.heartbeat import heartbeat_path
 from shiptrack_tui.lock import EngineLock, LockHeld
 from shiptrack_tui.storage import Store
+from shiptrack_tui.store_target import StoreTarget
 from shiptrack_tui.systemd import SystemdNotifier
 
 log = logging.getLogger("shiptrack.daemon")
@@ -38,23 +40,25 @@ def setup_logging(verbose: bool = False) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def run_daemon(config: Config, db_path: Path, reload_config: Callable[[], Config]) -> int:
-    """Hold the database's lock and run the engine until a signal stops it; the exit code."""
+def run_daemon(config: Config, db_path: StoreTarget | Path, reload_config: Callable[[], Config]) -> int:
+    """Hold the database's lock and run the engine until a signal stops it; the exit code.
+
+    `db_path` is a SQLite file or a StoreTarget (a file or a PostgreSQL URL)."""
     # A stop asked for while starting (systemd, a test, an impatient operator) is kept and honoured
     # once the loop's handlers take over, rather than killing the process half-started.
     stopped_early: list[str] = []
     previous = {early: signal.signal(early, lambda number, _frame: stopped_early.append(
         signal.Signals(number).name)) for early in (signal.SIGTERM, signal.SIGINT)}
     try:
-        return _run_locked(config, db_path, reload_config, stopped_early)
+        return _run_locked(config, StoreTarget.of(db_path), reload_config, stopped_early)
     finally:
         for number, handler in previous.items():  # a caller in-process gets its own handlers back
             signal.signal(number, handler)
 
 
-def _run_locked(config: Config, db_path: Path, reload_config: Callable[[], Config],
+def _run_locked(config: Config, target: StoreTarget, reload_config: Callable[[], Config],
                 stopped_early: list[str]) -> int:
-    lock = EngineLock(db_path)
+    lock = EngineLock(target.local)
     try:
         lock.acquire()
     except LockHeld as held:
@@ -66,9 +70,9 @@ def _run_locked(config: Config, db_path: Path, reload_config: Callable[[], Confi
         except OSError as error:  # web.ListenError: a port in use, an address not there
             print(f"shiptrack: {error}", file=sys.stderr)
             return 1
-        store = Store.open(db_path)
+        store = target.open()
         try:
-            return asyncio.run(_serve(config, store, reload_config, listener, stopped_early))
+            return asyncio.run(_serve(config, store, reload_config, listener, stopped_early, target))
         finally:
             store.close()
     finally:
@@ -91,13 +95,16 @@ def _warn(config: Config) -> Config:
 
 
 async def _serve(config: Config, store: Store, reload_config: Callable[[], Config],
-                 listener: socket.socket | None = None, stopped_early: list[str] | None = None) -> int:
+                 listener: socket.socket | None = None, stopped_early: list[str] | None = None,
+                 target: StoreTarget | None = None) -> int:
     def load() -> Config:  # every reload, by SIGHUP or by the engine seeing the file change
         return _warn(reload_config())
 
     watch = load if config.path.is_file() else None  # the demo has no file to watch
     notifier = SystemdNotifier()
-    engine = Engine(config, store, config_loader=watch, notifier=notifier)
+    target = target if target is not None else StoreTarget.of(store.path)
+    engine = Engine(config, store, config_loader=watch, notifier=notifier,
+                    heartbeat=heartbeat_path(target.local))
     loop = asyncio.get_running_loop()
 
     def stop(signame: str) -> None:
@@ -119,13 +126,13 @@ async def _serve(config: Config, store: Store, reload_config: Callable[[], Confi
         if listener is not None:
             listener.close()
         return 0
-    log.info("shiptrack daemon started: %d monitors, database %s", len(config.monitors), store.path)
+    log.info("shiptrack daemon started: %d monitors, database %s", len(config.monitors), target)
     _warn(config)
     web = None
     if listener is not None:  # its own thread, loop and store: HTTP load never reaches this loop
         from shiptrack_tui.web import start_http
 
-        web = await asyncio.to_thread(start_http, listener, config.http, store.path,
+        web = await asyncio.to_thread(start_http, listener, config.http, target,
                                       config=lambda: engine.config, vitals=engine.vitals, wake=engine.wake,
                                       engine_loop=engine.call_soon)
     try:

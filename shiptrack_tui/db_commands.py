@@ -1,8 +1,11 @@
-"""`shiptrack db info [--json]` and `shiptrack db vacuum`: what the database holds, and compacting it.
+"""`shiptrack db info|vacuum|migrate|copy`: what the database holds, compacting it, its schema, and
+copying its history to another database.
 
 `info` is read-only and runs beside a daemon. `vacuum` rewrites the file once (needed to turn on
 incremental space reclaim in a database made before it, and to shrink a file at once after
-lowering retention); it refuses while an engine runs on the database.
+lowering retention); it refuses while an engine runs on the database. Both describe a SQLite
+file: on PostgreSQL they say so in one line (the server keeps its own statistics and vacuums
+itself). `migrate` and `copy` work on both (see db_copy.py for `copy`).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from shiptrack_tui.report import iso
 from shiptrack_tui.storage import Retention, StorageError
 from shiptrack_tui.storage.inspection import DatabaseInfo, inspect, vacuum
 
-EXIT_OK, EXIT_FAILURE = 0, 1
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 
 def _retention(args: argparse.Namespace) -> Retention:
@@ -82,7 +85,12 @@ def info_text(info: DatabaseInfo) -> str:
 def cmd_db_info(args: argparse.Namespace) -> int:
     from shiptrack_tui.cli import _db_for_reading
 
-    path = _db_for_reading(args)
+    target = _db_for_reading(args)
+    if target.path is None:
+        print(f"shiptrack: `db info` describes a SQLite file; {target} is PostgreSQL, whose server keeps "
+              "these figures (psql: \\dt+); `shiptrack status` reads it as usual", file=sys.stderr)
+        return EXIT_USAGE
+    path = target.path
     try:
         info = inspect(path, _retention(args), time.time())
     except StorageError as error:
@@ -96,7 +104,12 @@ def cmd_db_vacuum(args: argparse.Namespace) -> int:
     from shiptrack_tui.cli import _db_for_reading
     from shiptrack_tui.lock import EngineLock, LockHeld
 
-    path = _db_for_reading(args)
+    target = _db_for_reading(args)
+    if target.path is None:
+        print(f"shiptrack: `db vacuum` compacts a SQLite file; {target} is PostgreSQL, which reclaims "
+              "space itself (autovacuum)", file=sys.stderr)
+        return EXIT_USAGE
+    path = target.path
     if not path.is_file():
         print(f"shiptrack: {path}: no ShipTrack database here; check the --db path", file=sys.stderr)
         return EXIT_FAILURE
@@ -116,5 +129,30 @@ def cmd_db_vacuum(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_db_migrate(args: argparse.Namespace) -> int:
+    """Create the schema or upgrade it; say from which version to which."""
+    from shiptrack_tui.cli import _config_if_any_strict, _target
+
+    target = _target(args, _config_if_any_strict(args))
+    store = target.open()  # migrates; an unreachable or unusable database is one line, exit 1
+    try:
+        before, after = store.migrated_from, store.schema_version()
+    finally:
+        store.close()
+    if before == after:
+        print(f"{target}: schema {after} is current; nothing to do")
+    elif not before:
+        print(f"{target}: created the schema, version {after}")
+    else:
+        print(f"{target}: upgraded the schema from version {before} to {after}")
+    return EXIT_OK
+
+
 def cmd_db(args: argparse.Namespace) -> int:
+    if args.db_command == "migrate":
+        return cmd_db_migrate(args)
+    if args.db_command == "copy":
+        from shiptrack_tui.db_copy import cmd_db_copy
+
+        return cmd_db_copy(args)
     return cmd_db_info(args) if args.db_command == "info" else cmd_db_vacuum(args)

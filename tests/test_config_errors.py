@@ -76,7 +76,7 @@ BROKEN = [
     ),
     pytest.param(
         '[storage]\nkeep = "1d"\n',
-        'cfg.toml:2: unknown key "keep" in [storage]; expected one of path, keep_raw, keep_hourly, keep_daily, keep_incidents (did you mean "keep_raw"?)',
+        'cfg.toml:2: unknown key "keep" in [storage]; expected one of path, url, password_file, keep_raw, keep_hourly, keep_daily, keep_incidents (did you mean "keep_raw"?)',
         id="unknown_storage",
     ),
     pytest.param(

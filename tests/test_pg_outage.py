@@ -171,7 +171,8 @@ def ride_out_an_outage(tmp_path: Path, caplog: pytest.LogCaptureFixture, outage:
             held_peak = max(held_peak, engine.vitals().storage.queued)
             time.sleep(min(left, 0.5))
         reason = client.get("/health/ready").json()["reason"]
-        assert re.fullmatch(r"PostgreSQL unreachable for \d+[ms]( \d+s)?; [\d,]+ results held", reason), reason
+        wording = r"PostgreSQL unreachable for \d+[ms]( \d+s)?; [\d,]+ results held"
+        assert re.fullmatch(wording, reason), reason
         checks_during = engine.counters.checks - before
         assert checks_during >= monitors * (outage / interval) * 0.5  # the engine kept checking
         assert held_peak >= checks_during * 0.9  # held in memory, not dropped

@@ -14,7 +14,7 @@ from shiptrack_tui.config.checker import Checker, Scope
 from shiptrack_tui.config.errors import ConfigError, ConfigNotFound
 from shiptrack_tui.config.http import read_http
 from shiptrack_tui.config.monitors import MIN_INTERVAL, MonitorReader
-from shiptrack_tui.config.redact import redact_url
+from shiptrack_tui.config.redact import redact_dsn, redact_url
 from shiptrack_tui.config.services import read_services
 from shiptrack_tui.config.settings import (
     NOTIFY_EVENTS,
@@ -51,7 +51,8 @@ TOP_KEYS: Final = ("defaults", "storage", "notify", "monitor", "maintenance", "d
                    "status_page")
 DEFAULTS_KEYS: Final = ("interval", "timeout", "failure_threshold", "recovery_threshold", "degraded_after",
                          "severity")
-STORAGE_KEYS: Final = ("path", "keep_raw", "keep_hourly", "keep_daily", "keep_incidents")
+STORAGE_KEYS: Final = ("path", "url", "password_file", "keep_raw", "keep_hourly", "keep_daily",
+                       "keep_incidents")
 NOTIFY_KEYS: Final = ("urls", "apprise_config", "events", "remind_every", "give_up_after", "channel")
 CHANNEL_KEYS: Final = ("url", "urls", "tags", "events")
 DISPLAY_KEYS: Final = ("timezone",)
@@ -203,6 +204,12 @@ def _storage(ck: Checker, table: dict[str, Any], base: Path) -> StorageSettings:
     ck.known_keys(scope, table, STORAGE_KEYS)
     example = '"~/.local/share/shiptrack/shiptrack.db"'
     path = ck.read(scope, table, "path", lambda v: _as_path(v, base, example))
+    url = ck.read(scope, table, "url", _as_postgres_url)
+    if path is not None and url is not None:
+        ck.report((*scope.path, "url"), "[storage] url and path are both set; keep url (a PostgreSQL "
+                  "database) or path (a SQLite file), not both")
+    password_file = ck.read(scope, table, "password_file", lambda v: _readable_password_file(
+        _as_path(v, base, '"~/.config/shiptrack/pg-password"')))
     given = StorageSettings()
     minimums = {"keep_raw": 3600.0, "keep_hourly": 32 * 86400.0, "keep_daily": 32 * 86400.0,
                 "keep_incidents": 86400.0}
@@ -212,7 +219,29 @@ def _storage(ck: Checker, table: dict[str, Any], base: Path) -> StorageSettings:
         ck.report((*scope.path, "keep_daily" if "keep_daily" in table else "keep_hourly"),
                   f"[storage] keep_daily ({format_duration(keep['keep_daily'])}) is shorter than keep_hourly "
                   f"({format_duration(keep['keep_hourly'])}); keep day rollups at least as long as hour ones")
-    return StorageSettings(path=path, **keep)
+    return StorageSettings(path=path, url=url, password_file=password_file, **keep)
+
+
+def _as_postgres_url(value: object) -> str:
+    url = as_str(value, '"postgresql://shiptrack@db.internal/shiptrack"').strip()
+    if not url.lower().startswith(("postgresql://", "postgres://")):
+        raise Bad(f"{show(redact_dsn(url))} is not a PostgreSQL URL; expected "
+                  '"postgresql://USER@HOST[:PORT]/DATABASE" (for a SQLite file, set path instead)')
+    return url
+
+
+def _readable_password_file(path: Path) -> Path:
+    """The file must hold the password now: a typo is found by check-config, not at 3 a.m."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise Bad(f'"{path}" cannot be read ({error.strerror or error}); create it with the PostgreSQL '
+                  "password on one line, readable by this user only (chmod 600)") from None
+    except UnicodeDecodeError:
+        raise Bad(f'"{path}" is not UTF-8 text; it must hold the PostgreSQL password on one line') from None
+    if not text.strip():
+        raise Bad(f'"{path}" is empty; write the PostgreSQL password in it on one line')
+    return path
 
 
 def _display(ck: Checker, table: dict[str, Any]) -> DisplaySettings:

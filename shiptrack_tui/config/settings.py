@@ -37,12 +37,15 @@ class Defaults:
 
 @dataclass(frozen=True, slots=True)
 class StorageSettings:
-    """`[storage]`: `path` None means the platform data dir (see paths.default_db_path).
+    """`[storage]`: `path` None means the platform data dir (see paths.default_db_path); `url` (a
+    PostgreSQL URL) replaces `path`, its password from `password_file` or libpq's usual places.
 
     The `keep_*` retention defaults hold 10,000 monitors at 30 s under 5 GB (README, "Storage").
     """
 
     path: Path | None = None
+    url: str | None = field(default=None, repr=False)  # may hold a password: never in a repr
+    password_file: Path | None = None
     keep_raw: float = 2 * 86400.0  # every single check
     keep_hourly: float = 32 * 86400.0  # hour rollups; at least 32 days (30-day windows read them)
     keep_daily: float = 180 * 86400.0  # day and week rollups; at least keep_hourly

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from shiptrack_tui.config import Config
 from shiptrack_tui.core.evaluation import evaluate
@@ -74,6 +75,7 @@ class Engine(OperatorActions, PushMonitors):
         config_loader: Callable[[], Config] | None = None,
         notifier: Notifier | None = None,
         max_pending: int = WRITES_HELD,
+        heartbeat: Path | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -107,7 +109,9 @@ class Engine(OperatorActions, PushMonitors):
         self._max_pending = max_pending
         self._started_at = monotonic()
         self._config_applied = False
-        heartbeat = heartbeat_path(store.path) if store.path is not None else None  # none beside a URL
+        # The heartbeat file goes next to a SQLite file; a PostgreSQL store's caller names one.
+        if heartbeat is None and store.path is not None:
+            heartbeat = heartbeat_path(store.path)
         self.liveness = Liveness(heartbeat, notifier, self._states.values)
         self._init_push()
 

@@ -84,6 +84,8 @@ class Store:
         self.outage = Outage(database_label(self.backend))  # every storage user of the engine reports to it
         self._names = Names()
         self._segments = SegmentCache()
+        self.migrated_from: int | None = None
+        """The schema version the database had before this open migrated it (0: it was empty)."""
 
     @classmethod
     def open(cls, target: str | os.PathLike[str], busy_timeout: float = BUSY_TIMEOUT_SECONDS,
@@ -100,14 +102,16 @@ class Store:
         path = Path(target).expanduser()
         try:
             db = open_database(path, busy_timeout)
-            migrate(db, str(path))
+            found = migrate(db, str(path))
         except (sqlite3.DatabaseError, PeeweeDatabaseError) as error:
             raise StorageError(f"{path} cannot be used as a ShipTrack database ({error}); "
                                "check the --db path.") from error
         except OSError as error:
             raise StorageError(f"{path} cannot be opened ({error.strerror}); check the --db path "
                                "and its permissions.") from error
-        return cls(db, path)
+        store = cls(db, path)
+        store.migrated_from = found
+        return store
 
     @classmethod
     def _open_postgres(cls, url: str, connect_timeout: float, password_file: Path | None) -> Store:
@@ -122,7 +126,7 @@ class Store:
                                f"({error.strerror}); check password_file.") from error
         db = PgDatabase(url, password, connect_timeout)
         try:
-            pg_schema.migrate(db, shown, SCHEMA_VERSION)
+            found = pg_schema.migrate(db, shown, SCHEMA_VERSION)
         except PeeweeDatabaseError as error:
             db.close_all()
             raise StorageError(f"{shown} cannot be used as a ShipTrack database ({error}); "
@@ -130,7 +134,9 @@ class Store:
         except StorageError:
             db.close_all()
             raise
-        return cls(db, None, shown)
+        store = cls(db, None, shown)
+        store.migrated_from = found
+        return store
 
     def close(self) -> None:
         """Close every connection this store opened, on every thread.

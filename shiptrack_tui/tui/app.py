@@ -15,6 +15,7 @@ from textual.screen import Screen
 
 from shiptrack_tui.config import Config
 from shiptrack_tui.core.services import ServiceIndex
+from shiptrack_tui.store_target import StoreTarget
 from shiptrack_tui.tui.bindings import DASHBOARD_KEYS, palette_entries
 from shiptrack_tui.tui.daemon_watch import DaemonWatch, attached_mode
 from shiptrack_tui.tui.engine_handle import EngineHandle
@@ -39,7 +40,7 @@ class ShipTrackApp(App[None]):
 
     def __init__(
         self,
-        store_path: Path,
+        store_path: Path | StoreTarget,
         *,
         engine: EngineHandle | None = None,
         attached_pid: int | None = None,

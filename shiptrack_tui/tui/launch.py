@@ -8,19 +8,22 @@ from collections.abc import Callable
 from pathlib import Path
 
 from shiptrack_tui.config import Config
+from shiptrack_tui.heartbeat import heartbeat_path
 from shiptrack_tui.lock import EngineLock, LockHeld, running_engine_pid
+from shiptrack_tui.store_target import StoreTarget
 from shiptrack_tui.tui.log_file import log_to_file
 from shiptrack_tui.tui.services_live import index_of
 
 
-def run_dashboard(config: Config | None, db_path: Path, config_error: str | None) -> int:
-    """Open the dashboard; returns the process exit code."""
+def run_dashboard(config: Config | None, db_path: StoreTarget | Path, config_error: str | None) -> int:
+    """Open the dashboard on a SQLite file or a StoreTarget; returns the process exit code."""
     from shiptrack_tui.tui.app import ShipTrackApp
 
+    db_path = StoreTarget.of(db_path)
     if config is None or config_error is not None:
         ShipTrackApp(db_path, config_error=config_error or "no configuration").run()
         return 2
-    attached_pid = running_engine_pid(db_path)
+    attached_pid = running_engine_pid(db_path.local)
     if attached_pid is not None:
         _check_store(db_path)
         ShipTrackApp(db_path, attached_pid=attached_pid, config_path=_editable(config),
@@ -29,7 +32,7 @@ def run_dashboard(config: Config | None, db_path: Path, config_error: str | None
     return _run_with_engine(config, db_path)
 
 
-def attach_dashboard(db_path: Path, pid: int) -> int:
+def attach_dashboard(db_path: StoreTarget, pid: int) -> int:
     """View the engine already running on `db_path` with no config of our own (nothing to edit)."""
     from shiptrack_tui.tui.app import ShipTrackApp
 
@@ -38,12 +41,10 @@ def attach_dashboard(db_path: Path, pid: int) -> int:
     return 0
 
 
-def _check_store(db_path: Path) -> None:
+def _check_store(db_path: StoreTarget) -> None:
     """Raise StorageError for an unusable database before the screen is taken over: a viewer
     would otherwise open it inside a worker, where the operator sees no one-line reason."""
-    from shiptrack_tui.storage import Store
-
-    Store.open(db_path).close()
+    db_path.open().close()
 
 
 def _editable(config: Config) -> Path | None:
@@ -71,12 +72,11 @@ def _listen(config: Config) -> socket.socket | None:
     return open_listener(config.http)
 
 
-def _run_with_engine(config: Config, db_path: Path) -> int:
+def _run_with_engine(config: Config, db_path: StoreTarget) -> int:
     from shiptrack_tui.engine import Engine, EngineThread
-    from shiptrack_tui.storage import Store
     from shiptrack_tui.tui.app import ShipTrackApp
 
-    lock = EngineLock(db_path)
+    lock = EngineLock(db_path.local)
     try:
         lock.acquire()
     except LockHeld as held:  # a daemon started between our look and our lock
@@ -85,16 +85,17 @@ def _run_with_engine(config: Config, db_path: Path) -> int:
                      services=index_of(config), config=config).run()
         return 0
     try:
-        log_to_file(db_path)
+        log_to_file(db_path.local)
         try:
             listener = _listen(config)
         except OSError as error:  # web.ListenError: a port in use; said before the screen is taken
             print(f"shiptrack: {error}", file=sys.stderr)
             return 1
-        store = Store.open(db_path)
+        store = db_path.open()
         web = None
         try:
-            core = Engine(config, store, config_loader=_loader(config))
+            core = Engine(config, store, config_loader=_loader(config),
+                          heartbeat=heartbeat_path(db_path.local))
             engine = EngineThread(core)
             if listener is not None:  # its own thread, loop and store (web/server.py)
                 from shiptrack_tui.web import start_http

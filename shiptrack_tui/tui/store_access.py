@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from shiptrack_tui.core.model import (
     ActionKind,
@@ -21,6 +21,9 @@ from shiptrack_tui.core.model import (
     Silence,
     WindowStats,
 )
+
+if TYPE_CHECKING:
+    from shiptrack_tui.store_target import StoreTarget
 
 T = TypeVar("T")
 
@@ -73,17 +76,23 @@ class StoreReader(Protocol):
     def push_token(self, monitor: str) -> str | None: ...
 
 
-def open_store(path: Path) -> StoreReader:
-    from shiptrack_tui.storage.store import Store  # imported late: storage is a heavier layer
+def open_store(path: Path | StoreTarget) -> StoreReader:
+    """A SQLite file or a StoreTarget (a file or a PostgreSQL URL); storage is imported late."""
+    from shiptrack_tui.store_target import StoreTarget
 
-    return Store.open(path)
+    return StoreTarget.of(path).open()
 
 
 class StoreGateway:
     """Runs store calls on one dedicated thread, in order, and hands results back to the loop."""
 
-    def __init__(self, path: Path, opener: Callable[[Path], StoreReader] = open_store) -> None:
+    def __init__(self, path: Path | StoreTarget,
+                 opener: Callable[[Path | StoreTarget], StoreReader] = open_store) -> None:
+        from shiptrack_tui.store_target import StoreTarget
+
         self.path = path
+        self.local = StoreTarget.of(path).local
+        """The file this machine's lock and heartbeat are named after (store_target.py)."""
         self._opener = opener
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shiptrack-tui-db")
         self._store: StoreReader | None = None

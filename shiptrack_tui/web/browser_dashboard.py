@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import shlex
 import signal
 import socket
@@ -30,6 +31,7 @@ from textual_serve.server import Server, to_int
 
 from shiptrack_tui.config.http import is_loopback
 from shiptrack_tui.lock import running_engine_pid
+from shiptrack_tui.store_target import ENV_VAR, StoreTarget
 
 DEFAULT_LISTEN: Final = "127.0.0.1:8000"
 TEMPLATES: Final = Path(__file__).resolve().parent / "templates"
@@ -51,9 +53,15 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host, int(port_text)
 
 
-def tab_command(db_path: Path, config_path: Path | None) -> str:
-    """The shell command each tab runs: this interpreter's shiptrack on the same files."""
-    argv = [sys.executable, "-m", "shiptrack_tui", "--db", str(db_path)]
+def tab_command(db_path: Path | StoreTarget, config_path: Path | None) -> str:
+    """The shell command each tab runs: this interpreter's shiptrack on the same files.
+
+    A PostgreSQL URL is not put on the command line, where `ps` shows it (it may hold a password):
+    the tabs find it in $SHIPTRACK_DB, which `cmd_serve_dashboard` sets for them."""
+    target = StoreTarget.of(db_path)
+    argv = [sys.executable, "-m", "shiptrack_tui"]
+    if target.path is not None:
+        argv += ["--db", str(target.path)]
     if config_path is not None:
         argv += ["--config", str(config_path)]
     return shlex.join(argv)
@@ -63,7 +71,7 @@ class DashboardServer(Server):
     """textual-serve's server with our page, URLs taken from each request, an engine check per
     tab, and sessions closed on shutdown."""
 
-    def __init__(self, command: str, db_path: Path, public_url: str | None = None) -> None:
+    def __init__(self, command: str, db_path: StoreTarget, public_url: str | None = None) -> None:
         super().__init__(command, title="ShipTrack", public_url=public_url or "", templates_path=TEMPLATES)
         self.db_path = db_path
         self._public_url = public_url.rstrip("/") if public_url else None
@@ -109,7 +117,7 @@ class DashboardServer(Server):
         """One tab: its own dashboard process, fed the browser's keys and drawing into it."""
         websocket = web.WebSocketResponse(heartbeat=15)
         await websocket.prepare(request)
-        if running_engine_pid(self.db_path) is None:
+        if running_engine_pid(self.db_path.local) is None:
             await websocket.send_bytes(
                 f"\r\n  No ShipTrack engine runs on {self.db_path} any more.\r\n"
                 "  Start one (`shiptrack --daemon`), then reload this page.\r\n".encode())
@@ -146,18 +154,19 @@ class DashboardServer(Server):
                         access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
 
 
-def _engine_database(args: argparse.Namespace) -> tuple[Path, Path | None, int | None]:
+def _engine_database(args: argparse.Namespace) -> tuple[StoreTarget, Path | None, int | None]:
     """(database, config file or None, pid of the engine running on it or None), found the way
     plain `shiptrack` finds them: the config's database, or without a config file the one engine
     running on the default or the demo's database."""
-    from shiptrack_tui.cli import _config_path, _db_path, _demo_db, _load
+    from shiptrack_tui.cli import _config_path, _demo_db, _load, _target
+    from shiptrack_tui.store_target import explicit
 
     config_path = _config_path(args)
     if config_path.exists():
-        db = _db_path(args, _load(args, check_urls=False))
-        return db, config_path, running_engine_pid(db)
-    candidates = [_db_path(args)] if args.db else [_db_path(args), _demo_db(args)]
-    running = [(db, pid) for db in candidates if (pid := running_engine_pid(db)) is not None]
+        db = _target(args, _load(args, check_urls=False))
+        return db, config_path, running_engine_pid(db.local)
+    candidates = [_target(args)] if explicit(args.db) else [_target(args), _demo_db(args)]
+    running = [(db, pid) for db in candidates if (pid := running_engine_pid(db.local)) is not None]
     db, pid = running[0] if len(running) == 1 else (candidates[0], None)
     return db, None, pid
 
@@ -195,6 +204,8 @@ def cmd_serve_dashboard(args: argparse.Namespace) -> int:
               "dashboard has no authentication: anyone who reaches it can act on incidents and edit "
               "monitors; put a reverse proxy with authentication or an SSH tunnel in front (README)",
               file=sys.stderr)
+    if db.url is not None:
+        os.environ[ENV_VAR] = db.url  # the tabs' `shiptrack` finds the database here, not in `ps`
     server = DashboardServer(tab_command(db, config_path), db, public_url=args.public_url)
     url = args.public_url or f"http://{shown_host}:{bound_port}/"
     print(f"serving the dashboard on {url} — each browser tab attaches to the engine (pid {pid}) on {db}; "

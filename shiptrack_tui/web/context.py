@@ -40,8 +40,16 @@ class WebContext:
     governor: Governor = field(default_factory=Governor, repr=False, compare=False)
     """Admits every request: the engine's loop first, the server within its CPU budget (governor.py)."""
 
+    local: Path | None = None
+    """The file this machine's lock and heartbeat are named after (store_target.py); None: the
+    store's own file."""
+
     @property
     def db_path(self) -> Path:
+        """Where the engine's lock and heartbeat are looked up (heartbeat.engine_health)."""
+        if self.local is not None:
+            return self.local
+        assert self.store.path is not None, "a PostgreSQL store needs `local`"
         return self.store.path
 
 

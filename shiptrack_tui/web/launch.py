@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from shiptrack_tui.store_target import StoreTarget
 from shiptrack_tui.web.app import asgi_app, create_app
 from shiptrack_tui.web.context import Vitals, WebContext
 from shiptrack_tui.web.governor import EngineLag, Governor, Post
@@ -27,17 +28,17 @@ def open_listener(settings: HttpSettings) -> socket.socket:
     return bind(settings.host, settings.port, settings.listen)
 
 
-def start_http(sock: socket.socket, settings: HttpSettings, db_path: Path, *,
+def start_http(sock: socket.socket, settings: HttpSettings, db_path: Path | StoreTarget, *,
                config: Callable[[], Config], vitals: Vitals | None, wake: Callable[[], None] | None,
                engine_loop: Post | None = None) -> HttpServer:
-    """Serve on `sock` from its own thread, reading through a store of its own on `db_path`.
+    """Serve on `sock` from its own thread, reading through a store of its own on `db_path` (a
+    SQLite file or a StoreTarget).
     `engine_loop` (the engine's `call_soon`) lets requests give way while the engine's loop lags."""
-    from shiptrack_tui.storage import Store
-
-    store = Store.open(db_path)
+    target = StoreTarget.of(db_path)
+    store = target.open()
     governor = Governor(engine=None if engine_loop is None else EngineLag(engine_loop))
     ctx = WebContext(store=store, config=config, vitals=vitals, wake=wake, token=settings.token,
-                     public_api=settings.public_api, governor=governor)
+                     public_api=settings.public_api, governor=governor, local=target.local)
     server = HttpServer(asgi_app(create_app(ctx)), sock, on_stop=store.close)
     server.context = ctx
     try:

@@ -211,7 +211,7 @@ class Dashboard(ServiceFilter):
         """The engine's heartbeat file: a storage stall shows in the header (heartbeat.py)."""
         # The real wall clock, like the heartbeat's own stamps (the screen's clock may be fixed).
         now = time.time()
-        health = await asyncio.to_thread(engine_health, self._gateway.path, now)
+        health = await asyncio.to_thread(engine_health, self._gateway.local, now)
         bar = self.query_one(StatusBar)
         if self._daemon is None:  # the engine runs in this process
             problem = health.problem() if health is not None else None
