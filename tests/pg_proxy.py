@@ -78,6 +78,7 @@ class PgProxy:
         self.dropped_commits = 0  # COMMITs whose answer was swallowed and connection cut
         self.connections = 0
         self._closed = False
+        self._down = False
         threading.Thread(target=self._accept, name="pg-proxy", daemon=True).start()
 
     def url(self, database_url: str) -> str:
@@ -91,6 +92,14 @@ class PgProxy:
     def drop_after_commit(self, times: int = 1) -> None:
         with self._lock:
             self._armed += times
+
+    def down(self) -> None:
+        """The server is gone: cut every connection, and every new one at once, until `up()`."""
+        self._down = True
+        self.cut_all()
+
+    def up(self) -> None:
+        self._down = False
 
     def cut_all(self) -> None:
         """Close every open connection now (a network failure without any answer)."""
@@ -110,6 +119,9 @@ class PgProxy:
                 client, _ = self._listener.accept()
             except OSError:
                 return
+            if self._down:
+                client.close()
+                continue
             try:
                 server = socket.create_connection(self._target, timeout=5)
                 server.settimeout(None)

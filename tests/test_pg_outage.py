@@ -26,6 +26,7 @@ from shiptrack_tui.config.settings import HttpSettings
 from shiptrack_tui.core.model import MonitorSpec, Outcome, TimelineKind
 from shiptrack_tui.demo import DemoTargetsThread
 from shiptrack_tui.engine import Engine, EngineThread
+from shiptrack_tui.notify import NotificationSender
 from shiptrack_tui.storage import PipelineWrite, Store, Writer
 from shiptrack_tui.storage.outage import is_transient, is_unreachable
 from shiptrack_tui.web import bind, start_http
@@ -62,6 +63,30 @@ def _note_write(feed: Feed, at: float) -> PipelineWrite:
     write = feed.write(check("api", at, Outcome.DOWN))
     return PipelineWrite(write.monitor, write.state, result=write.result,
                          timeline_notes=((at, "looking into it"),))
+
+
+def test_calls_fail_fast_while_the_server_is_down_and_reconnect_after(
+        pg_url: str, postgres_server: PostgresServer) -> None:
+    store = Store.open(pg_url)
+    try:
+        _opened_incident(store)
+        assert len(store.incidents()) == 1  # this thread's connection is open, and idle
+        postgres_server.restart()
+        assert len(store.incidents()) == 1  # the first call after a restart already succeeds
+        postgres_server.stop()
+        started = time.monotonic()
+        for call in (store.incidents, store.load_states, lambda: store.commit_batch([_note_write(
+                Feed("api"), T0 + 20)])):
+            with pytest.raises(Exception) as away:
+                call()
+            assert is_unreachable(away.value) and is_transient(away.value), away.value
+        assert time.monotonic() - started < 5  # refused at once, not hung
+        postgres_server.start()
+        assert len(store.incidents()) == 1
+    finally:
+        if not postgres_server.running:
+            postgres_server.start()
+        store.close()
 
 
 def test_a_batch_whose_commit_answer_is_lost_is_applied_exactly_once(
@@ -110,6 +135,47 @@ def test_a_mark_is_claimed_once_on_sqlite_too(tmp_path) -> None:
         assert store.commit_batch([write], mark=("w1", 1)) is False
         assert store.commit_batch([write], mark=("w2", 1)) is True  # another writer, its own numbers
         assert _count(store, "SELECT COUNT(*) FROM timeline WHERE kind = ?", TimelineKind.NOTE.value) == 2
+    finally:
+        store.close()
+
+
+def test_a_delivery_the_sender_cannot_record_is_held_and_recorded_once(
+        proxied: tuple[Store, PgProxy]) -> None:
+    """PostgreSQL goes away while a notification is on the wire: the sender records the delivery
+    when it is back, and never sends it again meanwhile."""
+    store, proxy = proxied
+    with Receiver() as rx:
+        feed = Feed("api", urls=(rx.url("hook"),))
+        store.commit_batch([feed.write(check("api", T0 + i, Outcome.DOWN)) for i in range(2)])
+        rx.slow(1, 1.0)  # the answer comes a second after the post arrives
+        sender = NotificationSender(store, None, poll_seconds=0.05, timeout=5.0)
+        sender.start()
+        try:
+            wait_for(lambda: rx.requests >= 1, what="the OPEN on the wire")
+            proxy.down()
+            rx.wait_for(1)  # delivered, and the database is away
+            wait_for(lambda: store.outage.since is not None, what="the sender to meet the outage")
+            proxy.up()
+            delivered = "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NOT NULL AND attempts = 1"
+            wait_for(lambda: _count(store, delivered) == 1, what="the delivery recorded")
+            time.sleep(0.3)  # a few more polls: a row recorded late must not have gone out twice
+        finally:
+            sender.stop()
+        assert rx.requests == 1 and len(rx.posts) == 1
+        assert _count(store, "SELECT COUNT(*) FROM timeline WHERE kind = ?", TimelineKind.NOTIFIED.value) == 1
+        assert store.outage.since is None and store.outage.outages == 1
+
+
+def test_an_attempt_recorded_twice_counts_once(store_target: str | Path) -> None:
+    """The retry of a record whose COMMIT answer was lost finds the attempt count moved on."""
+    store = Store.open(store_target)
+    try:
+        _opened_incident(store)
+        row = store.due_outbox(T0 + 10)[0]
+        for _ in range(2):
+            store.record_attempt(row.id, T0 + 10, True, detail="sent", seen_attempts=row.attempts)
+        assert _count(store, "SELECT attempts FROM outbox WHERE id = ?", row.id) == 1
+        assert _count(store, "SELECT COUNT(*) FROM timeline WHERE kind = ?", TimelineKind.NOTIFIED.value) == 1
     finally:
         store.close()
 
