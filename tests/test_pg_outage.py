@@ -207,7 +207,7 @@ def ride_out_an_outage(tmp_path: Path, caplog: pytest.LogCaptureFixture, outage:
                          timeout=5.0, failure_threshold=3) for i in range(monitors)]
     specs.append(MonitorSpec(name="flaky", url=f"{targets.base_url}/t/flaky", interval=0.5, timeout=1.0,
                              failure_threshold=2, recovery_threshold=2))
-    http = HttpSettings(host="127.0.0.1", port=0, token=None, token_source="test")
+    http = HttpSettings(host="127.0.0.1", port=0, token=None, token_source="test", public_api=True)
     config = Config(path=tmp_path / "none.toml", monitors=tuple(specs), http=http,
                     notify=NotifySettings(urls=(receiver.url("hook"),)))
     engine = Engine(config, store)
@@ -228,6 +228,8 @@ def ride_out_an_outage(tmp_path: Path, caplog: pytest.LogCaptureFixture, outage:
         not_ready = wait_for(lambda: (r := client.get("/health/ready")).status_code == 503 and r,
                              what="/health/ready to turn 503")
         assert not_ready.json()["reason"].startswith("PostgreSQL unreachable for ")
+        read = client.get("/api/v1/monitors")  # a read while the database is away: try again later
+        assert read.status_code == 503 and read.headers["Retry-After"], read.text
         wait_for(lambda: engine.states["flaky"].incident is not None, timeout=outage + 10,
                  what="an incident opened during the outage")
         held_peak = 0
@@ -248,6 +250,7 @@ def ride_out_an_outage(tmp_path: Path, caplog: pytest.LogCaptureFixture, outage:
         wait_for(lambda: engine.vitals().storage.queued < monitors, timeout=60, what="held writes stored")
         drained = time.monotonic() - started
         wait_for(lambda: client.get("/health/ready").status_code == 200, timeout=30, what="ready again")
+        assert client.get("/api/v1/monitors").status_code == 200
         delivered = "SELECT COUNT(*) FROM outbox WHERE monitor = 'flaky' AND delivered_at IS NOT NULL"
         wait_for(lambda: _count(store, delivered) == 1, timeout=30, what="flaky's OPEN delivered")
     finally:
