@@ -10,10 +10,11 @@ import os
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from pg_proxy import PgProxy
 from postgres_server import PostgresServer
@@ -24,12 +25,15 @@ from waiting import wait_for
 from shiptrack_tui.config import Config, NotifySettings
 from shiptrack_tui.config.settings import HttpSettings
 from shiptrack_tui.core.model import MonitorSpec, Outcome, TimelineKind
+from shiptrack_tui.core.vitals import EngineVitals, StorageVitals
 from shiptrack_tui.demo import DemoTargetsThread
 from shiptrack_tui.engine import Engine, EngineThread
+from shiptrack_tui.heartbeat import Heartbeat, StorageStall, read_heartbeat, write_heartbeat
 from shiptrack_tui.notify import NotificationSender
 from shiptrack_tui.storage import PipelineWrite, Store, Writer
 from shiptrack_tui.storage.outage import is_transient, is_unreachable
 from shiptrack_tui.web import bind, start_http
+from shiptrack_tui.web.health import not_ready
 
 
 @pytest.fixture
@@ -87,6 +91,57 @@ def test_calls_fail_fast_while_the_server_is_down_and_reconnect_after(
         if not postgres_server.running:
             postgres_server.start()
         store.close()
+
+
+def _terminate_sessions(server: PostgresServer, url: str) -> None:
+    with psycopg.connect(server.url(), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
+                      "AND pid <> pg_backend_pid()", (url.rsplit("/", 1)[1],))
+
+
+def test_a_read_only_server_after_a_failover_holds_writes_until_it_takes_them(
+        pg_url: str, postgres_server: PostgresServer) -> None:
+    """Failed over to a server that is still a standby (read only): writes are held and retried,
+    never split up and dropped as if the database had refused them."""
+    store = Store.open(pg_url)
+    name = pg_url.rsplit("/", 1)[1]
+    try:
+        feed, _ = _opened_incident(store)
+        with psycopg.connect(postgres_server.url(), autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+        _terminate_sessions(postgres_server, pg_url)
+        writer = Writer(store)
+        writer.submit(_note_write(feed, T0 + 10))
+        writer.submit(_note_write(feed, T0 + 11))
+        stall = wait_for(lambda: (found := writer.stall()) is not None and found.unreachable and found,
+                         what="the writer to report the read-only server")
+        assert "read-only" in (stall.error or "") and stall.waiting == 2
+        with psycopg.connect(postgres_server.url(), autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = off')
+        _terminate_sessions(postgres_server, pg_url)  # promoted: sessions start over
+        writer.close(timeout=30)
+        assert writer.dropped == 0 and writer.retries >= 1
+        assert _count(store, "SELECT COUNT(*) FROM timeline WHERE kind = ?", TimelineKind.NOTE.value) == 2
+    finally:
+        store.close()
+
+
+def test_the_outage_wording_on_every_surface(tmp_path: Path) -> None:
+    now = 1_800_000_000.0
+    stall = StorageStall(since=now - 23, error="connection refused", waiting=4812, unreachable=True,
+                         backend="postgresql")
+    assert stall.describe(now) == "PostgreSQL unreachable for 23s; 4,812 results held"
+    beat = tmp_path / "engine.heartbeat"
+    write_heartbeat(beat, Heartbeat(pid=1, at=now, monitors=2, up=1, down=1, queue=4812, stall=stall))
+    read = read_heartbeat(beat)
+    assert read is not None and read.stall == stall  # what `status` and the dashboard header read
+    vitals = EngineVitals(at=10.0, started_at=0.0, last_tick=10.0, config_loaded=True, monitors=2, checks=9,
+                          storage=StorageVitals(queued=1, stalled_seconds=61.0, stall_error="refused",
+                                                unreachable=True, backend="postgresql"))
+    assert not_ready(vitals) == "PostgreSQL unreachable for 1m 1s; 1 result held"
+    locked = StorageVitals(queued=3, stalled_seconds=6.0, stall_error="database is locked")
+    sqlite = replace(vitals, storage=locked)
+    assert not_ready(sqlite) == "storage stalled for 6s: database is locked; 3 writes waiting"
 
 
 def test_a_batch_whose_commit_answer_is_lost_is_applied_exactly_once(
