@@ -85,7 +85,7 @@ PG_MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
 }
 """Version n > 8 -> the DDL turning a version n-1 PostgreSQL database into version n."""
 
-MIGRATION_LOCK: Final = 0x5348_4950  # "SHIP": one pg_advisory_xact_lock key for schema changes
+MIGRATION_LOCK: Final = 0x5348_4950  # "SHIP": the advisory lock key held while the schema changes
 
 
 def schema_version(db: PgDatabase) -> int:
@@ -102,8 +102,17 @@ def migrate(db: PgDatabase, display: str, target: int) -> int:
     the result."""
     if schema_version(db) == target:
         return target
+    # A session lock taken before the transaction begins: a transaction that waited for the lock
+    # inside itself could still see the catalog as it was before the winner's tables existed.
+    db.execute_sql("SELECT pg_advisory_lock(?)", (MIGRATION_LOCK,))
+    try:
+        return _migrate_locked(db, display, target)
+    finally:
+        db.execute_sql("SELECT pg_advisory_unlock(?)", (MIGRATION_LOCK,))
+
+
+def _migrate_locked(db: PgDatabase, display: str, target: int) -> int:
     with db.writing():
-        db.execute_sql("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
         found = schema_version(db)
         if found > target:
             raise StorageError(

@@ -151,10 +151,13 @@ class PgDatabase:
     dialect: Final[Dialect] = POSTGRESQL
 
     def __init__(self, url: str, password: str | None = None,
-                 connect_timeout: float = CONNECT_TIMEOUT_SECONDS) -> None:
+                 busy_timeout: float = CONNECT_TIMEOUT_SECONDS) -> None:
         self.url = url
         self._password = password
-        self._connect_timeout = max(1, round(connect_timeout))
+        # As SQLite's busy timeout: how long connecting, or a write waiting for a lock, may take
+        # before the call fails (OperationalError: the writer retries).
+        self._connect_timeout = max(1, round(busy_timeout))
+        self._lock_timeout_ms = max(1, round(busy_timeout * 1000))
         self._local = threading.local()
         self._opened: dict[PgConnection, threading.Thread] = {}
         self._opened_lock = threading.Lock()
@@ -166,7 +169,10 @@ class PgDatabase:
     # -- connections ------------------------------------------------------------------------------
     def _connect(self) -> PgConnection:
         kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": self._connect_timeout,
-                                  **DEAD_PEER}
+                                  "options": f"-c lock_timeout={self._lock_timeout_ms}",
+                                  "application_name": "shiptrack", **DEAD_PEER}
+        if "options=" in self.url:
+            del kwargs["options"]  # the URL's own server options win
         if self._password is not None:
             kwargs["password"] = self._password
         try:
@@ -323,11 +329,14 @@ class PgDatabase:
                     seen += 1
             if seen:  # take whatever else is already waiting, without blocking
                 seen += sum(1 for notify in listener.notifies(timeout=0) if notify.pid != own_pid)
-        except psycopg.Error as error:
+        except psycopg.Error:
+            # The server dropped the listener (a restart, a failover): listen again at once. What
+            # happened meanwhile is unknown, so the version moves (`_listening`).
             if self._listener is not None:
                 self._listener.close()
                 self._listener = None
-            raise _translated_error(error) from error
+            self._listening()
+            return 1
         self._version += seen
         return seen
 
