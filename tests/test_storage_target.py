@@ -115,3 +115,10 @@ def test_db_info_and_vacuum_say_one_line_on_postgres(capsys: pytest.CaptureFixtu
         assert main(["db", command, "--db", url, "--config", str(tmp_path / "none.toml")]) == 2
         out, err = capsys.readouterr()
         assert err.count("\n") == 1 and "PostgreSQL" in err and "hunter2" not in err and out == ""
+
+
+def test_a_malformed_url_is_one_line_without_its_password(capsys: pytest.CaptureFixture[str]) -> None:
+    # psycopg quotes the whole URI back in this error.
+    assert main(["status", "--db", "postgres://bob:hunter2@[::1/db"]) == 1
+    out, err = capsys.readouterr()
+    assert err.count("\n") == 1 and err.startswith("shiptrack: ") and "hunter2" not in out + err

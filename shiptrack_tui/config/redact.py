@@ -54,13 +54,17 @@ def _mask_token(text: str) -> str:
 
 def dsn_password(url: str) -> str | None:
     """The password written in a PostgreSQL URL (`user:PASSWORD@` or `?password=`), if any."""
-    parts = urlsplit(url)
     try:
+        parts = urlsplit(url)
         if parts.password:
             return parts.password
-    except ValueError:
-        pass
-    found = [value for key, value in parse_qsl(parts.query, keep_blank_values=True) if key == "password"]
+        query = parts.query
+    except ValueError:  # a malformed URL (an unclosed IPv6 bracket): find the userinfo by hand
+        userinfo = re.match(r"^[^:/]+://([^/?#]*)@", url.strip())
+        if userinfo and ":" in userinfo.group(1):
+            return userinfo.group(1).split(":", 1)[1] or None
+        query = url.partition("?")[2]
+    found = [value for key, value in parse_qsl(query, keep_blank_values=True) if key == "password"]
     return found[0] if found and found[0] else None
 
 
