@@ -285,6 +285,7 @@ def ride_out_an_outage(tmp_path: Path, caplog: pytest.LogCaptureFixture, outage:
         assert not_ready.json()["reason"].startswith("PostgreSQL unreachable for ")
         read = client.get("/api/v1/monitors")  # a read while the database is away: try again later
         assert read.status_code == 503 and read.headers["Retry-After"], read.text
+        assert "shiptrack_storage_unreachable 1.0" in client.get("/metrics").text
         wait_for(lambda: engine.states["flaky"].incident is not None, timeout=outage + 10,
                  what="an incident opened during the outage")
         held_peak = 0
@@ -306,6 +307,7 @@ def ride_out_an_outage(tmp_path: Path, caplog: pytest.LogCaptureFixture, outage:
         drained = time.monotonic() - started
         wait_for(lambda: client.get("/health/ready").status_code == 200, timeout=30, what="ready again")
         assert client.get("/api/v1/monitors").status_code == 200
+        assert "shiptrack_storage_unreachable 0.0" in client.get("/metrics").text
         delivered = "SELECT COUNT(*) FROM outbox WHERE monitor = 'flaky' AND delivered_at IS NOT NULL"
         wait_for(lambda: _count(store, delivered) == 1, timeout=30, what="flaky's OPEN delivered")
     finally:
