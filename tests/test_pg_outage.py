@@ -8,6 +8,9 @@ from __future__ import annotations
 import logging
 import os
 import re
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -358,3 +361,100 @@ def test_the_engine_rides_out_a_postgres_outage(tmp_path: Path, caplog: pytest.L
 def test_the_engine_rides_out_a_60s_postgres_outage(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     figures = ride_out_an_outage(tmp_path, caplog, outage=60.0)
     print(figures)
+
+
+# -- the same through a real daemon ----------------------------------------------------------------
+
+DAEMON_CONFIG = """\
+[storage]
+url = "{url}"
+
+[defaults]
+interval = "2s"
+timeout = "1500ms"
+failure_threshold = 3
+
+[http]
+listen = "127.0.0.1:0"
+
+[notify]
+urls = ["{hook}"]
+{monitors}
+[[monitor]]
+name = "flaky"
+url = "{base}/t/flaky"
+interval = "1s"
+timeout = "900ms"
+failure_threshold = 2
+"""
+
+
+def test_a_daemon_on_postgres_rides_out_a_restart(tmp_path: Path) -> None:
+    """`shiptrack --daemon` with `[storage] url`: the server stops for 8 s; the daemon keeps
+    checking, says so on /health/ready and in its log (once each way), writes everything back,
+    and stops cleanly with as many stored checks as it made."""
+    server = PostgresServer()
+    server.start()
+    targets = DemoTargetsThread()
+    targets.start()
+    receiver = Receiver()
+    url = server.create_database()
+    monitors = "".join(f'[[monitor]]\nname = "m{i:02d}"\nurl = "{targets.base_url}/t/m{i:02d}"\n\n'
+                       for i in range(40))
+    config = tmp_path / "shiptrack.toml"
+    config.write_text(DAEMON_CONFIG.format(url=url, hook=receiver.url("hook"), monitors=monitors,
+                                           base=targets.base_url))
+    log_path = tmp_path / "daemon.log"
+    with log_path.open("w") as log:
+        daemon = subprocess.Popen([sys.executable, "-m", "shiptrack_tui", "--daemon", "--config",
+                                   str(config)], stdout=subprocess.DEVNULL, stderr=log)
+    store: Store | None = None
+    try:
+        serving = re.compile(r"serving HTTP on (http://127\.0\.0\.1:\d+)")
+        found = wait_for(lambda: serving.search(log_path.read_text()), what="the daemon's HTTP line")
+        client = httpx.Client(base_url=found.group(1), timeout=10)
+        wait_for(lambda: client.get("/health/ready").status_code == 200, what="ready")
+        server.stop()
+        stopped = time.time()
+        targets.set_down("t/flaky")
+        reason = wait_for(lambda: (r := client.get("/health/ready")).status_code == 503
+                          and r.json()["reason"], what="not ready")
+        assert reason.startswith("PostgreSQL unreachable for "), reason
+        while time.time() - stopped < 8:  # the outage lasts; the daemon must stay not ready throughout
+            assert client.get("/health/ready").status_code == 503
+            time.sleep(0.5)
+        server.start()
+        restarted = time.time()
+        wait_for(lambda: client.get("/health/ready").status_code == 200, timeout=60, what="ready again")
+        receiver.wait_for(1, timeout=30)
+        store = Store.open(url)
+        delivered = "SELECT COUNT(*) FROM outbox WHERE monitor = 'flaky' AND delivered_at IS NOT NULL"
+        wait_for(lambda: _count(store, delivered) == 1, timeout=30, what="flaky's OPEN recorded")
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(60) == 0
+        client.close()
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
+        receiver.close()
+        targets.stop()
+    try:
+        assert store is not None
+        text = log_path.read_text()
+        made = int(re.search(r"stopped cleanly after (\d+) checks", text).group(1))  # type: ignore[union-attr]
+        assert _count(store, 'SELECT COUNT(*) FROM "check"') == made  # all of them, once each
+        during = ('SELECT COUNT(DISTINCT monitor_id) FROM "check" WHERE at_ms > ? AND at_ms < ?',
+                  int(stopped * 1000), int(restarted * 1000))
+        assert _count(store, *during) == 41  # every monitor was checked while the server was down
+        flaky = "(SELECT id FROM monitor WHERE name = 'flaky')"
+        assert _count(store, f"SELECT COUNT(*) FROM incident WHERE monitor_id = {flaky}") == 1
+        assert _count(store, "SELECT COUNT(*) FROM outbox WHERE monitor = 'flaky'") == 1
+        assert len([post for post in receiver.posts if "flaky" in post.title]) == 1
+        assert text.count("PostgreSQL unreachable: ") == 1
+        assert text.count("PostgreSQL reachable again after") == 1
+        assert "Traceback" not in text
+    finally:
+        if store is not None:
+            store.close()
+        server.destroy()
