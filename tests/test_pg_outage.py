@@ -31,6 +31,7 @@ from shiptrack_tui.core.model import MonitorSpec, Outcome, TimelineKind
 from shiptrack_tui.core.vitals import EngineVitals, StorageVitals
 from shiptrack_tui.demo import DemoTargetsThread
 from shiptrack_tui.engine import Engine, EngineThread
+from shiptrack_tui.engine.liveness import Liveness
 from shiptrack_tui.heartbeat import Heartbeat, StorageStall, read_heartbeat, write_heartbeat
 from shiptrack_tui.notify import NotificationSender
 from shiptrack_tui.storage import PipelineWrite, Store, Writer
@@ -126,6 +127,44 @@ def test_a_read_only_server_after_a_failover_holds_writes_until_it_takes_them(
         assert writer.dropped == 0 and writer.retries >= 1
         assert _count(store, "SELECT COUNT(*) FROM timeline WHERE kind = ?", TimelineKind.NOTE.value) == 2
     finally:
+        store.close()
+
+
+class _Systemd:
+    """Takes the notify messages Liveness sends (what systemd's socket would get)."""
+
+    watchdog_seconds = 0.6
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[float, str]] = []
+
+    def send(self, *assignments: str) -> None:
+        self.sent.extend((time.monotonic(), line) for line in assignments)
+
+
+def test_an_unreachable_server_never_stops_the_watchdog(pg_url: str, postgres_server: PostgresServer) -> None:
+    """systemd restarts a daemon whose storage stalls past WatchdogSec; not for a PostgreSQL that is
+    away: the restart would lose the held results and could not reach the server either."""
+    store = Store.open(pg_url)
+    writer = Writer(store)
+    systemd = _Systemd()
+    liveness = Liveness(None, systemd, lambda: [])
+    liveness.attach(writer)
+    try:
+        postgres_server.stop()
+        writer.submit(_note_write(Feed("api"), T0))
+        wait_for(lambda: (stall := writer.stall()) is not None and stall.unreachable, what="the outage")
+        started = time.monotonic()
+        while time.monotonic() - started < 2.0:  # more than three watchdog intervals
+            liveness.tick(time.monotonic(), time.time())
+            time.sleep(0.05)
+        stall = writer.stall()
+        assert stall is not None and stall.seconds > 3 * systemd.watchdog_seconds
+        pings = [at for at, line in systemd.sent if line == "WATCHDOG=1" and at > started + 1.0]
+        assert pings and liveness.healthy
+    finally:
+        postgres_server.start()
+        writer.close(timeout=30)
         store.close()
 
 

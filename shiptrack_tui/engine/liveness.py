@@ -7,7 +7,8 @@ The scheduling loop calls `tick()` at least once a second. It
 - speaks systemd's notify protocol: READY=1 on the first tick, STATUS= with a summary, and
   WATCHDOG=1 only while healthy. Sent from this loop, a ping proves the scheduler ticks; it also
   stops once storage has been stalled for longer than the watchdog interval itself, after which
-  systemd restarts the daemon.
+  systemd restarts the daemon — except while the database server is unreachable (a PostgreSQL
+  restart or failover): a restart would only lose the results held for it.
 """
 
 from __future__ import annotations
@@ -96,7 +97,9 @@ class Liveness:
         stall = self._writer.stall() if self._writer is not None else None
         news = (stall is None) != (self._stall_started is None)  # a stall began or ended: tell at once
         self._report_stall(stall, mono, wall)
-        unhealthy = stall is not None and stall.seconds > self._stall_limit
+        # An unreachable database server is not the engine's illness: a restart would lose the
+        # writes it holds (bounded) and could not reach the server either. It stays not ready.
+        unhealthy = stall is not None and not stall.unreachable and stall.seconds > self._stall_limit
         if unhealthy != self._withheld:
             self._withheld = unhealthy
             if unhealthy:
