@@ -114,7 +114,7 @@ class Store:
         return store
 
     @classmethod
-    def _open_postgres(cls, url: str, connect_timeout: float, password_file: Path | None) -> Store:
+    def _open_postgres(cls, url: str, busy_timeout: float, password_file: Path | None) -> Store:
         from shiptrack_tui.storage import pg_schema
         from shiptrack_tui.storage.postgres import PgDatabase, read_password
 
@@ -124,7 +124,7 @@ class Store:
         except OSError as error:
             raise StorageError(f"{password_file}: the PostgreSQL password file cannot be read "
                                f"({error.strerror}); check password_file.") from error
-        db = PgDatabase(url, password, connect_timeout)
+        db = PgDatabase(url, password, busy_timeout)
         try:
             found = pg_schema.migrate(db, shown, SCHEMA_VERSION)
         except PeeweeDatabaseError as error:
