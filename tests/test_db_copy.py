@@ -4,6 +4,7 @@ and every command reaching PostgreSQL through `--db postgresql://...`."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -185,13 +186,22 @@ def _password_server(password: str) -> tuple[PostgresServer, str]:
     return server, url
 
 
-def test_a_server_that_is_down_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_server_that_is_down_is_one_line_and_exit_1(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
     server = PostgresServer()  # initialised, never started: nothing listens on its port
     try:
         url = server.url("shiptrack").replace("shiptrack@", "shiptrack:hunter2@", 1)
+        config = tmp_path / "shiptrack.toml"
+        config.write_text(f'[storage]\nurl = "{url}"\n[[monitor]]\nname = "a"\nurl = "tcp://127.0.0.1:9"\n')
         for argv in (["status", "--db", url], ["db", "migrate", "--db", url],
-                     ["db", "copy", "--to", url, "--db", url + "x"]):
-            assert main(argv) == 1, argv
+                     ["db", "copy", "--to", url, "--db", url + "x"],
+                     ["--daemon", "--config", str(config)]):
+            root = logging.getLogger()
+            handlers, level = root.handlers[:], root.level  # the daemon sets up its own logging
+            try:
+                assert main(argv) == 1, argv
+            finally:
+                root.handlers[:], root.level = handlers, level
             out, err = capsys.readouterr()
             assert err.count("\n") == 1, err
             assert "hunter2" not in out + err and "Traceback" not in err

@@ -29,6 +29,7 @@ def _problems(tmp_path: Path, text: str) -> list[str]:
 
 def test_url_and_a_password_file_relative_to_the_config(tmp_path: Path) -> None:
     (tmp_path / "pg-password").write_text("s3cret\n")
+    (tmp_path / "pg-password").chmod(0o600)
     config = _load(tmp_path, f'[storage]\nurl = "{URL}"\npassword_file = "pg-password"\n')
     assert config.storage.url == URL
     assert config.storage.password_file == tmp_path / "pg-password"
@@ -122,3 +123,15 @@ def test_a_malformed_url_is_one_line_without_its_password(capsys: pytest.Capture
     assert main(["status", "--db", "postgres://bob:hunter2@[::1/db"]) == 1
     out, err = capsys.readouterr()
     assert err.count("\n") == 1 and err.startswith("shiptrack: ") and "hunter2" not in out + err
+
+
+def test_a_password_file_others_can_read_is_a_warning(tmp_path: Path) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text("s3cret\n")
+    secret.chmod(0o644)
+    config = _load(tmp_path, f'[storage]\nurl = "{URL}"\npassword_file = "pw"\n')
+    expected = (f"{tmp_path}/cfg.toml: warning: [storage] password_file {secret} can be read by other users; "
+                f"make it owner-only: chmod 600 {secret}")
+    assert config_warnings(config)[-1] == expected
+    secret.chmod(0o600)
+    assert not any("can be read by other users" in w for w in config_warnings(config))

@@ -6,6 +6,8 @@ empty config is allowed; it is said out loud instead of passing silently.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from shiptrack_tui.config.redact import dsn_password
 from shiptrack_tui.config.settings import Config
 
@@ -25,4 +27,15 @@ def config_warnings(config: Config) -> list[str]:
         warnings.append(f"{config.path}: warning: [storage] url holds a password, which then travels with "
                         "every copy of this file; move it into a file named by [storage] password_file "
                         "(or ~/.pgpass, or PGPASSWORD) and remove it from the URL")
+    secret = config.storage.password_file
+    if secret is not None and _readable_by_others(secret):
+        warnings.append(f"{config.path}: warning: [storage] password_file {secret} can be read by other "
+                        f"users; make it owner-only: chmod 600 {secret}")
     return warnings
+
+
+def _readable_by_others(path: Path) -> bool:
+    try:
+        return bool(path.stat().st_mode & 0o077)
+    except OSError:
+        return False
