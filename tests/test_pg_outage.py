@@ -351,7 +351,14 @@ def ride_out_an_outage(tmp_path: Path, caplog: pytest.LogCaptureFixture, outage:
         assert client.get("/api/v1/monitors").status_code == 200
         assert "shiptrack_storage_unreachable 0.0" in client.get("/metrics").text
         delivered = "SELECT COUNT(*) FROM outbox WHERE monitor = 'flaky' AND delivered_at IS NOT NULL"
-        wait_for(lambda: _count(store, delivered) == 1, timeout=30, what="flaky's OPEN delivered")
+        try:
+            wait_for(lambda: _count(store, delivered) == 1, timeout=90, what="flaky's OPEN delivered")
+        except AssertionError:
+            with store.connection_context():
+                rows = store._conn().execute("SELECT id, incident_id, transition, attempts, delivered_at, "
+                                             "last_error FROM outbox").fetchall()
+            raise AssertionError(f"outbox {rows}; posts {receiver.posts}; "
+                                 f"sender {engine._sender and engine._sender.attempts}") from None
     finally:
         client.close()
         thread.stop()
@@ -465,10 +472,10 @@ def test_a_daemon_on_postgres_rides_out_a_restart(tmp_path: Path) -> None:
         server.start()
         restarted = time.time()
         wait_for(lambda: client.get("/health/ready").status_code == 200, timeout=60, what="ready again")
-        receiver.wait_for(1, timeout=30)
+        receiver.wait_for(1, timeout=90)
         store = Store.open(url)
         delivered = "SELECT COUNT(*) FROM outbox WHERE monitor = 'flaky' AND delivered_at IS NOT NULL"
-        wait_for(lambda: _count(store, delivered) == 1, timeout=30, what="flaky's OPEN recorded")
+        wait_for(lambda: _count(store, delivered) == 1, timeout=90, what="flaky's OPEN recorded")
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(60) == 0
         client.close()
