@@ -18,6 +18,7 @@ from typing import Any, Final
 
 from shiptrack_tui.core.durations import format_duration
 from shiptrack_tui.core.messages import iso_utc
+from shiptrack_tui.core.vitals import unreachable_text
 from shiptrack_tui.lock import running_engine_pid
 
 STALE_SECONDS: Final = 30.0
@@ -31,9 +32,15 @@ class StorageStall:
     error: str | None
     waiting: int
     dropped: int = 0
+    unreachable: bool = False  # the database server cannot be reached (PostgreSQL)
+    backend: str = "sqlite"
 
     def describe(self, now: float) -> str:
-        """`storage stalled for 45s: database is locked; 1,234 writes waiting`."""
+        """`storage stalled for 45s: database is locked; 1,234 writes waiting`, or
+        `PostgreSQL unreachable for 23s; 4,812 results held`."""
+        if self.unreachable:
+            age = format_duration(round(max(0.0, now - self.since)))
+            return unreachable_text(self.backend, age, self.waiting, self.dropped)
         cause = self.error or "a commit has not finished"
         text = f"storage stalled for {format_duration(round(max(0.0, now - self.since)))}: {cause}; "
         text += f"{self.waiting:,} {'write' if self.waiting == 1 else 'writes'} waiting"
@@ -43,7 +50,8 @@ class StorageStall:
 
     def as_json(self, now: float) -> dict[str, Any]:
         return {"since": iso_utc(self.since), "seconds": round(max(0.0, now - self.since), 1),
-                "error": self.error, "writes_waiting": self.waiting, "dropped": self.dropped}
+                "error": self.error, "writes_waiting": self.waiting, "dropped": self.dropped,
+                "unreachable": self.unreachable}
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,7 +79,7 @@ class MemoryStore:
 
     def record_attempt(self, row_id: int, at: float, delivered: bool, error: str | None = None,
                        next_attempt_at: float | None = None, give_up: bool = False,
-                       detail: str | None = None) -> None:
+                       detail: str | None = None, seen_attempts: int | None = None) -> None:
         with self.lock:
             self.log.append((row_id, delivered, give_up, detail))
             index = next(i for i, r in enumerate(self.rows) if r.id == row_id)

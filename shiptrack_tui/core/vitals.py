@@ -67,6 +67,8 @@ class StorageVitals:
     dropped_checks: int = 0
     stalled_seconds: float | None = None  # the current stall's age; None while writes get through
     stall_error: str | None = None
+    unreachable: bool = False  # the stall is a database server that cannot be reached (PostgreSQL)
+    backend: str = "sqlite"
     batch_writes: BucketCounts | None = None
     commit_seconds: BucketCounts | None = None
 
@@ -91,3 +93,17 @@ class EngineVitals:
     def tick_age(self) -> float:
         """Seconds since the scheduling loop last ran (since the engine started, before its first pass)."""
         return self.at - (self.last_tick if self.last_tick is not None else self.started_at)
+
+
+def database_label(backend: str) -> str:
+    """How the log lines, /health and the dashboard name the database of `backend`."""
+    return "PostgreSQL" if backend == "postgresql" else "the database"
+
+
+def unreachable_text(backend: str, age: str, held: int, dropped: int = 0) -> str:
+    """`PostgreSQL unreachable for 23s; 4,812 results held` (what /health and the header say)."""
+    results = "result" if held == 1 else "results"
+    text = f"{database_label(backend)} unreachable for {age}; {held:,} {results} held"
+    if dropped:
+        text += f"; {dropped:,} check results dropped to bound memory"
+    return text

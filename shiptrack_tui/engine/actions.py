@@ -26,12 +26,18 @@ from shiptrack_tui.core.model import (
 from shiptrack_tui.engine.silencing import Silencer, SilenceRefused
 from shiptrack_tui.engine.updates import INCIDENT_ACTIONS, IncidentUpdates
 from shiptrack_tui.storage import PipelineWrite, Store, Writer
+from shiptrack_tui.storage.outage import trouble
 
 if TYPE_CHECKING:
     from shiptrack_tui.engine.scheduler import Schedule
 
 log = logging.getLogger("shiptrack.engine")
 ACTION_POLL_SECONDS = 0.5
+
+
+def storage_trouble(store: Store, error: BaseException, what: str) -> None:
+    """A storage call failed; the caller retries (see storage/outage.py `trouble`)."""
+    trouble(store.outage, error, what, log)
 
 
 def log_task_failure(task: asyncio.Future[object]) -> None:
@@ -72,13 +78,14 @@ class OperatorActions(IncidentUpdates):
                         self._takes_action(action)
                     ):
                         await self._apply_action(action)
-            except Exception:
-                log.exception("could not read operator actions; retrying")
+                self.store.outage.ok()
+            except Exception as error:
+                storage_trouble(self.store, error, "could not read operator actions")
             try:
                 if self._owns_chores():
                     await self._expire_silences()
-            except Exception:
-                log.exception("could not end expired silences; retrying")
+            except Exception as error:
+                storage_trouble(self.store, error, "could not end expired silences")
             self._actions_due.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(ACTION_POLL_SECONDS):

@@ -29,7 +29,7 @@ from shiptrack_tui.core.model import (
     TimelineKind,
 )
 from shiptrack_tui.core.vitals import EngineVitals, StorageVitals
-from shiptrack_tui.engine.actions import OperatorActions, log_task_failure
+from shiptrack_tui.engine.actions import OperatorActions, log_task_failure, storage_trouble
 from shiptrack_tui.engine.cluster import ClusterRole
 from shiptrack_tui.engine.config_reload import ConfigReloads
 from shiptrack_tui.engine.counters import EngineCounters
@@ -383,15 +383,21 @@ class Engine(OperatorActions, PushMonitors, ClusterRole, LocationRole):
         assert self._config_loader is not None
         reloads = ConfigReloads(self.config.path, self.config.digest, self._config_loader,
                                 running=lambda: self.config.digest)
+        waiting: Config | None = None  # read, but not applied: the database was away
         while True:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(CONFIG_POLL_SECONDS):
                     await self._reload_asked.wait()
             asked = self._reload_asked.is_set()
             self._reload_asked.clear()
-            fresh = await asyncio.to_thread(reloads.attempt, asked)
+            fresh = await asyncio.to_thread(reloads.attempt, asked) or waiting
             if fresh is not None:
-                await self._apply_config_async(fresh)
+                try:
+                    await self._apply_config_async(fresh)
+                    waiting = None
+                except Exception as error:  # the database is away: tried again on the next pass
+                    waiting = fresh
+                    storage_trouble(self.store, error, "could not apply the changed config")
 
     # -- periodic work ------------------------------------------------------------------------
     async def _housekeeping_loop(self) -> None:

@@ -7,7 +7,8 @@ The scheduling loop calls `tick()` at least once a second. It
 - speaks systemd's notify protocol: READY=1 on the first tick, STATUS= with a summary, and
   WATCHDOG=1 only while healthy. Sent from this loop, a ping proves the scheduler ticks; it also
   stops once storage has been stalled for longer than the watchdog interval itself, after which
-  systemd restarts the daemon.
+  systemd restarts the daemon — except while the database server is unreachable (a PostgreSQL
+  restart or failover): a restart would only lose the results held for it.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class Liveness:
         self._ready = False
         self._stall_started: float | None = None  # wall time the current stall began
         self._stall_logged = 0.0  # monotonic time of the last stall line
+        self._stall_unreachable = False  # the current stall is an unreachable database
         self._withheld = False
         self._files = ThreadPoolExecutor(1, thread_name_prefix="shiptrack-heartbeat") if heartbeat else None
         self._writing: Future[None] | None = None
@@ -95,7 +97,9 @@ class Liveness:
         stall = self._writer.stall() if self._writer is not None else None
         news = (stall is None) != (self._stall_started is None)  # a stall began or ended: tell at once
         self._report_stall(stall, mono, wall)
-        unhealthy = stall is not None and stall.seconds > self._stall_limit
+        # An unreachable database server is not the engine's illness: a restart would lose the
+        # writes it holds (bounded) and could not reach the server either. It stays not ready.
+        unhealthy = stall is not None and not stall.unreachable and stall.seconds > self._stall_limit
         if unhealthy != self._withheld:
             self._withheld = unhealthy
             if unhealthy:
@@ -119,13 +123,19 @@ class Liveness:
             self._notifier.send(*notify)
 
     def _report_stall(self, stall: WriterStall | None, mono: float, wall: float) -> None:
+        # An unreachable database logs its own start and end (storage/outage.py); this loop adds
+        # the running figures every 30 s.
         if stall is None:
-            if self._stall_started is not None:
+            if self._stall_started is not None and not self._stall_unreachable:
                 log.warning("storage recovered after %s", format_duration(round(wall - self._stall_started)))
-                self._stall_started = None
+            self._stall_started = None
             return
         if self._stall_started is None:
             self._stall_started = wall - stall.seconds
+            self._stall_unreachable = stall.unreachable
+            if stall.unreachable:
+                self._stall_logged = mono
+                return
         elif mono - self._stall_logged < STALL_LOG_SECONDS:
             return
         self._stall_logged = mono
@@ -134,7 +144,7 @@ class Liveness:
     @staticmethod
     def _storage_stall(stall: WriterStall, wall: float) -> StorageStall:
         return StorageStall(since=wall - stall.seconds, error=stall.error, waiting=stall.waiting,
-                            dropped=stall.dropped)
+                            dropped=stall.dropped, unreachable=stall.unreachable, backend=stall.backend)
 
     def _beat(self, stall: WriterStall | None, wall: float) -> Heartbeat:
         monitors = up = down = 0

@@ -332,15 +332,20 @@ class ClusterOutbox:
 
     def record_attempt(self, row_id: int, at: float, delivered: bool, error: str | None = None,
                        next_attempt_at: float | None = None, give_up: bool = False,
-                       detail: str | None = None) -> None:
+                       detail: str | None = None, seen_attempts: int | None = None) -> None:
+        # `seen_attempts` (the single store's guard against a retried COMMIT) is not needed here:
+        # the claim is the guard, cleared by the commit that records the attempt.
         with self._lock:
-            claim = self._claims.pop(row_id, None)
+            claim = self._claims.get(row_id)
             if claim is None:
                 return
             conn = self._connection()
             with conn.transaction():
                 recorded = claims.record_claimed_attempt(conn, claim, at, delivered, error, next_attempt_at,
                                                          give_up, detail)
+            # Kept until then: a database away at this point raises, and the sender records the
+            # attempt again when it is back, with the claim still in hand.
+            self._claims.pop(row_id, None)
         if not recorded:
             log.warning("outbox row %d: attempt not recorded, another node claimed the row meanwhile", row_id)
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Final
 from shiptrack_tui.core.incidents import step
 from shiptrack_tui.core.model import CheckResult, MonitorSpec, MonitorState, Policy
 from shiptrack_tui.core.push import Ping, PingKind, deadline, missed, ping_result
+from shiptrack_tui.storage.outage import trouble
 
 if TYPE_CHECKING:
     from shiptrack_tui.engine.counters import EngineCounters
@@ -69,8 +70,8 @@ class PushMonitors:
                 await self._take_pings()
                 self._pings_read = True
                 self._record_misses(self.clock())
-            except Exception:
-                log.exception("could not apply pings; retrying")
+            except Exception as error:
+                trouble(self.store.outage, error, "could not apply pings", log)
             wait = PING_POLL_SECONDS
             if self._push_heap:
                 wait = max(0.0, min(wait, self._push_heap[0][0] - self.clock()))

@@ -44,7 +44,10 @@ class RetentionRun:
                 await asyncio.sleep(PAUSE_SECONDS)
             await asyncio.to_thread(self._store.checkpoint)
         except Exception as error:  # e.g. the writer kept the lock past the busy timeout
-            log.warning("retention postponed to the next minute: %s", error)
+            if self._store.outage.failed(error) and self._store.outage.since is not None:
+                log.debug("retention postponed: the database is unreachable (%s)", error)
+            else:
+                log.warning("retention postponed to the next minute: %s", error)
             return
         if not incremental and free > 10 * STEP_PAGES and not self._told_vacuum:
             self._told_vacuum = True

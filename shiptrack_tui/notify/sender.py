@@ -5,7 +5,10 @@ daemon threads, one URL at a time per URL, so a hanging notifier holds neither a
 other URLs, and `stop()` returns within seconds whatever Apprise is doing.
 
 Delivery is at-least-once: the outbox row is durable, `delivered` is recorded after Apprise
-answers, and a crash between the two sends the message once more after a restart. Order per
+answers, and a crash between the two sends the message once more after a restart. A database
+that is away when the answer comes does not send it twice: the attempt is held in memory (its row
+stays "in flight") and recorded when the database is back, once (`seen_attempts` guards a retry
+whose first COMMIT landed unseen). Order per
 (monitor, URL) is the store's job: `due_outbox` hands out a row only once every earlier row of
 the same monitor and URL was delivered or given up.
 
@@ -36,6 +39,7 @@ from shiptrack_tui.notify.routing import (
     load_config_targets,
     split_urls,
 )
+from shiptrack_tui.storage.outage import Outage, trouble
 
 log = logging.getLogger("shiptrack.notify")
 
@@ -62,6 +66,7 @@ class OutboxStore(Protocol):
         next_attempt_at: float | None = None,
         give_up: bool = False,
         detail: str | None = None,
+        seen_attempts: int | None = None,
     ) -> None: ...
 
     def outbox_placeholders(self, prefix: str) -> dict[str, int]: ...
@@ -140,6 +145,8 @@ class NotificationSender:
         self._stop = threading.Event()
         self._done: queue.SimpleQueue[tuple[OutboxRow, Delivery | None, float]] = queue.SimpleQueue()
         self._in_flight: dict[int, str] = {}  # row id → url
+        self._unrecorded: list[tuple[OutboxRow, Attempt]] = []  # finished, the database was away
+        self._outage: Outage = getattr(store, "outage", None) or Outage()
         self._thread: threading.Thread | None = None
         self.attempts = 0  # attempts recorded since start, for tests and the logs
 
@@ -199,8 +206,9 @@ class NotificationSender:
         while not self._stop.is_set():
             try:
                 self.run_once()
-            except Exception:
-                log.exception("notification sender step failed; retrying")
+                self._outage.ok()
+            except Exception as error:
+                trouble(self._outage, error, "notification sender step failed", log)
             self._wake.wait(self.poll_seconds)
             self._wake.clear()
         # Record what finished while we were stopping; anything still running is left to a restart.
@@ -212,6 +220,8 @@ class NotificationSender:
     def run_once(self) -> int:
         """Record finished deliveries and start the due ones; returns how many were started."""
         self._record_finished()
+        if self._unrecorded:
+            return 0  # the database is away: nothing new goes out before what went out is recorded
         if self._stop.is_set():
             return 0
         free = self.max_in_flight - len(self._in_flight)
@@ -304,6 +314,11 @@ class NotificationSender:
         self._wake.set()
 
     def _record_finished(self, block: float = 0.0) -> None:
+        held, self._unrecorded = self._unrecorded, []
+        for index, (row, attempt) in enumerate(held):
+            if not self._record(row, attempt):
+                self._unrecorded.extend(held[index:])  # in order; the database is still away
+                return
         while True:
             try:
                 row, result, at = self._done.get(timeout=block) if block else self._done.get_nowait()
@@ -314,21 +329,29 @@ class NotificationSender:
                 log.info("%s: not sent, its claim lapsed; another node sends it", item_label(row))
                 self._in_flight.pop(row.id, None)
                 continue
-            try:
-                attempt = judge(row, result, at, self.give_up_after, self.backoff_base, self.backoff_cap)
-                self.store.record_attempt(
-                    attempt.row_id, attempt.at, attempt.delivered, error=attempt.error,
-                    next_attempt_at=attempt.next_attempt_at, give_up=attempt.give_up,
-                    detail=attempt.detail,
-                )
-                self.attempts += 1
-                level = logging.INFO if attempt.delivered else logging.WARNING
-                log.log(level, "%s: %s", item_label(row), attempt.detail)
-            except Exception:
-                # Not recorded: the row stays due and is tried again (at most one duplicate).
-                log.exception("could not record a notification attempt for outbox row %s", row.id)
-            finally:
-                self._in_flight.pop(row.id, None)
+            attempt = judge(row, result, at, self.give_up_after, self.backoff_base, self.backoff_cap)
+            if self._unrecorded or not self._record(row, attempt):
+                self._unrecorded.append((row, attempt))
+
+    def _record(self, row: OutboxRow, attempt: Attempt) -> bool:
+        """Record one finished attempt; False (the row stays in flight) when the database is away."""
+        try:
+            self.store.record_attempt(
+                attempt.row_id, attempt.at, attempt.delivered, error=attempt.error,
+                next_attempt_at=attempt.next_attempt_at, give_up=attempt.give_up,
+                detail=attempt.detail, seen_attempts=row.attempts,
+            )
+        except Exception as error:
+            if self._outage.failed(error):
+                return False  # held: recorded when the database is back, never sent again meanwhile
+            # Not recorded: the row stays due and is tried again (at most one duplicate).
+            log.exception("could not record a notification attempt for outbox row %s", row.id)
+        else:
+            self.attempts += 1
+            level = logging.INFO if attempt.delivered else logging.WARNING
+            log.log(level, "%s: %s", item_label(row), attempt.detail)
+        self._in_flight.pop(row.id, None)
+        return True
 
 
 def item_label(row: OutboxRow) -> str:

@@ -159,10 +159,23 @@ def _push_monitors(db: SqliteDatabase) -> None:
     _run(db, V8)
 
 
+# Schema 9: each storage writer's last batch number, written with the batch (storage/batches.py),
+# so a batch retried after a connection lost during COMMIT is applied exactly once.
+V9: Final = (
+    'CREATE TABLE "write_batch" ("writer" TEXT NOT NULL PRIMARY KEY, "seq" INTEGER NOT NULL, '
+    '"at" REAL NOT NULL)',
+)
+
+
+def _write_batches(db: SqliteDatabase) -> None:
+    _run(db, V9)
+
+
 MIGRATIONS: Final[tuple[Callable[[SqliteDatabase], None], ...]] = (_initial_schema, _silences,
                                                                     _compact_rollups, _outbox_by_monitor,
                                                                     _timeline_by, _incident_severity,
-                                                                    _incident_status, _push_monitors)
+                                                                    _incident_status, _push_monitors,
+                                                                    _write_batches)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 

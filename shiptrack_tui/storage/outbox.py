@@ -42,26 +42,31 @@ def due_outbox(conn: Connection, now: float, limit: int) -> list[OutboxRow]:
 
 
 def record_attempt(conn: Connection, row_id: int, at: float, delivered: bool, error: str | None,
-                   next_attempt_at: float | None, give_up: bool, detail: str | None) -> None:
-    """Update the row and note the attempt on the incident's timeline: delivered, retrying or given up."""
+                   next_attempt_at: float | None, give_up: bool, detail: str | None,
+                   seen_attempts: int | None = None) -> None:
+    """Update the row and note the attempt on the incident's timeline: delivered, retrying or given up.
+
+    With `seen_attempts` (the row's attempt count when it was handed out), an attempt already
+    recorded (a retry after the answer to its COMMIT was lost) is not recorded again."""
     row = conn.execute("SELECT incident_id, transition FROM outbox WHERE id = ?", (row_id,)).fetchone()
     if row is None:
         raise LookupError(f"There is no outbox row {row_id}.")
     incident_id, transition = row
+    guard, extra = ("", ()) if seen_attempts is None else (" AND attempts = ?", (seen_attempts,))
     if delivered:
-        conn.execute("UPDATE outbox SET attempts = attempts + 1, delivered_at = ?, last_error = NULL "
-                     "WHERE id = ?", (at, row_id))
+        sets, params = "delivered_at = ?, last_error = NULL", (at,)
         kind, text = TimelineKind.NOTIFIED, detail or f"{transition} sent"
     elif give_up:
-        conn.execute("UPDATE outbox SET attempts = attempts + 1, failed_at = ?, last_error = ? WHERE id = ?",
-                     (at, error, row_id))
+        sets, params = "failed_at = ?, last_error = ?", (at, error)
         kind, text = TimelineKind.NOTIFY_FAILED, detail or f"{transition} not delivered: {error or 'failed'}"
     else:
-        conn.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? "
-                     "WHERE id = ?", (error, at if next_attempt_at is None else next_attempt_at, row_id))
-        # Every attempt's outcome is on the timeline; backoff (capped at minutes) bounds how many.
+        sets, params = "last_error = ?, next_attempt_at = ?", (error, at if next_attempt_at is None
+                                                                 else next_attempt_at)
         kind, text = TimelineKind.NOTIFY_RETRY, detail or f"{transition} attempt failed: {error or 'failed'}"
-    if incident_id is not None:
+    changed = conn.execute(f"UPDATE outbox SET attempts = attempts + 1, {sets} WHERE id = ?{guard}",
+                           (*params, row_id, *extra)).rowcount
+    # Every attempt's outcome is on the timeline; backoff (capped at minutes) bounds how many.
+    if incident_id is not None and changed:
         conn.execute("INSERT INTO timeline (incident_id, at, kind, detail) VALUES (?, ?, ?, ?)",
                      (incident_id, at, kind.value, text))
 

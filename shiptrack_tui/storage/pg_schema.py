@@ -79,7 +79,12 @@ BASE: Final = (
     '"kind" TEXT NOT NULL, "message" TEXT)',
 )
 
-PG_MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {}
+PG_MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
+    # Each storage writer's last batch number, written with the batch (storage/batches.py): a batch
+    # retried after a connection lost during COMMIT is applied exactly once. Updated in place.
+    9: ('CREATE TABLE "write_batch" ("writer" TEXT NOT NULL PRIMARY KEY, "seq" BIGINT NOT NULL, '
+        '"at" DOUBLE PRECISION NOT NULL)',),
+}
 """Version n > 8 -> the DDL turning a version n-1 PostgreSQL database into version n."""
 
 MIGRATION_LOCK: Final = 0x5348_4950  # "SHIP": the advisory lock key held while the schema changes

@@ -15,6 +15,7 @@ connects again.
 from __future__ import annotations
 
 import re
+import select
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -31,6 +32,11 @@ from shiptrack_tui.storage.dialect import POSTGRESQL, Dialect
 
 CHANNEL: Final = "shiptrack_changes"
 CONNECT_TIMEOUT_SECONDS: Final = 10
+DEAD_PEER: Final = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3,
+                    "tcp_user_timeout": 30_000}
+"""A server that vanished without closing (a dead host after a failover, a partition) is given up
+on within about 30 s, idle or mid-query, rather than the kernel's 15 minutes: the writer then
+retries on a new connection (libpq parameters)."""
 _TOKENS: Final = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|\?(\d*)|%""")
 _UPSERT: Final = re.compile(r"^\s*(INSERT\s+INTO\s.*?\sVALUES)\s*(\([^()]*\))\s*(ON\s+CONFLICT\s.*)$",
                             re.IGNORECASE | re.DOTALL)
@@ -92,6 +98,17 @@ class PgConnection:
     @property
     def in_transaction(self) -> bool:
         return self.raw.info.transaction_status != pq.TransactionStatus.IDLE
+
+    def dropped_while_idle(self) -> bool:
+        """The server closed (or is closing) this idle connection: a restart, a failover, an
+        administrator. Its socket has something to read although no query is out and it LISTENs
+        to nothing: the server's goodbye. One poll, no wait; such a connection is replaced."""
+        try:
+            poller = select.poll()
+            poller.register(self.raw.pgconn.socket, select.POLLIN)
+            return bool(poller.poll(0))
+        except (psycopg.Error, OSError, ValueError):
+            return True
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
         query, order = translate(sql)
@@ -170,7 +187,7 @@ class PgDatabase:
     def _connect(self) -> PgConnection:
         kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": self._connect_timeout,
                                   "options": f"-c lock_timeout={self._lock_timeout_ms}",
-                                  "application_name": "shiptrack"}
+                                  "application_name": "shiptrack", **DEAD_PEER}
         if "options=" in self.url:
             del kwargs["options"]  # the URL's own server options win
         if self._password is not None:
@@ -184,7 +201,9 @@ class PgDatabase:
     def connection(self) -> PgConnection:
         """This thread's connection, (re)connecting when it has none or the server dropped it."""
         conn: PgConnection | None = getattr(self._local, "conn", None)
-        if conn is not None and conn.usable:
+        # Between transactions, a connection the server dropped since its last use is replaced
+        # before it fails a call: the first call after an outage succeeds.
+        if conn is not None and conn.usable and (conn.in_transaction or not conn.dropped_while_idle()):
             return conn
         if conn is not None:
             self._forget(conn)

@@ -11,7 +11,8 @@ What is kept (`Retention`, from `[storage]`):
   p50/p95 over them stay within the 2 % of the hour rows;
 - resolved incidents, with their timeline and outbox rows, for `incidents` after they resolved
   (an open or acknowledged incident is never removed, nor one with a notification still pending);
-- delivered or abandoned notifications and finished actions for `BOOKKEEPING_KEEP_SECONDS`.
+- delivered or abandoned notifications and finished actions for `BOOKKEEPING_KEEP_SECONDS`;
+- the exactly-once marks of storage writers that stopped writing (storage/batches.py) for a week.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from shiptrack_tui.storage import batches
 from shiptrack_tui.storage.codec import HOUR, to_ms
 from shiptrack_tui.storage.dialect import Connection, Database
 
@@ -124,6 +126,9 @@ def prune(db: Database, now: float, keep: Retention, max_rows: int) -> int:
                     "(applied_at IS NOT NULL OR error IS NOT NULL) LIMIT ?)",
                     (cutoff, min(spare, ROWS_PER_TRANSACTION)),
                 ).rowcount
+    if spare > 0:
+        with db.writing():
+            spare -= batches.prune(db.connection(), now - batches.KEEP_SECONDS)
     return max_rows - spare
 
 

@@ -37,7 +37,18 @@ from shiptrack_tui.core.model import (
 )
 from shiptrack_tui.core.postmortem import CheckSpan, PhaseChecks
 from shiptrack_tui.core.stats import WINDOWS
-from shiptrack_tui.storage import daily, gauges, outbox, postmortem_reads, reads, renames, retention, silences
+from shiptrack_tui.core.vitals import database_label
+from shiptrack_tui.storage import (
+    batches,
+    daily,
+    gauges,
+    outbox,
+    postmortem_reads,
+    reads,
+    renames,
+    retention,
+    silences,
+)
 from shiptrack_tui.storage import push as push_rows
 from shiptrack_tui.storage import windows as windows_module
 from shiptrack_tui.storage.codec import dump_tags, load_tags
@@ -47,6 +58,7 @@ from shiptrack_tui.storage.dsn import is_postgres_url, redact
 from shiptrack_tui.storage.gauges import StoreGauges
 from shiptrack_tui.storage.migrations import SCHEMA_VERSION, migrate
 from shiptrack_tui.storage.names import Names
+from shiptrack_tui.storage.outage import Outage
 from shiptrack_tui.storage.pipeline import PipelineWrite, apply_writes
 from shiptrack_tui.storage.windows import SegmentCache, Subject
 from shiptrack_tui.storage.writer import Writer
@@ -81,6 +93,7 @@ class Store:
         self.path = path  # the SQLite file; None on PostgreSQL
         self.backend = db.backend  # "sqlite" or "postgresql"
         self.display_name = display_name or str(path)  # what to show: the path, or the URL sans password
+        self.outage = Outage(database_label(self.backend))  # every storage user of the engine reports to it
         self._names = Names()
         self._segments = SegmentCache()
         self.fence: Fence | None = None  # a cluster node's lease check, run in each commit's transaction
@@ -195,20 +208,31 @@ class Store:
         return {row.name: row.state for row in reads.monitor_rows(self._db)}
 
     # -- the check pipeline -------------------------------------------------------------------
-    def commit_batch(self, writes: Sequence[PipelineWrite]) -> None:
-        """Store checks, rollups, states, incidents, outbox rows and action outcomes atomically."""
+    def commit_batch(self, writes: Sequence[PipelineWrite], mark: batches.Mark | None = None) -> bool:
+        """Store checks, rollups, states, incidents, outbox rows and action outcomes atomically.
+
+        With a `mark` (storage/batches.py), a batch whose mark is already stored is not applied
+        again: False says it had been committed before (a retry after a lost COMMIT answer)."""
         if not writes:
-            return
+            return True
         try:
             with self._db.writing():
-                if self.fence is not None:
-                    writes = self.fence(self._conn(), writes)
-                rewritten = apply_writes(self._conn(), self._names, writes)
+                conn = self._conn()
+                if mark is not None and not batches.claim(conn, mark, time.time()):
+                    rewritten = None
+                else:
+                    if self.fence is not None:
+                        writes = self.fence(conn, writes)
+                    rewritten = apply_writes(conn, self._names, writes)
         except BaseException:
             self._names.rollback()
             raise
         self._names.commit()
+        if rewritten is None:
+            self._segments.clear()  # what the first commit rewrote is not known here
+            return False
         self._segments.forget(rewritten)
+        return True
 
     # -- operator actions ---------------------------------------------------------------------
     def add_action(self, kind: ActionKind, at: float, monitor: str | None = None,
@@ -449,12 +473,13 @@ class Store:
 
     def record_attempt(self, row_id: int, at: float, delivered: bool, error: str | None = None,
                        next_attempt_at: float | None = None, give_up: bool = False,
-                       detail: str | None = None) -> None:
+                       detail: str | None = None, seen_attempts: int | None = None) -> None:
         """Record one delivery attempt; a delivery adds 'notified' to the incident's timeline and a
-        give-up adds 'notify_failed' (text: `detail`, else one built from the transition/error)."""
+        give-up adds 'notify_failed' (text: `detail`, else one built from the transition/error).
+        With `seen_attempts` (the row's count when handed out) a retried record is applied once."""
         with self._db.writing():
             outbox.record_attempt(self._conn(), row_id, at, delivered, error, next_attempt_at, give_up,
-                                  detail)
+                                  detail, seen_attempts)
 
     def outbox_placeholders(self, prefix: str) -> dict[str, int]:
         """Monitor -> id of its oldest pending outbox row whose URL starts with `prefix`."""

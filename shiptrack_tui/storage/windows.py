@@ -86,6 +86,10 @@ class SegmentCache:
             for monitor_id in monitor_ids:
                 self._entries.pop(monitor_id, None)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
 
 class WindowTally:
     """Counts and a dense latency histogram for one monitor over one window."""

@@ -14,31 +14,35 @@ A full queue (`max_pending` writes) is handled one of two ways, chosen by the pr
   entry) is dropped to make room; transitions and notifications are never dropped. Every drop is
   counted in `dropped_checks` and logged loudly (at most every 10 s, with the running total).
 
-A failed commit (the database stayed locked past the busy timeout, a full disk, an I/O error) is
-retried with capped backoff and never dropped for it; `stall()` says since when the current batch
-has been trying and the last error, so the engine can report the stall (DESIGN §4, README).
+A failed commit (the database stayed locked past the busy timeout, a full disk, an I/O error, a
+PostgreSQL server that restarted, failed over or cannot be reached) is retried with capped backoff
+and never dropped for it; `stall()` says since when the current batch has been trying, the last
+error and whether the database is unreachable, so the engine can report it (DESIGN §4, §12).
+
+Exactly once: a connection lost during COMMIT leaves it unknown whether the batch landed. Each
+batch carries a mark, (this writer's id, its batch number), stored in the same transaction
+(`storage/batches.py`); a retry whose mark is already stored was committed the first time and is
+not applied again, so no incident, timeline entry or outbox row is written twice.
 """
 
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Final, Literal, Protocol
 
-import peewee
-
 from shiptrack_tui.core.vitals import BATCH_BOUNDS, COMMIT_BOUNDS, Buckets, StorageVitals
+from shiptrack_tui.storage.outage import Outage, describe, is_transient, is_unreachable
 from shiptrack_tui.storage.pipeline import PipelineWrite
 
 log = logging.getLogger("shiptrack.storage")
 
-TRANSIENT: Final = (sqlite3.OperationalError, peewee.OperationalError)
 MAX_BATCH: Final = 5000
 GATHER_SECONDS: Final = 0.02
 GATHER_WRITES: Final = 500
@@ -56,7 +60,9 @@ class BatchSink(Protocol):
 
     def connection_context(self) -> AbstractContextManager[object]: ...
 
-    def commit_batch(self, writes: Sequence[PipelineWrite]) -> None: ...
+    def commit_batch(self, writes: Sequence[PipelineWrite], mark: tuple[str, int] | None = None) -> bool:
+        """Store the batch; False when its `mark` was already stored (see storage/batches.py)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +73,8 @@ class WriterStall:
     error: str | None
     waiting: int
     dropped: int
+    unreachable: bool = False  # the database server cannot be reached (PostgreSQL)
+    backend: str = "sqlite"
 
 
 def is_plain(write: PipelineWrite) -> bool:
@@ -103,6 +111,11 @@ class Writer:
         self._batch_started: float | None = None  # monotonic start of the batch being committed
         self._batch_failures = 0
         self._last_error: str | None = None
+        self._unreachable = False  # the last failure was "the server cannot be reached"
+        self.writer_id = uuid.uuid4().hex  # with the batch number, each batch's exactly-once mark
+        self._seq = 0
+        self.replayed = 0  # retried batches found already committed (their COMMIT's answer was lost)
+        self._outage: Outage = getattr(store, "outage", None) or Outage()
         self._flushing = 0  # callers waiting in flush(): commit without gathering
         self._warned_at = -WARN_EVERY
         self.blocked = 0  # submits that waited for the queue to drain, for tests and the benchmark
@@ -172,15 +185,24 @@ class Writer:
                   f"{fresh:,}", f"{self.dropped_checks:,}", f"{self._max_pending:,}")
 
     def stall(self) -> WriterStall | None:
-        """The current stall, or None when writes are getting through."""
+        """The current stall, or None when writes are getting through.
+
+        With nothing to write, an outage another storage user met (the action poll, the sender)
+        still counts: the database is unreachable whether or not a batch waits for it."""
+        backend = str(getattr(self._store, "backend", "sqlite"))
         with self._cond:
             started, failures = self._batch_started, self._batch_failures
+            waiting = self._submitted - self._done
             if started is None:
-                return None
+                seconds = self._outage.seconds()
+                if seconds is None:
+                    return None
+                return WriterStall(seconds, self._outage.error, waiting, self.dropped_checks, True, backend)
             seconds = time.monotonic() - started
             if failures == 0 and seconds < STALL_SECONDS:
                 return None
-            return WriterStall(seconds, self._last_error, self._submitted - self._done, self.dropped_checks)
+            return WriterStall(seconds, self._last_error, waiting, self.dropped_checks,
+                               self._unreachable, backend)
 
     def vitals(self) -> StorageVitals:
         """What waits, what was shed and how commits went, for /health and /metrics (any thread)."""
@@ -188,6 +210,8 @@ class Writer:
         return StorageVitals(queued=self.pending, dropped_checks=self.dropped_checks,
                              stalled_seconds=None if stall is None else stall.seconds,
                              stall_error=None if stall is None else stall.error,
+                             unreachable=stall is not None and stall.unreachable,
+                             backend=str(getattr(self._store, "backend", "sqlite")),
                              batch_writes=self.batch_writes.snapshot(),
                              commit_seconds=self.commit_seconds.snapshot())
 
@@ -238,6 +262,7 @@ class Writer:
                 with self._cond:
                     self._done += count
                     self._batch_started = None
+                    self._unreachable = False
                     self._cond.notify_all()
                 if self._on_commit is not None:
                     try:
@@ -257,29 +282,42 @@ class Writer:
     def _commit(self, batch: list[PipelineWrite]) -> None:
         delay = RETRY_FIRST
         started = time.monotonic()
+        self._seq += 1
+        mark = (self.writer_id, self._seq)  # the same on every retry of this batch
         while True:
             try:
-                self._store.commit_batch(batch)
+                applied = self._store.commit_batch(batch, mark=mark)
+                self._outage.ok()
+                if applied is False:
+                    self.replayed += 1
+                    log.info("storage: a batch of %d changes had been committed before its connection "
+                             "was lost; not applied again", len(batch))
                 self.batches += 1
                 self.batch_writes.observe(len(batch))
                 self.commit_seconds.observe(time.monotonic() - started)
                 return
-            except TRANSIENT as error:
-                self.retries += 1
-                with self._cond:
-                    self._batch_failures += 1
-                    self._last_error = str(error) or type(error).__name__
-                # The engine reports the stall with its age (one line every 30 s); this is detail.
-                log.debug("storage write of %d changes failed (%s); retrying in %.2fs",
-                          len(batch), error, delay)
-            except Exception:
-                if len(batch) > 1:
-                    # One bad write must not take its batch-mates down: commit them one by one.
-                    for write in batch:
-                        self._commit([write])
-                    return
-                self.dropped += 1
-                log.exception("storage refused a write for %s; it is dropped", batch[0].monitor)
+            except Exception as error:
+                if not is_transient(error):
+                    failed = error
+                else:
+                    self.retries += 1
+                    self._outage.failed(error)
+                    with self._cond:
+                        self._batch_failures += 1
+                        self._last_error = describe(error)
+                        self._unreachable = is_unreachable(error)
+                    # The engine reports the stall with its age (one line every 30 s); this is detail.
+                    log.debug("storage write of %d changes failed (%s); retrying in %.2fs",
+                              len(batch), error, delay)
+                    time.sleep(delay)
+                    delay = min(delay * 2, RETRY_CAP)
+                    continue
+            if len(batch) > 1:
+                # One bad write must not take its batch-mates down: commit them one by one.
+                log.debug("storage refused a batch (%s); committing its writes one by one", failed)
+                for write in batch:
+                    self._commit([write])
                 return
-            time.sleep(delay)
-            delay = min(delay * 2, RETRY_CAP)
+            self.dropped += 1
+            log.error("storage refused a write for %s; it is dropped", batch[0].monitor, exc_info=failed)
+            return

@@ -2,6 +2,8 @@
 
 - unknown routes (404) and methods (405), and `HTTPException`s raised by routes, keep their status;
 - bad parameters and bodies are 422 with each problem's place and reason (never the input echoed);
+- a database that is unreachable or busy (a PostgreSQL restart or failover, a lock held too long)
+  is 503 with Retry-After, logged without a traceback: the request may simply be repeated;
 - anything else is logged once with its traceback and answered with a generic 500.
 Starlette re-raises an unhandled exception after its 500 has been sent, "so the server can log it";
 `Shielded`, the outermost layer, swallows that second copy: the handler here has logged it.
@@ -18,9 +20,12 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shiptrack_tui.storage.outage import is_transient
 from shiptrack_tui.web.responses import problem
 
 log = logging.getLogger("shiptrack.http")
+
+RETRY_AFTER_SECONDS = 5
 
 
 def _where(location: tuple[Any, ...]) -> str:
@@ -51,6 +56,10 @@ async def _invalid_request(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
+    if is_transient(exc):
+        log.debug("HTTP %s %s: the database is away or busy: %s", request.method, request.url.path, exc)
+        return problem(503, "the database is unreachable or busy; try again shortly",
+                       headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     log.error("HTTP %s %s failed: %s", request.method, request.url.path, type(exc).__name__, exc_info=exc)
     return problem(500, "internal error; the server log has the details")
 

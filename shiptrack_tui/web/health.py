@@ -14,7 +14,7 @@ from typing import Any, Final
 from fastapi import APIRouter, Response
 
 from shiptrack_tui.core.durations import format_duration
-from shiptrack_tui.core.vitals import EngineVitals
+from shiptrack_tui.core.vitals import EngineVitals, unreachable_text
 from shiptrack_tui.heartbeat import STALE_SECONDS
 from shiptrack_tui.web.context import Ctx
 from shiptrack_tui.web.responses import json_response
@@ -61,6 +61,9 @@ def not_ready(vitals: EngineVitals) -> str | None:
     if vitals.tick_age > READY_SECONDS:
         return f"the scheduler has not run for {_age(vitals.tick_age)}"
     storage = vitals.storage
+    if storage.stalled_seconds is not None and storage.unreachable:
+        return unreachable_text(storage.backend, _age(storage.stalled_seconds), storage.queued,
+                                storage.dropped_checks)
     if storage.stalled_seconds is not None:
         cause = storage.stall_error or "a commit has not finished"
         return (f"storage stalled for {_age(storage.stalled_seconds)}: {cause}; "

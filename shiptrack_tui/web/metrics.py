@@ -9,6 +9,7 @@ from its vitals (core/vitals.py), copied without a lock.
 
 from __future__ import annotations
 
+import logging
 import platform
 from collections.abc import Iterator
 from typing import Final
@@ -32,10 +33,14 @@ from shiptrack_tui import __version__
 from shiptrack_tui.core.cluster_view import DEFAULT_LEASE, skewed_nodes
 from shiptrack_tui.core.model import MonitorStatus, Severity
 from shiptrack_tui.core.vitals import BucketCounts, EngineVitals
+from shiptrack_tui.storage.gauges import StoreGauges
+from shiptrack_tui.storage.outage import is_transient
 from shiptrack_tui.web.auth import require_read
 from shiptrack_tui.web.context import Ctx, WebContext
 from shiptrack_tui.web.exposition import Family, render
 from shiptrack_tui.web.shapes import json_problems
+
+log = logging.getLogger("shiptrack.http")
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 """The classic text format, what `generate_latest` (and exposition.render) write."""
@@ -77,9 +82,22 @@ class ShipTrackCollector(Collector):
         if self._ctx.vitals is not None:
             yield from self._engine(self._ctx.vitals(False))
 
+    def _gauges(self, monitors: bool) -> StoreGauges | None:
+        """The stored figures; None while the database is away or busy: the engine's own figures
+        (`shiptrack_storage_unreachable` among them) are still worth a scrape."""
+        try:
+            return self._ctx.store.gauges(monitors=monitors)
+        except Exception as error:
+            if not is_transient(error):
+                raise
+            log.debug("/metrics without the stored figures: %s", error)
+            return None
+
     def monitor_families(self) -> list[Family]:
         """One sample per monitor (and per outcome for the check counter), read in one snapshot."""
-        gauges = self._ctx.store.gauges()
+        gauges = self._gauges(True)
+        if gauges is None:
+            return []
         up = Family("shiptrack_monitor_up", "1 while the monitor's checks pass (up or degraded), 0 while "
                     "they fail (pending or down); absent when unknown, paused or in maintenance", "gauge",
                     ("monitor",))
@@ -113,7 +131,9 @@ class ShipTrackCollector(Collector):
         return families
 
     def _stored(self) -> Iterator[Metric]:
-        gauges = self._ctx.store.gauges(monitors=False)
+        gauges = self._gauges(False)
+        if gauges is None:
+            return
         yield GaugeMetricFamily("shiptrack_monitors", "Monitors configured", value=gauges.monitor_count)
         incidents = GaugeMetricFamily("shiptrack_incidents_open", "Open or acknowledged incidents by "
                                       "severity", labels=["severity"])
@@ -156,6 +176,9 @@ class ShipTrackCollector(Collector):
                                 value=storage.queued)
         yield GaugeMetricFamily("shiptrack_storage_stalled_seconds", "How long writes have not reached "
                                 "the database (0 while they do)", value=storage.stalled_seconds or 0.0)
+        yield GaugeMetricFamily("shiptrack_storage_unreachable", "1 while the database server cannot be "
+                                "reached (a PostgreSQL restart or failover), else 0",
+                                value=int(storage.unreachable))
         yield CounterMetricFamily("shiptrack_storage_dropped_checks", "Check results shed while storage "
                                   "was stalled", value=storage.dropped_checks)
         if storage.batch_writes is not None:

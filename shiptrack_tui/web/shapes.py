@@ -43,6 +43,7 @@ class StorageStall(Shape):
     error: str | None
     writes_waiting: int
     dropped: int
+    unreachable: bool = False
 
 
 class EngineHealth(Shape):

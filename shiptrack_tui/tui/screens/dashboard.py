@@ -28,6 +28,7 @@ from shiptrack_tui.core.services import ServiceIndex
 from shiptrack_tui.core.silences import expiry_text, is_active, target_of
 from shiptrack_tui.heartbeat import engine_health
 from shiptrack_tui.notify.services import service_names
+from shiptrack_tui.storage.outage import describe, is_unreachable
 from shiptrack_tui.tui.bindings import DASHBOARD_KEYS, bindings
 from shiptrack_tui.tui.commands import JumpProvider
 from shiptrack_tui.tui.daemon_watch import DaemonWatch
@@ -75,6 +76,7 @@ class Dashboard(DatabaseWatch):
                  config_path: Path | None = None, view: ViewState | None = None,
                  daemon: DaemonWatch | None = None, services: ServiceIndex | None = None) -> None:
         super().__init__(gateway, config_path, services)
+        self._told_unreachable = False  # an unreachable database was told in a toast (once per outage)
         self._view = view or ViewState()
         self._clock = clock
         self._mode = mode
@@ -222,8 +224,16 @@ class Dashboard(DatabaseWatch):
     def _worker_failed(self, event: Worker.StateChanged) -> None:
         """Every read and write runs in a worker: a failure is a notification, never a crash."""
         if event.state is WorkerState.ERROR:
+            error = event.worker.error
+            if error is not None and is_unreachable(error):
+                # Every read fails until the database is back: say it once, not once a second.
+                if not self._told_unreachable:
+                    self._told_unreachable = True
+                    self.notify(f"the database is unreachable ({describe(error)}); the screen catches up "
+                                "when it is back", title="Database", severity="warning", timeout=8)
+                return
             what = WORKER_TASKS.get(event.worker.name, "a background task")
-            self.notify(f"{what} failed: {event.worker.error}", title="Error", severity="error", timeout=8)
+            self.notify(f"{what} failed: {error}", title="Error", severity="error", timeout=8)
 
     @on(DataChanged)
     def _data_changed(self) -> None:
@@ -231,6 +241,7 @@ class Dashboard(DatabaseWatch):
 
     @on(OverviewLoaded)
     def _show_overview(self, message: OverviewLoaded) -> None:
+        self._told_unreachable = False  # a read got through
         overview = self._shown_overview = message.overview
         self._by_name = {summary.name: summary for summary in overview.summaries}
         self.follow_services(overview, self._by_name)
