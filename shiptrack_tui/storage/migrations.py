@@ -171,11 +171,16 @@ def _write_batches(db: SqliteDatabase) -> None:
     _run(db, V9)
 
 
+def _cluster_tables(db: SqliteDatabase) -> None:
+    """Schema 10 is PostgreSQL's cluster tables (storage/cluster.py: nodes, leases, location
+    results, outbox claims); a SQLite file has no cluster, and only keeps its number in step."""
+
+
 MIGRATIONS: Final[tuple[Callable[[SqliteDatabase], None], ...]] = (_initial_schema, _silences,
                                                                     _compact_rollups, _outbox_by_monitor,
                                                                     _timeline_by, _incident_severity,
                                                                     _incident_status, _push_monitors,
-                                                                    _write_batches)
+                                                                    _write_batches, _cluster_tables)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 

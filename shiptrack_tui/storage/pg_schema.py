@@ -14,6 +14,7 @@ from typing import Final
 
 from peewee import DatabaseError as PeeweeDatabaseError
 
+from shiptrack_tui.storage.cluster import CLUSTER_DDL
 from shiptrack_tui.storage.db import StorageError
 from shiptrack_tui.storage.dsn import redact
 from shiptrack_tui.storage.postgres import PgDatabase, read_password
@@ -84,6 +85,9 @@ PG_MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
     # retried after a connection lost during COMMIT is applied exactly once. Updated in place.
     9: ('CREATE TABLE "write_batch" ("writer" TEXT NOT NULL PRIMARY KEY, "seq" BIGINT NOT NULL, '
         '"at" DOUBLE PRECISION NOT NULL)',),
+    # Several engines sharing this database (DESIGN §12): nodes, leases, location results and the
+    # outbox's claim columns. A node joining runs the same (idempotent) DDL under a lock.
+    10: CLUSTER_DDL,
 }
 """Version n > 8 -> the DDL turning a version n-1 PostgreSQL database into version n."""
 
