@@ -7,7 +7,6 @@ what the engine would have stored. The tests here check the dashboard's read lay
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,9 +30,7 @@ from shiptrack_tui.storage.store import Store
 from shiptrack_tui.tui.data import read_detail, read_overview
 from shiptrack_tui.tui.screens.dashboard import Dashboard
 
-# The last hour boundary: the seeded history ends now, so a dashboard running on the real clock
-# (and retention's cut-offs) finds it inside every window whatever the date the suite runs on.
-NOW: Final = float(int(time.time()) // 3600 * 3600)
+NOW: Final = 1_795_000_000.0  # 2026-11-18 UTC: every test runs at this instant
 POLICY: Final = Policy(failure_threshold=3, recovery_threshold=2)
 
 

@@ -23,6 +23,8 @@ def run_dashboard(config: Config | None, db_path: StoreTarget | Path, config_err
     if config is None or config_error is not None:
         ShipTrackApp(db_path, config_error=config_error or "no configuration").run()
         return 2
+    if config.cluster is not None:
+        return _view_cluster(config, db_path)
     attached_pid = running_engine_pid(db_path.local)
     if attached_pid is not None:
         _check_store(db_path)
@@ -30,6 +32,23 @@ def run_dashboard(config: Config | None, db_path: StoreTarget | Path, config_err
                      services=index_of(config), config=config).run()
         return 0
     return _run_with_engine(config, db_path)
+
+
+def _view_cluster(config: Config, db_path: StoreTarget) -> int:
+    """A config with [cluster] names a node the daemons run (`shiptrack --daemon`): the dashboard
+    views the cluster and edits the file, and checks nothing itself, since an engine here would be
+    one more node nobody planned for."""
+    from shiptrack_tui.tui.app import CLUSTER_MODE, ShipTrackApp
+
+    if not db_path.is_postgres:
+        print(f"shiptrack: {config.path}: [cluster] needs a PostgreSQL store shared by the nodes, and "
+              f"this one is the SQLite file {db_path}; set [storage] url = \"postgresql://...\" "
+              "(or remove [cluster])", file=sys.stderr)
+        return 2
+    _check_store(db_path)
+    ShipTrackApp(db_path, viewer_mode=CLUSTER_MODE, config_path=_editable(config),
+                 services=index_of(config), config=config).run()
+    return 0
 
 
 def attach_dashboard(db_path: StoreTarget, pid: int) -> int:
