@@ -86,8 +86,10 @@ def test_status_json_has_the_documented_shape(db: Path, capsys: pytest.CaptureFi
         "open_incident",
         "silenced_until",
         "services",
+        "locations",
         "engine",
     }
+    assert api["locations"] == []  # an ordinary monitor on SQLite
     assert api["engine"] is None  # no engine runs on this database
     assert api["state"] == "down" and api["last_error"] == "HTTP 503" and api["open_incident"] == 1
     assert api["last_check_at"].endswith("Z")

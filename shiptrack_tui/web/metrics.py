@@ -150,7 +150,13 @@ class ShipTrackCollector(Collector):
     def _cluster(self) -> Iterator[Metric]:
         """The nodes sharing a PostgreSQL database (no samples on SQLite)."""
         settings = self._ctx.config().cluster
-        nodes = self._ctx.store.cluster_nodes(settings.lease if settings is not None else DEFAULT_LEASE)
+        try:
+            nodes = self._ctx.store.cluster_nodes(settings.lease if settings is not None else DEFAULT_LEASE)
+        except Exception as error:
+            if not is_transient(error):
+                raise
+            log.debug("/metrics without the cluster's nodes: %s", error)  # the database is away
+            return
         skewed = skewed_nodes(nodes)
         up = GaugeMetricFamily("shiptrack_cluster_node_up", "1 while the cluster node's heartbeat is "
                                "within the lease, else 0", labels=["node", "location"])
