@@ -206,3 +206,18 @@ def test_http(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     page = figures["pages"]["status_page"]
     assert (figures["status_page_ms"] is None) == (page["status"] != 200)
     assert {"nothing_skipped_under_load", "lateness_p99_ms_under_load", "metrics_ms"} <= set(report["pass"])
+
+
+def test_cluster(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    report = bench(capsys, tmp_path, "--scenario", "cluster", "--monitors", "150", "--interval", "2s",
+                   "--warmup", "8s", "--duration", "4s", "--nodes", "3", "--lease", "5",
+                   "--status-monitors", "20", "--days", "1")
+    figures = report["figures"]
+    assert len(figures["nodes"]) == 3 and figures["checks"] > 0 and figures["expected_slots"] > 0
+    assert figures["stored_in_window"] > 0 and figures["lateness_p99_ms"] is not None
+    assert sum(figures["owned"].values()) == 150  # every monitor owned once, by the live nodes
+    assert figures["takeover_s"] is not None and figures["takeover_s"] < 3 * 5 + 10
+    assert 0 < figures["pg_bytes_per_check"] < 1000
+    status = figures["status_json"]
+    assert status["sqlite_ms"] > 0 and status["postgresql_ms"] > 0 and status["copied_rows"] > 0
+    assert report["baseline"]["checks"] > 0

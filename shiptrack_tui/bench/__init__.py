@@ -23,7 +23,8 @@ from shiptrack_tui.core.durations import DurationError, parse_duration
 
 __all__ = ["SCENARIOS", "main"]
 
-SCENARIOS = ("pipeline", "schedule", "storage", "stats", "keys", "services", "status-page", "push", "http")
+SCENARIOS = ("pipeline", "schedule", "storage", "stats", "keys", "services", "status-page", "push", "http",
+             "cluster")
 
 # Per-scenario defaults; an option given on the command line applies to every scenario run.
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -37,6 +38,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "push": {"monitors": 500, "duration": 10.0, "warmup": 2.0, "connections": 32},
     "http": {"monitors": 1000, "interval": 10.0, "duration": 30.0, "warmup": 12.0, "connections": 4,
              "metrics_monitors": 10_000, "repeat": 10},
+    "cluster": {"monitors": 30_000, "interval": 60.0, "duration": 120.0, "warmup": 75.0, "nodes": 3,
+                "lease": 20.0, "status_monitors": 1000, "days": 30.0},
 }
 
 
@@ -72,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--connections", type=int,
                         help="push: wrk's open connections; http: wrk connections per loaded path")
     parser.add_argument("--metrics-monitors", type=int, help="http: monitors behind the timed /metrics")
+    parser.add_argument("--nodes", type=int, help="cluster: engine processes sharing the monitors")
+    parser.add_argument("--lease", type=float, help="cluster: lease seconds ([cluster] lease)")
+    parser.add_argument("--status-monitors", type=int,
+                        help="cluster: monitors behind the timed status --json read (with --days of history)")
     parser.add_argument("--db", type=Path,
                         help="base path for the benchmark databases (kept); default a temp dir (removed)")
     parser.add_argument("--json-only", action="store_true", help="print only the JSON object")
@@ -121,6 +128,10 @@ def _runner(scenario: str) -> Callable[..., dict[str, Any]]:
         from shiptrack_tui.bench import http_load
 
         return http_load.run
+    if scenario == "cluster":
+        from shiptrack_tui.bench import cluster
+
+        return cluster.run
     from shiptrack_tui.bench import stats
 
     return stats.run
@@ -131,7 +142,7 @@ def run_scenario(scenario: str, args: argparse.Namespace, workdir: Path) -> dict
 
     options = _options(args, scenario)
     runner = _runner(scenario)
-    if scenario in ("pipeline", "schedule", "http"):
+    if scenario in ("pipeline", "schedule", "http", "cluster"):
         with TargetProcess() as targets:
             return runner(targets, workdir=workdir, **options)
     return runner(workdir=workdir, **options)

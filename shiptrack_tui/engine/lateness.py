@@ -43,6 +43,10 @@ class LatenessRecorder:
     def percentile(self, q: float) -> float | None:
         return exact_percentile(self._samples, q)
 
+    def samples(self) -> list[float]:
+        """The exact samples kept since the last reset, in seconds (a benchmark merges several)."""
+        return list(self._samples)
+
     def histogram(self) -> BucketCounts:
         """Safe to call from another thread."""
         return self._buckets.snapshot()

@@ -1,0 +1,264 @@
+"""Scenario "cluster": several engines on one PostgreSQL share 30,000 monitors at 60 s (DESIGN §12).
+
+Baseline, same run, same targets: ONE engine on SQLite checking all the monitors (the
+single-machine figure); the cluster's engine CPU per check is compared with it. Then `nodes`
+node processes (bench/cluster_node.py: the real engine joined to the cluster) and a throwaway
+PostgreSQL server (bench/pg_server.py) on this same machine: checks stored in the common window
+against the grid's slots (nothing skipped), start lateness over every node's checks, engine and
+PostgreSQL CPU per check, PostgreSQL bytes per stored check; then one node is killed with -9 and
+the takeover of its monitors is timed. Last, `status --json`'s read (`monitor_summaries` on a
+fresh Store) over `status_monitors` monitors with `days` of history, on SQLite and on a PostgreSQL
+copy of the same file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+import psycopg
+
+from shiptrack_tui.bench.engine_run import bench_specs, run_engine
+from shiptrack_tui.bench.measure import median, ratio
+from shiptrack_tui.bench.pg_server import PostgresServer
+from shiptrack_tui.bench.schedule import expected_slots
+from shiptrack_tui.bench.seed import SeedPlan, seed
+from shiptrack_tui.bench.targets import TargetProcess
+from shiptrack_tui.core.stats import exact_percentile
+from shiptrack_tui.storage import Store
+from shiptrack_tui.storage.copy import copy_history
+
+TARGETS = {"lateness_p99_ms": 500.0, "cpu_per_check_ratio": 1.3, "pg_bytes_per_check": 60.0,
+           "takeover_s": 20.0, "status_json_ms": 300.0}
+NODE_START_TIMEOUT = 120.0
+
+
+def _config_text(node: int, url: str, specs: list[tuple[str, str]], interval: float, lease: float) -> str:
+    lines = ["[storage]", f'url = "{url}"', "", "[cluster]", f'node = "n{node}"', 'location = "here"',
+             f"lease = {lease:g}", "", "[defaults]", f'interval = "{interval:g}s"',
+             f'timeout = "{min(10.0, interval * 0.9):g}s"', ""]
+    for name, target in specs:
+        lines += ["[[monitor]]", f'name = "{name}"', f'url = "{target}"', ""]
+    return "\n".join(lines)
+
+
+def _postgres_cpu(server: PostgresServer) -> float:
+    """CPU seconds used so far by the server's processes (the postmaster and its backends)."""
+    pid_file = server.data / "postmaster.pid"
+    try:
+        postmaster = psutil.Process(int(pid_file.read_text().split()[0]))
+        processes = [postmaster, *postmaster.children(recursive=True)]
+    except (OSError, ValueError, psutil.Error):
+        return 0.0
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system + times.children_user + times.children_system
+        except psutil.Error:
+            continue
+    return total
+
+
+def _read_figures(procs: list[subprocess.Popen[str]], timeout: float) -> list[dict[str, Any]]:
+    figures: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as selector:
+        for proc in procs:
+            assert proc.stdout is not None
+            selector.register(proc.stdout, selectors.EVENT_READ, proc)
+        while len(figures) < len(procs):
+            left = deadline - time.monotonic()
+            ready = selector.select(max(0.0, left))
+            if not ready:
+                raise RuntimeError("a cluster node did not report its figures in time")
+            for key, _events in ready:
+                line = key.fileobj.readline()  # type: ignore[union-attr]
+                if not line:
+                    raise RuntimeError("a cluster node exited before reporting (see its .log)")
+                figures.append(json.loads(line))
+                selector.unregister(key.fileobj)
+    return figures
+
+
+def _stored(url: str, t0: float, t1: float) -> tuple[int, int]:
+    with psycopg.connect(url) as conn:
+        window = conn.execute('SELECT count(*) FROM "check" WHERE at_ms >= %s AND at_ms < %s',
+                              (round(t0 * 1000), round(t1 * 1000))).fetchone()
+        total = conn.execute('SELECT count(*) FROM "check"').fetchone()
+    return int(window[0]), int(total[0])
+
+
+def _bytes(url: str) -> dict[str, int]:
+    with psycopg.connect(url) as conn:
+        check_table = conn.execute("SELECT pg_total_relation_size('\"check\"')").fetchone()
+        database = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+        rows = conn.execute('SELECT count(*) FROM "check"').fetchone()
+    return {"check_table": int(check_table[0]), "database": int(database[0]), "checks": int(rows[0])}
+
+
+def _takeover(url: str, victim: str, killed_at: float, limit: float) -> float | None:
+    """Seconds from the kill until no monitor's owner lease is held by `victim` any more."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        while time.monotonic() - killed_at < limit:
+            row = conn.execute("SELECT count(*) FROM lease WHERE slot = '' AND node = %s",
+                               (victim,)).fetchone()
+            if row is not None and int(row[0]) == 0:
+                return time.monotonic() - killed_at
+            time.sleep(0.1)
+    return None
+
+
+def _run_cluster(targets: TargetProcess, url: str, server: PostgresServer, *, monitors: int, interval: float,
+                 duration: float, warmup: float, nodes: int, lease: float, workdir: Path) -> dict[str, Any]:
+    names = [(f"m{i:05d}", targets.url(f"m{i:05d}")) for i in range(monitors)]
+    procs: list[subprocess.Popen[str]] = []
+    logs = []
+    try:
+        for node in range(nodes):
+            config = workdir / f"node{node}.toml"
+            config.write_text(_config_text(node, url, names, interval, lease))
+            os.chmod(config, 0o600)
+            log = (workdir / f"node{node}.log").open("w")
+            logs.append(log)
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "shiptrack_tui.bench.cluster_node", str(config), str(warmup),
+                 str(duration)], stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, text=True))
+        time.sleep(warmup)
+        pg_cpu0 = _postgres_cpu(server)
+        figures = _read_figures(procs, duration + NODE_START_TIMEOUT)
+        pg_cpu = _postgres_cpu(server) - pg_cpu0
+        time.sleep(1.0)  # the nodes' writers commit what they checked in the window (20 ms batches)
+        t0, t1 = max(f["t0"] for f in figures), min(f["t1"] for f in figures)
+        stored_window, _total = _stored(url, t0, t1)
+        specs = bench_specs(targets, monitors, interval)
+        expected = expected_slots(specs, t0, t1)
+        lateness = sorted(s for f in figures for s in f.pop("lateness_s"))
+        checks = sum(f["checks"] for f in figures)
+        cpu = sum(f["cpu_s"] for f in figures)
+        victim = figures[0]["node"]
+        killed_at = time.monotonic()
+        procs[0].send_signal(signal.SIGKILL)
+        takeover = _takeover(url, victim, killed_at, 3 * lease + 10)
+        sizes = _bytes(url)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        for log in logs:
+            log.close()
+    return {
+        "nodes": figures, "window_s": t1 - t0, "expected_slots": expected, "stored_in_window": stored_window,
+        "skipped": max(0, expected - stored_window), "checks": checks, "engine_cpu_s": cpu,
+        "engine_cpu_ms_per_check": 1000 * cpu / checks if checks else None,
+        "postgres_cpu_s": pg_cpu, "postgres_cpu_ms_per_check": 1000 * pg_cpu / checks if checks else None,
+        "lateness_p50_ms": _ms(exact_percentile(lateness, 0.5)),
+        "lateness_p99_ms": _ms(exact_percentile(lateness, 0.99)),
+        "lateness_max_ms": _ms(exact_percentile(lateness, 1.0)),
+        "overlapping": sum(f["overlapping"] for f in figures),
+        "owned": {f["node"]: f["owned"] for f in figures},
+        "takeover_s": takeover, "killed": victim,
+        "bytes": sizes,
+        "pg_bytes_per_check": sizes["check_table"] / sizes["checks"] if sizes["checks"] else None,
+    }
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds * 1000
+
+
+def _summaries_ms(target: str | Path, now: float, repeat: int) -> float | None:
+    """Median time of `monitor_summaries(now)` on a freshly opened Store: what `status --json` reads."""
+    runs = []
+    for _ in range(repeat):
+        store = Store.open(target)
+        try:
+            t0 = time.perf_counter()
+            store.monitor_summaries(now)
+            runs.append((time.perf_counter() - t0) * 1000)
+        finally:
+            store.close()
+    return median(runs)
+
+
+def _status_reads(server: PostgresServer, *, monitors: int, days: float, interval: float,
+                  workdir: Path, repeat: int = 5) -> dict[str, Any]:
+    db_path = workdir / "status.db"
+    plan = SeedPlan(monitors=monitors, interval=interval, days=days, raw_hours=2.0, now=time.time())
+    store = Store.open(db_path)
+    seed(store, db_path, plan, url="http://127.0.0.1:9")
+    url = server.create_database("status")
+    target = Store.open(url)
+    try:
+        report = copy_history(store, target)
+    finally:
+        target.close()
+        store.close()
+    return {"monitors": monitors, "days": days, "copied_rows": sum(t.source for t in report.counts),
+            "sqlite_ms": _summaries_ms(db_path, plan.now, repeat),
+            "postgresql_ms": _summaries_ms(url, plan.now, repeat)}
+
+
+def run(targets: TargetProcess, *, monitors: int, interval: float, duration: float, warmup: float,
+        nodes: int, lease: float, status_monitors: int, days: float, workdir: Path) -> dict[str, Any]:
+    started = time.perf_counter()
+    specs = bench_specs(targets, monitors, interval)
+    single = asyncio.run(run_engine(targets, specs, workdir / "single.db", warmup, duration))
+    single_cpu_s = single.cpu_percent / 100 * single.window_s
+    single_ms_per_check = 1000 * single_cpu_s / single.checks if single.checks else None
+    server = PostgresServer()
+    server.start()
+    try:
+        url = server.create_database("shiptrack")
+        Store.open(url).close()  # the schema, once, before the nodes race to it
+        cluster = _run_cluster(targets, url, server, monitors=monitors, interval=interval, duration=duration,
+                               warmup=warmup, nodes=nodes, lease=lease, workdir=workdir)
+        status = _status_reads(server, monitors=status_monitors, days=days, interval=60.0, workdir=workdir)
+    finally:
+        server.destroy()
+    cpu_ratio = ratio(cluster["engine_cpu_ms_per_check"], single_ms_per_check)
+    return {
+        "scenario": "cluster",
+        "params": {"monitors": monitors, "interval_s": interval, "duration_s": duration, "warmup_s": warmup,
+                   "nodes": nodes, "lease_s": lease, "status_monitors": status_monitors, "days": days},
+        "figures": {**cluster, "status_json": status},
+        "baseline": {
+            "what": "one engine on SQLite checking every monitor (same targets, same run)",
+            "checks": single.checks, "window_s": single.window_s, "skipped": single.skipped,
+            "cpu_percent": single.cpu_percent, "engine_cpu_ms_per_check": single_ms_per_check,
+            "lateness_p99_ms": single.lateness_p99_ms,
+        },
+        "ratio": cpu_ratio,
+        "target": TARGETS,
+        "pass": {
+            "nothing_skipped": cluster["skipped"] == 0,
+            "lateness_p99_ms": (cluster["lateness_p99_ms"] or 0) < TARGETS["lateness_p99_ms"],
+            "cpu_per_check_ratio": cpu_ratio is not None and cpu_ratio <= TARGETS["cpu_per_check_ratio"],
+            "pg_bytes_per_check": (cluster["pg_bytes_per_check"] or 1e9) <= TARGETS["pg_bytes_per_check"],
+            "takeover_s": (cluster["takeover_s"] or 1e9) <= TARGETS["takeover_s"],
+            "status_json_ms": all(v is not None and v < TARGETS["status_json_ms"]
+                                  for v in (status["sqlite_ms"], status["postgresql_ms"])),
+        },
+        "notes": [
+            "every node, PostgreSQL (fsync off: a throwaway server) and the targets share this machine's "
+            "cores; on separate machines each node has its own",
+            "takeover_s: from the kill -9 until no monitor's owner lease names the killed node any more "
+            "(its monitors' next checks then start on their own slots)",
+            "pg_bytes_per_check: the check table with its indexes (pg_total_relation_size) over its rows",
+        ],
+        "elapsed_s": time.perf_counter() - started,
+    }
