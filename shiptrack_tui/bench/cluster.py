@@ -148,7 +148,7 @@ def _run_cluster(targets: TargetProcess, url: str, server: PostgresServer, *, mo
         victim = figures[0]["node"]
         killed_at = time.monotonic()
         procs[0].send_signal(signal.SIGKILL)
-        takeover = _takeover(url, victim, killed_at, 3 * lease + 10)
+        takeover = _takeover(url, victim, killed_at, 6 * lease + 30)
         sizes = _bytes(url)
     finally:
         for proc in procs:
