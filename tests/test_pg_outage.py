@@ -457,9 +457,10 @@ def test_a_daemon_on_postgres_rides_out_a_restart(tmp_path: Path) -> None:
     store: Store | None = None
     try:
         serving = re.compile(r"serving HTTP on (http://127\.0\.0\.1:\d+)")
-        found = wait_for(lambda: serving.search(log_path.read_text()), what="the daemon's HTTP line")
+        found = wait_for(lambda: serving.search(log_path.read_text()), timeout=60,  # a busy machine
+                         what="the daemon's HTTP line")
         client = httpx.Client(base_url=found.group(1), timeout=10)
-        wait_for(lambda: client.get("/health/ready").status_code == 200, what="ready")
+        wait_for(lambda: client.get("/health/ready").status_code == 200, timeout=60, what="ready")
         server.stop()
         stopped = time.time()
         targets.set_down("t/flaky")
