@@ -203,20 +203,20 @@ def test_three_nodes_share_kill_9_takeover_and_sigstop_fencing(cluster: dict[str
     victim.proc.wait()
     receiver.up()
     new_owner = wait_for(lambda: (o := owners(pg_url).get("m1")) not in (None, victim_name) and o,
-                         timeout=LEASE + 6, what="m1 taken over", poll=0.05)
+                         timeout=LEASE + 15, what="m1 taken over", poll=0.05)
     leased = time.time() - killed_at
-    first_check = wait_for(lambda: check_times(pg_url, killed_at)["m1"][:1], timeout=5,
+    first_check = wait_for(lambda: check_times(pg_url, killed_at)["m1"][:1], timeout=10,
                            what="m1 checked again")
     takeover = first_check[0] - killed_at
     print(f"kill -9 of {victim_name}: m1's lease taken by {new_owner} {leased:.1f} s after the kill, "
           f"checked again after {takeover:.1f} s (lease {LEASE:g} s, rounds every {LEASE / 4:g} s)")
-    assert leased <= LEASE + 3.0  # within the lease, plus a membership round and a busy machine's lag
-    assert takeover <= leased + 2.0  # then at its next slot on the grid (every second)
+    assert leased <= LEASE + 5.0  # within the lease, plus a membership round and a busy machine's lag
+    assert takeover <= leased + 3.0  # then at its next slot on the grid (every second)
     wait_for(lambda: told(receiver, "[OPEN] m1") == 1, timeout=20, what="the OPEN delivered")
     [(incident_id, state)] = incidents_of(pg_url, "m1")
     assert state == "open" and opened_events(pg_url, "m1") == 1  # continued, never re-opened
     targets.set_up("t/m1")
-    wait_for(lambda: told(receiver, "[RESOLVED] m1") == 1, timeout=15, what="m1 resolved")
+    wait_for(lambda: told(receiver, "[RESOLVED] m1") == 1, timeout=25, what="m1 resolved")
     assert incidents_of(pg_url, "m1") == [(incident_id, "resolved")]
     assert told(receiver, "[OPEN] m1") == 1
     left = [n for n in NODES if n != victim_name]
@@ -234,15 +234,15 @@ def test_three_nodes_share_kill_9_takeover_and_sigstop_fencing(cluster: dict[str
     wait_for(lambda: failures(pg_url, watched) >= 1, what=f"{watched}'s first failure stored")
     sleeper.proc.send_signal(signal.SIGSTOP)
     stopped_at = time.time()
-    wait_for(lambda: told(receiver, f"[OPEN] {watched}") == 1, timeout=LEASE + 8,
+    wait_for(lambda: told(receiver, f"[OPEN] {watched}") == 1, timeout=LEASE + 20,
              what=f"{watched} taken over while {sleeper_name} sleeps and its incident told")
     time.sleep(max(0.0, stopped_at + 2 * LEASE - time.time()))
     woke_at = time.time()
     sleeper.proc.send_signal(signal.SIGCONT)
-    wait_for(lambda: sleeper_name in owners(pg_url).values(), timeout=LEASE + 6,
+    wait_for(lambda: sleeper_name in owners(pg_url).values(), timeout=LEASE + 15,
              what=f"{sleeper_name} back with a share", poll=0.2)
     targets.set_up(f"t/{watched}")
-    wait_for(lambda: told(receiver, f"[RESOLVED] {watched}") == 1, timeout=15,
+    wait_for(lambda: told(receiver, f"[RESOLVED] {watched}") == 1, timeout=25,
              what=f"{watched} resolved")
     assert [state for _id, state in incidents_of(pg_url, watched)] == ["resolved"]
     assert opened_events(pg_url, watched) == 1
