@@ -98,7 +98,7 @@ BROKEN = [
     pytest.param('[cluster]\nnode = "a"\nlocation = 5\n', 'cfg.toml:3: [cluster] location 5 must be a string like "eu-west", not an integer', id="location_type"),
     pytest.param('[cluster]\nlease = "2s"\n', 'cfg.toml:2: [cluster] lease "2s" is below the minimum of 5s; use "5s" or more', id="lease_short"),
     pytest.param('[cluster]\nlease = "10m"\n', 'cfg.toml:2: [cluster] lease "10m" is above the maximum of 5m (a dead node\'s monitors wait up to a lease for a new owner); use "20s" to "5m"', id="lease_long"),
-    pytest.param('[cluster]\nnodes = "a"\n', 'cfg.toml:2: unknown key "nodes" in [cluster]; expected one of node, location, lease (did you mean "node"?)', id="unknown_key"),
+    pytest.param('[cluster]\nnodes = "a"\n', 'cfg.toml:2: unknown key "nodes" in [cluster]; expected one of node, location, lease, source_address (did you mean "node"?)', id="unknown_key"),
     pytest.param('cluster = "fra-1"\n', 'cfg.toml:1: cluster must be a table written [cluster], not a string', id="not_a_table"),
     pytest.param(M + 'locations = "eu-west"\n', 'cfg.toml:4: monitor "api": locations "eu-west" must be a list of location names like ["eu-west", "us-east", "ap-south"], not a string', id="locations_type"),
     pytest.param(M + 'locations = []\n', 'cfg.toml:4: monitor "api": locations [] is empty; list where to check from, like ["eu-west", "us-east", "ap-south"], or remove the key', id="locations_empty"),
