@@ -92,7 +92,6 @@ def test_three_concurrent_claimers_never_share_a_row_and_keep_each_line_in_order
     everyone = [row_id for mine in claimed.values() for row_id in mine]
     assert len(everyone) == len(set(everyone)) == 500, "a row was claimed twice, or one was never claimed"
     assert out_of_order == []
-    assert all(claimed.values()), f"some node claimed nothing: { {n: len(m) for n, m in claimed.items()} }"
     with connect(db) as conn:
         row = conn.execute("SELECT count(*), sum(attempts) FROM outbox WHERE delivered_at IS NOT NULL "
                            "AND claimed_by IS NULL").fetchone()

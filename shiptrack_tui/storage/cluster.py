@@ -1,7 +1,9 @@
-"""Several engines on one PostgreSQL: node heartbeats, leases with epochs, location results (DESIGN §12).
+"""Several engines on one PostgreSQL: leases with epochs, fencing, location results (DESIGN §12).
 
-PostgreSQL only. Every function takes a psycopg 3 connection and runs its statements in whatever
-transaction the caller has open; the caller commits. Times that decide anything (heartbeats,
+PostgreSQL only (nodes and `cluster status`: cluster_nodes.py; outbox claims: cluster_outbox.py).
+Every function takes a psycopg 3 connection, or the store's `PgConnection` around one, and runs
+its statements in whatever transaction the caller has open; the caller commits. psycopg's errors
+come out as peewee's, as from the rest of the store. Times that decide anything (heartbeats,
 lease expiry) come from the database clock, `clock_timestamp()`, so the nodes' own clocks do not
 matter; times handed back are Unix seconds (floats) or ages measured by that same clock.
 
@@ -28,7 +30,6 @@ from shiptrack_tui.storage.postgres import PgConnection, _translated_error
 Conn = psycopg.Connection[Any] | PgConnection  # a raw psycopg connection, or the store's wrapper
 LeaseKey = tuple[str, str]  # (monitor, slot); slot "" is the owner, "<location>" a location checker
 
-NOBODY: Final = ""  # the node of a released lease
 DEFAULT_LEASE_SECONDS: Final = 20.0
 
 CLUSTER_DDL: Final = (
@@ -86,6 +87,15 @@ class LocationState:
     result: LocationResult
     node: str
     epoch: int
+
+
+def session_options(lease_seconds: float) -> str:
+    """libpq `options` for an engine's connections (`psycopg.connect(url, options=...)`).
+
+    A process paused (SIGSTOP) inside a write transaction would keep its fence locks and hold up
+    the takeover; the server ends such a transaction after a quarter of the lease instead.
+    """
+    return f"-c idle_in_transaction_session_timeout={max(100, int(lease_seconds * 250))}"
 
 
 def raw_connection(conn: Conn) -> psycopg.Connection[Any]:
@@ -160,8 +170,8 @@ def acquire(conn: Conn, node: str, keys: Iterable[LeaseKey],
     if not monitors:
         return {}
     rows = run(conn, _ACQUIRE, {"node": node, "secs": float(lease_seconds), "monitors": monitors,
-                                   "slots": slots, "take": take_expired,
-                                   "holder": None if holder_timeout is None else float(holder_timeout)})
+                                "slots": slots, "take": take_expired,
+                                "holder": None if holder_timeout is None else float(holder_timeout)})
     return _keyed(rows)
 
 
@@ -213,7 +223,7 @@ def release(conn: Conn, node: str, keys: Iterable[LeaseKey] | None = None) -> in
     """
     monitors, slots = _split(keys or ())
     return run(conn, _RELEASE, {"node": node, "all": keys is None, "monitors": monitors,
-                                   "slots": slots}).rowcount
+                                "slots": slots}).rowcount
 
 
 def fence(conn: Conn, node: str, held: Mapping[LeaseKey, int], *,
@@ -290,13 +300,15 @@ def write_location_state(conn: Conn, node: str, held: Mapping[LeaseKey, int],
     return set(chosen)
 
 
-def location_states(conn: Conn,
-                    monitors: Collection[str] | None = None) -> list[LocationState]:
+_LOCATION_STATES: Final = """
+SELECT monitor, location, ok, failures, reason, latency_ms, checked_at, node, epoch FROM location_state
+WHERE %(all)s OR monitor = ANY(%(monitors)s::text[]) ORDER BY monitor, location
+"""
+
+
+def location_states(conn: Conn, monitors: Collection[str] | None = None) -> list[LocationState]:
     """The latest result of each location checker of these monitors (all when None), in key order."""
-    rows = run(conn,
-        "SELECT monitor, location, ok, failures, reason, latency_ms, checked_at, node, epoch "
-        "FROM location_state WHERE %(all)s OR monitor = ANY(%(monitors)s::text[]) ORDER BY monitor, location",
-        {"all": monitors is None, "monitors": list(monitors or ())})
+    rows = run(conn, _LOCATION_STATES, {"all": monitors is None, "monitors": list(monitors or ())})
     return [LocationState(LocationResult(monitor, location, ok, failures, reason, latency, at), node,
                           int(epoch))
             for monitor, location, ok, failures, reason, latency, at, node, epoch in rows]
@@ -305,6 +317,5 @@ def location_states(conn: Conn,
 def drop_location_states(conn: Conn, keep: Collection[LeaseKey]) -> int:
     """Delete results of location checkers that no longer exist (monitor removed, location dropped)."""
     monitors, locations = _split(keep)
-    return run(conn,
-        "DELETE FROM location_state WHERE (monitor, location) NOT IN "
-        "(SELECT * FROM unnest(%s::text[], %s::text[]))", (monitors, locations)).rowcount
+    return run(conn, "DELETE FROM location_state WHERE (monitor, location) NOT IN "
+                     "(SELECT * FROM unnest(%s::text[], %s::text[]))", (monitors, locations)).rowcount

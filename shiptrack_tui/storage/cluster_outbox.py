@@ -79,8 +79,8 @@ def claim_outbox(conn: Conn, node: str, now_limit: float,
     unless its URL is in `plain_urls`, as the sender does on one machine. Ordered by due time, id.
     """
     rows = run(conn, _CLAIM, {"node": node, "now": now_limit, "secs": float(claim_seconds),
-                                 "limit": int(limit), "prefix": placeholder_prefix,
-                                 "plain": list(plain_urls)}).fetchall()
+                              "limit": int(limit), "prefix": placeholder_prefix,
+                              "plain": list(plain_urls)}).fetchall()
     claims = [
         Claim(OutboxRow(id=row_id, incident_id=incident_id,
                         item=OutboxItem(monitor, Transition(transition), url, title, body, notify_type),
@@ -99,7 +99,8 @@ def _ours(conn: Conn, claims: Iterable[Claim], *, valid_for: float | None = None
     listed = list(claims)
     if not listed:
         return set()
-    rows = run(conn,
+    rows = run(
+        conn,
         "SELECT o.id FROM outbox AS o "
         "JOIN unnest(%s::bigint[], %s::text[], %s::timestamptz[]) AS k(id, node, until) "
         "ON o.id = k.id AND o.claimed_by = k.node AND o.claimed_until = k.until "
@@ -127,7 +128,8 @@ def extend_claims(conn: Conn, claims: Iterable[Claim],
     mine = _ours(conn, listed.values(), lock=True)
     if not mine:
         return []
-    rows = run(conn,
+    rows = run(
+        conn,
         "UPDATE outbox SET claimed_until = clock_timestamp() + make_interval(secs => %s) "
         "WHERE id = ANY(%s::bigint[]) RETURNING id, claimed_until", (float(claim_seconds), sorted(mine)))
     return [Claim(listed[row_id].row, listed[row_id].node, until) for row_id, until in rows]
@@ -140,7 +142,7 @@ def release_claims(conn: Conn, claims: Iterable[Claim]) -> int:
     if not mine:
         return 0
     return run(conn, "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL "
-                        "WHERE id = ANY(%s::bigint[])", (sorted(mine),)).rowcount
+                     "WHERE id = ANY(%s::bigint[])", (sorted(mine),)).rowcount
 
 
 def record_claimed_attempt(conn: Conn, claim: Claim, at: float, delivered: bool,
