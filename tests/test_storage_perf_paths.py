@@ -80,6 +80,7 @@ def _slow(monkeypatch: pytest.MonkeyPatch, store: Store, now: float,
             fresh.close()
 
 
+@pytest.mark.timeout(300)  # 33 days, an hour per transaction: ~800 round-trip-bound commits on PG
 def test_window_totals_give_what_the_blocks_give(store_target: str | Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     store = Store.open(store_target)

@@ -157,3 +157,20 @@ def test_a_restarted_server_costs_one_failed_call_and_the_writer_loses_nothing(
     finally:
         writer.close(timeout=30)
         store.close()
+
+
+def test_rows_copied_in_with_their_ids_leave_the_id_generators_behind_them(pg_url: str) -> None:
+    from shiptrack_tui.storage import pg_schema
+
+    store = Store.open(pg_url)
+    try:
+        # What `db copy` does: rows arrive with the ids they had in the other database.
+        store._conn().execute("INSERT INTO monitor (id, name) VALUES (41, 'copied')")
+        store._conn().execute("INSERT INTO ping (id, monitor, at, kind) VALUES (7, 'copied', 1.0, 'success')")
+        pg_schema.reset_identities(store._db)  # type: ignore[arg-type]
+        store.sync_monitors([spec("api")], T0)
+        assert store._conn().execute("SELECT id FROM monitor WHERE name = 'api'").fetchone() == (42,)
+        store.add_pings([("api", T0, "success", None)])
+        assert [ping.id for ping in store.pending_pings(after=7)] == [8]
+    finally:
+        store.close()

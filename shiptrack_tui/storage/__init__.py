@@ -1,4 +1,4 @@
-"""Storage: SQLite through peewee. Rows stay in here; callers get the core's dataclasses."""
+"""Storage: SQLite (peewee) or PostgreSQL (psycopg). Rows stay in here; callers get the core's dataclasses."""
 
 from shiptrack_tui.storage.db import StorageError
 from shiptrack_tui.storage.migrations import SCHEMA_VERSION

@@ -30,6 +30,7 @@ from shiptrack_tui.core.model import (
 )
 from shiptrack_tui.storage.codec import pack_code, to_ms, to_us
 from shiptrack_tui.storage.dialect import Connection
+from shiptrack_tui.storage.lookups import rows_by_key
 from shiptrack_tui.storage.names import Names
 from shiptrack_tui.storage.rollups import RollupAccumulator, update_rollups
 
@@ -94,6 +95,8 @@ class _Batch:
         self.rollups = RollupAccumulator()
         self.final: dict[int, tuple[MonitorState, CheckResult | None]] = {}
         self.newest: dict[int, int] = {}  # monitor id -> latest at_ms written in this batch
+        # (monitor id, at_ms) -> (code, latency_us, status, error_id), written at the end
+        self.checks: dict[tuple[int, int], tuple[int, int | None, int | None, int | None]] = {}
         self.pings: list[tuple[int]] = []
 
     def apply(self, write: PipelineWrite) -> None:
@@ -127,28 +130,36 @@ class _Batch:
         self.final[monitor_id] = (write.state, last_result)
 
     def _store_check(self, monitor_id: int, result: CheckResult, paused: bool) -> None:
+        """Queue the check row; `finish` writes the batch's checks with a few statements."""
         at_ms = to_ms(result.at)
         code = pack_code(result.outcome, result.in_maintenance, paused)
-        latency_us = to_us(result.latency_ms)
         error_id = self.names.reason_id(self.conn, result.reason) if result.reason else None
-        inserted = self.conn.execute(
-            'INSERT INTO "check" (monitor_id, at_ms, code, latency_us, status, error_id) '
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (monitor_id, at_ms, code, latency_us, result.status_code, error_id),
-        ).rowcount
-        if not inserted:
-            # Same monitor, same millisecond: the newer check replaces the older, and so must its tally.
-            old_code, old_latency = self.conn.execute(
-                'SELECT code, latency_us FROM "check" WHERE monitor_id = ? AND at_ms = ?', (monitor_id, at_ms)
-            ).fetchone()
-            self.rollups.add(monitor_id, at_ms, old_code, old_latency, sign=-1)
-            self.conn.execute(
-                'UPDATE "check" SET code = ?, latency_us = ?, status = ?, error_id = ? '
-                "WHERE monitor_id = ? AND at_ms = ?",
-                (code, latency_us, result.status_code, error_id, monitor_id, at_ms),
-            )
-        self.rollups.add(monitor_id, at_ms, code, latency_us)
+        # Same monitor, same millisecond: the newer check replaces the older, in this batch too.
+        self.checks[(monitor_id, at_ms)] = (code, to_us(result.latency_ms), result.status_code, error_id)
         self.newest[monitor_id] = max(at_ms, self.newest.get(monitor_id, at_ms))
+
+    def _write_checks(self) -> None:
+        """Insert the batch's checks; one already stored at the same millisecond is replaced, and
+        its tally taken out of the rollups before the new one's goes in."""
+        stored = rows_by_key(self.conn, "check", ("monitor_id", "at_ms"), ("code", "latency_us"),
+                             list(self.checks))
+        inserts, updates = [], []
+        for (monitor_id, at_ms), (code, latency_us, status, error_id) in self.checks.items():
+            old = stored.get((monitor_id, at_ms))
+            if old is None:
+                inserts.append((monitor_id, at_ms, code, latency_us, status, error_id))
+            else:
+                self.rollups.add(monitor_id, at_ms, old[0], old[1], sign=-1)
+                updates.append((code, latency_us, status, error_id, monitor_id, at_ms))
+            self.rollups.add(monitor_id, at_ms, code, latency_us)
+        if inserts:
+            self.conn.executemany(
+                'INSERT INTO "check" (monitor_id, at_ms, code, latency_us, status, error_id) '
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", inserts)
+        if updates:
+            self.conn.executemany(
+                'UPDATE "check" SET code = ?, latency_us = ?, status = ?, error_id = ? '
+                "WHERE monitor_id = ? AND at_ms = ?", updates)
 
     def _apply_event(self, monitor_id: int, event: Event, by: str | None) -> int | None:
         """Write one incident event; return the id of the incident it concerns."""
@@ -218,6 +229,7 @@ class _Batch:
             self.conn.execute("UPDATE action SET applied_at = ? WHERE id = ?", (write.at, write.action_id))
 
     def finish(self) -> set[int]:
+        self._write_checks()
         rewritten = update_rollups(self.conn, self.rollups)
         self.conn.executemany(
             "UPDATE monitor SET newest_check_ms = CASE WHEN newest_check_ms IS NULL OR newest_check_ms < ?1 "

@@ -32,6 +32,9 @@ from shiptrack_tui.storage.dialect import POSTGRESQL, Dialect
 CHANNEL: Final = "shiptrack_changes"
 CONNECT_TIMEOUT_SECONDS: Final = 10
 _TOKENS: Final = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|\?(\d*)|%""")
+_UPSERT: Final = re.compile(r"^\s*(INSERT\s+INTO\s.*?\sVALUES)\s*(\([^()]*\))\s*(ON\s+CONFLICT\s.*)$",
+                            re.IGNORECASE | re.DOTALL)
+MAX_PARAMS: Final = 30_000  # per statement (the protocol's limit is 65,535)
 
 
 @lru_cache(maxsize=1024)
@@ -98,9 +101,23 @@ class PgConnection:
             raise _translated_error(error) from error
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> psycopg.Cursor[Any]:
+        """Run `sql` once per row. An upsert (INSERT ... VALUES (...) ON CONFLICT ...) becomes
+        one multi-row INSERT per chunk of rows: a single round trip (each batch upserts rollups
+        and totals); its rows must have distinct keys, as every caller's do."""
+        rows = list(rows)
+        upsert = _UPSERT.match(sql)
+        if upsert is not None and len(rows) > 1 and not re.search(r"\?\d", upsert.group(2)):
+            head, values, tail = upsert.groups()
+            step = max(1, MAX_PARAMS // max(1, values.count("?")))
+            cursor = None
+            for start in range(0, len(rows), step):
+                chunk = rows[start:start + step]
+                cursor = self.execute(f"{head} {', '.join([values] * len(chunk))} {tail}",
+                                      [value for row in chunk for value in row])
+            assert cursor is not None
+            return cursor
         query, order = translate(sql)
         cursor = self.raw.cursor()
-        rows = list(rows)
         if rows:
             try:
                 cursor.executemany(query, [_bind(order, row) for row in rows])  # type: ignore[arg-type]

@@ -22,6 +22,7 @@ from shiptrack_tui.core.stats import bucket_of
 from shiptrack_tui.storage import histograms, totals
 from shiptrack_tui.storage.codec import DOWN_CODE, EXCLUDED, OUTCOME_MASK, hour_of
 from shiptrack_tui.storage.dialect import Connection
+from shiptrack_tui.storage.lookups import hour_rows, rows_by_key
 from shiptrack_tui.storage.spans import SPANS, WIDER_SPANS, decompose
 
 __all__ = ["DOWN_CODE", "SPANS", "UPSERT", "RollupAccumulator", "Tally", "decompose", "update_rollups"]
@@ -104,13 +105,12 @@ class RollupAccumulator:
     def flush(self, conn: Connection) -> None:
         """Read-merge-write each touched block; call inside the batch's transaction."""
         rows = []
+        stored = rows_by_key(conn, "rollup", ("monitor_id", "span", "hour"),
+                             ("up", "degraded", "down", "maintenance", "hist"), list(self.deltas))
         for (monitor_id, span, hour), delta in self.deltas.items():
             merged = Tally()
             merged.add(delta)
-            current = conn.execute(
-                "SELECT up, degraded, down, maintenance, hist FROM rollup "
-                "WHERE monitor_id = ? AND span = ? AND hour = ?", (monitor_id, span, hour),
-            ).fetchone()
+            current = stored.get((monitor_id, span, hour))
             if current is not None:
                 merged.add_row(*current)
             rows.append((monitor_id, span, hour, merged.up, merged.degraded, merged.down, merged.maintenance,
@@ -134,9 +134,11 @@ def update_rollups(conn: Connection, hours: RollupAccumulator) -> set[int]:
                  if len({hour for hour, _delta in touched}) > 1}
     rolled_of: dict[int, int | None] = {}
     late: dict[int, list[tuple[int, int, int, int, int, int]]] = {}
+    dialect = conn.dialect
+    rolled_hours = dict(conn.execute(f"SELECT id, rolled_hour FROM monitor WHERE {dialect.in_list('id')}",
+                                     (dialect.values(by_monitor),)).fetchall()) if by_monitor else {}
     for monitor_id, touched in by_monitor.items():
-        row = conn.execute("SELECT rolled_hour FROM monitor WHERE id = ?", (monitor_id,)).fetchone()
-        rolled = rolled_of[monitor_id] = row[0] if row and row[0] is not None else None
+        rolled = rolled_of[monitor_id] = rolled_hours.get(monitor_id)
         for hour, delta in touched:
             if rolled is not None and hour <= rolled:
                 rewritten.add(monitor_id)
@@ -146,6 +148,7 @@ def update_rollups(conn: Connection, hours: RollupAccumulator) -> set[int]:
                     wider.tally((monitor_id, span, hour - hour % span)).add(delta)
     hours.flush(conn)  # hour rows first: folding below reads them complete
     advanced: dict[int, int] = {}
+    folding: list[tuple[int, int, int]] = []  # (monitor_id, first hour to fold, stop)
     for monitor_id, touched in by_monitor.items():
         rolled = rolled_of[monitor_id]
         complete = max(hour for hour, _delta in touched) - 1
@@ -153,19 +156,17 @@ def update_rollups(conn: Connection, hours: RollupAccumulator) -> set[int]:
             if monitor_id in late:
                 advanced[monitor_id] = rolled
             continue
-        folded = conn.execute(
-            "SELECT hour, up, degraded, down, maintenance, hist FROM rollup "
-            "WHERE monitor_id = ? AND span = 1 AND hour > ? AND hour <= ?",
-            (monitor_id, -1 if rolled is None else rolled, complete),
-        )
-        for hour, up, degraded, down, maintenance, blob in folded:
+        folding.append((monitor_id, 0 if rolled is None else rolled + 1, complete + 1))
+        advanced[monitor_id] = complete
+    for monitor_id, rows in hour_rows(conn, folding).items():
+        for hour, (up, degraded, down, maintenance, blob) in rows.items():
             hist = histograms.decode(blob)
             for span in WIDER_SPANS:
                 block = wider.tally((monitor_id, span, hour - hour % span))
                 block.add_counts(up, degraded, down, maintenance, hist)
-        conn.execute("UPDATE monitor SET rolled_hour = ? WHERE id = ?", (complete, monitor_id))
-        advanced[monitor_id] = complete
+    conn.executemany("UPDATE monitor SET rolled_hour = ? WHERE id = ?",
+                     [(stop - 1, monitor_id) for monitor_id, _first, stop in folding])
     wider.flush(conn)
-    for monitor_id, through in advanced.items():
-        totals.advance(conn, monitor_id, rolled_of[monitor_id], through, late.get(monitor_id, ()))
+    totals.advance_many(conn, [(monitor_id, rolled_of[monitor_id], through, late.get(monitor_id, ()))
+                               for monitor_id, through in advanced.items()])
     return rewritten

@@ -107,27 +107,11 @@ class Store:
         return store
 
     @classmethod
-    def _open_postgres(cls, url: str, connect_timeout: float, password_file: Path | None) -> Store:
+    def _open_postgres(cls, url: str, busy_timeout: float, password_file: Path | None) -> Store:
         from shiptrack_tui.storage import pg_schema
-        from shiptrack_tui.storage.postgres import PgDatabase, read_password
 
-        shown = redact(url)
-        try:
-            password = read_password(password_file)
-        except OSError as error:
-            raise StorageError(f"{password_file}: the PostgreSQL password file cannot be read "
-                               f"({error.strerror}); check password_file.") from error
-        db = PgDatabase(url, password, connect_timeout)
-        try:
-            pg_schema.migrate(db, shown, SCHEMA_VERSION)
-        except PeeweeDatabaseError as error:
-            db.close_all()
-            raise StorageError(f"{shown} cannot be used as a ShipTrack database ({error}); "
-                               "check the storage URL, the server and the password.") from error
-        except StorageError:
-            db.close_all()
-            raise
-        return cls(db, None, shown)
+        db = pg_schema.open_database(url, busy_timeout, password_file, SCHEMA_VERSION)
+        return cls(db, None, redact(url))
 
     def close(self) -> None:
         """Close every connection this store opened, on every thread.

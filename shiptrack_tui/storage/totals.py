@@ -18,6 +18,7 @@ from typing import Final
 from shiptrack_tui.storage import histograms
 from shiptrack_tui.storage.dialect import Connection
 from shiptrack_tui.storage.histograms import LANE_BITS
+from shiptrack_tui.storage.lookups import HourRow, hour_rows
 from shiptrack_tui.storage.spans import decompose
 
 TOTAL_HOURS: Final = (23, 167, 719)  # whole hours in the 24h, 7d and 30d windows
@@ -52,10 +53,8 @@ def _add_rows(total: Sum, rows: Iterable[tuple[int, int, int, int, bytes]], sign
         total[4] += sign * histograms.to_packed(blob)
 
 
-def _add_hours(conn: Connection, monitor_id: int, total: Sum, first: int, stop: int,
-               sign: int = 1) -> None:
-    if first < stop:
-        _add_rows(total, conn.execute(_HOURS, (monitor_id, 1, first, stop)), sign)
+def _within(rows: dict[int, HourRow], first: int, stop: int) -> list[HourRow]:
+    return [row for hour, row in rows.items() if first <= hour < stop]
 
 
 def _recompute(conn: Connection, monitor_id: int, first: int, stop: int) -> Sum:
@@ -65,33 +64,55 @@ def _recompute(conn: Connection, monitor_id: int, first: int, stop: int) -> Sum:
     return total
 
 
-def advance(conn: Connection, monitor_id: int, old_rolled: int | None, new_rolled: int,
-            late: Sequence[tuple[int, int, int, int, int, int]]) -> None:
-    """Bring a monitor's totals to `new_rolled`; call after its rollup rows are written.
+Late = Sequence[tuple[int, int, int, int, int, int]]
 
-    `late` holds this batch's deltas (hour, up, degraded, down, maintenance, packed) for hours
-    already folded before it (hour <= old_rolled): the totals took them in no other way.
+
+def advance(conn: Connection, monitor_id: int, old_rolled: int | None, new_rolled: int, late: Late) -> None:
+    """Bring one monitor's totals to `new_rolled` (see `advance_many`)."""
+    advance_many(conn, [(monitor_id, old_rolled, new_rolled, late)])
+
+
+def advance_many(conn: Connection, steps: Sequence[tuple[int, int | None, int, Late]]) -> None:
+    """Bring monitors' totals to their new rolled hour; call after their rollup rows are written.
+
+    Each step is (monitor_id, old_rolled, new_rolled, late): `late` holds this batch's deltas
+    (hour, up, degraded, down, maintenance, packed) for hours already folded before it
+    (hour <= old_rolled): the totals took them in no other way. The stored totals and the hour
+    rows entering and leaving the windows are read for all monitors at once.
     """
-    stored = {hours: list(rest) for hours, *rest in conn.execute(
-        "SELECT hours, through_hour, up, degraded, down, maintenance, hist FROM window_total "
-        "WHERE monitor_id = ?", (monitor_id,))}
-    rows = []
-    for n in TOTAL_HOURS:
-        found = stored.get(n)
+    if not steps:
+        return
+    stored = read(conn, [monitor_id for monitor_id, *_rest in steps])
+    plans: list[tuple[int, int | None, int, Late, list[int]]] = []
+    ranges: list[tuple[int, int, int]] = []
+    for monitor_id, old_rolled, new_rolled, late in steps:
+        mine = stored.get(monitor_id, {})
         # After a long gap the hours leaving the window are old enough for retention to have
-        # dropped their hour rows: rebuild from the (kept) day and week blocks instead.
-        if (found is None or old_rolled is None or found[0] != old_rolled
-                or new_rolled - old_rolled > min(n - 1, MAX_STEP_HOURS)):
-            total = _recompute(conn, monitor_id, new_rolled - n + 1, new_rolled + 1)
-        else:
-            total = [*found[1:5], histograms.to_packed(found[5])]
-            for hour, *delta in late:
-                if old_rolled - n < hour <= old_rolled:
-                    for i, value in enumerate(delta):
-                        total[i] += value
-            _add_hours(conn, monitor_id, total, old_rolled + 1, new_rolled + 1)
-            _add_hours(conn, monitor_id, total, old_rolled - n + 1, new_rolled - n + 1, sign=-1)
-        rows.append((monitor_id, n, new_rolled, *total[:4], histograms.encode_packed(total[4], wide=True)))
+        # dropped their hour rows: those totals are rebuilt from the (kept) day and week blocks.
+        stepped = [] if old_rolled is None else [
+            n for n in TOTAL_HOURS if n in mine and mine[n][0] == old_rolled
+            and new_rolled - old_rolled <= min(n - 1, MAX_STEP_HOURS)]
+        if stepped and old_rolled is not None:
+            ranges.append((monitor_id, old_rolled + 1, new_rolled + 1))
+            ranges.extend((monitor_id, old_rolled - n + 1, new_rolled - n + 1) for n in stepped)
+        plans.append((monitor_id, old_rolled, new_rolled, late, stepped))
+    rows_of = hour_rows(conn, ranges)
+    rows = []
+    for monitor_id, old_rolled, new_rolled, late, stepped in plans:
+        hours = rows_of.get(monitor_id, {})
+        for n in TOTAL_HOURS:
+            if n not in stepped or old_rolled is None:
+                total = _recompute(conn, monitor_id, new_rolled - n + 1, new_rolled + 1)
+            else:
+                total = list(stored[monitor_id][n][1:])
+                for hour, *delta in late:
+                    if old_rolled - n < hour <= old_rolled:
+                        for i, value in enumerate(delta):
+                            total[i] += value
+                _add_rows(total, _within(hours, old_rolled + 1, new_rolled + 1), 1)
+                _add_rows(total, _within(hours, old_rolled - n + 1, new_rolled - n + 1), -1)
+            rows.append((monitor_id, n, new_rolled, *total[:4],
+                         histograms.encode_packed(total[4], wide=True)))
     conn.executemany(_UPSERT, rows)
 
 
