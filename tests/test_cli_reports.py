@@ -91,6 +91,7 @@ def test_status_json_has_the_documented_shape(db: Path, capsys: pytest.CaptureFi
     }
     assert api["locations"] == []  # an ordinary monitor on SQLite
     assert api["engine"] is None  # no engine runs on this database
+    assert api["locations"] == []  # SQLite: no cluster, no locations
     assert api["state"] == "down" and api["last_error"] == "HTTP 503" and api["open_incident"] == 1
     assert api["last_check_at"].endswith("Z")
     assert api["uptime"]["1h"] == 50.0 and set(api["uptime"]) == {"1h", "24h", "7d", "30d"}
