@@ -145,7 +145,7 @@ def _run_cluster(targets: TargetProcess, url: str, server: PostgresServer, *, mo
         lateness = sorted(s for f in figures for s in f.pop("lateness_s"))
         checks = sum(f["checks"] for f in figures)
         cpu = sum(f["cpu_s"] for f in figures)
-        victim = figures[0]["node"]
+        victim = next(f["node"] for f in figures if f["pid"] == procs[0].pid)  # figures come in report order
         killed_at = time.monotonic()
         procs[0].send_signal(signal.SIGKILL)
         takeover = _takeover(url, victim, killed_at, 6 * lease + 30)
