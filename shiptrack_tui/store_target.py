@@ -19,19 +19,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
-from shiptrack_tui.config.redact import redact_dsn, scrub_secrets
+from shiptrack_tui.config.redact import scrub_secrets
+from shiptrack_tui.core.dsn import is_postgres_url, redact
 
 if TYPE_CHECKING:
     from shiptrack_tui.config import Config
     from shiptrack_tui.storage import Store
 
-POSTGRES_SCHEMES: Final = ("postgresql://", "postgres://")
 ENV_VAR: Final = "SHIPTRACK_DB"
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9._@-]+")
-
-
-def is_postgres_url(text: str) -> bool:
-    return text.strip().lower().startswith(POSTGRES_SCHEMES)
 
 
 class StoreTarget:
@@ -69,7 +65,7 @@ class StoreTarget:
     @property
     def display(self) -> str:
         """How messages name the store: the path, or the URL without its password."""
-        return redact_dsn(self._location) if self.is_postgres else self._location
+        return redact(self._location) if self.is_postgres else self._location
 
     def __str__(self) -> str:
         return self.display

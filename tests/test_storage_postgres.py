@@ -14,8 +14,8 @@ from postgres_server import PostgresServer
 from storage_helpers import T0, Feed, check, spec
 from waiting import wait_for
 
+from shiptrack_tui.core.dsn import is_postgres_url, redact
 from shiptrack_tui.storage import SCHEMA_VERSION, StorageError, Store, Writer
-from shiptrack_tui.storage.dsn import is_postgres_url, redact
 from shiptrack_tui.storage.postgres import translate
 
 

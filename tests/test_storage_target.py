@@ -8,8 +8,9 @@ import pytest
 
 from shiptrack_tui.cli import main
 from shiptrack_tui.config import ConfigError, load_config
-from shiptrack_tui.config.redact import redact_dsn, scrub_secrets
+from shiptrack_tui.config.redact import scrub_secrets
 from shiptrack_tui.config.warnings import config_warnings
+from shiptrack_tui.core.dsn import redact
 from shiptrack_tui.store_target import StoreTarget, demo_target, resolve
 
 URL = "postgresql://shiptrack@db.internal/shiptrack"
@@ -79,10 +80,10 @@ def test_a_password_in_the_url_is_a_warning_that_never_shows_it(tmp_path: Path,
 
 def test_redaction_masks_every_form_of_the_password() -> None:
     url = "postgresql://bob:s%40cret@db:5433/ship?sslmode=require&password=other"
-    assert redact_dsn(url) == "postgresql://bob:***@db:5433/ship?sslmode=require&password=***"
+    assert redact(url) == "postgresql://bob:***@db:5433/ship?sslmode=require&password=***"
     text = scrub_secrets(f"connection to {url} failed for s@cret and s%40cret; password=x", url)
     assert "s@cret" not in text and "s%40cret" not in text and "password=x" not in text
-    assert redact_dsn("postgresql://db/ship") == "postgresql://db/ship"
+    assert redact("postgresql://db/ship") == "postgresql://db/ship"
 
 
 def test_resolution_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

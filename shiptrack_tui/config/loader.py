@@ -15,7 +15,7 @@ from shiptrack_tui.config.cluster import PLACEMENT_KEYS, read_cluster, read_plac
 from shiptrack_tui.config.errors import ConfigError, ConfigNotFound
 from shiptrack_tui.config.http import read_http
 from shiptrack_tui.config.monitors import MIN_INTERVAL, MonitorReader
-from shiptrack_tui.config.redact import redact_dsn, redact_url
+from shiptrack_tui.config.redact import redact_url
 from shiptrack_tui.config.services import read_services
 from shiptrack_tui.config.settings import (
     NOTIFY_EVENTS,
@@ -40,6 +40,7 @@ from shiptrack_tui.config.values import (
 )
 from shiptrack_tui.config.windows import GLOBAL_KEYS as WINDOW_KEYS
 from shiptrack_tui.config.windows import read_window, window_label
+from shiptrack_tui.core.dsn import is_postgres_url, redact
 from shiptrack_tui.core.durations import format_duration
 from shiptrack_tui.core.formats import UnknownZone, zone_named
 from shiptrack_tui.core.maintenance import MaintenanceWindow
@@ -227,8 +228,8 @@ def _storage(ck: Checker, table: dict[str, Any], base: Path) -> StorageSettings:
 
 def _as_postgres_url(value: object) -> str:
     url = as_str(value, '"postgresql://shiptrack@db.internal/shiptrack"').strip()
-    if not url.lower().startswith(("postgresql://", "postgres://")):
-        raise Bad(f"{show(redact_dsn(url))} is not a PostgreSQL URL; expected "
+    if not is_postgres_url(url):
+        raise Bad(f"{show(redact(url))} is not a PostgreSQL URL; expected "
                   '"postgresql://USER@HOST[:PORT]/DATABASE" (for a SQLite file, set path instead)')
     return url
 

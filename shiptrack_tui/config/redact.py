@@ -7,6 +7,8 @@ import re
 from typing import Final
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from shiptrack_tui.core import dsn
+
 _MASK: Final = "***"
 _TOKENISH: Final = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_\-]{16,}$")
 
@@ -68,30 +70,11 @@ def dsn_password(url: str) -> str | None:
     return found[0] if found and found[0] else None
 
 
-def redact_dsn(url: str) -> str:
-    """A database URL with its password (in `user:pw@` and in `?password=`) replaced by `***`;
-    user, hosts, port, database and the other parameters stay, so it still says which database."""
-    scheme, sep, rest = url.strip().partition("://")
-    if not sep:
-        return url
-    end = len(rest)
-    for mark in "/?#":
-        found = rest.find(mark)
-        if found >= 0:
-            end = min(end, found)
-    authority, tail = rest[:end], rest[end:]
-    userinfo, at, hosts = authority.rpartition("@")
-    if at and ":" in userinfo:
-        userinfo = userinfo.split(":", 1)[0] + ":" + _MASK
-    tail = re.sub(r"([?&]password=)[^&#]*", rf"\g<1>{_MASK}", tail)
-    return f"{scheme}://{userinfo}{at}{hosts}{tail}"
-
-
 def scrub_secrets(text: str, url: str | None = None) -> str:
     """`text` (an error message) with `url`'s password and any `password=...` masked."""
     if url:
         secret = dsn_password(url)
-        text = text.replace(url, redact_dsn(url))
+        text = text.replace(url, dsn.redact(url))
         for form in {secret, unquote(secret)} if secret else ():
             text = text.replace(form, _MASK)
     return re.sub(r"(password\s*=\s*)('[^']*'|\S+)", rf"\g<1>{_MASK}", text, flags=re.IGNORECASE)

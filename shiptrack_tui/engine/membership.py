@@ -21,11 +21,11 @@ import psycopg
 from shiptrack_tui import __version__
 from shiptrack_tui.config.settings import ClusterSettings
 from shiptrack_tui.core.cluster import OWNER, LeaseKey, NodeView
+from shiptrack_tui.core.dsn import redact
 from shiptrack_tui.core.model import OutboxRow
 from shiptrack_tui.storage import cluster as leases
 from shiptrack_tui.storage import cluster_nodes as members
 from shiptrack_tui.storage import cluster_outbox as claims
-from shiptrack_tui.storage.dsn import redact
 
 if TYPE_CHECKING:
     from shiptrack_tui.storage import PipelineWrite, Store

@@ -14,9 +14,9 @@ from typing import Final
 
 from peewee import DatabaseError as PeeweeDatabaseError
 
+from shiptrack_tui.core.dsn import redact
 from shiptrack_tui.storage.cluster import CLUSTER_DDL
 from shiptrack_tui.storage.db import StorageError
-from shiptrack_tui.storage.dsn import redact
 from shiptrack_tui.storage.postgres import PgDatabase, read_password
 
 BASE_VERSION: Final = 8

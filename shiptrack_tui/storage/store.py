@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 from peewee import DatabaseError as PeeweeDatabaseError
 from peewee import OperationalError as PeeweeOperationalError
 
+from shiptrack_tui.core.dsn import is_postgres_url, redact
 from shiptrack_tui.core.model import (
     Action,
     ActionKind,
@@ -39,7 +40,6 @@ from shiptrack_tui.storage import push as push_rows
 from shiptrack_tui.storage.codec import dump_tags
 from shiptrack_tui.storage.db import BUSY_TIMEOUT_SECONDS, StorageError, TrackedDatabase, open_database
 from shiptrack_tui.storage.dialect import Connection
-from shiptrack_tui.storage.dsn import is_postgres_url, redact
 from shiptrack_tui.storage.migrations import SCHEMA_VERSION, migrate
 from shiptrack_tui.storage.names import Names
 from shiptrack_tui.storage.outage import Outage
