@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Final
 
 from peewee import SqliteDatabase
 
+from shiptrack_tui.storage.connections import OpenConnections
 from shiptrack_tui.storage.dialect import SQLITE, Dialect
 
 BUSY_TIMEOUT_SECONDS: Final = 10.0
@@ -95,24 +95,15 @@ class TrackedDatabase(SqliteDatabase):
 
     def __init__(self, database: str | None, **kwargs: object) -> None:
         super().__init__(database, **kwargs)
-        self._opened: dict[sqlite3.Connection, threading.Thread] = {}
-        self._opened_lock = threading.Lock()
+        self._opened: OpenConnections[sqlite3.Connection] = OpenConnections()
 
     def _connect(self) -> sqlite3.Connection:
         conn = super()._connect()
-        with self._opened_lock:
-            orphans = [old for old, thread in self._opened.items() if not thread.is_alive()]
-            for old in orphans:
-                del self._opened[old]
-            self._opened[conn] = threading.current_thread()
-        for old in orphans:
-            old.close()
+        self._opened.add(conn)
         return conn
 
     def _close(self, conn: sqlite3.Connection) -> None:
-        with self._opened_lock:
-            self._opened.pop(conn, None)
-        conn.close()
+        self._opened.close(conn)
 
     def writing(self) -> object:
         """A write transaction: IMMEDIATE, so a read-then-write never meets "database is locked"."""
@@ -126,15 +117,11 @@ class TrackedDatabase(SqliteDatabase):
 
     @property
     def open_connections(self) -> int:
-        with self._opened_lock:
-            return len(self._opened)
+        return len(self._opened)
 
     def close_all(self) -> None:
         """Close every connection still open, whichever thread opened it."""
-        with self._opened_lock:
-            opened, self._opened = list(self._opened), {}
-        for conn in opened:
-            conn.close()
+        self._opened.close_all()
         self.dispose()  # forget this thread's (now closed) connection
 
 

@@ -28,6 +28,7 @@ import peewee
 import psycopg
 from psycopg import pq
 
+from shiptrack_tui.storage.connections import OpenConnections
 from shiptrack_tui.storage.dialect import POSTGRESQL, Dialect
 
 CHANNEL: Final = "shiptrack_changes"
@@ -176,8 +177,7 @@ class PgDatabase:
         self._connect_timeout = max(1, round(busy_timeout))
         self._lock_timeout_ms = max(1, round(busy_timeout * 1000))
         self._local = threading.local()
-        self._opened: dict[PgConnection, threading.Thread] = {}
-        self._opened_lock = threading.Lock()
+        self._opened: OpenConnections[PgConnection] = OpenConnections()
         self._listen_lock = threading.Lock()
         self._listener: psycopg.Connection[Any] | None = None
         self._version = 0
@@ -209,19 +209,11 @@ class PgDatabase:
             self._forget(conn)
         conn = self._connect()
         self._local.conn = conn
-        with self._opened_lock:
-            orphans = [old for old, thread in self._opened.items() if not thread.is_alive()]
-            for old in orphans:
-                del self._opened[old]
-            self._opened[conn] = threading.current_thread()
-        for old in orphans:
-            old.close()
+        self._opened.add(conn)
         return conn
 
     def _forget(self, conn: PgConnection) -> None:
-        with self._opened_lock:
-            self._opened.pop(conn, None)
-        conn.close()
+        self._opened.close(conn)
         if getattr(self._local, "conn", None) is conn:
             self._local.conn = None
 
@@ -237,10 +229,7 @@ class PgDatabase:
 
     def close_all(self) -> None:
         """Close every connection still open, whichever thread opened it, and the listener."""
-        with self._opened_lock:
-            opened, self._opened = list(self._opened), {}
-        for conn in opened:
-            conn.close()
+        self._opened.close_all()
         self._local = threading.local()
         with self._listen_lock:
             if self._listener is not None:
@@ -249,8 +238,7 @@ class PgDatabase:
 
     @property
     def open_connections(self) -> int:
-        with self._opened_lock:
-            return len(self._opened)
+        return len(self._opened)
 
     def execute_sql(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
         return self.connection().execute(sql, params)
