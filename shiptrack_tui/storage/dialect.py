@@ -32,6 +32,12 @@ class Dialect:
     """Run first in a transaction whose new ids must commit in id order (readers take "every id
     after the last one seen"): nothing on SQLite, whose writers already take turns; a table lock
     on PostgreSQL, where concurrent transactions could commit ids out of order. `{table}`."""
+    gather_seconds: float
+    """How long the batching writer gathers writes before committing (storage/writer.py). A
+    PostgreSQL transaction costs ~14 round trips, ~2 ms of client CPU whatever its size, against
+    ~0.1 ms for SQLite in-process: gathering 250 ms instead of 20 ms turns ~3 checks a commit into
+    ~20 at 80 checks/s and cuts the client CPU per check by ~0.6 ms (commits carrying a
+    transition are not held back, see Writer)."""
 
     def in_list(self, column: str, param: str = "?") -> str:
         """SQL that holds when `column` is one of the values bound to `param` (see `values`)."""
@@ -47,10 +53,11 @@ class Dialect:
         return json.dumps(list(items)) if self.json_lists else list(items)
 
 
-SQLITE = Dialect("sqlite", "{column} IN (SELECT value FROM json_each({param}))", "BEGIN", True, True, "")
+SQLITE = Dialect("sqlite", "{column} IN (SELECT value FROM json_each({param}))", "BEGIN", True, True, "",
+                 0.02)
 POSTGRESQL = Dialect("postgresql", "{column} = ANY({param})",
                      "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", False, False,
-                     'LOCK TABLE "{table}" IN SHARE ROW EXCLUSIVE MODE')
+                     'LOCK TABLE "{table}" IN SHARE ROW EXCLUSIVE MODE', 0.25)
 
 
 class Connection(Protocol):

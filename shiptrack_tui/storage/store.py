@@ -76,6 +76,7 @@ class Store(StoreReads):
         self.backend = db.backend  # "sqlite" or "postgresql"
         self.display_name = display_name or str(path)  # what to show: the path, or the URL sans password
         self.outage = Outage(database_label(self.backend))  # every storage user of the engine reports to it
+        self.gather_seconds = db.dialect.gather_seconds  # what the batching writer waits for company
         self._names = Names()
         self._segments = SegmentCache()
         self.fence: Fence | None = None  # a cluster node's lease check, run in each commit's transaction

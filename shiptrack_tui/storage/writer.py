@@ -1,10 +1,12 @@
 """The batching writer: one thread turns a stream of pipeline writes into few transactions.
 
 Whatever queued up while the previous batch committed becomes the next batch, and the writer
-also gathers for a moment before committing: it waits up to `gather_seconds` (20 ms) after the
-first write of a batch, or until `gather_writes` (500) are queued. At ~330 checks/s that turns
-~1.4 writes per transaction into ~7+, and the commit overhead (~160 µs of CPU per check) with it;
-an idle engine waits at most those 20 ms, and `flush()`/`close()` cut the wait short.
+also gathers for a moment before committing: it waits up to `gather_seconds` after the first
+write of a batch (the backend's: 20 ms on SQLite, 250 ms on PostgreSQL, whose transactions cost
+more; see storage/dialect.py), or until `gather_writes` (500) are queued. At ~330 checks/s on
+SQLite that turns ~1.4 writes per transaction into ~7+, and the commit overhead (~160 µs of CPU
+per check) with it. A write that is more than a check result (a transition, a notification, an
+operator's action) ends the gathering at once, and so do `flush()`/`close()`.
 
 A full queue (`max_pending` writes) is handled one of two ways, chosen by the producer:
 - `when_full="wait"` (bulk loaders, the benchmark's seeding): `submit` BLOCKS until the writer has
@@ -94,14 +96,16 @@ class Writer:
         max_batch: int = MAX_BATCH,
         on_commit: Callable[[Sequence[PipelineWrite]], None] | None = None,
         name: str = "shiptrack-writer",
-        gather_seconds: float = GATHER_SECONDS,
+        gather_seconds: float | None = None,
         gather_writes: int = GATHER_WRITES,
         max_pending: int = MAX_PENDING,
         when_full: Literal["wait", "shed"] = "wait",
     ) -> None:
         self._store = store
         self._max_batch = max_batch
-        self._gather_seconds = gather_seconds
+        self._gather_seconds = getattr(store, "gather_seconds", GATHER_SECONDS) if gather_seconds is None \
+            else gather_seconds
+        self._urgent = False  # a queued write is more than a check result: commit without gathering
         self._gather_writes = max(1, min(gather_writes, max_batch))
         self._max_pending = max(1, max_pending)
         self._shed = when_full == "shed"
@@ -148,7 +152,9 @@ class Writer:
                         raise RuntimeError("the storage writer is closed")
             self._queue.append(write)
             self._submitted += 1
-            if len(self._queue) == 1 or len(self._queue) >= self._gather_writes:
+            urgent = not is_plain(write)
+            self._urgent = self._urgent or urgent
+            if len(self._queue) == 1 or len(self._queue) >= self._gather_writes or urgent:
                 self._cond.notify_all()
 
     def _wait_for_room(self) -> None:
@@ -257,6 +263,7 @@ class Writer:
                     count = min(len(self._queue), self._max_batch)
                     # Taken out now, so that shedding never touches a batch being committed.
                     batch = [self._queue.popleft() for _ in range(count)]
+                    self._urgent = any(not is_plain(write) for write in self._queue)
                     self._batch_started, self._batch_failures = time.monotonic(), 0
                 self._commit(batch)
                 with self._cond:
@@ -273,7 +280,8 @@ class Writer:
     def _gather(self) -> None:
         """Wait (condition held) a moment for more writes to share the transaction."""
         deadline = time.monotonic() + self._gather_seconds
-        while len(self._queue) < self._gather_writes and not self._closing and not self._flushing:
+        while (len(self._queue) < self._gather_writes and not self._closing and not self._flushing
+               and not self._urgent):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
