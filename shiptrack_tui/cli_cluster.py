@@ -10,7 +10,7 @@ import argparse
 import json
 
 from shiptrack_tui.cluster_report import cluster_json, cluster_table
-from shiptrack_tui.core.cluster_view import DEFAULT_LEASE
+from shiptrack_tui.core.cluster_view import DEFAULT_LEASE, wanted_locations
 from shiptrack_tui.failures import UsageError
 
 EXIT_OK = 0
@@ -35,5 +35,6 @@ def cmd_cluster_status(args: argparse.Namespace) -> int:
         nodes = store.cluster_nodes(lease)
     finally:
         store.close()
-    print(json.dumps(cluster_json(nodes), indent=2) if args.json else cluster_table(nodes))
+    wanted = wanted_locations(config.monitors) if config is not None else {}
+    print(json.dumps(cluster_json(nodes, wanted), indent=2) if args.json else cluster_table(nodes, wanted))
     return EXIT_OK

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from shiptrack_tui.core.cluster_view import (
@@ -11,6 +11,8 @@ from shiptrack_tui.core.cluster_view import (
     alive_text,
     config_skew,
     skewed_nodes,
+    unserved_locations,
+    unserved_text,
 )
 from shiptrack_tui.core.durations import format_duration
 from shiptrack_tui.core.formats import NO_DATA, fmt_ms
@@ -26,8 +28,9 @@ def heartbeat_text(node: ClusterNode) -> str:
     return f"{'alive' if node.alive else 'dead'}, {ago} ago"
 
 
-def cluster_table(nodes: Sequence[ClusterNode]) -> str:
-    """One row per node (live ones first, then by name), then a summary line."""
+def cluster_table(nodes: Sequence[ClusterNode], wanted: Mapping[str, int] | None = None) -> str:
+    """One row per node (live ones first, then by name), then a summary line; `wanted`: location ->
+    monitors asking for it (a location no live node is in gets a warning line)."""
     if not nodes:
         return "no nodes have joined this database yet: start `shiptrack --daemon` with [storage] url"
     skew = config_skew(nodes)
@@ -48,11 +51,15 @@ def cluster_table(nodes: Sequence[ClusterNode]) -> str:
         summary.append(f"{SKEW_MARK} {skew.text()}")
     lines.append("")
     lines.append(" · ".join(summary))
+    unserved = unserved_text(unserved_locations(nodes, wanted or {}))
+    if unserved:
+        lines.append(f"⚠ {unserved}: nobody checks them from there")
     return "\n".join(lines)
 
 
-def cluster_json(nodes: Sequence[ClusterNode]) -> dict[str, Any]:
-    """`{"nodes": [...], "alive": 2, "total": 3, "skewed": ["fra-2"]}`; times UTC ISO (docs/json.md)."""
+def cluster_json(nodes: Sequence[ClusterNode], wanted: Mapping[str, int] | None = None) -> dict[str, Any]:
+    """`{"nodes": [...], "alive": 2, "total": 3, "skewed": ["fra-2"], "unserved_locations": [...]}`;
+    times UTC ISO (docs/json.md)."""
     skewed = skewed_nodes(nodes)
     return {
         "nodes": [{
@@ -69,4 +76,6 @@ def cluster_json(nodes: Sequence[ClusterNode]) -> dict[str, Any]:
         "alive": sum(1 for node in nodes if node.alive),
         "total": len(nodes),
         "skewed": sorted(skewed),
+        "unserved_locations": [{"location": location, "monitors": count}
+                               for location, count in unserved_locations(nodes, wanted or {})],
     }

@@ -17,7 +17,7 @@ from textual.message import Message
 from shiptrack_tui.cli import main
 from shiptrack_tui.config import Config
 from shiptrack_tui.config.settings import HttpSettings
-from shiptrack_tui.core.model import MonitorStatus
+from shiptrack_tui.core.model import MonitorSpec, MonitorStatus
 from shiptrack_tui.storage.cluster import CLUSTER_DDL, acquire
 from shiptrack_tui.storage.cluster_nodes import NodeInfo, heartbeat
 from shiptrack_tui.store_target import StoreTarget
@@ -110,14 +110,17 @@ def test_cluster_status_with_the_database_away_is_one_line_without_the_password(
 
 def test_the_api_lists_the_nodes(cluster_url: str, tmp_path: Path) -> None:
     settings = HttpSettings(host="127.0.0.1", port=0, token=None, token_source="test", public_api=True)
+    located = MonitorSpec("api", "http://127.0.0.1:9/", locations=("eu-west", "us-east"))
     server = start_http(bind("127.0.0.1", 0), settings, StoreTarget(cluster_url),
-                        config=lambda: Config(path=tmp_path / "none.toml"), vitals=None, wake=None)
+                        config=lambda: Config(path=tmp_path / "none.toml", monitors=(located,)),
+                        vitals=None, wake=None)
     try:
         answer = httpx.get(f"{server.url}/api/v1/cluster", timeout=10)
         assert answer.status_code == 200, answer.text
         shown = answer.json()
         assert [node["name"] for node in shown["nodes"]] == ["fra-1", "fra-2", "fra-3", "nyc-1"]
         assert (shown["alive"], shown["skewed"]) == (3, ["fra-2"])
+        assert shown["unserved_locations"] == [{"location": "us-east", "monitors": 1}]  # nyc-1 is dead
         monitors = httpx.get(f"{server.url}/api/v1/monitors", timeout=10).json()  # reads work on PG
         assert sorted(row["name"] for row in monitors) == sorted(MONITORS)
     finally:

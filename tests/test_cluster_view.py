@@ -11,7 +11,10 @@ from shiptrack_tui.core.cluster_view import (
     ClusterHeader,
     ClusterNode,
     checkers_text,
+    unserved_locations,
+    wanted_locations,
 )
+from shiptrack_tui.core.model import MonitorSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 T0 = 1_790_000_000.0
@@ -73,3 +76,23 @@ def test_the_json_is_utc_and_documented() -> None:
     documented = set(re.findall(r"^\| `([a-z0-9_]+)`", text, flags=re.MULTILINE))
     documented |= set(re.findall(r"^\| `[a-z0-9_]+`, `([a-z0-9_]+)`", text, flags=re.MULTILINE))
     assert set(shown) | set(first) <= documented
+
+
+def test_a_location_no_live_node_is_in_is_named_wherever_the_nodes_are_shown() -> None:
+    wanted = wanted_locations([MonitorSpec("api", "http://127.0.0.1:9/", locations=("eu-west", "us-east")),
+                               MonitorSpec("web", "http://127.0.0.1:9/", locations=("us-east", "ap-south")),
+                               MonitorSpec("db", "http://127.0.0.1:9/")])
+    assert wanted == {"eu-west": 1, "us-east": 2, "ap-south": 1}
+    # nyc-1, the only node in us-east, is dead: us-east is as unserved as ap-south, which has none
+    assert unserved_locations(NODES, wanted) == (("ap-south", 1), ("us-east", 2))
+    assert cluster_table(NODES, wanted).splitlines()[-1] == (
+        "⚠ no live node in ap-south (1 monitor asks for it), us-east (2 monitors ask for it): "
+        "nobody checks them from there")
+    assert cluster_json(NODES, wanted)["unserved_locations"] == [
+        {"location": "ap-south", "monitors": 1}, {"location": "us-east", "monitors": 2}]
+    header = ClusterHeader.of(NODES, wanted)
+    assert header.unserved == ("ap-south", "us-east")
+    assert header.unserved_text == "no node in ap-south, us-east"
+    served = {"eu-west": 3}
+    assert "⚠" not in cluster_table(NODES, served) and cluster_json(NODES, served)["unserved_locations"] == []
+    assert ClusterHeader.of(NODES, served).unserved_text == ""

@@ -137,7 +137,7 @@ def _run_cluster(targets: TargetProcess, url: str, server: PostgresServer, *, mo
         pg_cpu0 = _postgres_cpu(server)
         figures = _read_figures(procs, duration + NODE_START_TIMEOUT)
         pg_cpu = _postgres_cpu(server) - pg_cpu0
-        time.sleep(1.0)  # the nodes' writers commit what they checked in the window (20 ms batches)
+        time.sleep(1.0)  # the nodes' writers commit what they checked in the window (250 ms batches)
         t0, t1 = max(f["t0"] for f in figures), min(f["t1"] for f in figures)
         stored_window, _total = _stored(url, t0, t1)
         specs = bench_specs(targets, monitors, interval)

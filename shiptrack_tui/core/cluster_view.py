@@ -9,9 +9,10 @@ step; when two hashes tie for most, every live node is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 from shiptrack_tui.core.cluster import NodeView, Skew, skew
 
@@ -40,6 +41,35 @@ class ClusterNode:
     lateness_p99_ms: float | None = None
     """The p99 of its checks' start lateness, as it last published it (None: not published)."""
     started_at: float | None = None
+
+
+class Located(Protocol):
+    """A monitor as far as locations go (config's MonitorSpec)."""
+
+    @property
+    def locations(self) -> tuple[str, ...]: ...
+
+
+def wanted_locations(monitors: Iterable[Located]) -> dict[str, int]:
+    """Location -> how many monitors ask to be checked from it (`locations` in the config)."""
+    return dict(Counter(location for monitor in monitors for location in monitor.locations))
+
+
+def unserved_locations(nodes: Iterable[ClusterNode], wanted: Mapping[str, int]
+                       ) -> tuple[tuple[str, int], ...]:
+    """(location, monitors asking for it) for each wanted location no live node is in, by name.
+
+    Nobody checks those monitors from there: they show no result for it, and an incident needing
+    `confirm` locations can open only if enough of the others fail."""
+    served = {node.location for node in nodes if node.alive}
+    return tuple(sorted((location, count) for location, count in wanted.items() if location not in served))
+
+
+def unserved_text(unserved: Iterable[tuple[str, int]]) -> str:
+    """`no live node in ap-south (3 monitors ask for it)`, or "" when every location is served."""
+    parts = [f"{location} ({count:,} monitors ask for it)" if count != 1
+             else f"{location} (1 monitor asks for it)" for location, count in unserved]
+    return f"no live node in {', '.join(parts)}" if parts else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +121,14 @@ class ClusterHeader:
     alive: int
     total: int
     skewed: tuple[str, ...] = ()
+    unserved: tuple[str, ...] = ()
+    """Locations some monitor asks for that no live node is in."""
 
     @classmethod
-    def of(cls, nodes: Sequence[ClusterNode]) -> ClusterHeader:
-        return cls(sum(1 for node in nodes if node.alive), len(nodes), tuple(sorted(skewed_nodes(nodes))))
+    def of(cls, nodes: Sequence[ClusterNode], wanted: Mapping[str, int] | None = None) -> ClusterHeader:
+        unserved = tuple(location for location, _count in unserved_locations(nodes, wanted or {}))
+        return cls(sum(1 for node in nodes if node.alive), len(nodes), tuple(sorted(skewed_nodes(nodes))),
+                   unserved)
 
     @property
     def missing(self) -> bool:
@@ -111,3 +145,8 @@ class ClusterHeader:
     @property
     def skew_text(self) -> str:
         return skew_text(self.skewed)
+
+    @property
+    def unserved_text(self) -> str:
+        """`no node in ap-south`, or "" when every wanted location has a live node."""
+        return f"no node in {', '.join(self.unserved)}" if self.unserved else ""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Response
 
 from shiptrack_tui.cluster_report import cluster_json
-from shiptrack_tui.core.cluster_view import DEFAULT_LEASE
+from shiptrack_tui.core.cluster_view import DEFAULT_LEASE, wanted_locations
 from shiptrack_tui.web.auth import require_read
 from shiptrack_tui.web.context import Ctx
 from shiptrack_tui.web.responses import json_response
@@ -19,6 +19,6 @@ router = APIRouter(prefix="/api/v1", tags=["read"], dependencies=[Depends(requir
 @router.get("/cluster", summary="The cluster's nodes, as `shiptrack cluster status --json`",
             response_model=Cluster)
 def cluster(ctx: Ctx) -> Response:
-    settings = ctx.config().cluster
-    lease = settings.lease if settings is not None else DEFAULT_LEASE
-    return json_response(cluster_json(ctx.store.cluster_nodes(lease)))
+    config = ctx.config()
+    lease = config.cluster.lease if config.cluster is not None else DEFAULT_LEASE
+    return json_response(cluster_json(ctx.store.cluster_nodes(lease), wanted_locations(config.monitors)))

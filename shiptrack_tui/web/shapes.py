@@ -168,6 +168,13 @@ class ClusterNode(Shape):
     lateness_p99_ms: float | None
 
 
+class UnservedLocation(Shape):
+    """A location some monitors ask for that no live node is in: nobody checks them from there."""
+
+    location: str
+    monitors: int
+
+
 class Cluster(Shape):
     """`shiptrack cluster status --json`: the nodes sharing the PostgreSQL database (none on SQLite)."""
 
@@ -175,6 +182,7 @@ class Cluster(Shape):
     alive: int
     total: int
     skewed: list[str]
+    unserved_locations: list[UnservedLocation]
 
 
 class ActionOutcome(Shape):

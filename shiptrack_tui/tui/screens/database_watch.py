@@ -13,7 +13,7 @@ from typing import Final
 
 from textual import work
 
-from shiptrack_tui.core.cluster_view import DEFAULT_LEASE, ClusterHeader
+from shiptrack_tui.core.cluster_view import DEFAULT_LEASE, ClusterHeader, wanted_locations
 from shiptrack_tui.tui.messages import DataChanged
 from shiptrack_tui.tui.screens.service_filter import ServiceFilter
 from shiptrack_tui.tui.widgets.status_bar import StatusBar
@@ -77,7 +77,8 @@ class DatabaseWatch(ServiceFilter):
         bar = self.query_one(StatusBar)
         shown = bar.cluster
         # An engine on PostgreSQL without [cluster] is no node: no cluster to speak of.
-        bar.cluster = ClusterHeader.of(nodes) if nodes else None
+        wanted = wanted_locations(config.monitors) if config is not None else {}
+        bar.cluster = ClusterHeader.of(nodes, wanted) if nodes else None
         if (shown is None) != (bar.cluster is None):  # the detail says who checks, or stops saying
             self.reload_detail()
 

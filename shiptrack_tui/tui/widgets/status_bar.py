@@ -43,8 +43,8 @@ def short_mode(mode: str) -> str:
 class StatusBar(Widget):
     """`ShipTrack  ● 5 up … ✖ 1 down … ⚑ 1 open incident │ engine running`; red (`-trouble`) while
     anything is down. Narrower terminals drop words before numbers: `●5 ◐0 ▲0 ✖1 ‖0 ⚑1 │ engine`.
-    On a cluster the nodes follow: `│ 3 nodes alive`, or `│ 2 of 3 nodes alive │ config skew: fra-2`
-    in the warning colour."""
+    On a cluster the nodes follow: `│ 3 nodes alive`, or `│ 2 of 3 nodes alive │ config skew: fra-2
+    │ no node in ap-south` in the warning colour."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"status-bar--warning"}
 
@@ -104,6 +104,9 @@ class StatusBar(Widget):
         if cluster.skewed:
             text.append("  │ ")
             text.append(cluster.skew_text, style=warning)
+        if cluster.unserved:
+            text.append("  │ ")
+            text.append(cluster.unserved_text, style=warning)
         return text
 
     def render(self) -> Text:
