@@ -134,9 +134,9 @@ def _run_cluster(targets: TargetProcess, url: str, server: PostgresServer, *, mo
                 [sys.executable, "-m", "shiptrack_tui.bench.cluster_node", str(config), str(warmup),
                  str(duration)], stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, text=True))
         time.sleep(warmup)
-        pg_cpu0 = _postgres_cpu(server)
+        pg_cpu0, targets_cpu0 = _postgres_cpu(server), targets.cpu_seconds()
         figures = _read_figures(procs, duration + NODE_START_TIMEOUT)
-        pg_cpu = _postgres_cpu(server) - pg_cpu0
+        pg_cpu, targets_cpu = _postgres_cpu(server) - pg_cpu0, targets.cpu_seconds() - targets_cpu0
         time.sleep(1.0)  # the nodes' writers commit what they checked in the window (250 ms batches)
         t0, t1 = max(f["t0"] for f in figures), min(f["t1"] for f in figures)
         stored_window, _total = _stored(url, t0, t1)
@@ -166,6 +166,10 @@ def _run_cluster(targets: TargetProcess, url: str, server: PostgresServer, *, mo
         "skipped": max(0, expected - stored_window), "checks": checks, "engine_cpu_s": cpu,
         "engine_cpu_ms_per_check": 1000 * cpu / checks if checks else None,
         "postgres_cpu_s": pg_cpu, "postgres_cpu_ms_per_check": 1000 * pg_cpu / checks if checks else None,
+        "targets_cpu_ms_per_check": 1000 * targets_cpu / checks if checks else None,
+        # What the nodes, PostgreSQL and the targets need at the configured rate, in cores: above
+        # this machine's count, slots are skipped whatever the design.
+        "cores_needed": (cpu + pg_cpu + targets_cpu) / checks * monitors / interval if checks else None,
         "lateness_p50_ms": _ms(exact_percentile(lateness, 0.5)),
         "lateness_p99_ms": _ms(exact_percentile(lateness, 0.99)),
         "lateness_max_ms": _ms(exact_percentile(lateness, 1.0)),
