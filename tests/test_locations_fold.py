@@ -23,12 +23,16 @@ def row(location: str, ok: bool, failures: int = 0, *, at: float = NOW - 1, late
                           checked_at=at)
 
 
-def test_one_location_failing_is_up_and_the_reason_says_where() -> None:
+def test_one_location_failing_is_degraded_and_the_reason_says_where() -> None:
     result = fold_result(SPEC, [row("eu-west", True, latency=5), row("us-east", True, latency=30),
                                 row("ap-south", False, 4, latency=70)], NOW)
     assert result is not None
-    assert (result.outcome, result.at, result.latency_ms) == (Outcome.UP, NOW, 30)
+    # reachable from two places, not from the third: no incident (confirm = 2), but not plainly up;
+    # the failing location's time (a refused connection, a timeout) is no latency of the site
+    assert (result.outcome, result.at, result.latency_ms) == (Outcome.DEGRADED, NOW, 17.5)
     assert result.reason == "ok from eu-west, us-east; HTTP 503 from ap-south"
+    everywhere = fold_result(SPEC, [row(place, True, latency=8) for place in PLACES], NOW)
+    assert everywhere is not None and (everywhere.outcome, everywhere.latency_ms) == (Outcome.UP, 8)
 
 
 def test_confirm_locations_at_the_threshold_is_down_naming_them() -> None:
@@ -41,14 +45,14 @@ def test_confirm_locations_at_the_threshold_is_down_naming_them() -> None:
 def test_a_location_below_its_threshold_does_not_count_and_says_how_far_it_is() -> None:
     rows = [row("eu-west", False, 2), row("us-east", False, 1), row("ap-south", True)]
     result = fold_result(SPEC, rows, NOW)
-    assert result is not None and result.outcome is Outcome.UP
+    assert result is not None and result.outcome is Outcome.DEGRADED
     assert result.reason == "HTTP 503 from eu-west, us-east (1 of 2); ok from ap-south"
 
 
 def test_stale_locations_are_no_data_and_none_at_all_gives_no_result() -> None:
     old = NOW - 3 * SPEC.interval - SPEC.timeout - 1
     result = fold_result(SPEC, [row("eu-west", False, 5), row("us-east", False, 5, at=old)], NOW)
-    assert result is not None and result.outcome is Outcome.UP
+    assert result is not None and result.outcome is Outcome.DEGRADED
     assert result.reason == "HTTP 503 from eu-west; no data from us-east, ap-south"
     assert fold_result(SPEC, [row("eu-west", False, 5, at=old)], NOW) is None
     assert fold_result(SPEC, [], NOW) is None
@@ -57,7 +61,7 @@ def test_stale_locations_are_no_data_and_none_at_all_gives_no_result() -> None:
 def test_rows_of_other_monitors_and_locations_are_ignored() -> None:
     other = LocationResult("web", "us-east", False, 9, "HTTP 500", 1.0, NOW)
     result = fold_result(SPEC, [row("eu-west", False, 2), other, row("sa-east", False, 9)], NOW)
-    assert result is not None and result.outcome is Outcome.UP
+    assert result is not None and result.outcome is Outcome.DEGRADED
 
 
 def test_maintenance_is_carried_to_the_result() -> None:
@@ -98,8 +102,9 @@ def test_folded_results_open_once_and_resolve_once_through_the_state_machine() -
         state, events = step(state, result, rules)
         events_seen += events
         statuses.append(state.status)
-    assert statuses == [MonitorStatus.UP, MonitorStatus.DOWN, MonitorStatus.DOWN, MonitorStatus.UP,
-                        MonitorStatus.UP]
+    # one location failing is degraded, not down; it no longer holds the incident open either
+    assert statuses == [MonitorStatus.DEGRADED, MonitorStatus.DOWN, MonitorStatus.DOWN,
+                        MonitorStatus.DEGRADED, MonitorStatus.UP]
     opened = [e for e in events_seen if isinstance(e, IncidentOpened)]
     resolved = [e for e in events_seen if isinstance(e, IncidentResolved)]
     assert len(opened) == 1 and len(resolved) == 1

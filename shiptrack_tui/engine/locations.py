@@ -10,9 +10,12 @@ monitor (one with `locations`).
   `folded(spec)` for one result made of the locations' latest states (core/locations.fold) and
   runs it through the ordinary pipeline, so uptime, incidents, notifications and the timeline
   work as for any monitor. The result is DOWN when at least `confirm` locations each reached the
-  failure threshold, else UP; its reason says where ("HTTP 503 from eu-west, us-east; ok from
-  ap-south"); its latency is the median of the locations' latest. The thresholds were applied per
-  location, so the folded results go through `policy(spec)`: one DOWN opens, one UP resolves.
+  failure threshold; DEGRADED when some location's last check failed but fewer than `confirm`
+  confirm it (reachable from some places, not from others: shown, counted as up, no incident);
+  else UP. Its reason says where ("HTTP 503 from eu-west, us-east; ok from ap-south"); its latency
+  is the median of the latest latencies of the locations that reached it. The thresholds were
+  applied per location, so the folded results go through `policy(spec)`: one DOWN opens, one UP
+  (or DEGRADED) resolves.
 
 Storage is reached through a `LocationBook` (storage/locations.py on PostgreSQL), always on a worker
 thread: the engine's loop never waits on the database.
@@ -116,9 +119,17 @@ def fold_result(spec: MonitorSpec, stored: Sequence[LocationResult], now: float,
              if report.status is not LocationStatus.NO_DATA and report.state is not None]
     if not fresh:
         return None
-    latencies = [state.latency_ms for state in fresh if state.latency_ms is not None]
+    # A refused connection's time is no latency of the site: only locations that reached it count.
+    latencies = [state.latency_ms for state in fresh
+                 if state.latency_ms is not None and state.outcome is not Outcome.DOWN]
+    if verdict.down:
+        outcome = Outcome.DOWN
+    elif any(state.outcome is Outcome.DOWN for state in fresh):
+        outcome = Outcome.DEGRADED
+    else:
+        outcome = Outcome.UP
     return CheckResult(
-        monitor=spec.name, at=now, outcome=Outcome.DOWN if verdict.down else Outcome.UP,
+        monitor=spec.name, at=now, outcome=outcome,
         latency_ms=statistics.median(latencies) if latencies else None,
         reason=verdict.reason, in_maintenance=in_maintenance,
     )
