@@ -1,7 +1,8 @@
 #!/bin/sh
 # What the test suite needs beyond Python, from Debian: Chromium (tests/test_http_browser.py drives
-# it with Playwright), wrk (the bench smoke tests drive HTTP load with it) and the PostgreSQL server
-# (tests/postgres_server.py starts throwaway clusters with its initdb and pg_ctl). Idempotent: does
+# it with Playwright), wrk (the bench smoke tests drive HTTP load with it), the PostgreSQL server
+# (tests/postgres_server.py starts throwaway clusters with its initdb and pg_ctl) and faketime
+# (tests/test_tui_wall_clock.py moves the wall clock under the dashboard snapshots). Idempotent: does
 # nothing when all are there already.
 set -eu
 
@@ -9,6 +10,7 @@ missing=""
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
 command -v wrk >/dev/null 2>&1 || missing="$missing wrk"
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$missing postgresql"
+command -v faketime >/dev/null 2>&1 || missing="$missing faketime"
 if [ -z "$missing" ]; then
     exit 0
 fi
