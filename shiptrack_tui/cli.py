@@ -7,7 +7,6 @@ before or after the subcommand.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import re
 import sys
@@ -16,88 +15,25 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from shiptrack_tui.cli_common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_USAGE,
+    config_if_any,
+    config_path,
+    db_for_reading,
+    demo_db,
+    load_args_config,
+    open_store,
+    store_target_of,
+)
 from shiptrack_tui.cli_parser import build_parser
 from shiptrack_tui.failures import RuntimeFailure, UsageError
 
 if TYPE_CHECKING:
     from shiptrack_tui.config import Config
     from shiptrack_tui.demo import DemoTargetsThread
-    from shiptrack_tui.storage import Store
-    from shiptrack_tui.store_target import StoreTarget
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
-
-
-# -- config and database paths ---------------------------------------------------------------
-def _config_path(args: argparse.Namespace) -> Path:
-    from shiptrack_tui.config import default_config_path
-
-    return Path(args.config).expanduser() if args.config else default_config_path()
-
-
-def _load(args: argparse.Namespace, check_urls: bool = True) -> Config:
-    """The validated config; `check_urls=False` skips Apprise (a 100 ms import) for read-only commands."""
-    from shiptrack_tui.config import ConfigError, load_config
-
-    check = check_file = None
-    if check_urls:
-        from shiptrack_tui.notify import check_apprise_config as check_file
-        from shiptrack_tui.notify import check_notify_url as check
-    try:
-        config = load_config(_config_path(args), check_notify_url=check, check_apprise_config=check_file)
-    except ConfigError as error:
-        raise UsageError(str(error)) from None
-    _use_display_zone(config)
-    return config
-
-
-def _use_display_zone(config: Config) -> None:
-    """Tables and the dashboard show times in `[display] timezone`, else the machine's zone."""
-    from shiptrack_tui.core.formats import set_display_zone, zone_named
-
-    set_display_zone(zone_named(config.display.timezone) if config.display.timezone else None)
-
-
-def _target(args: argparse.Namespace, config: Config | None = None) -> StoreTarget:
-    """The store this command uses (store_target.resolve): --db, $SHIPTRACK_DB, [storage], default."""
-    from shiptrack_tui.store_target import resolve
-
-    return resolve(args.db, config)
-
-
-def _db_for_reading(args: argparse.Namespace) -> StoreTarget:
-    """Reading commands work without a config file; a broken one is still an error.
-
-    With neither a config file nor a database of their own, they read the demo's database, so
-    `shiptrack status` in another shell shows what `shiptrack --demo --daemon` is doing.
-    """
-    from shiptrack_tui.store_target import explicit
-
-    path = _config_path(args)
-    if explicit(args.db):
-        config = None
-        if path.exists():  # for `[display] timezone` and a password_file: --db needs no valid config
-            with contextlib.suppress(UsageError):
-                config = _load(args, check_urls=False)
-        return _target(args, config)
-    if path.exists():
-        return _target(args, _load(args, check_urls=False))
-    default, demo = _target(args), _demo_db(args)
-    return demo if not default.exists() and demo.exists() else default
-
-
-def _open_store(target: StoreTarget) -> Store:
-    from shiptrack_tui.storage import StorageError
-
-    path = target.path
-    if path is not None and not path.exists():
-        blocker = next((p for p in path.parents if p.exists()), None)
-        if blocker is not None and not blocker.is_dir():  # no engine could create the file either
-            raise StorageError(f"{path} cannot be created: {blocker} is a file, not a folder; "
-                               "check the --db path.")
-        raise RuntimeFailure(f"shiptrack: no database at {path} yet; start an engine to create it: "
-                             "`shiptrack` (the dashboard), `shiptrack --daemon`, or `shiptrack --demo`")
-    return target.open()
 
 
 # -- commands --------------------------------------------------------------------------------
@@ -108,7 +44,7 @@ def _count(n: int, noun: str) -> str:
 def cmd_check_config(args: argparse.Namespace) -> int:
     from shiptrack_tui.config.warnings import config_warnings
 
-    config = _load(args)
+    config = load_args_config(args)
     for warning in config_warnings(config):
         print(warning, file=sys.stderr)
     notify = len(config.notify.urls) + sum(len(c.urls) for c in config.notify.channels)
@@ -122,8 +58,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     from shiptrack_tui.heartbeat import engine_health
     from shiptrack_tui.report import status_json, status_table
 
-    target = _db_for_reading(args)
-    store = _open_store(target)
+    target = db_for_reading(args)
+    store = open_store(target)
     try:
         now = time.time()
         summaries = store.monitor_summaries(now)
@@ -136,7 +72,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         from shiptrack_tui.cli_services import config_index, services_config
         from shiptrack_tui.core.location_view import in_config_order
 
-        config = _config_if_any(args)
+        config = config_if_any(args)
         in_services = config_index(services_config(args, target, config)).by_monitor
         if config is not None:  # the configured order of each monitor's locations
             locations = in_config_order(locations, {spec.name: spec.locations for spec in config.monitors})
@@ -148,19 +84,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(status_table(summaries, now, silences))
     return EXIT_OK
 
-
-def _config_if_any(args: argparse.Namespace) -> Config | None:
-    """The config when its file exists and is valid, else None: reading commands work without one."""
-    if not _config_path(args).exists():
-        return None
-    with contextlib.suppress(UsageError):
-        return _load(args, check_urls=False)
-    return None
-
-
-def _config_if_any_strict(args: argparse.Namespace) -> Config | None:
-    """The config when its file exists (a broken one is an error: exit 2), else None."""
-    return _load(args, check_urls=False) if _config_path(args).exists() else None
 
 
 def cmd_services(args: argparse.Namespace) -> int:
@@ -220,7 +143,7 @@ def cmd_unsilence(args: argparse.Namespace) -> int:
 def cmd_notify_test(args: argparse.Namespace) -> int:
     from shiptrack_tui.notify import notify_test
 
-    config = _load(args)
+    config = load_args_config(args)
     results = notify_test(config.notify)
     if not results:
         print("no notification URLs configured ([notify] urls, apprise_config or [[notify.channel]])")
@@ -255,11 +178,6 @@ def _demo_config(args: argparse.Namespace) -> tuple[Config, DemoTargetsThread]:
     return config, targets
 
 
-def _demo_db(args: argparse.Namespace) -> StoreTarget:
-    from shiptrack_tui.store_target import demo_target
-
-    return demo_target(args.db)
-
 
 def cmd_daemon(args: argparse.Namespace) -> int:
     from shiptrack_tui.daemon import run_daemon, setup_logging
@@ -268,18 +186,18 @@ def cmd_daemon(args: argparse.Namespace) -> int:
     if args.demo:
         config, targets = _demo_config(args)
         try:
-            return run_daemon(config, _demo_db(args), reload_config=lambda: config)
+            return run_daemon(config, demo_db(args), reload_config=lambda: config)
         finally:
             targets.stop()
-    config = _load(args)
-    return run_daemon(config, _target(args, config), reload_config=lambda: _load_reloaded(args))
+    config = load_args_config(args)
+    return run_daemon(config, store_target_of(args, config), reload_config=lambda: _load_reloaded(args))
 
 
 def _load_reloaded(args: argparse.Namespace) -> Config:
     from shiptrack_tui.config import load_config
     from shiptrack_tui.notify import check_apprise_config, check_notify_url
 
-    return load_config(_config_path(args), check_notify_url=check_notify_url,
+    return load_config(config_path(args), check_notify_url=check_notify_url,
                        check_apprise_config=check_apprise_config)
 
 
@@ -289,16 +207,16 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     if args.demo:
         config, targets = _demo_config(args)
         try:
-            return run_dashboard(config, _demo_db(args), config_error=None)
+            return run_dashboard(config, demo_db(args), config_error=None)
         finally:
             targets.stop()
-    if not _config_path(args).exists():
+    if not config_path(args).exists():
         return _dashboard_without_config(args)
     try:
-        config = _load(args)
+        config = load_args_config(args)
     except UsageError as error:
-        return run_dashboard(None, _target(args), config_error=str(error))
-    return run_dashboard(config, _target(args, config), config_error=None)
+        return run_dashboard(None, store_target_of(args), config_error=str(error))
+    return run_dashboard(config, store_target_of(args, config), config_error=None)
 
 
 def _dashboard_without_config(args: argparse.Namespace) -> int:
@@ -308,7 +226,7 @@ def _dashboard_without_config(args: argparse.Namespace) -> int:
     from shiptrack_tui.store_target import explicit
     from shiptrack_tui.tui.launch import attach_dashboard
 
-    candidates = [_target(args)] if explicit(args.db) else [_target(args), _demo_db(args)]
+    candidates = [store_target_of(args)] if explicit(args.db) else [store_target_of(args), demo_db(args)]
     running = [(db, pid) for db in candidates if (pid := running_engine_pid(db.local)) is not None]
     if len(running) == 1:
         return attach_dashboard(*running[0])
@@ -318,7 +236,7 @@ def _dashboard_without_config(args: argparse.Namespace) -> int:
         attached = attach_cluster(candidates[0])
         if attached is not None:
             return attached
-    path = _config_path(args)
+    path = config_path(args)
     flag = f" --config {path}" if args.config else ""
     print(f"No config file at {path}, so there is nothing to watch yet. Either:\n"
           "  - try the built-in demo:  shiptrack --demo\n"

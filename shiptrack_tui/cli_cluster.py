@@ -23,14 +23,14 @@ def cmd_cluster(args: argparse.Namespace) -> int:
 
 
 def cmd_cluster_status(args: argparse.Namespace) -> int:
-    from shiptrack_tui.cli import _config_if_any, _db_for_reading, _open_store
+    from shiptrack_tui.cli_common import config_if_any, db_for_reading, open_store
 
-    target = _db_for_reading(args)  # --db, $SHIPTRACK_DB, [storage] url or path (store_target.py)
+    target = db_for_reading(args)  # --db, $SHIPTRACK_DB, [storage] url or path (store_target.py)
     if not target.is_postgres:  # said before any file is opened or created
         raise UsageError(NEEDS_POSTGRES)
-    config = _config_if_any(args)
+    config = config_if_any(args)
     lease = config.cluster.lease if config is not None and config.cluster is not None else DEFAULT_LEASE
-    store = _open_store(target)
+    store = open_store(target)
     try:
         nodes = store.cluster_nodes(lease)
     finally:

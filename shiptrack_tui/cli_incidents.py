@@ -12,7 +12,8 @@ import json
 import sys
 import time
 
-from shiptrack_tui.cli import EXIT_FAILURE, EXIT_OK, UsageError, _db_for_reading, _open_store
+from shiptrack_tui.cli_common import EXIT_FAILURE, EXIT_OK, db_for_reading, open_store
+from shiptrack_tui.failures import UsageError
 
 ACTION_WAIT_SECONDS = 5.0
 
@@ -20,7 +21,7 @@ ACTION_WAIT_SECONDS = 5.0
 def cmd_incidents(args: argparse.Namespace) -> int:
     from shiptrack_tui.report import incidents_json, incidents_text
 
-    store = _open_store(_db_for_reading(args))
+    store = open_store(db_for_reading(args))
     try:
         found = store.incidents(open_only=args.open, monitor=args.monitor, limit=args.limit)
         # A removed monitor's incidents are still listed; a name nobody knows is a usage error.
@@ -45,8 +46,8 @@ def _act(args: argparse.Namespace, kind_name: str, note: str | None, done: str,
     from shiptrack_tui.core.model import ActionKind
     from shiptrack_tui.lock import running_engine_pid
 
-    db = _db_for_reading(args)
-    store = _open_store(db)
+    db = db_for_reading(args)
+    store = open_store(db)
     try:
         try:
             incident_id = getattr(args, "id", None)
@@ -82,7 +83,7 @@ def _acknowledged_by(args: argparse.Namespace) -> str | None:
     from shiptrack_tui.core.formats import fmt_datetime
     from shiptrack_tui.core.model import IncidentState, TimelineKind
 
-    store = _open_store(_db_for_reading(args))
+    store = open_store(db_for_reading(args))
     try:
         incident = store.incident(args.id)
     finally:
@@ -117,7 +118,7 @@ def _silence_target(args: argparse.Namespace) -> tuple[str, str]:
         target = SilenceTarget.parse(args.target)
     except SilenceError as error:
         raise UsageError(f"shiptrack: {error}") from None
-    store = _open_store(_db_for_reading(args))
+    store = open_store(db_for_reading(args))
     try:
         covered = [s.name for s in store.monitor_summaries(time.time(), windows=())
                    if target.covers(s.name, s.tags)]

@@ -11,7 +11,14 @@ import argparse
 import time
 from typing import TYPE_CHECKING
 
-from shiptrack_tui.cli import EXIT_OK, UsageError, _config_path, _load, _open_store, _target
+from shiptrack_tui.cli_common import (
+    EXIT_OK,
+    config_path,
+    load_args_config,
+    open_store,
+    store_target_of,
+)
+from shiptrack_tui.failures import UsageError
 
 if TYPE_CHECKING:
     from shiptrack_tui.config import Config
@@ -26,7 +33,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
     if args.monitor_command == "show":
         return _show(args)
-    path = _config_path(args)
+    path = config_path(args)
     existed = path.exists()
     try:
         if args.monitor_command == "add":
@@ -54,13 +61,13 @@ def _confirm_rm(args: argparse.Namespace) -> None:
     if args.yes:
         return
     try:
-        config = _load(args, check_urls=False)
+        config = load_args_config(args, check_urls=False)
     except UsageError:  # a broken file: rm may be the fix; the database is then the default one
         config = None
-    db = _target(args, config)
+    db = store_target_of(args, config)
     if not db.exists():
         return
-    store = _open_store(db)
+    store = open_store(db)
     try:
         history = store.history(args.name)
     finally:
@@ -73,16 +80,16 @@ def _confirm_rm(args: argparse.Namespace) -> None:
 def _show(args: argparse.Namespace) -> int:
     """The monitor's settings and state; a push monitor's token and URLs (generated and stored now
     if no engine has run with it yet, so a crontab line can be written before the daemon starts)."""
-    config = _load(args, check_urls=False)
+    config = load_args_config(args, check_urls=False)
     spec = next((m for m in config.monitors if m.name == args.name), None)
     if spec is None:
         raise UsageError(f"shiptrack: there is no monitor named {args.name!r} in {config.path}; "
                          "`shiptrack status` lists them")
-    db = _target(args, config)
+    db = store_target_of(args, config)
     token = spec.push_token
     summary = None
     if spec.push or db.exists():
-        store = db.open() if spec.push else _open_store(db)
+        store = db.open() if spec.push else open_store(db)
         try:
             if spec.push and token is None:
                 token = store.ensure_push_token(spec)

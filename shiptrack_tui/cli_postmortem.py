@@ -9,15 +9,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from shiptrack_tui.cli import (
+from shiptrack_tui.cli_common import (
     EXIT_OK,
     RuntimeFailure,
-    UsageError,
-    _config_path,
-    _db_for_reading,
-    _load,
-    _open_store,
+    config_path,
+    db_for_reading,
+    load_args_config,
+    open_store,
 )
+from shiptrack_tui.failures import UsageError
 
 
 def cmd_postmortem(args: argparse.Namespace) -> int:
@@ -25,9 +25,9 @@ def cmd_postmortem(args: argparse.Namespace) -> int:
     from shiptrack_tui.postmortem_export import build_postmortem, write_private
 
     # The services named come from the config: a broken one is an error, as for `services`.
-    config = _load(args, check_urls=False) if _config_path(args).exists() else None
-    db = _db_for_reading(args)
-    store = _open_store(db)
+    config = load_args_config(args, check_urls=False) if config_path(args).exists() else None
+    db = db_for_reading(args)
+    store = open_store(db)
     config = services_config(args, db, config)
     try:
         text = build_postmortem(store, config, args.id)

@@ -91,10 +91,10 @@ def config_memberships(config: Config | None) -> tuple[tuple[ServiceSpec, ...], 
 def services_config(args: argparse.Namespace, db: StoreTarget, config: Config | None) -> Config | None:
     """`config`, or, with no config file while reading the demo's own database (`shiptrack --demo
     --daemon` in another shell), the demo's monitors and services: they live in no file."""
-    from shiptrack_tui.cli import _demo_db
+    from shiptrack_tui.cli_common import demo_db
     from shiptrack_tui.store_target import explicit
 
-    if config is not None or explicit(args.db) or db != _demo_db(args):
+    if config is not None or explicit(args.db) or db != demo_db(args):
         return config
     from shiptrack_tui.config import Config
     from shiptrack_tui.demo import DEFAULT_PORT, demo_monitor_specs, demo_service_specs
@@ -104,15 +104,15 @@ def services_config(args: argparse.Namespace, db: StoreTarget, config: Config | 
 
 
 def cmd_services(args: argparse.Namespace) -> int:
-    from shiptrack_tui.cli import EXIT_OK, _config_path, _db_for_reading, _load, _open_store
+    from shiptrack_tui.cli_common import EXIT_OK, config_path, db_for_reading, load_args_config, open_store
 
     # Services live in the config: a broken one is an error here even with --db.
-    config = _load(args, check_urls=False) if _config_path(args).exists() else None
-    db = _db_for_reading(args)
+    config = load_args_config(args, check_urls=False) if config_path(args).exists() else None
+    db = db_for_reading(args)
     config = services_config(args, db, config)
     index = config_index(config)
     services = config.services if config is not None else ()
-    store = _open_store(db)
+    store = open_store(db)
     try:
         summaries = store.monitor_summaries(time.time())
         open_incidents = store.incidents(open_only=True)

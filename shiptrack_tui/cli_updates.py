@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import argparse
 
-from shiptrack_tui.cli import EXIT_OK, EXIT_USAGE, UsageError, _db_for_reading, _open_store
+from shiptrack_tui.cli_common import EXIT_OK, EXIT_USAGE, db_for_reading, open_store
 from shiptrack_tui.cli_incidents import _act
 from shiptrack_tui.core.incident_status import parse_severity, parse_status, post_update
 from shiptrack_tui.core.incidents import IllegalTransition
 from shiptrack_tui.core.model import Incident, IncidentState, IncidentStatus
+from shiptrack_tui.failures import UsageError
 
 
 def _incident(args: argparse.Namespace) -> Incident:
-    store = _open_store(_db_for_reading(args))
+    store = open_store(db_for_reading(args))
     try:
         incident = store.incident(args.id)
     finally:

@@ -27,11 +27,11 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 def _retention(args: argparse.Namespace) -> Retention:
     """The `[storage]` retention of the config file when there is one, else the defaults."""
-    from shiptrack_tui.cli import _config_path, _load
+    from shiptrack_tui.cli_common import config_path, load_args_config
 
-    if not _config_path(args).exists():
+    if not config_path(args).exists():
         return Retention()
-    settings = _load(args, check_urls=False).storage
+    settings = load_args_config(args, check_urls=False).storage
     return Retention(raw=settings.keep_raw, hourly=settings.keep_hourly, daily=settings.keep_daily,
                      incidents=settings.keep_incidents)
 
@@ -83,9 +83,9 @@ def info_text(info: DatabaseInfo) -> str:
 
 
 def cmd_db_info(args: argparse.Namespace) -> int:
-    from shiptrack_tui.cli import _db_for_reading
+    from shiptrack_tui.cli_common import db_for_reading
 
-    target = _db_for_reading(args)
+    target = db_for_reading(args)
     if target.path is None:
         print(f"shiptrack: `db info` describes a SQLite file; {target} is PostgreSQL, whose server keeps "
               "these figures (psql: \\dt+); `shiptrack status` reads it as usual", file=sys.stderr)
@@ -101,10 +101,10 @@ def cmd_db_info(args: argparse.Namespace) -> int:
 
 
 def cmd_db_vacuum(args: argparse.Namespace) -> int:
-    from shiptrack_tui.cli import _db_for_reading
+    from shiptrack_tui.cli_common import db_for_reading
     from shiptrack_tui.lock import EngineLock, LockHeld
 
-    target = _db_for_reading(args)
+    target = db_for_reading(args)
     if target.path is None:
         print(f"shiptrack: `db vacuum` compacts a SQLite file; {target} is PostgreSQL, which reclaims "
               "space itself (autovacuum)", file=sys.stderr)
@@ -131,9 +131,9 @@ def cmd_db_vacuum(args: argparse.Namespace) -> int:
 
 def cmd_db_migrate(args: argparse.Namespace) -> int:
     """Create the schema or upgrade it; say from which version to which."""
-    from shiptrack_tui.cli import _config_if_any_strict, _target
+    from shiptrack_tui.cli_common import config_if_any_strict, store_target_of
 
-    target = _target(args, _config_if_any_strict(args))
+    target = store_target_of(args, config_if_any_strict(args))
     store = target.open()  # migrates; an unreachable or unusable database is one line, exit 1
     try:
         before, after = store.migrated_from, store.schema_version()

@@ -54,11 +54,11 @@ class _Progress:
 
 
 def cmd_db_copy(args: argparse.Namespace) -> int:
-    from shiptrack_tui.cli import _config_if_any, _db_for_reading, _open_store
+    from shiptrack_tui.cli_common import config_if_any, db_for_reading, open_store
     from shiptrack_tui.lock import running_engine_pid
 
-    config = _config_if_any(args)  # for password_file; a broken config does not stop a copy
-    source = resolve(args.source, config) if args.source else _db_for_reading(args)
+    config = config_if_any(args)  # for password_file; a broken config does not stop a copy
+    source = resolve(args.source, config) if args.source else db_for_reading(args)
     destination = resolve(args.to, config)
     if source == destination:
         print(f"shiptrack: --to names the database copied from ({source}); name another one",
@@ -68,7 +68,7 @@ def cmd_db_copy(args: argparse.Namespace) -> int:
     if pid is not None:
         print(f"shiptrack: warning: an engine (pid {pid}) runs on {source}: the copy holds what it had "
               "written when the copy began; stop it first to copy everything", file=sys.stderr)
-    reader = _open_store(source)
+    reader = open_store(source)
     try:
         writer = destination.open()
         try:

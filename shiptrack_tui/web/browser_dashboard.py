@@ -158,14 +158,14 @@ def _engine_database(args: argparse.Namespace) -> tuple[StoreTarget, Path | None
     """(database, config file or None, pid of the engine running on it or None), found the way
     plain `shiptrack` finds them: the config's database, or without a config file the one engine
     running on the default or the demo's database."""
-    from shiptrack_tui.cli import _config_path, _demo_db, _load, _target
+    from shiptrack_tui.cli_common import config_path, demo_db, load_args_config, store_target_of
     from shiptrack_tui.store_target import explicit
 
-    config_path = _config_path(args)
+    config_path = config_path(args)
     if config_path.exists():
-        db = _target(args, _load(args, check_urls=False))
+        db = store_target_of(args, load_args_config(args, check_urls=False))
         return db, config_path, running_engine_pid(db.local)
-    candidates = [_target(args)] if explicit(args.db) else [_target(args), _demo_db(args)]
+    candidates = [store_target_of(args)] if explicit(args.db) else [store_target_of(args), demo_db(args)]
     running = [(db, pid) for db in candidates if (pid := running_engine_pid(db.local)) is not None]
     db, pid = running[0] if len(running) == 1 else (candidates[0], None)
     return db, None, pid
@@ -173,7 +173,7 @@ def _engine_database(args: argparse.Namespace) -> tuple[StoreTarget, Path | None
 
 def cmd_serve_dashboard(args: argparse.Namespace) -> int:
     """`shiptrack serve-dashboard [--listen HOST:PORT] [--public-url URL]`."""
-    from shiptrack_tui.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+    from shiptrack_tui.cli_common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 
     try:
         host, port = parse_listen(args.listen)
