@@ -123,8 +123,8 @@ def owners(url: str) -> dict[str, str]:
     the liveness timeout, 0.6 of the lease)."""
     try:
         rows = query(url, "SELECT l.monitor, l.node FROM lease AS l JOIN node AS n ON n.name = l.node "
-                          "WHERE l.slot = '' AND n.heartbeat_at > clock_timestamp() - %s * interval '1 second'",
-                     0.6 * LEASE)
+                          "WHERE l.slot = '' "
+                          "AND n.heartbeat_at > clock_timestamp() - make_interval(secs => %s)", 0.6 * LEASE)
     except psycopg.errors.UndefinedTable:  # no node has joined yet
         return {}
     return {monitor: node for monitor, node in rows if monitor in MONITORS}

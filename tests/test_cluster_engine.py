@@ -102,7 +102,7 @@ def test_fencing_drops_the_writes_of_a_node_declared_dead(store: Store, pg_url: 
     epoch = slow.acquire([("api", "")])[("api", "")]
     assert fast.acquire([("api", "")]) == {}  # the holder is alive
     with psycopg.connect(pg_url, autocommit=True) as conn:  # paused past the liveness timeout (3 s)
-        conn.execute("UPDATE node SET heartbeat_at = heartbeat_at - interval '4 seconds' WHERE name = 'paused'")
+        conn.execute("UPDATE node SET heartbeat_at = heartbeat_at - interval '4 s' WHERE name = 'paused'")
     assert fast.acquire([("api", "")]) == {("api", ""): epoch + 1}  # declared dead, taken over
 
     def write(at: float, generation: int | None, transition: bool) -> PipelineWrite:

@@ -35,7 +35,8 @@ MONITORS = ("api", "web", "search", "tcp-db")
 
 def cluster_nodes(url: str) -> None:
     """fra-1, fra-2 and fra-3 alive, fra-2 on another config; nyc-1 silent for a minute. fra-1 owns
-    api and web, fra-2 search and checks api from eu-west; nyc-1 holds tcp-db but is dead: nobody checks it."""
+    api and web, fra-2 search and checks api from eu-west; nyc-1 holds tcp-db but is dead: nobody
+    checks it."""
     with psycopg.connect(url, autocommit=True) as conn:
         for ddl in CLUSTER_SCHEMA:
             conn.execute(ddl)

@@ -1,11 +1,10 @@
 """The engine as one node of a cluster (DESIGN §12): it runs only the monitors it holds a lease on.
 
-A membership round every quarter lease: heartbeat (node, location, config hash, monitors, load),
-read the live nodes, compute the plan every node computes alike (core/cluster.py), then follow it:
-release what moved away (after stopping those checks and flushing their writes, so the next owner
-reads the last transition), acquire what moved here (its holder may still have it until it
-releases it or is dead: tried again next round). A gained monitor's state is read from the store
-before its first check: an open incident goes on, no second OPEN.
+A membership round every quarter lease: heartbeat, read the live nodes, compute the plan every
+node computes alike (core/cluster.py), then follow it: release what moved away (after stopping
+those checks and flushing their writes, so the next owner reads the last transition), acquire
+what moved here (until its holder lets it go or is dead: tried again next round). A gained
+monitor's state is read from the store before its first check: an open incident goes on.
 
 Leases are not renewed: liveness is the node's heartbeat row, one UPDATE a round conditioned on
 the generation the node joined under. Another node takes a dead node's keys over and, in the same
@@ -28,11 +27,10 @@ P = L/4 (core/cluster.py):
   t + D + P + a round = t + 0.85 L + a round: within the lease (17 s and a round at 20 s).
 - A node beats every P and trusts for D = 2.4 P: one late or failed round costs nothing.
 
-The rounds run on the engine's loop, their SQL on a thread of their own (engine/membership.py),
-so a slow database never blocks a check. While the database cannot be reached at all, nobody can
-take a lease over, so checks go on; their writes wait. When it is back, every heartbeat is old:
-for one lease the node takes only free or its own keys (`polite`), so the first node back does not
-declare the others dead before they could beat again.
+The rounds' SQL runs on a thread of its own (engine/membership.py): a slow database never blocks
+a check. While the database cannot be reached at all, nobody can take a lease over, so checks go
+on; their writes wait. When it is back every heartbeat is old: for one lease the node takes only
+free or its own keys (`polite`), so the first node back declares nobody dead too early.
 
 Cluster-wide chores (retention, silences, actions naming no monitor anyone runs) are done by the
 holder of one more lease, `CHORES`, so each runs once per cluster.
