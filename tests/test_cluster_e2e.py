@@ -249,7 +249,7 @@ def test_three_nodes_share_kill_9_takeover_and_sigstop_fencing(cluster: dict[str
     assert [state for _id, state in incidents_of(pg_url, watched)] == ["resolved"]
     assert opened_events(pg_url, watched) == 1
     assert told(receiver, f"[OPEN] {watched}") == 1
-    assert "was declared dead" in sleeper.log  # it learnt on waking, dropped its leases, rejoined
+    assert "this node was declared dead" in sleeper.log  # it learnt on waking, dropped its leases, rejoined
     print(f"SIGSTOP of {sleeper_name} for {woke_at - stopped_at:.1f} s: {watched} opened and resolved once")
 
     # Over the whole run: no monitor was checked twice at once more than once (the overlaps).

@@ -247,8 +247,8 @@ class ClusterLink:
                 return
             self._fence_logged_at = now
         shown = ", ".join(sorted(monitors)[:5]) + (" ..." if len(monitors) > 5 else "")
-        log.warning("fencing: %d writes dropped (%s): made before this node was declared dead and its "
-                    "monitors taken over; %d in all",
+        log.warning("fencing: %d writes dropped (%s): made under a node generation since declared "
+                    "dead, its monitors taken over; %d in all",
                     dropped, shown, self.fenced)
 
     # -- the outbox -------------------------------------------------------------------------------
