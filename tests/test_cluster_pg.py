@@ -393,3 +393,25 @@ def test_the_store_s_own_connections_work_inside_its_write_transactions(pg_url: 
             acquire(db.connection(), "A", [key], float("nan"))  # psycopg's errors come out as the store's
     finally:
         db.close_all()
+
+
+def test_a_database_at_schema_10_gets_node_generations_and_keeps_its_leases(pg_url: str) -> None:
+    """Migration 11 on a cluster that ran at 10: each node row gets its own generation, leases stay
+    with their epochs and lose their expiry."""
+    db = PgDatabase(pg_url)
+    try:
+        pg_schema.migrate(db, pg_url, 10)
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            for name in ("n1", "n2"):
+                conn.execute("INSERT INTO node (name) VALUES (%s)", (name,))
+            conn.execute("INSERT INTO lease (monitor, slot, node, epoch, expires_at) "
+                         "VALUES ('api', '', 'n1', 4, clock_timestamp())")
+        assert pg_schema.migrate(db, pg_url, SCHEMA_VERSION) == 10
+        with psycopg.connect(pg_url) as conn:
+            generations = [g for (g,) in conn.execute("SELECT generation FROM node ORDER BY name")]
+            assert len(set(generations)) == 2
+            assert [(row.key, row.node, row.epoch) for row in leases(conn)] == [(("api", ""), "n1", 4)]
+            fresh = heartbeat(conn, NodeInfo("n3", "eu", "h", ("api",))).generation
+            assert fresh not in generations
+    finally:
+        db.close_all()
