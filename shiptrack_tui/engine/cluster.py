@@ -220,17 +220,20 @@ class ClusterRole:
         assert link is not None
         locations = {name: tuple(getattr(spec, "locations", ())) for name, spec in self._specs.items()}
         owned = sum(1 for monitor, slot in self._held if slot == OWNER and (monitor, slot) != CHORES)
-        digest = self._config_hash()
+        digest, held = self._config_hash(), list(self._held)
 
-        def beat_and_plan() -> tuple[Membership, dict[LeaseKey, str]]:
+        def beat_and_plan(held: list[LeaseKey]) -> tuple[Membership, list[LeaseKey], list[LeaseKey]]:
             # Off the loop: the exact p99 sorts up to a million samples, and the plan hashes every
             # lease key against every node.
             lateness = self.counters.lateness.percentile(0.99)
             seen = link.beat(list(locations), owned, lateness, digest)
-            return seen, self._plan(seen.nodes, locations, digest)
+            if seen.generation != mine:
+                held = []  # declared dead: every lease is dropped below, then taken again by plan
+            return seen, *lease_changes(self._plan(seen.nodes, locations, digest), link.node, held)
 
-        seen, plan = await self._in_cluster_thread(beat_and_plan)
-        if seen.lost or seen.generation != self._generation:
+        mine = self._generation
+        seen, acquire, release = await self._in_cluster_thread(beat_and_plan, held)
+        if seen.generation != mine:
             if self._held:  # declared dead: whatever it held may be someone else's now
                 lost = len(self._held)
                 await self._let_go(list(self._held), flush=False)
@@ -244,7 +247,6 @@ class ClusterRole:
             self._db_down = False
             self._back_at = self.monotonic()
         self._see(seen.nodes)
-        acquire, release = lease_changes(plan, link.node, self._held)
         if release:
             await self._let_go(release, flush=True)
             await self._in_cluster_thread(link.release, release)
