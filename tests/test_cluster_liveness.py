@@ -3,7 +3,8 @@
 A node declared dead by another (its heartbeat older than the liveness timeout, 0.6 of the lease)
 drops every lease at once and rejoins under a new generation; after a database outage, when every
 heartbeat is old, the first node back declares nobody dead for a lease. Time passing for a
-heartbeat is the row's `heartbeat_at` moved back, as in tests/cluster_helpers.py's `lapse`.
+heartbeat is the row's `heartbeat_at` moved back, as in tests/cluster_helpers.py's `lapse`; a
+hung node is an engine whose membership thread is kept busy (its checks go on, its rounds wait).
 """
 
 from __future__ import annotations
@@ -86,7 +87,6 @@ def test_a_node_declared_dead_drops_every_lease_at_once_and_rejoins(
     nodes = [_node(pg_url, name, config) for name in ("a", "b")]
     for thread, _ in nodes:
         thread.start()
-    lapsing = threading.Event()
     try:
         (ta, la), (tb, _) = nodes
         a, b = ta.engine, tb.engine
@@ -95,33 +95,28 @@ def test_a_node_declared_dead_drops_every_lease_at_once_and_rejoins(
                  timeout=20, what="the monitors shared by both engines")
         before = la.generation
         held = {m for m, _ in a.held_keys() if m in NAMES}
-
-        def miss_beats() -> None:  # a's heartbeats stay old, round after round, as if it hung
-            while not lapsing.is_set():
-                _sql(pg_url, "UPDATE node SET heartbeat_at = clock_timestamp() - interval '10 seconds' "
-                             "WHERE name = 'a'")
-                time.sleep(0.05)
-
-        lapser = threading.Thread(target=miss_beats)
-        lapser.start()
+        # a's membership thread hangs for 2 lease: no heartbeat, while its checks go on until it
+        # stops trusting its leases (0.6 lease after its last beat began).
+        pool = a._cluster_pool
+        assert pool is not None
+        hung = pool.submit(time.sleep, 2 * LEASE)
         try:
             wait_for(lambda: {m for m, _ in b.held_keys()} >= set(NAMES), timeout=15,
                      what="b declaring a dead and taking every monitor")
             assert _generation(pg_url, "a") != before  # declared dead in the takeover's transaction
-            [dropped] = wait_for(lambda: _said(caplog, "this node was declared dead"), timeout=10,
+            assert not a.held_keys()  # and a no longer trusts its own: it checks nothing
+            [dropped] = wait_for(lambda: _said(caplog, "this node was declared dead"), timeout=2 * LEASE,
                                  what="a finding out on its next beat")
             assert la.generation not in (None, before)  # rejoined under a new generation
             assert "lost its" in dropped.getMessage() and held  # every lease at once, checks stopped
             assert not {m for m, _ in a.held_keys()} & set(NAMES)  # nothing of b's while a looks dead
         finally:
-            lapsing.set()
-            lapser.join()
+            hung.result(3 * LEASE)
         # Alive again: b hands a its share back through the plan, and a checks it.
         wait_for(lambda: bool({m for m, _ in a.held_keys()} & set(NAMES))
                  and not set(a.held_keys()) & set(b.held_keys()), timeout=15, what="a back with a share")
         assert {m for m, _ in a.held_keys()} | {m for m, _ in b.held_keys()} >= set(NAMES)
     finally:
-        lapsing.set()
         _stop(nodes)
 
 
