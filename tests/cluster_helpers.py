@@ -1,7 +1,7 @@
 """A PostgreSQL database with the cluster tables, for tests of storage/cluster*.py.
 
-The store's PostgreSQL schema (storage/pg_schema.py), then `CLUSTER_DDL` on top, as the
-migrations will apply it.
+The store's PostgreSQL schema at its base version (storage/pg_schema.py), then the cluster's
+tables (`CLUSTER_SCHEMA`: migrations 10 and 11) on top.
 """
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ from typing import Any
 
 import psycopg
 
-from shiptrack_tui.storage.cluster import CLUSTER_DDL
+from shiptrack_tui.storage.cluster import CLUSTER_SCHEMA
 from shiptrack_tui.storage.pg_schema import BASE
 
 
 def cluster_schema(url: str) -> None:
     with psycopg.connect(url) as conn:
-        for statement in (*BASE, *CLUSTER_DDL):
+        for statement in (*BASE, *CLUSTER_SCHEMA):
             conn.execute(statement)
 
 

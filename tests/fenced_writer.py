@@ -1,6 +1,7 @@
-"""A node that writes under its lease as fast as it can, never giving up its epoch: run by
-tests/test_cluster_fencing.py, which pauses it (SIGSTOP) past its lease and lets another node
-take over. Every write goes through `fence`; the database must refuse all of them after that.
+"""A node that writes under its lease as fast as it can, never noticing it was declared dead: run
+by tests/test_cluster_fencing.py, which pauses it (SIGSTOP) past the liveness timeout and lets
+another node take over. Every write goes through `fence_node` (its own node row's generation);
+the database must refuse all of them after that.
 
     python tests/fenced_writer.py URL NODE LEASE_SECONDS
 """
@@ -14,7 +15,8 @@ from typing import Any
 import peewee
 import psycopg
 
-from shiptrack_tui.storage.cluster import acquire, fence, renew, session_options
+from shiptrack_tui.storage.cluster import acquire, fence_node, session_options
+from shiptrack_tui.storage.cluster_nodes import NodeInfo, heartbeat
 
 KEY = ("api", "")
 
@@ -25,20 +27,22 @@ def connect(url: str, lease: float) -> psycopg.Connection[Any]:
 
 def main(url: str, node: str, lease: float) -> None:
     conn = connect(url, lease)
-    held = acquire(conn, node, [KEY], lease)
+    info = NodeInfo(node, "here", "h", ("api",), pid=1, host=node)
+    generation = heartbeat(conn, info, lease).generation
+    held = acquire(conn, node, [KEY], lease, generation=generation)
     conn.commit()
     print("held", held[KEY], flush=True)
-    renewed_at = time.monotonic()
+    beat_at = time.monotonic()
     while True:
         try:
-            if time.monotonic() - renewed_at > lease / 3:
-                renew(conn, node, held, lease)  # what it returns is ignored: the worst case
+            if time.monotonic() - beat_at > lease / 4:
+                heartbeat(conn, info, lease, generation)  # what it says is ignored: the worst case
                 conn.commit()
-                renewed_at = time.monotonic()
+                beat_at = time.monotonic()
             conn.execute("UPDATE attempts SET n = n + 1")
-            allowed = fence(conn, node, held)
+            allowed = fence_node(conn, node, generation)
             time.sleep(0.02)  # the write is being prepared: a pause most likely lands in here
-            if KEY in allowed:
+            if allowed:
                 conn.execute("INSERT INTO fenced_write (node, epoch) VALUES (%s, %s)", (node, held[KEY]))
             conn.commit()
         except (psycopg.Error, peewee.PeeweeException) as error:

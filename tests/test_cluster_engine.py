@@ -92,24 +92,33 @@ def test_a_lone_engine_and_cluster_nodes_never_share_a_database(store: Store, pg
     node.close()
 
 
-def test_fencing_drops_the_writes_of_a_lease_taken_over(store: Store, pg_url: str) -> None:
+def test_fencing_drops_the_writes_of_a_node_declared_dead(store: Store, pg_url: str) -> None:
     spec = MonitorSpec(name="api", url="http://127.0.0.1:9/")
     store.sync_monitors([spec], time.time())
-    slow, fast = link(pg_url, "paused", lease=0.3), link(pg_url, "awake")
+    slow, fast = link(pg_url, "paused"), link(pg_url, "awake")
+    slow.beat(["api"], 0, None)
+    fast.beat(["api"], 0, None)
+    old = slow.generation
     epoch = slow.acquire([("api", "")])[("api", "")]
-    time.sleep(0.4)  # the paused node's lease runs out; the other takes it over
-    taken = fast.acquire([("api", "")])[("api", "")]
-    assert taken == epoch + 1
+    assert fast.acquire([("api", "")]) == {}  # the holder is alive
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # paused past the liveness timeout (3 s)
+        conn.execute("UPDATE node SET heartbeat_at = heartbeat_at - interval '4 s' WHERE name = 'paused'")
+    assert fast.acquire([("api", "")]) == {("api", ""): epoch + 1}  # declared dead, taken over
 
-    def write(at: float, epoch: int) -> PipelineWrite:
+    def write(at: float, generation: int | None, transition: bool) -> PipelineWrite:
         result = CheckResult(monitor="api", at=at, outcome=Outcome.UP, latency_ms=1.0, status_code=200)
-        return PipelineWrite("api", MonitorState(), result=result, epoch=epoch)
+        notes = ((at, "a decisive write: its fence locks the node row"),) if transition else ()
+        return PipelineWrite("api", MonitorState(), result=result, timeline_notes=notes, epoch=generation)
 
     store.fence = slow.fence
-    store.commit_batch([write(time.time(), epoch)])
-    assert checks(pg_url, "api") == 0 and slow.fenced == 1  # the woken node wrote nothing
+    store.commit_batch([write(time.time(), old, False)])
+    store.commit_batch([write(time.time() + 1, old, True)])
+    assert checks(pg_url, "api") == 0 and slow.fenced == 2  # the woken node wrote nothing
+    assert slow.acquire([("api", "")]) == {}  # nor takes keys under its old generation
+    seen = slow.beat(["api"], 0, None)  # its next beat finds out, and it rejoins
+    assert seen.lost and seen.generation == slow.generation != old
     store.fence = fast.fence
-    store.commit_batch([write(time.time() + 1, taken)])
+    store.commit_batch([write(time.time() + 2, fast.generation, True)])
     assert checks(pg_url, "api") == 1 and fast.fenced == 0
     slow.close()
     fast.close()

@@ -18,7 +18,7 @@ from shiptrack_tui.cli import main
 from shiptrack_tui.config import Config
 from shiptrack_tui.config.settings import HttpSettings
 from shiptrack_tui.core.model import MonitorSpec, MonitorStatus
-from shiptrack_tui.storage.cluster import CLUSTER_DDL, acquire
+from shiptrack_tui.storage.cluster import CLUSTER_SCHEMA, acquire
 from shiptrack_tui.storage.cluster_nodes import NodeInfo, heartbeat
 from shiptrack_tui.store_target import StoreTarget
 from shiptrack_tui.tui import ShipTrackApp
@@ -35,9 +35,10 @@ MONITORS = ("api", "web", "search", "tcp-db")
 
 def cluster_nodes(url: str) -> None:
     """fra-1, fra-2 and fra-3 alive, fra-2 on another config; nyc-1 silent for a minute. fra-1 owns
-    api and web, fra-2 search and checks api from eu-west; nyc-1's lease on tcp-db has expired."""
+    api and web, fra-2 search and checks api from eu-west; nyc-1 holds tcp-db but is dead: nobody
+    checks it."""
     with psycopg.connect(url, autocommit=True) as conn:
-        for ddl in CLUSTER_DDL:
+        for ddl in CLUSTER_SCHEMA:
             conn.execute(ddl)
         beats = (NodeInfo("fra-1", "eu-west", "aaaaaaaaaaaa", MONITORS, lateness_p99_ms=14.2),
                  NodeInfo("fra-2", "eu-west", "bbbbbbbbbbbb", MONITORS, lateness_p99_ms=9.0),
@@ -47,7 +48,7 @@ def cluster_nodes(url: str) -> None:
             heartbeat(conn, info)
         acquire(conn, "fra-1", [("api", ""), ("web", "")])
         acquire(conn, "fra-2", [("search", ""), ("api", "eu-west")])
-        acquire(conn, "nyc-1", [("tcp-db", "")], lease_seconds=0.001)  # expired: nobody checks tcp-db
+        acquire(conn, "nyc-1", [("tcp-db", "")])
         conn.execute("UPDATE node SET heartbeat_at = clock_timestamp() - interval '65 seconds' "
                       "WHERE name = 'nyc-1'")
 

@@ -12,7 +12,7 @@ from shiptrack_tui.core.location_view import LocationView, in_config_order
 from shiptrack_tui.core.model import MonitorState, MonitorSummary
 from shiptrack_tui.report import status_json
 from shiptrack_tui.storage import Store
-from shiptrack_tui.storage.cluster import CLUSTER_DDL, LocationResult, acquire, write_location_state
+from shiptrack_tui.storage.cluster import CLUSTER_SCHEMA, LocationResult, acquire, write_location_state
 from shiptrack_tui.tui.data import MonitorDetail
 from shiptrack_tui.tui.widgets.detail_pane import locations_text
 from shiptrack_tui.web.shapes import Monitor
@@ -32,7 +32,7 @@ def test_the_store_reads_each_location_and_status_json_shows_them(pg_url: str) -
     try:
         assert store.location_states() == {}  # no node has made the cluster tables yet
         with psycopg.connect(pg_url, autocommit=True) as conn:
-            for statement in CLUSTER_DDL:
+            for statement in CLUSTER_SCHEMA:
                 conn.execute(statement)
         _write(pg_url, "bom-1", [LocationResult("api", "ap-south", False, 3, "HTTP 503", 12.345, NOW - 2)])
         _write(pg_url, "fra-1", [LocationResult("api", "eu-west", True, 0, None, 4.0, NOW - 1),

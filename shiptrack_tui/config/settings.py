@@ -111,8 +111,8 @@ class HttpSettings:
 @dataclass(frozen=True, slots=True)
 class ClusterSettings:
     """`[cluster]` (config/cluster.py): this engine as one node of several sharing a PostgreSQL store.
-    `node` and `location` default to the host name; `lease` is how long a node's leases last
-    without renewal (a dead node's monitors move after at most this long)."""
+    `node` and `location` default to the host name; `lease` bounds how long a dead node's monitors
+    wait for a new owner (it is dead after 0.6 lease without a heartbeat: engine/cluster.py)."""
 
     node: str
     location: str

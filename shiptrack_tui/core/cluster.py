@@ -26,6 +26,12 @@ LeaseKey = tuple[str, str]
 """(monitor, slot): slot OWNER is the monitor's owner, a location name a location checker."""
 
 OWNER: Final = ""
+ROUNDS_PER_LEASE: Final = 4
+"""A node's membership round (heartbeat, plan, acquire/release) runs every lease / this."""
+LIVENESS_SHARE: Final = 0.6
+"""A node whose heartbeat is older than this share of the lease is dead to the others, and a node
+trusts its leases for this long after the start of its last heartbeat (engine/cluster.py says
+why: the takeover then fits in the lease)."""
 _SALT: Final = b"shiptrack-lease-v1"
 _MASK: Final = (1 << 64) - 1
 
@@ -41,6 +47,12 @@ class NodeView:
     monitors: frozenset[str]
     alive: bool = True
     config_hash: str = ""
+
+
+def liveness_timeout(lease: float) -> float:
+    """Seconds without a heartbeat after which a node is dead (its keys may be taken over), and
+    for which a node trusts its leases after the start of its last successful heartbeat."""
+    return LIVENESS_SHARE * lease
 
 
 def wanted_keys(monitors: Mapping[str, tuple[str, ...]]) -> list[LeaseKey]:

@@ -34,9 +34,9 @@ class ClusterNode:
     heartbeat_age: float
     """Seconds since its last heartbeat, by the database's clock (the reader's may differ)."""
     alive: bool
-    """Its heartbeat is within the lease time."""
+    """Its heartbeat is within the liveness timeout (0.6 of the lease: core/cluster.py)."""
     monitors_owned: int = 0
-    """Owner leases it holds that have not expired."""
+    """Owner leases it holds (0 while it is dead: they wait for another node to take them)."""
     config_hash: str = ""
     lateness_p99_ms: float | None = None
     """The p99 of its checks' start lateness, as it last published it (None: not published)."""

@@ -1,18 +1,36 @@
 """The engine as one node of a cluster (DESIGN §12): it runs only the monitors it holds a lease on.
 
-A membership round every quarter lease: heartbeat (node, location, config hash, monitors, load),
-read the live nodes, compute the plan every node computes alike (core/cluster.py), then follow it:
-release what moved away (after stopping those checks and flushing their writes, so the next owner
-reads the last transition), renew what it keeps (what a renew does not return was taken over:
-dropped at once, in-flight results discarded), acquire what moved here (the previous owner may
-still hold it until it releases or its lease expires: tried again next round). A gained monitor's
-state is read from the store before its first check: an open incident goes on, no second OPEN.
+A membership round every quarter lease: heartbeat, read the live nodes, compute the plan every
+node computes alike (core/cluster.py), then follow it: release what moved away (after stopping
+those checks and flushing their writes, so the next owner reads the last transition), acquire
+what moved here (until its holder lets it go or is dead: tried again next round). A gained
+monitor's state is read from the store before its first check: an open incident goes on.
 
-The rounds run on the engine's loop, their SQL on a thread of their own (engine/membership.py),
-so a slow database never blocks a check. A node trusts its leases until `lease` seconds after the
-start of its last successful renew (monotonic clock): a node woken from SIGSTOP checks nothing
-until a round has told it what it still holds. While the database cannot be reached at all,
-nobody can take a lease over, so checks go on; their writes are fenced when it returns.
+Leases are not renewed: liveness is the node's heartbeat row, one UPDATE a round conditioned on
+the generation the node joined under. Another node takes a dead node's keys over and, in the same
+transaction, gives it a new generation (storage/cluster.py); the dead node's commits, fenced by
+its own row's generation, then write nothing, and when it beats again it finds the generation
+changed: it drops every lease at once (checks stopped, results in flight discarded) and rejoins
+under a new generation, taking keys again through the plan. A node that lets a key go itself stops
+its checks and flushes its writes first, so no per-key fence is needed for that.
+
+The arithmetic, with lease L (default 20 s), D = `liveness_timeout(L)` = 0.6 L, rounds every
+P = L/4 (core/cluster.py):
+- A node trusts its leases until D after the START of its last successful heartbeat, by its
+  monotonic clock, taken before the statement is sent. The others take over only when the
+  heartbeat's database timestamp, which is later, is more than D old. So a node stops trusting
+  its leases before anyone may take them (clock rates agree to far better than D), and its
+  commits are fenced besides: a paused node checks nothing on waking until a round has told it
+  whether it is still alive.
+- A node killed at t beat last at h <= t. From h + D it is dead to the others; each runs a round
+  at most P later, and that round's plan gives them its keys and acquires them. Takeover by
+  t + D + P + a round = t + 0.85 L + a round: within the lease (17 s and a round at 20 s).
+- A node beats every P and trusts for D = 2.4 P: one late or failed round costs nothing.
+
+The rounds' SQL runs on a thread of its own (engine/membership.py): a slow database never blocks
+a check. While the database cannot be reached at all, nobody can take a lease over, so checks go
+on; their writes wait. When it is back every heartbeat is old: for one lease the node takes only
+free or its own keys (`polite`), so the first node back declares nobody dead too early.
 
 Cluster-wide chores (retention, silences, actions naming no monitor anyone runs) are done by the
 holder of one more lease, `CHORES`, so each runs once per cluster.
@@ -31,14 +49,25 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from shiptrack_tui.config import Config
 from shiptrack_tui.config.cluster import cluster_config_hash
-from shiptrack_tui.core.cluster import OWNER, LeaseKey, NodeView, assign, lease_changes, skew, wanted_keys
+from shiptrack_tui.core.cluster import (
+    OWNER,
+    ROUNDS_PER_LEASE,
+    LeaseKey,
+    NodeView,
+    assign,
+    lease_changes,
+    liveness_timeout,
+    skew,
+    wanted_keys,
+)
 from shiptrack_tui.core.model import Action, ActionKind, MonitorSpec, MonitorState, TimelineKind
 from shiptrack_tui.notify.delivery import DEFAULT_TIMEOUT
 from shiptrack_tui.storage import PipelineWrite, Writer
 
 if TYPE_CHECKING:
+    from shiptrack_tui.engine.cluster_outbox import ClusterOutbox
     from shiptrack_tui.engine.counters import EngineCounters
-    from shiptrack_tui.engine.membership import ClusterLink, ClusterOutbox
+    from shiptrack_tui.engine.membership import ClusterLink, Membership
     from shiptrack_tui.engine.scheduler import Schedule
     from shiptrack_tui.engine.silencing import Silencer
     from shiptrack_tui.notify.sender import OutboxStore
@@ -49,26 +78,26 @@ log = logging.getLogger("shiptrack.cluster")
 CHORES: Final[LeaseKey] = ("*cluster", OWNER)
 """The lease whose holder runs the cluster-wide chores. Every node adds it to every node's view;
 a monitor someone named "*cluster" would share the key (and be checked only if the holder has it)."""
-ROUNDS_PER_LEASE: Final = 4
 RETIRE_EVERY: Final = 300.0
 T = TypeVar("T")
 
 
 class FencedWriter(Writer):
-    """The engine's writer in a cluster: each write carries its monitor's owner-lease epoch, which
-    the store checks in the commit's transaction; a write for a monitor not held is dropped here."""
+    """The engine's writer in a cluster: each write carries (in `epoch`) the node generation it was
+    made under, which the store checks in the commit's transaction (ClusterLink.fence); a write
+    for a monitor not held is dropped here."""
 
-    def __init__(self, store: Store, epoch_of: Callable[[str], int | None], **options: Any) -> None:
+    def __init__(self, store: Store, generation_of: Callable[[str], int | None], **options: Any) -> None:
         super().__init__(store, **options)
-        self._epoch_of = epoch_of
+        self._generation_of = generation_of
         self.unheld = 0  # writes dropped before queueing: the monitor's lease was not held
 
     def submit(self, write: PipelineWrite) -> None:
-        epoch = self._epoch_of(write.monitor)
-        if epoch is None:
+        generation = self._generation_of(write.monitor)
+        if generation is None:
             self.unheld += 1
             return
-        super().submit(replace(write, epoch=epoch))
+        super().submit(replace(write, epoch=generation))
 
 
 class ClusterRole:
@@ -95,6 +124,7 @@ class ClusterRole:
     def _init_cluster(self, link: ClusterLink | None) -> None:
         self._link = link
         self._held: dict[LeaseKey, int] = {}  # lease -> its epoch
+        self._generation: int | None = None  # the node generation the held leases belong to
         self._valid_until = -math.inf  # monotonic: the leases are trusted until then
         self._db_down = False
         self._back_at = -math.inf  # monotonic: when the database came back after an outage
@@ -124,8 +154,9 @@ class ClusterRole:
     def _owns_chores(self) -> bool:
         return self._link is None or (CHORES in self._held and self._leases_trusted())
 
-    def _epoch_of(self, name: str) -> int | None:
-        return self._held.get((name, OWNER)) if self._owns(name) else None
+    def _generation_of(self, name: str) -> int | None:
+        """What a write for `name` made now is fenced by: this node's generation, if it owns `name`."""
+        return self._generation if self._owns(name) else None
 
     def _known_in_cluster(self, name: str) -> bool:
         """Whether any live node runs `name` (an action for it waits for that node)."""
@@ -149,8 +180,8 @@ class ClusterRole:
     def _new_writer(self, **options: Any) -> Writer:
         if self._link is None:
             return Writer(self.store, **options)
-        self.store.fence = self._link.fence  # each commit checks the epochs in its transaction
-        return FencedWriter(self.store, self._epoch_of, **options)
+        self.store.fence = self._link.fence  # each commit checks the generation in its transaction
+        return FencedWriter(self.store, self._generation_of, **options)
 
     def _sender_outbox(self) -> OutboxStore:
         """What the notification sender drains: the store, or in a cluster the claimed rows."""
@@ -189,42 +220,45 @@ class ClusterRole:
         assert link is not None
         locations = {name: tuple(getattr(spec, "locations", ())) for name, spec in self._specs.items()}
         owned = sum(1 for monitor, slot in self._held if slot == OWNER and (monitor, slot) != CHORES)
-        digest, held = self._config_hash(), dict(self._held)
+        digest, held = self._config_hash(), list(self._held)
 
-        def beat_and_plan() -> tuple[list[NodeView], list[LeaseKey], list[LeaseKey]]:
+        def beat_and_plan(held: list[LeaseKey]) -> tuple[Membership, list[LeaseKey], list[LeaseKey]]:
             # Off the loop: the exact p99 sorts up to a million samples, and the plan hashes every
             # lease key against every node.
             lateness = self.counters.lateness.percentile(0.99)
-            nodes = link.beat(list(locations), owned, lateness, digest)
-            plan = self._plan(nodes, locations, digest)
-            return (nodes, *lease_changes(plan, link.node, held))
+            seen = link.beat(list(locations), owned, lateness, digest)
+            if seen.generation != mine:
+                held = []  # declared dead: every lease is dropped below, then taken again by plan
+            return seen, *lease_changes(self._plan(seen.nodes, locations, digest), link.node, held)
 
-        nodes, acquire, release = await self._in_cluster_thread(beat_and_plan)
+        mine = self._generation
+        seen, acquire, release = await self._in_cluster_thread(beat_and_plan, held)
+        if seen.generation != mine:
+            if self._held:  # declared dead: whatever it held may be someone else's now
+                lost = len(self._held)
+                await self._let_go(list(self._held), flush=False)
+                log.warning("this node was declared dead (no heartbeat for %gs) and lost its %d leases: "
+                            "their checks stop here; rejoined", liveness_timeout(link.lease), lost)
+            self._generation = seen.generation
+        # Trusted until D after the start of this heartbeat (see the module's docstring).
+        self._valid_until = started + liveness_timeout(link.lease)
         if self._db_down:
             log.info("the database is back")
             self._db_down = False
             self._back_at = self.monotonic()
-        self._see(nodes)
+        self._see(seen.nodes)
         if release:
             await self._let_go(release, flush=True)
             await self._in_cluster_thread(link.release, release)
             log.info("released %d leases to other nodes", len(release))
-        if self._held:
-            kept = await self._in_cluster_thread(link.renew, dict(self._held))
-            lost = [key for key in self._held if key not in kept]
-            if lost:
-                await self._let_go(lost, flush=False)
-                log.warning("lost %d leases (taken over by other nodes): their checks stop here", len(lost))
-            self._held.update(kept)
-        # Just after an outage every lease has run out: for one lease, take no one else's.
+        # Just after an outage every heartbeat is old: for one lease, declare no one dead.
         polite = self.monotonic() - self._back_at < link.lease
         gained = await self._in_cluster_thread(link.acquire, acquire, not polite) if acquire else {}
-        self._valid_until = started + link.lease
         if gained:
             await self._take(gained)
             log.info("gained %d leases; %d held", len(gained), len(self._held))
         await self._refresh_silences()
-        await self._retire(nodes)
+        await self._retire(seen.nodes)
 
     def _plan(self, nodes: list[NodeView], locations: dict[str, tuple[str, ...]], digest: str
               ) -> dict[LeaseKey, str]:

@@ -2,8 +2,11 @@
 
 Blocking calls on connections of its own (psycopg, autocommit, one short transaction per call),
 made from one thread at a time: the engine runs them on its membership thread
-(engine/cluster.py), the notification sender on its own (`ClusterOutbox`). The SQL is
-storage/cluster*.py's; this module decides what this node says and keeps.
+(engine/cluster.py), the notification sender on its own (engine/cluster_outbox.py). The SQL is
+storage/cluster*.py's; this module decides what this node says and keeps. The link knows the
+generation the node last joined under (`generation`); the engine stamps each write with the
+generation it was made under, and `fence` keeps the writes whose generation is still the node
+row's, in the commit's transaction.
 """
 
 from __future__ import annotations
@@ -13,19 +16,19 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 import psycopg
 
 from shiptrack_tui import __version__
 from shiptrack_tui.config.settings import ClusterSettings
-from shiptrack_tui.core.cluster import OWNER, LeaseKey, NodeView
+from shiptrack_tui.core.cluster import LeaseKey, NodeView
 from shiptrack_tui.core.dsn import redact
-from shiptrack_tui.core.model import OutboxRow
+from shiptrack_tui.engine.cluster_outbox import ClusterOutbox
 from shiptrack_tui.storage import cluster as leases
 from shiptrack_tui.storage import cluster_nodes as members
-from shiptrack_tui.storage import cluster_outbox as claims
 
 if TYPE_CHECKING:
     from shiptrack_tui.storage import PipelineWrite, Store
@@ -43,8 +46,19 @@ class NodeTaken(RuntimeError):
     """Another process already runs as this node on this database."""
 
 
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """What one heartbeat learnt: every node as the plan sees it, the generation this node beats
+    under now, and whether it had been declared dead (then it rejoined under that new generation:
+    every lease it held must be dropped at once)."""
+
+    nodes: list[NodeView]
+    generation: int
+    lost: bool = False
+
+
 class ClusterLink:
-    """This node in the cluster: `claim_name()` first, then `beat`/`acquire`/`renew`/`release`."""
+    """This node in the cluster: `claim_name()` first, then `beat`/`acquire`/`release`."""
 
     def __init__(self, url: str, settings: ClusterSettings, config_hash: str, *,
                  password: str | None = None, connect_timeout: float = CONNECT_TIMEOUT_SECONDS) -> None:
@@ -59,7 +73,8 @@ class ClusterLink:
         self._conn: psycopg.Connection[Any] | None = None
         self._name_lock: psycopg.Connection[Any] | None = None
         self._told_clash: str | None = None
-        self.fenced = 0  # writes the store dropped: their lease had moved on
+        self.fenced = 0  # writes the store dropped: made under a generation declared dead since
+        self.generation: int | None = None  # the one this node last joined under (None: not yet)
         self._fence_logged_at = -FENCE_LOG_EVERY
         self._fence_lock = threading.Lock()
         # A quarter lease (as storage.cluster.session_options), but never under a second: a busy
@@ -120,7 +135,7 @@ class ClusterLink:
         conn = self._connection()
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", SCHEMA_LOCK)
-            for statement in leases.CLUSTER_DDL:
+            for statement in leases.CLUSTER_SCHEMA:
                 conn.execute(statement)
 
     def close(self) -> None:
@@ -131,8 +146,9 @@ class ClusterLink:
 
     # -- membership ---------------------------------------------------------------------------
     def beat(self, monitors: Collection[str], owned: int, lateness: float | None,
-             config_hash: str | None = None) -> list[NodeView]:
-        """Heartbeat (database clock) and read every node as the plan sees it."""
+             config_hash: str | None = None) -> Membership:
+        """Heartbeat (database clock) under this node's generation, and read every node as the plan
+        sees it. A node declared dead meanwhile rejoins here under a new generation (`lost`)."""
         if config_hash is not None:
             self.config_hash = config_hash
         self._keep_name()
@@ -142,12 +158,14 @@ class ClusterLink:
                                 lateness_p99_ms=None if lateness is None else lateness * 1000.0)
         conn = self._connection()
         with conn.transaction():
-            clash = members.heartbeat(conn, info, self.lease)
+            beat = members.heartbeat(conn, info, self.lease, self.generation)
             rows = members.nodes(conn, self.lease)
-        if clash and clash != self._told_clash:
-            log.warning("%s", clash)
-        self._told_clash = clash
-        return [NodeView(row.name, row.location, row.monitors, row.alive, row.config_hash) for row in rows]
+        self.generation = beat.generation
+        if beat.clash and beat.clash != self._told_clash:
+            log.warning("%s", beat.clash)
+        self._told_clash = beat.clash
+        views = [NodeView(row.name, row.location, row.monitors, row.alive, row.config_hash) for row in rows]
+        return Membership(views, beat.generation, beat.lost)
 
     def _keep_name(self) -> None:
         """After the database came back, take the name lock again (it went with the old session)."""
@@ -162,17 +180,17 @@ class ClusterLink:
         except NodeTaken as taken:
             log.error("%s", taken)
 
-    def acquire(self, keys: Iterable[LeaseKey], take_expired: bool = True) -> dict[LeaseKey, int]:
-        """Free, released or own keys; and others' expired ones unless `take_expired` is False
-        (just after a database outage, when every lease has run out: each node renews its own first)."""
+    def acquire(self, keys: Iterable[LeaseKey], take_dead: bool = True) -> dict[LeaseKey, int]:
+        """Free, released or own keys; and those of nodes whose heartbeat is older than the liveness
+        timeout, unless `take_dead` is False (just after a database outage, when every heartbeat is
+        old: each node beats again first). Nothing while this node has not joined, or after it was
+        declared dead (until its next beat rejoins)."""
+        if self.generation is None:
+            return {}
         conn = self._connection()
         with conn.transaction():
-            return leases.acquire(conn, self.node, keys, self.lease, take_expired=take_expired)
-
-    def renew(self, held: Mapping[LeaseKey, int]) -> dict[LeaseKey, int]:
-        conn = self._connection()
-        with conn.transaction():
-            return leases.renew(conn, self.node, held, self.lease)
+            return leases.acquire(conn, self.node, keys, self.lease, generation=self.generation,
+                                  take_dead=take_dead)
 
     def release(self, keys: Iterable[LeaseKey]) -> None:
         conn = self._connection()
@@ -199,22 +217,23 @@ class ClusterLink:
 
     # -- fencing --------------------------------------------------------------------------------
     def fence(self, conn: Any, writes: Sequence[PipelineWrite]) -> Sequence[PipelineWrite]:
-        """`Store.fence`: inside the commit's transaction, keep the writes whose owner lease this
-        node still holds at the epoch they were made under; drop (and count) the others."""
-        wanted: dict[LeaseKey, int] = {}
-        for write in writes:
-            if write.epoch is not None:
-                key = (write.monitor, OWNER)
-                wanted[key] = max(write.epoch, wanted.get(key, write.epoch))
-        if not wanted:
+        """`Store.fence`: inside the commit's transaction, keep the writes made under this node's
+        generation as long as its node row still has it (nobody declared it dead); drop (and count)
+        the others. One row, locked FOR SHARE when a write carries a transition, a notification or
+        an operator's action (a takeover then waits for this commit, or this commit for the
+        takeover, and is refused); only read for plain checks, which may be doubled once."""
+        fenced = [w for w in writes if w.epoch is not None]
+        if not fenced:
             return writes
         raw = getattr(conn, "raw", conn)
-        # Paused (SIGSTOP) in here, this transaction's locks would hold up the takeover: the server
+        # Paused (SIGSTOP) in here, this transaction's lock would hold up the takeover: the server
         # ends it after a quarter lease instead (its writes are then retried, and fenced).
         raw.execute(f"SET LOCAL idle_in_transaction_session_timeout = {self._idle_ms}")
-        kept = leases.fence(raw, self.node, wanted)
-        out = [w for w in writes if w.epoch is None
-               or ((w.monitor, OWNER) in kept and wanted[(w.monitor, OWNER)] == w.epoch)]
+        lock = any(_decisive(w) for w in fenced)
+        generations = {w.epoch for w in fenced}
+        current = next(iter(generations)) if len(generations) == 1 else self.generation
+        ok = current is not None and leases.fence_node(raw, self.node, current, lock=lock)
+        out = [w for w in writes if w.epoch is None or (ok and w.epoch == current)]
         dropped = len(writes) - len(out)
         if dropped:
             self._count_fenced(dropped, {w.monitor for w in writes} - {w.monitor for w in out})
@@ -228,12 +247,19 @@ class ClusterLink:
                 return
             self._fence_logged_at = now
         shown = ", ".join(sorted(monitors)[:5]) + (" ..." if len(monitors) > 5 else "")
-        log.warning("fencing: %d writes dropped (%s): another node holds their leases now; %d in all",
+        log.warning("fencing: %d writes dropped (%s): made under a node generation since declared "
+                    "dead, its monitors taken over; %d in all",
                     dropped, shown, self.fenced)
 
     # -- the outbox -------------------------------------------------------------------------------
     def outbox(self, store: Store, may_send: Callable[[], bool], send_timeout: float) -> ClusterOutbox:
         return ClusterOutbox(self, store, may_send, send_timeout)
+
+
+def _decisive(write: PipelineWrite) -> bool:
+    """A write that must not land twice or late: a transition, a notification, an operator's doing."""
+    return bool(write.events or write.outbox or write.action_id is not None or write.action_error
+                or write.timeline_notes or write.timeline or write.status or write.severity)
 
 
 def claim_single_engine(url: str, password: str | None, shown: str) -> psycopg.Connection[Any]:
@@ -260,111 +286,3 @@ def claim_single_engine(url: str, password: str | None, shown: str) -> psycopg.C
 def _has_node_table(conn: psycopg.Connection[Any]) -> bool:
     row = conn.execute("SELECT to_regclass('public.node') IS NOT NULL").fetchone()
     return bool(row and row[0])
-
-
-class ClusterOutbox:
-    """The notification sender's outbox in a cluster (notify/sender.py's `OutboxStore`).
-
-    Rows are claimed (`FOR UPDATE SKIP LOCKED`, head of each (monitor, URL) line only), so any
-    node may deliver and no two at once; an attempt is recorded only while the claim is still
-    ours. Right before sending, the claim must hold for a whole delivery timeout more and this
-    node must trust its leases: a node woken from SIGSTOP sends nothing until it has rejoined.
-    A node killed mid-send leaves its claim to expire: another node then claims the row again.
-    """
-
-    def __init__(self, link: ClusterLink, store: Store, may_send: Callable[[], bool],
-                 send_timeout: float) -> None:
-        self._link = link
-        self._store = store
-        self._may_send = may_send
-        self._margin = send_timeout + 1.0  # a claim must hold this long more when a send starts
-        self.claim_seconds = 2 * self._margin + link.lease
-        self._conn: psycopg.Connection[Any] | None = None
-        self._lock = threading.Lock()
-        self._claims: dict[int, claims.Claim] = {}
-        self.lapsed = 0  # claimed rows not sent: the claim or the leases lapsed first
-
-    def _connection(self) -> psycopg.Connection[Any]:
-        conn = self._conn
-        if conn is None or conn.closed or conn.broken:
-            if conn is not None:
-                conn.close()
-            self._conn = conn = self._link.connect()
-        return conn
-
-    def connection_context(self) -> Any:
-        return self._store.connection_context()
-
-    def due_outbox(self, now: float, limit: int = 100) -> list[OutboxRow]:
-        if not self._may_send():
-            return []
-        with self._lock:
-            conn = self._connection()
-            with conn.transaction():
-                got = claims.claim_outbox(conn, self._link.node, now, self.claim_seconds, limit)
-            self._claims.update((claim.id, claim) for claim in got)
-        return [claim.row for claim in got]
-
-    def release_unsent(self, rows: Iterable[OutboxRow]) -> None:
-        """Claimed rows the sender will not start now: claimable again at once, by anyone."""
-        with self._lock:
-            unsent = [self._claims.pop(row.id) for row in rows if row.id in self._claims]
-            if not unsent:
-                return
-            conn = self._connection()
-            with conn.transaction():
-                claims.release_claims(conn, unsent)
-
-    def still_ours(self, row: OutboxRow) -> bool:
-        """Right before sending: this node may send, and its claim holds for a delivery more."""
-        with self._lock:
-            claim = self._claims.get(row.id)
-            ours = claim is not None and self._may_send() and bool(
-                claims.still_claimed(self._connection(), [claim], self._margin))
-            if not ours:
-                self._claims.pop(row.id, None)
-                self.lapsed += 1
-                if claim is not None:  # handed back at once if the database still says it is ours
-                    conn = self._connection()
-                    with conn.transaction():
-                        claims.release_claims(conn, [claim])
-        return ours
-
-    def record_attempt(self, row_id: int, at: float, delivered: bool, error: str | None = None,
-                       next_attempt_at: float | None = None, give_up: bool = False,
-                       detail: str | None = None, seen_attempts: int | None = None) -> None:
-        # `seen_attempts` (the single store's guard against a retried COMMIT) is not needed here:
-        # the claim is the guard, cleared by the commit that records the attempt.
-        with self._lock:
-            claim = self._claims.get(row_id)
-            if claim is None:
-                return
-            conn = self._connection()
-            with conn.transaction():
-                recorded = claims.record_claimed_attempt(conn, claim, at, delivered, error, next_attempt_at,
-                                                         give_up, detail)
-            # Kept until then: a database away at this point raises, and the sender records the
-            # attempt again when it is back, with the claim still in hand.
-            self._claims.pop(row_id, None)
-        if not recorded:
-            log.warning("outbox row %d: attempt not recorded, another node claimed the row meanwhile", row_id)
-
-    def outbox_placeholders(self, prefix: str) -> dict[str, int]:
-        return self._store.outbox_placeholders(prefix)
-
-    def expand_outbox(self, row_id: int, urls: Sequence[str], prefix: str) -> int:
-        return self._store.expand_outbox(row_id, urls, prefix)
-
-    def close(self) -> None:
-        with self._lock:
-            held, self._claims = list(self._claims.values()), {}
-            conn = self._conn
-            if conn is not None and held:
-                try:
-                    with conn.transaction():
-                        claims.release_claims(conn, held)
-                except psycopg.Error:
-                    pass  # they expire by themselves
-            if conn is not None:
-                conn.close()
-            self._conn = None

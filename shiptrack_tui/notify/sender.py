@@ -12,7 +12,7 @@ whose first COMMIT landed unseen). Order per
 (monitor, URL) is the store's job: `due_outbox` hands out a row only once every earlier row of
 the same monitor and URL was delivered or given up.
 
-In a cluster the store is engine/membership.py's `ClusterOutbox`: rows come claimed, and two
+In a cluster the store is engine/cluster_outbox.py's `ClusterOutbox`: rows come claimed, and two
 optional methods take part: `still_ours(row)` right before a send (False: not sent, not recorded)
 and `release_unsent(rows)` for claimed rows not started this round.
 """

@@ -3,17 +3,20 @@
 PostgreSQL only (nodes and `cluster status`: cluster_nodes.py; outbox claims: cluster_outbox.py).
 Every function takes a psycopg 3 connection, or the store's `PgConnection` around one, and runs
 its statements in whatever transaction the caller has open; the caller commits. psycopg's errors
-come out as peewee's, as from the rest of the store. Times that decide anything (heartbeats,
-lease expiry) come from the database clock, `clock_timestamp()`, so the nodes' own clocks do not
-matter; times handed back are Unix seconds (floats) or ages measured by that same clock.
+come out as peewee's, as from the rest of the store. Times that decide anything (heartbeats)
+come from the database clock, `clock_timestamp()`, so the nodes' own clocks do not matter.
 
 A lease is keyed by (monitor, slot): slot "" is the monitor's owner, slot "<location>" a location
 checker. Its epoch grows by one each time the lease changes hands; a lease is never deleted (a
-release hands it to nobody, ""), so epochs never go back. A write is fenced by the epoch, not by
-the clock: `fence` locks the writer's lease rows inside the write transaction and keeps only the
-keys whose (node, epoch) still match, so a node that was paused past its lease and taken over
-writes nothing for those keys when it wakes, while a node whose lease merely ran out (the
-database was away) still may, since nobody else took it.
+release hands it to nobody, ""), so epochs never go back. A lease does not expire and is never
+renewed: it lasts as long as its holder lives, and liveness is the holder's heartbeat row
+(cluster_nodes.py). Each node row has a `generation`, new each time the node (re)joins. Another
+node takes a key over from a holder whose heartbeat is older than the liveness timeout
+(core/cluster.py `liveness_timeout`), and in the same transaction gives the holder a new
+generation (`acquire`): from then on every commit of the old incarnation is fenced out, since a
+writer checks its own node row's generation inside its write transaction (`fence_node`: one row
+however many keys). Location results are fenced per key (`fence`: the lease rows' (node, epoch),
+which a takeover changes).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any, Final
 import psycopg
 from psycopg import pq
 
+from shiptrack_tui.core.cluster import liveness_timeout
 from shiptrack_tui.storage.postgres import PgConnection, _translated_error
 
 Conn = psycopg.Connection[Any] | PgConnection  # a raw psycopg connection, or the store's wrapper
@@ -52,15 +56,26 @@ CLUSTER_DDL: Final = (
 )
 
 
+CLUSTER_DDL_11: Final = (
+    # Liveness is the node's heartbeat (see above): a generation per node row, new on each (re)join
+    # and when another node declares it dead; leases no longer expire by themselves.
+    "CREATE SEQUENCE IF NOT EXISTS node_generation",
+    "ALTER TABLE node ADD COLUMN IF NOT EXISTS generation BIGINT NOT NULL DEFAULT nextval('node_generation')",
+    "ALTER TABLE lease DROP COLUMN IF EXISTS expires_at",
+)
+CLUSTER_SCHEMA: Final = (*CLUSTER_DDL, *CLUSTER_DDL_11)
+"""The cluster's tables as they are now: schema 10's DDL, then 11's (each idempotent)."""
+
+
 @dataclass(frozen=True, slots=True)
 class LeaseRow:
-    """A lease; `remaining` is seconds until it expires (negative once expired)."""
+    """A lease held by a node; `holder_alive`: that node's heartbeat is within the liveness timeout."""
 
     monitor: str
     slot: str
     node: str
     epoch: int
-    remaining: float
+    holder_alive: bool
 
     @property
     def key(self) -> LeaseKey:
@@ -124,55 +139,121 @@ def _keyed(rows: Iterable[tuple[Any, ...]]) -> dict[LeaseKey, int]:
 
 # ---------------------------------------------------------------- leases
 
+def _live_seconds(lease_seconds: float) -> float:
+    return float(liveness_timeout(float(lease_seconds)))
+
+
+# The holders of these keys (other than us) whose heartbeat is older than the liveness timeout,
+# locked in name order (two nodes declaring the same holders dead wait for each other instead of
+# deadlocking) and given a new generation: their commits are fenced out from here on. A holder's
+# heartbeat that commits first is seen on the re-check after the lock wait: it is alive after all.
+_DECLARE_DEAD: Final = """
+WITH dead AS MATERIALIZED (
+  SELECT n.name FROM node AS n
+  WHERE n.name IN (SELECT l.node FROM lease AS l
+                   JOIN unnest(%(monitors)s::text[], %(slots)s::text[]) AS k(monitor, slot)
+                     ON l.monitor = k.monitor AND l.slot = k.slot
+                   WHERE l.node <> '' AND l.node <> %(node)s)
+    AND n.heartbeat_at <= clock_timestamp() - make_interval(secs => %(live)s)
+  ORDER BY n.name COLLATE "C"
+  FOR UPDATE OF n)
+UPDATE node AS n SET generation = nextval('node_generation') FROM dead WHERE n.name = dead.name
+RETURNING n.name
+"""
+
+
 def _takeable(alias: str) -> str:
     """SQL: the lease row `alias` may be taken by node %(node)s (see `acquire`)."""
-    return f"""({alias}.node = %(node)s OR {alias}.node = '' OR (%(take)s AND (
-    {alias}.expires_at <= clock_timestamp()
-    OR (%(holder)s::float8 IS NOT NULL AND NOT EXISTS (
-        SELECT 1 FROM node AS n WHERE n.name = {alias}.node
-        AND n.heartbeat_at > clock_timestamp() - make_interval(secs => %(holder)s))))))"""
+    return f"""({alias}.node = %(node)s OR {alias}.node = '' OR {alias}.node = ANY(%(dead)s::text[])
+    OR (%(take)s AND NOT EXISTS (SELECT 1 FROM node AS n WHERE n.name = {alias}.node)))"""
 
 
-# One statement per batch. Rows are taken in key order (COLLATE "C"), as in renew and fence, so
-# two nodes racing for overlapping batches wait for each other instead of deadlocking. Keys held
-# by others (as last committed) are filtered out first: ON CONFLICT would lock each of them
-# (WAL) only to refuse it. The ON CONFLICT condition is what decides, on the row's latest version.
+# One statement per batch. Rows are taken in key order (COLLATE "C"), as in fence, so two nodes
+# racing for overlapping batches wait for each other instead of deadlocking. Keys held by others
+# (as last committed) are filtered out first: ON CONFLICT would lock each of them (WAL) only to
+# refuse it. The ON CONFLICT condition is what decides, on the row's latest version.
 _ACQUIRE: Final = f"""
-INSERT INTO lease AS l (monitor, slot, node, epoch, expires_at)
-SELECT k.monitor, k.slot, %(node)s, 1, clock_timestamp() + make_interval(secs => %(secs)s)
+INSERT INTO lease AS l (monitor, slot, node, epoch)
+SELECT k.monitor, k.slot, %(node)s, 1
 FROM unnest(%(monitors)s::text[], %(slots)s::text[]) AS k(monitor, slot)
 WHERE NOT EXISTS (SELECT 1 FROM lease AS e WHERE e.monitor = k.monitor AND e.slot = k.slot
                   AND NOT {_takeable("e")})
 ORDER BY k.monitor COLLATE "C", k.slot COLLATE "C"
 ON CONFLICT (monitor, slot) DO UPDATE
-SET node = excluded.node, expires_at = excluded.expires_at,
-    epoch = CASE WHEN l.node = excluded.node THEN l.epoch ELSE l.epoch + 1 END
+SET node = excluded.node, epoch = CASE WHEN l.node = excluded.node THEN l.epoch ELSE l.epoch + 1 END
 WHERE {_takeable("l")}
 RETURNING l.monitor, l.slot, l.epoch
 """
 
 
 def acquire(conn: Conn, node: str, keys: Iterable[LeaseKey],
-            lease_seconds: float = DEFAULT_LEASE_SECONDS, *, holder_timeout: float | None = None,
-            take_expired: bool = True) -> dict[LeaseKey, int]:
-    """Take the keys that are free, expired or already ours; return those we now hold -> epoch.
+            lease_seconds: float = DEFAULT_LEASE_SECONDS, *, generation: int | None = None,
+            take_dead: bool = True) -> dict[LeaseKey, int]:
+    """Take the keys that are free, released, already ours, or held by a dead node; return those
+    we now hold -> epoch.
 
     A key that changes hands gets its epoch + 1 (a new key starts at 1); a key already ours keeps
-    its epoch and is extended. Keys held by another node and not expired are left out; a key whose
-    holder is busy writing under it (`fence`) is waited for, then judged again.
-    `holder_timeout`: also take keys whose holder has not heartbeated for that long (or has no
-    node row), whatever their expiry: with it, liveness is the node's heartbeat and keys can be
-    acquired with a long lease and renewed rarely (each renewal writes ~100-150 B of WAL a key).
-    `take_expired=False`: take only free, released or our own keys, not expired ones of others,
-    e.g. for a lease time after the database came back, so every node can renew its own first.
+    its epoch. A holder is dead when its heartbeat is older than `liveness_timeout(lease_seconds)`
+    (database clock) or it has no node row; a dead holder with a row is given a new generation in
+    this transaction (`declare_dead`), so its commits are fenced from then on. Keys of live
+    holders are left out; a key whose holder is busy writing under it is waited for, then judged
+    again. `generation`: this node's own; if its row has another (it was declared dead), nothing
+    is taken. `take_dead=False`: take only free, released or our own keys, e.g. for a lease time
+    after the database came back, when every heartbeat is old but nobody is dead.
     """
     monitors, slots = _split(dict.fromkeys(keys))
     if not monitors:
         return {}
-    rows = run(conn, _ACQUIRE, {"node": node, "secs": float(lease_seconds), "monitors": monitors,
-                                "slots": slots, "take": take_expired,
-                                "holder": None if holder_timeout is None else float(holder_timeout)})
-    return _keyed(rows)
+    if generation is not None and not fence_node(conn, node, generation, lock=False):
+        return {}
+    dead = declare_dead(conn, node, zip(monitors, slots, strict=True), lease_seconds) if take_dead else []
+    return _keyed(run(conn, _ACQUIRE, {"node": node, "monitors": monitors, "slots": slots,
+                                       "take": take_dead, "dead": dead}))
+
+
+def declare_dead(conn: Conn, node: str, keys: Iterable[LeaseKey],
+                 lease_seconds: float = DEFAULT_LEASE_SECONDS) -> list[str]:
+    """The holders of `keys` (other than `node`) whose heartbeat is older than the liveness
+    timeout, given a new generation (their node rows locked until the caller commits); by name."""
+    monitors, slots = _split(dict.fromkeys(keys))
+    params = {"node": node, "monitors": monitors, "slots": slots, "live": _live_seconds(lease_seconds)}
+    return sorted(name for (name,) in run(conn, _DECLARE_DEAD, params))
+
+
+_RELEASE: Final = """
+UPDATE lease SET node = ''
+WHERE node = %(node)s AND (%(all)s OR (monitor, slot) IN (
+    SELECT * FROM unnest(%(monitors)s::text[], %(slots)s::text[])))
+"""
+
+
+def release(conn: Conn, node: str, keys: Iterable[LeaseKey] | None = None) -> int:
+    """Give up these keys (all of the node's when None) if ours; return how many were released.
+
+    The rows stay, held by nobody, so the next holder's epoch is still one higher.
+    """
+    monitors, slots = _split(keys or ())
+    return run(conn, _RELEASE, {"node": node, "all": keys is None, "monitors": monitors,
+                                "slots": slots}).rowcount
+
+
+def _in_transaction(conn: Conn) -> bool:
+    raw = raw_connection(conn)
+    return not (raw.autocommit and raw.info.transaction_status == pq.TransactionStatus.IDLE)
+
+
+def fence_node(conn: Conn, node: str, generation: int, *, lock: bool = True) -> bool:
+    """Inside the caller's write transaction: whether `node`'s row still has `generation` (nobody
+    declared it dead since). With `lock`, the row is locked FOR SHARE until the caller commits, so
+    no other node can declare it dead (and take its keys over) in between: a takeover in flight
+    is waited for, and then refuses the write. `lock=False` only reads (no lock, no WAL): enough
+    for writes that may be doubled once around a takeover (raw checks), not for transitions.
+    """
+    if lock and not _in_transaction(conn):
+        raise ValueError("fence_node() must run inside the caller's write transaction")
+    row = run(conn, "SELECT generation FROM node WHERE name = %s" + (" FOR SHARE" if lock else ""),
+              (node,)).fetchone()
+    return row is not None and int(row[0]) == generation
 
 
 _HELD: Final = """
@@ -183,80 +264,43 @@ WHERE l.node = %(node)s
 ORDER BY l.monitor COLLATE "C", l.slot COLLATE "C"
 """
 
-_RENEW: Final = f"""
-WITH held AS MATERIALIZED ({_HELD} FOR UPDATE OF l)
-UPDATE lease AS l SET expires_at = clock_timestamp() + make_interval(secs => %(secs)s)
-FROM held WHERE l.monitor = held.monitor AND l.slot = held.slot
-RETURNING l.monitor, l.slot, l.epoch
-"""
-
-
-def _held_params(node: str, held: Mapping[LeaseKey, int]) -> dict[str, Any]:
-    monitors, slots = _split(held)
-    return {"node": node, "monitors": monitors, "slots": slots, "epochs": [int(e) for e in held.values()]}
-
-
-def renew(conn: Conn, node: str, held: Mapping[LeaseKey, int],
-          lease_seconds: float = DEFAULT_LEASE_SECONDS) -> dict[LeaseKey, int]:
-    """Extend the keys still ours at the same epoch; return them (the others were lost).
-
-    A key whose lease expired is renewed too as long as nobody took it: that is what lets a node
-    ride out a database outage longer than its lease.
-    """
-    if not held:
-        return {}
-    params = _held_params(node, held) | {"secs": float(lease_seconds)}
-    return _keyed(run(conn, _RENEW, params))
-
-
-_RELEASE: Final = """
-UPDATE lease SET node = '', expires_at = clock_timestamp()
-WHERE node = %(node)s AND (%(all)s OR (monitor, slot) IN (
-    SELECT * FROM unnest(%(monitors)s::text[], %(slots)s::text[])))
-"""
-
-
-def release(conn: Conn, node: str, keys: Iterable[LeaseKey] | None = None) -> int:
-    """Give up these keys (all of the node's when None) if ours; return how many were released.
-
-    The rows stay, held by nobody and expired, so the next holder's epoch is still one higher.
-    """
-    monitors, slots = _split(keys or ())
-    return run(conn, _RELEASE, {"node": node, "all": keys is None, "monitors": monitors,
-                                "slots": slots}).rowcount
-
 
 def fence(conn: Conn, node: str, held: Mapping[LeaseKey, int], *,
           lock: bool = True) -> set[LeaseKey]:
-    """Inside the caller's write transaction: lock the node's lease rows and keep the keys still ours.
+    """Inside the caller's write transaction: lock these lease rows and keep the keys still ours.
 
     Returns the keys whose lease row still names `node` with the epoch in `held`; those rows are
     locked FOR SHARE until the caller commits, so no other node can take them over in between. Write
     nothing for the other keys. Call it first in the transaction (locks in key order, like acquire).
-    `lock=False` only reads (no lock, no WAL; a lock costs ~100 B of WAL a key): enough for writes
-    that may be doubled once around a takeover (raw checks), not for transitions or notifications.
+    `lock=False` only reads. The engine's own commits use `fence_node` (one row); this per-key
+    check fences location results (`write_location_state`).
     """
-    raw = raw_connection(conn)
-    if lock and raw.autocommit and raw.info.transaction_status == pq.TransactionStatus.IDLE:
+    if lock and not _in_transaction(conn):
         raise ValueError("fence() must run inside the caller's write transaction")
     if not held:
         return set()
-    rows = run(conn, _HELD + (" FOR SHARE OF l" if lock else ""), _held_params(node, held))
+    monitors, slots = _split(held)
+    params = {"node": node, "monitors": monitors, "slots": slots, "epochs": [int(e) for e in held.values()]}
+    rows = run(conn, _HELD + (" FOR SHARE OF l" if lock else ""), params)
     return {(monitor, slot) for monitor, slot, _epoch in rows}
 
 
 _LEASES: Final = """
-SELECT monitor, slot, node, epoch, extract(epoch FROM expires_at - clock_timestamp())::float8
-FROM lease WHERE node <> '' AND (%(all)s OR monitor = ANY(%(monitors)s::text[]))
-ORDER BY monitor, slot
+SELECT l.monitor, l.slot, l.node, l.epoch,
+       coalesce(n.heartbeat_at > clock_timestamp() - make_interval(secs => %(live)s), false)
+FROM lease AS l LEFT JOIN node AS n ON n.name = l.node
+WHERE l.node <> '' AND (%(all)s OR l.monitor = ANY(%(monitors)s::text[]))
+ORDER BY l.monitor, l.slot
 """
 
 
-def leases(conn: Conn, monitors: Collection[str] | None = None) -> list[LeaseRow]:
-    """Leases held by some node (expired ones included: see `remaining`), of these monitors or all."""
-    rows = run(conn, _LEASES, {"all": monitors is None, "monitors": list(monitors or ())})
-    return [LeaseRow(monitor, slot, node, int(epoch), remaining)
-            for monitor, slot, node, epoch, remaining in rows]
+def leases(conn: Conn, monitors: Collection[str] | None = None,
+           lease_seconds: float = DEFAULT_LEASE_SECONDS) -> list[LeaseRow]:
+    """Leases held by some node (dead holders included: see `holder_alive`), of these monitors or all."""
+    rows = run(conn, _LEASES, {"all": monitors is None, "monitors": list(monitors or ()),
+                               "live": _live_seconds(lease_seconds)})
+    return [LeaseRow(monitor, slot, node, int(epoch), bool(alive))
+            for monitor, slot, node, epoch, alive in rows]
 
 
 # ---------------------------------------------------------------- location results

@@ -14,22 +14,28 @@ from typing import Final
 from peewee import PeeweeException
 from psycopg import errors
 
+from shiptrack_tui.core.cluster import liveness_timeout
 from shiptrack_tui.core.cluster_view import Checker, ClusterNode
 from shiptrack_tui.storage.cluster import DEFAULT_LEASE_SECONDS, Conn, run
 from shiptrack_tui.storage.cluster_nodes import nodes
 from shiptrack_tui.storage.db import StorageError
 
+# A lease counts while its holder is alive (heartbeat within the liveness timeout): leases do not
+# expire, a dead node's wait for another node to take them over.
+_ALIVE: Final = "n.heartbeat_at > clock_timestamp() - make_interval(secs => %(live)s)"
+
 # Owner leases of monitors the store has (not the engines' own chores lease, "*cluster").
-_OWNED: Final = """
+_OWNED: Final = f"""
 SELECT l.node, count(*) FROM lease AS l JOIN monitor AS m ON m.name = l.monitor
-WHERE l.slot = '' AND l.node <> '' AND l.expires_at > clock_timestamp()
+JOIN node AS n ON n.name = l.node
+WHERE l.slot = '' AND {_ALIVE}
 GROUP BY l.node
 """
 
-_CHECKERS: Final = """
-SELECT l.monitor, l.slot, l.node, coalesce(n.location, '')
-FROM lease AS l LEFT JOIN node AS n ON n.name = l.node
-WHERE l.node <> '' AND l.expires_at > clock_timestamp() AND l.monitor = ANY(%(monitors)s::text[])
+_CHECKERS: Final = f"""
+SELECT l.monitor, l.slot, l.node, n.location
+FROM lease AS l JOIN node AS n ON n.name = l.node
+WHERE {_ALIVE} AND l.monitor = ANY(%(monitors)s::text[])
 ORDER BY l.monitor, l.slot
 """
 
@@ -49,7 +55,7 @@ def cluster_nodes(conn: Conn,
     judge it: core/cluster_view.py)."""
     try:
         rows = nodes(conn, lease_seconds)
-        owned = dict(run(conn, _OWNED).fetchall())
+        owned = dict(run(conn, _OWNED, {"live": liveness_timeout(lease_seconds)}).fetchall())
     except PeeweeException as error:
         if _no_tables(error):
             return []
@@ -61,12 +67,14 @@ def cluster_nodes(conn: Conn,
             for row in rows]
 
 
-def checkers(conn: Conn, monitors: Collection[str]) -> dict[str, tuple[Checker, ...]]:
-    """Monitor -> the nodes holding a live lease on it (its owner, its location checkers)."""
+def checkers(conn: Conn, monitors: Collection[str],
+             lease_seconds: float = DEFAULT_LEASE_SECONDS) -> dict[str, tuple[Checker, ...]]:
+    """Monitor -> the live nodes holding a lease on it (its owner, its location checkers)."""
     if not monitors:
         return {}
     try:
-        rows = run(conn, _CHECKERS, {"monitors": list(monitors)}).fetchall()
+        rows = run(conn, _CHECKERS, {"monitors": list(monitors),
+                                     "live": liveness_timeout(lease_seconds)}).fetchall()
     except PeeweeException as error:
         if _no_tables(error):
             return {}

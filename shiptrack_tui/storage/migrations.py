@@ -176,11 +176,17 @@ def _cluster_tables(db: SqliteDatabase) -> None:
     results, outbox claims); a SQLite file has no cluster, and only keeps its number in step."""
 
 
+def _node_generations(db: SqliteDatabase) -> None:
+    """Schema 11 is PostgreSQL's node-level liveness (a generation per cluster node, leases that no
+    longer expire: storage/cluster.py); nothing on SQLite but the number."""
+
+
 MIGRATIONS: Final[tuple[Callable[[SqliteDatabase], None], ...]] = (_initial_schema, _silences,
                                                                     _compact_rollups, _outbox_by_monitor,
                                                                     _timeline_by, _incident_severity,
                                                                     _incident_status, _push_monitors,
-                                                                    _write_batches, _cluster_tables)
+                                                                    _write_batches, _cluster_tables,
+                                                                    _node_generations)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 

@@ -15,7 +15,7 @@ from typing import Final
 from peewee import DatabaseError as PeeweeDatabaseError
 
 from shiptrack_tui.core.dsn import redact
-from shiptrack_tui.storage.cluster import CLUSTER_DDL
+from shiptrack_tui.storage.cluster import CLUSTER_DDL, CLUSTER_DDL_11
 from shiptrack_tui.storage.db import StorageError
 from shiptrack_tui.storage.postgres import PgDatabase, read_password
 
@@ -88,6 +88,8 @@ PG_MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
     # Several engines sharing this database (DESIGN §12): nodes, leases, location results and the
     # outbox's claim columns. A node joining runs the same (idempotent) DDL under a lock.
     10: CLUSTER_DDL,
+    # Node-level liveness (storage/cluster.py): each node row's generation; leases no longer expire.
+    11: CLUSTER_DDL_11,
 }
 """Version n > 8 -> the DDL turning a version n-1 PostgreSQL database into version n."""
 
