@@ -176,11 +176,17 @@ def _cluster_tables(db: SqliteDatabase) -> None:
     results, outbox claims); a SQLite file has no cluster, and only keeps its number in step."""
 
 
+def _packed_checks(db: SqliteDatabase) -> None:
+    """Schema 11 is PostgreSQL's packed check blocks (storage/packing.py); a SQLite file keeps
+    every check as its own row (about 30 bytes, WITHOUT ROWID), and only keeps its number in step."""
+
+
 MIGRATIONS: Final[tuple[Callable[[SqliteDatabase], None], ...]] = (_initial_schema, _silences,
                                                                     _compact_rollups, _outbox_by_monitor,
                                                                     _timeline_by, _incident_severity,
                                                                     _incident_status, _push_monitors,
-                                                                    _write_batches, _cluster_tables)
+                                                                    _write_batches, _cluster_tables,
+                                                                    _packed_checks)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 

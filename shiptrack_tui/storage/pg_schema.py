@@ -17,6 +17,7 @@ from peewee import DatabaseError as PeeweeDatabaseError
 from shiptrack_tui.core.dsn import redact
 from shiptrack_tui.storage.cluster import CLUSTER_DDL
 from shiptrack_tui.storage.db import StorageError
+from shiptrack_tui.storage.packing import PACKED_DDL
 from shiptrack_tui.storage.postgres import PgDatabase, read_password
 
 BASE_VERSION: Final = 8
@@ -88,6 +89,9 @@ PG_MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
     # Several engines sharing this database (DESIGN §12): nodes, leases, location results and the
     # outbox's claim columns. A node joining runs the same (idempotent) DDL under a lock.
     10: CLUSTER_DDL,
+    # Closed periods of checks packed into one row per monitor and hour (or day, for monitors
+    # checked less often): storage/packing.py reads them, storage/compaction.py writes them.
+    11: PACKED_DDL,
 }
 """Version n > 8 -> the DDL turning a version n-1 PostgreSQL database into version n."""
 

@@ -1,0 +1,179 @@
+"""Where stored checks are read from: the `check` table, and on PostgreSQL its packed blocks too.
+
+On PostgreSQL, closed periods of a monitor's checks are packed into one `check_block` row
+(storage/compaction.py writes them): one hour of checks, or one UTC day for a monitor checked
+less than `DENSE_PER_HOUR` times an hour, as parallel arrays (offsets in ms from the period's
+start, codes, latencies, status codes, reason ids). One row per period instead of one per check
+takes the 24-byte tuple header, the item pointer and the primary-key index entry once per period:
+about 15 bytes per check at 60 s, against about 100 for a row per check (issue #14).
+
+Every query that reads checks takes them from `checks()`: on SQLite the plain table, on PostgreSQL
+the raw rows UNION ALL the unnested blocks, with the monitor and time bounds in both branches so
+that each walks its primary key. A check is in exactly one of the two places at any commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from shiptrack_tui.storage.codec import HOUR
+from shiptrack_tui.storage.dialect import Connection, Dialect
+
+HOUR_MS: Final = HOUR * 1000
+DAY_MS: Final = 24 * HOUR_MS
+MAX_SPAN_MS: Final = DAY_MS
+"""The widest period a block covers: a read looks this far before its range for blocks."""
+DENSE_PER_HOUR: Final = 8
+"""A day whose checks reach this many in some hour is packed by the hour, else as one block."""
+EARLIEST: Final = -(2**62)
+LATEST: Final = 2**62
+
+PACKED_DDL: Final = (
+    # 3 x 8 + 4 bytes, then the arrays; the offsets are ms after start_ms, ascending, and the
+    # arrays are parallel (element i of each is check i). [start_ms, end_ms) is the aligned period.
+    'CREATE TABLE "check_block" ("monitor_id" BIGINT NOT NULL, "start_ms" BIGINT NOT NULL, '
+    '"end_ms" BIGINT NOT NULL, "n" INTEGER NOT NULL, "at_off" INTEGER[] NOT NULL, '
+    '"code" SMALLINT[] NOT NULL, "latency_us" INTEGER[] NOT NULL, "status" SMALLINT[] NOT NULL, '
+    '"error_id" INTEGER[] NOT NULL, PRIMARY KEY ("monitor_id", "start_ms"))',
+)
+COLUMNS: Final = ("monitor_id", "at_ms", "code", "latency_us", "status", "error_id")
+BLOCK_COLUMNS: Final = "monitor_id, start_ms, end_ms, n, at_off, code, latency_us, status, error_id"
+CheckRow = tuple[int, int, int, int | None, int | None, int | None]
+"""A stored check as the `check` table holds it: COLUMNS, in order."""
+
+
+def packs(dialect: Dialect) -> bool:
+    """Whether this backend keeps packed blocks (PostgreSQL)."""
+    return dialect.name == "postgresql"
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """Which checks a read wants: one monitor id or several, at_ms in [low_ms, high_ms].
+
+    `first` (with `newest`): the read keeps only the first `first` checks of each monitor in that
+    order (ORDER BY at_ms ... LIMIT), so blocks that cannot hold one of them are not unpacked.
+    """
+
+    monitors: int | Sequence[int]
+    low_ms: int = EARLIEST
+    high_ms: int = LATEST
+    first: int | None = None
+    newest: bool = True
+
+
+def _monitor_condition(dialect: Dialect, column: str, wanted: Wanted) -> tuple[str, object]:
+    if isinstance(wanted.monitors, int):
+        return f"{column} = ?", wanted.monitors
+    return dialect.in_list(column), dialect.values(wanted.monitors)
+
+
+def checks(dialect: Dialect, wanted: Wanted) -> tuple[str, list[object]]:
+    """A FROM item (alias it) with COLUMNS: the stored checks `wanted`; and its parameters, to
+    bind before any of the enclosing query's own."""
+    raw_ids, ids = _monitor_condition(dialect, "monitor_id", wanted)
+    low, high = wanted.low_ms, wanted.high_ms
+    raw = (f'SELECT {", ".join(COLUMNS)} FROM "check" WHERE {raw_ids} AND at_ms >= ? AND at_ms <= ?')
+    if not packs(dialect):
+        return f"({raw})", [ids, low, high]
+    # Periods of one monitor never overlap: the blocks in range are those starting at most
+    # MAX_SPAN_MS before it (a walk of the primary key) and ending after its start.
+    where = f"{raw_ids} AND start_ms <= ? AND start_ms > ? AND end_ms > ?"
+    params: list[object] = [ids, low, high, ids, high, low - MAX_SPAN_MS, low]
+    if wanted.first is None:
+        blocks = f"(SELECT * FROM check_block WHERE {where})"
+    else:
+        # Walking the blocks from the wanted end, one whose predecessors (but the first, which may
+        # lie partly outside the range) hold `first` checks already cannot contribute.
+        order = "DESC" if wanted.newest else "ASC"
+        blocks = ("(SELECT * FROM (SELECT *, SUM(n) OVER w - n - FIRST_VALUE(n) OVER w AS ahead, "
+                  f"ROW_NUMBER() OVER w AS nth FROM check_block WHERE {where} "
+                  f"WINDOW w AS (PARTITION BY monitor_id ORDER BY start_ms {order})) AS ranked "
+                  "WHERE nth = 1 OR ahead < ?)")
+        params.append(wanted.first)
+    unpacked = ("SELECT b.monitor_id, b.start_ms + u.off, u.code, u.latency_us, u.status, u.error_id "
+                f"FROM {blocks} AS b CROSS JOIN LATERAL "
+                "unnest(b.at_off, b.code, b.latency_us, b.status, b.error_id) "
+                "AS u(off, code, latency_us, status, error_id) "
+                "WHERE b.start_ms + u.off >= ? AND b.start_ms + u.off <= ?")
+    params += [low, high]
+    return f"({raw} UNION ALL {unpacked})", params
+
+
+def count(conn: Connection, monitor_id: int) -> int:
+    """How many checks of the monitor are stored, raw or packed (a packed block says its count)."""
+    sql = 'SELECT (SELECT count(*) FROM "check" WHERE monitor_id = ?1)'
+    if packs(conn.dialect):
+        sql += " + COALESCE((SELECT sum(n) FROM check_block WHERE monitor_id = ?1), 0)"
+    return int(conn.execute(sql, (monitor_id,)).fetchone()[0])
+
+
+def count_all(db: Any) -> int:
+    """Every stored check of the database (`db`: anything with `execute_sql` and `dialect`)."""
+    sql = 'SELECT (SELECT count(*) FROM "check")'
+    if packs(db.dialect):
+        sql += " + COALESCE((SELECT sum(n) FROM check_block), 0)"
+    return int(db.execute_sql(sql).fetchone()[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One packed period of one monitor's checks, unpacked into rows (at_ms ascending)."""
+
+    monitor_id: int
+    start_ms: int
+    end_ms: int
+    rows: tuple[CheckRow, ...]
+
+    @classmethod
+    def decode(cls, monitor_id: int, start_ms: int, end_ms: int, at_off: Sequence[int], code: Sequence[int],
+               latency_us: Sequence[int | None], status: Sequence[int | None],
+               error_id: Sequence[int | None]) -> Block:
+        rows = tuple((monitor_id, start_ms + off, c, lat, st, err)
+                     for off, c, lat, st, err in zip(at_off, code, latency_us, status, error_id, strict=True))
+        return cls(monitor_id, start_ms, end_ms, rows)
+
+    def columns(self) -> tuple[object, ...]:
+        """The block's row as BLOCK_COLUMNS, for an INSERT."""
+        rows = self.rows
+        return (self.monitor_id, self.start_ms, self.end_ms, len(rows), [r[1] - self.start_ms for r in rows],
+                [r[2] for r in rows], [r[3] for r in rows], [r[4] for r in rows], [r[5] for r in rows])
+
+
+INSERT_BLOCK: Final = (f"INSERT INTO check_block ({BLOCK_COLUMNS}) VALUES "
+                       "(?, ?, ?, ?, ?::integer[], ?::smallint[], ?::integer[], ?::smallint[], ?::integer[])")
+
+
+def blocks_in_order(db: Any, batch: int) -> Iterator[list[Block]]:
+    """Every block of the database by (monitor_id, start_ms), `batch` blocks at a time (keyset
+    pagination, for `shiptrack db copy`)."""
+    after = (EARLIEST, EARLIEST)
+    while True:
+        rows = db.execute_sql(f"SELECT {BLOCK_COLUMNS} FROM check_block WHERE (monitor_id, start_ms) > "
+                              "(?, ?) ORDER BY monitor_id, start_ms LIMIT ?", (*after, batch)).fetchall()
+        if not rows:
+            return
+        yield [Block.decode(m, s, e, *arrays) for m, s, e, _n, *arrays in rows]
+        after = (rows[-1][0], rows[-1][1])
+        if len(rows) < batch:
+            return
+
+
+def period_of(at_ms: int, span_ms: int) -> int:
+    """The start of the aligned period of `span_ms` holding `at_ms`."""
+    return at_ms // span_ms * span_ms
+
+
+def day_spans(rows: Iterable[CheckRow]) -> dict[int, bool]:
+    """Day start -> whether some hour of that day holds DENSE_PER_HOUR of `rows` (one monitor's)."""
+    per_hour: dict[int, int] = {}
+    for row in rows:
+        hour = period_of(row[1], HOUR_MS)
+        per_hour[hour] = per_hour.get(hour, 0) + 1
+    dense: dict[int, bool] = {}
+    for hour, found in per_hour.items():
+        day = period_of(hour, DAY_MS)
+        dense[day] = dense.get(day, False) or found >= DENSE_PER_HOUR
+    return dense
