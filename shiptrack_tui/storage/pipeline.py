@@ -147,16 +147,17 @@ class _Batch:
         # A check older than packing's grace may have been packed (held through a long outage and
         # written again): take it out of its block, so the new one replaces it as a raw row does.
         old_ms = to_ms(time.time() - compaction.GRACE / 2)
-        stored.update(compaction.take_packed(self.conn, [key for key in self.checks
-                                                         if key[1] < old_ms and key not in stored]))
+        packed = compaction.take_packed(self.conn, [key for key in self.checks
+                                                    if key[1] < old_ms and key not in stored])
         inserts, updates = [], []
         for (monitor_id, at_ms), (code, latency_us, status, error_id) in self.checks.items():
-            old = stored.get((monitor_id, at_ms))
-            if old is None:
-                inserts.append((monitor_id, at_ms, code, latency_us, status, error_id))
-            else:
-                self.rollups.add(monitor_id, at_ms, old[0], old[1], sign=-1)
+            if (monitor_id, at_ms) in stored:
                 updates.append((code, latency_us, status, error_id, monitor_id, at_ms))
+            else:
+                inserts.append((monitor_id, at_ms, code, latency_us, status, error_id))
+            replaced = stored.get((monitor_id, at_ms)) or packed.get((monitor_id, at_ms))
+            if replaced is not None:
+                self.rollups.add(monitor_id, at_ms, replaced[0], replaced[1], sign=-1)
             self.rollups.add(monitor_id, at_ms, code, latency_us)
         if inserts:
             self.conn.executemany(
