@@ -280,6 +280,7 @@ def _copy(source: Store, destination: Store, batch: int, progress: Progress | No
             copied.append((table, _count(src, table)))
         if _is_postgres(dst):
             _reset_sequences(dst, [table for table, key in TABLES if key == ("id",)])
+            dst.execute_sql("ANALYZE")  # the planner's statistics, before autovacuum gets to it
     for table, source_rows in copied:
         counts.append(TableCount(table, source_rows, _count(dst, table)))
     return CopyReport(tuple(counts), tuple(skipped))
