@@ -24,7 +24,7 @@ from shiptrack_tui.storage.dialect import Connection, Dialect
 HOUR_MS: Final = HOUR * 1000
 DAY_MS: Final = 24 * HOUR_MS
 MAX_SPAN_MS: Final = DAY_MS
-"""The widest period a block covers: a read looks this far before its range for blocks."""
+"""The widest period a block covers (periods are aligned hours or days)."""
 DENSE_PER_HOUR: Final = 8
 """A day whose checks reach this many in some hour is packed by the hour, else as one block."""
 EARLIEST: Final = -(2**62)
@@ -78,10 +78,10 @@ def checks(dialect: Dialect, wanted: Wanted) -> tuple[str, list[object]]:
     raw = (f'SELECT {", ".join(COLUMNS)} FROM "check" WHERE {raw_ids} AND at_ms >= ? AND at_ms <= ?')
     if not packs(dialect):
         return f"({raw})", [ids, low, high]
-    # Periods of one monitor never overlap: the blocks in range are those starting at most
-    # MAX_SPAN_MS before it (a walk of the primary key) and ending after its start.
-    where = f"{raw_ids} AND start_ms <= ? AND start_ms > ? AND end_ms > ?"
-    params: list[object] = [ids, low, high, ids, high, low - MAX_SPAN_MS, low]
+    # Periods are aligned hours or days and never overlap: the blocks in range start inside it,
+    # or are the hour or the day holding its start (two short walks of the primary key).
+    where = f"{raw_ids} AND ((start_ms >= ? AND start_ms <= ?) OR start_ms = ?) AND end_ms > ?"
+    params: list[object] = [ids, low, high, ids, period_of(low, HOUR_MS), high, period_of(low, DAY_MS), low]
     if wanted.first is None:
         blocks = f"(SELECT * FROM check_block WHERE {where})"
     else:
