@@ -62,6 +62,8 @@ class Wanted:
     high_ms: int = LATEST
     first: int | None = None
     newest: bool = True
+    columns: tuple[str, ...] = COLUMNS
+    """What the read takes (at least monitor_id and at_ms): unnesting fewer arrays is cheaper."""
 
 
 def _monitor_condition(dialect: Dialect, column: str, wanted: Wanted) -> tuple[str, object]:
@@ -71,11 +73,12 @@ def _monitor_condition(dialect: Dialect, column: str, wanted: Wanted) -> tuple[s
 
 
 def checks(dialect: Dialect, wanted: Wanted) -> tuple[str, list[object]]:
-    """A FROM item (alias it) with COLUMNS: the stored checks `wanted`; and its parameters, to
-    bind before any of the enclosing query's own."""
+    """A FROM item (alias it) with `wanted.columns`: the stored checks `wanted`; and its
+    parameters, to bind before any of the enclosing query's own."""
     raw_ids, ids = _monitor_condition(dialect, "monitor_id", wanted)
     low, high = wanted.low_ms, wanted.high_ms
-    raw = (f'SELECT {", ".join(COLUMNS)} FROM "check" WHERE {raw_ids} AND at_ms >= ? AND at_ms <= ?')
+    columns = [column for column in COLUMNS if column in wanted.columns or column in ("monitor_id", "at_ms")]
+    raw = (f'SELECT {", ".join(columns)} FROM "check" WHERE {raw_ids} AND at_ms >= ? AND at_ms <= ?')
     if not packs(dialect):
         return f"({raw})", [ids, low, high]
     # Periods are aligned hours or days and never overlap: the blocks in range start inside it,
@@ -93,10 +96,10 @@ def checks(dialect: Dialect, wanted: Wanted) -> tuple[str, list[object]]:
                   f"WINDOW w AS (PARTITION BY monitor_id ORDER BY start_ms {order})) AS ranked "
                   "WHERE nth = 1 OR ahead < ?)")
         params.append(wanted.first)
-    unpacked = ("SELECT b.monitor_id, b.start_ms + u.off, u.code, u.latency_us, u.status, u.error_id "
-                f"FROM {blocks} AS b CROSS JOIN LATERAL "
-                "unnest(b.at_off, b.code, b.latency_us, b.status, b.error_id) "
-                "AS u(off, code, latency_us, status, error_id) "
+    arrays = columns[2:]  # the parallel arrays to unnest beside the offsets
+    taken, unnested, named = ("".join(f", {prefix}{a}" for a in arrays) for prefix in ("u.", "b.", ""))
+    unpacked = (f"SELECT b.monitor_id, b.start_ms + u.off{taken} FROM {blocks} AS b CROSS JOIN LATERAL "
+                f"unnest(b.at_off{unnested}) AS u(off{named}) "
                 "WHERE b.start_ms + u.off >= ? AND b.start_ms + u.off <= ?")
     params += [low, high]
     return f"({raw} UNION ALL {unpacked})", params

@@ -187,7 +187,7 @@ def first_check_at(db: Database, monitor_id: int) -> float | None:
     Once retention has removed the oldest raw checks, the oldest hour rollup says it, to the hour
     (so a 7-day chart does not take a monitor with 2 days of raw checks for a 2-day-old one).
     """
-    source, params = packing.checks(db.dialect, Wanted(monitor_id, first=1, newest=False))
+    source, params = packing.checks(db.dialect, Wanted(monitor_id, first=1, newest=False, columns=()))
     row = db.execute_sql(f"SELECT MIN(at_ms) FROM {source} AS c", params).fetchone()
     raw = None if row[0] is None else from_ms(row[0])
     hour = db.execute_sql("SELECT MIN(hour) FROM rollup WHERE monitor_id = ? AND span = 1",

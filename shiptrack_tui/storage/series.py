@@ -41,7 +41,8 @@ def latency_series(conn: Connection, monitor_id: int, since: float, until: float
                     merged[bucket] = merged.get(bucket, 0) + count
         return [histogram_percentile(hist, 0.5) for hist in hists]
     slices: list[list[float]] = [[] for _ in range(points)]
-    source, params = checks(conn.dialect, Wanted(monitor_id, to_ms(since), to_ms(until)))
+    wanted = Wanted(monitor_id, to_ms(since), to_ms(until), columns=("code", "latency_us"))
+    source, params = checks(conn.dialect, wanted)
     rows = conn.execute(f"SELECT at_ms, code, latency_us FROM {source} AS c", params)
     for at_ms, code, latency_us in rows:
         if _counts(latency_us, code):
@@ -66,7 +67,7 @@ def failure_series(db: Database, monitor_id: int, since: float, until: float, po
             if 0 <= index < points:
                 counts[index] += down
         return counts
-    source, params = checks(db.dialect, Wanted(monitor_id, to_ms(since), to_ms(until)))
+    source, params = checks(db.dialect, Wanted(monitor_id, to_ms(since), to_ms(until), columns=("code",)))
     query = f"SELECT at_ms, code FROM {source} AS c WHERE code & ? = ?"
     for at_ms, code in db.execute_sql(query, (*params, OUTCOME_MASK, DOWN_CODE)):
         if not code & MAINTENANCE:

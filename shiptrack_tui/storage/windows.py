@@ -180,7 +180,7 @@ class _Reader:
             return
         # WindowTally.add_check inlined: a status call reads tens of thousands of edge rows.
         log, floor_ms, log_growth = math.log, FLOOR_MS, LOG_GROWTH
-        source, params = checks(self.dialect, Wanted(ids, low_ms, high_ms))
+        source, params = checks(self.dialect, Wanted(ids, low_ms, high_ms, columns=("code", "latency_us")))
         for monitor_id, code, latency_us in self.conn.execute(
                 f"SELECT monitor_id, code, latency_us FROM {source} AS c", params):
             tally = into[monitor_id]
