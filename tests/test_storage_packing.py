@@ -10,6 +10,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from postgres_server import PostgresServer
 from storage_helpers import Feed, check
 
 from shiptrack_tui.core.model import Outcome, Policy
@@ -179,7 +180,8 @@ def _all_checks(target: str | Path, names: list[str]) -> dict[str, list[object]]
         store.close()
 
 
-def test_copy_to_postgresql_packs_and_back_to_sqlite_unpacks(tmp_path: Path, pg_url: str) -> None:
+def test_copy_to_postgresql_packs_and_back_to_sqlite_unpacks(tmp_path: Path, pg_url: str,
+                                                              postgres_server: PostgresServer) -> None:
     names = ["dense", "sparse"]
     lite = Store.open(tmp_path / "a.db")
     written = _history(lite, {"dense": 30.0, "sparse": 1800.0}, NOW - 60 * HOUR, time.time())
@@ -192,15 +194,18 @@ def test_copy_to_postgresql_packs_and_back_to_sqlite_unpacks(tmp_path: Path, pg_
         lite.close()
     raw, blocks, packed = _table_counts(pg_url)
     assert raw + packed == written and blocks > 0 and raw < 0.1 * written
-    back = Store.open(tmp_path / "b.db")
-    pg = Store.open(pg_url)
-    try:
-        assert copy_history(pg, back, batch=997).matches
-    finally:
-        pg.close()
-        back.close()
+    # PostgreSQL to PostgreSQL: the blocks go as they are; then back to SQLite, one row per check.
+    second = postgres_server.create_database()
+    for source, destination in ((pg_url, second), (second, tmp_path / "b.db")):
+        src, dst = Store.open(source), Store.open(destination)
+        try:
+            assert copy_history(src, dst, batch=997).matches
+        finally:
+            src.close()
+            dst.close()
+    assert _table_counts(second) == (raw, blocks, packed)
     assert _all_checks(tmp_path / "b.db", names) == _all_checks(tmp_path / "a.db", names) == _all_checks(
-        pg_url, names)
+        second, names)
 
 
 def _bytes_per_check(url: str, monitors: int, interval: float, days: float,
