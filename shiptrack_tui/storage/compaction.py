@@ -156,9 +156,11 @@ def pack(db: Any, now: float, max_rows: int, after: int = 0) -> tuple[int, int |
             "WHERE monitor_id = ANY(?) AND at_ms < ? ORDER BY monitor_id, at_ms LIMIT ?",
             (monitors, cutoff_ms, max_rows)).fetchall()
         packed = pack_rows(conn, monitors, rows, cutoff_ms)
-    # A chunk cut short by `max_rows` goes on from its last monitor (what it left is merged then).
-    resume = rows[-1][0] - 1 if len(rows) >= max_rows else monitors[-1]
-    return packed, resume
+    if len(rows) < max_rows:
+        return packed, monitors[-1]
+    # A chunk cut short by `max_rows` goes on from its last monitor (what it left is merged then),
+    # unless nothing could be packed: then past it, so that a pass always ends.
+    return packed, rows[-1][0] - 1 if packed else rows[-1][0]
 
 
 def pack_rows(conn: Any, monitors: Sequence[int], rows: Sequence[CheckRow], cutoff_ms: int) -> int:

@@ -14,6 +14,7 @@ that each walks its primary key. A check is in exactly one of the two places at 
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -72,19 +73,53 @@ def _monitor_condition(dialect: Dialect, column: str, wanted: Wanted) -> tuple[s
     return dialect.in_list(column), dialect.values(wanted.monitors)
 
 
-def checks(dialect: Dialect, wanted: Wanted) -> tuple[str, list[object]]:
-    """A FROM item (alias it) with `wanted.columns`: the stored checks `wanted`; and its
-    parameters, to bind before any of the enclosing query's own."""
+def _raw(dialect: Dialect, wanted: Wanted) -> tuple[list[str], str, list[object]]:
+    """(columns taken, the raw rows' SELECT, its parameters)."""
     raw_ids, ids = _monitor_condition(dialect, "monitor_id", wanted)
-    low, high = wanted.low_ms, wanted.high_ms
     columns = [column for column in COLUMNS if column in wanted.columns or column in ("monitor_id", "at_ms")]
-    raw = (f'SELECT {", ".join(columns)} FROM "check" WHERE {raw_ids} AND at_ms >= ? AND at_ms <= ?')
-    if not packs(dialect):
-        return f"({raw})", [ids, low, high]
+    raw = f'SELECT {", ".join(columns)} FROM "check" WHERE {raw_ids} AND at_ms >= ? AND at_ms <= ?'
+    return columns, raw, [ids, wanted.low_ms, wanted.high_ms]
+
+
+def _blocks_in_range(dialect: Dialect, wanted: Wanted) -> tuple[str, list[object]]:
+    """The WHERE of the blocks holding checks in `wanted`'s range, and its parameters."""
+    block_ids, ids = _monitor_condition(dialect, "monitor_id", wanted)
+    low = wanted.low_ms
     # Periods are aligned hours or days and never overlap: the blocks in range start inside it,
     # or are the hour or the day holding its start (two short walks of the primary key).
-    where = f"{raw_ids} AND ((start_ms >= ? AND start_ms <= ?) OR start_ms = ?) AND end_ms > ?"
-    params: list[object] = [ids, low, high, ids, period_of(low, HOUR_MS), high, period_of(low, DAY_MS), low]
+    return (f"{block_ids} AND ((start_ms >= ? AND start_ms <= ?) OR start_ms = ?) AND end_ms > ?",
+            [ids, period_of(low, HOUR_MS), wanted.high_ms, period_of(low, DAY_MS), low])
+
+
+def check_rows(conn: Connection, wanted: Wanted) -> Iterator[tuple[Any, ...]]:
+    """The stored checks `wanted` as tuples of (monitor_id, at_ms, *the other wanted.columns in
+    COLUMNS order), in no particular order: what bulk reads (window edges for every monitor)
+    take. On PostgreSQL the blocks in range are decoded here, a bisection on their offsets:
+    1,000 rows of arrays instead of 30,000 unnested rows is about twice as fast (measured)."""
+    columns, raw, params = _raw(conn.dialect, wanted)
+    yield from conn.execute(raw, params)
+    if not packs(conn.dialect):
+        return
+    where, params = _blocks_in_range(conn.dialect, wanted)
+    arrays = "".join(f", {column}" for column in columns[2:])
+    low, high = wanted.low_ms, wanted.high_ms
+    for monitor_id, start, offsets, *values in conn.execute(
+            f"SELECT monitor_id, start_ms, at_off{arrays} FROM check_block WHERE {where}", params):
+        first, stop = bisect_left(offsets, low - start), bisect_right(offsets, high - start)
+        for offset, *taken in zip(offsets[first:stop], *(array[first:stop] for array in values), strict=True):
+            yield (monitor_id, start + offset, *taken)
+
+
+def checks(dialect: Dialect, wanted: Wanted) -> tuple[str, list[object]]:
+    """A FROM item (alias it) with `wanted.columns`: the stored checks `wanted`; and its
+    parameters, to bind before any of the enclosing query's own. For reads that sort, limit or
+    join in SQL; `check_rows` is quicker for bulk reads."""
+    columns, raw, params = _raw(dialect, wanted)
+    if not packs(dialect):
+        return f"({raw})", params
+    where, block_params = _blocks_in_range(dialect, wanted)
+    low, high = wanted.low_ms, wanted.high_ms
+    params += block_params
     if wanted.first is None:
         blocks = f"(SELECT * FROM check_block WHERE {where})"
     else:

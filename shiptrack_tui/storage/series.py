@@ -12,7 +12,7 @@ from shiptrack_tui.core.stats import exact_percentile, histogram_percentile
 from shiptrack_tui.storage import histograms
 from shiptrack_tui.storage.codec import DOWN_CODE, EXCLUDED, HOUR, MAINTENANCE, OUTCOME_MASK, to_ms
 from shiptrack_tui.storage.dialect import Connection, Database
-from shiptrack_tui.storage.packing import Wanted, checks
+from shiptrack_tui.storage.packing import Wanted, check_rows
 
 
 def _counts(latency_us: int | None, code: int) -> bool:
@@ -42,9 +42,7 @@ def latency_series(conn: Connection, monitor_id: int, since: float, until: float
         return [histogram_percentile(hist, 0.5) for hist in hists]
     slices: list[list[float]] = [[] for _ in range(points)]
     wanted = Wanted(monitor_id, to_ms(since), to_ms(until), columns=("code", "latency_us"))
-    source, params = checks(conn.dialect, wanted)
-    rows = conn.execute(f"SELECT at_ms, code, latency_us FROM {source} AS c", params)
-    for at_ms, code, latency_us in rows:
+    for _monitor_id, at_ms, code, latency_us in check_rows(conn, wanted):
         if _counts(latency_us, code):
             index = min(points - 1, int((at_ms / 1000 - since) / width))
             slices[index].append(latency_us / 1000)
@@ -67,9 +65,8 @@ def failure_series(db: Database, monitor_id: int, since: float, until: float, po
             if 0 <= index < points:
                 counts[index] += down
         return counts
-    source, params = checks(db.dialect, Wanted(monitor_id, to_ms(since), to_ms(until), columns=("code",)))
-    query = f"SELECT at_ms, code FROM {source} AS c WHERE code & ? = ?"
-    for at_ms, code in db.execute_sql(query, (*params, OUTCOME_MASK, DOWN_CODE)):
-        if not code & MAINTENANCE:
+    wanted = Wanted(monitor_id, to_ms(since), to_ms(until), columns=("code",))
+    for _monitor_id, at_ms, code in check_rows(db.connection(), wanted):
+        if code & OUTCOME_MASK == DOWN_CODE and not code & MAINTENANCE:
             counts[min(points - 1, int((at_ms / 1000 - since) / width))] += 1
     return counts

@@ -29,7 +29,7 @@ from shiptrack_tui.storage import histograms, totals
 from shiptrack_tui.storage.codec import EXCLUDED, HOUR, OUTCOME_MASK, to_ms
 from shiptrack_tui.storage.dialect import Connection, snapshot
 from shiptrack_tui.storage.histograms import WindowHistogram
-from shiptrack_tui.storage.packing import Wanted, checks
+from shiptrack_tui.storage.packing import Wanted, check_rows
 from shiptrack_tui.storage.spans import decompose
 
 HOUR_MS = HOUR * 1000
@@ -180,9 +180,8 @@ class _Reader:
             return
         # WindowTally.add_check inlined: a status call reads tens of thousands of edge rows.
         log, floor_ms, log_growth = math.log, FLOOR_MS, LOG_GROWTH
-        source, params = checks(self.dialect, Wanted(ids, low_ms, high_ms, columns=("code", "latency_us")))
-        for monitor_id, code, latency_us in self.conn.execute(
-                f"SELECT monitor_id, code, latency_us FROM {source} AS c", params):
+        wanted = Wanted(ids, low_ms, high_ms, columns=("code", "latency_us"))
+        for monitor_id, _at_ms, code, latency_us in check_rows(self.conn, wanted):
             tally = into[monitor_id]
             if code & EXCLUDED:
                 tally.maintenance += sign
