@@ -256,3 +256,28 @@ def test_packed_checks_take_at_most_60_bytes_each(pg_url: str, monitors: int, in
     packed, overall = _bytes_per_check(pg_url, monitors, interval, days, now)
     print(f"interval {interval:g}s: {packed:.1f} B per packed check, {overall:.1f} B per check overall")
     assert packed <= packed_at_most and overall <= 60.0
+
+
+def test_range_bounds_are_inclusive_in_blocks_as_in_rows(pg_url: str) -> None:
+    from shiptrack_tui.storage.packing import Wanted, check_rows, checks
+
+    store = Store.open(pg_url)
+    try:
+        feed = Feed("api", POLICY)
+        start = NOW - 6 * HOUR
+        store.commit_batch([feed.write(check("api", start + 60 * i)) for i in range(4 * 60)])
+        _pack(store, NOW)
+        conn = store._db.connection()  # the test reads through the module under test directly
+        monitor_id = conn.execute("SELECT id FROM monitor WHERE name = 'api'").fetchone()[0]
+        assert conn.execute("SELECT sum(n) FROM check_block").fetchone()[0] == 240
+        at = [round((start + 60 * i) * 1000) for i in range(240)]
+        for low, high, expected in ((at[5], at[5], at[5:6]), (at[5] + 1, at[7] - 1, at[6:7]),
+                                    (at[59], at[60], at[59:61]), (at[0] - 10**9, at[0], at[:1]),
+                                    (at[239], at[239] + 10**9, at[239:]), (at[3] + 1, at[4] - 1, [])):
+            wanted = Wanted(monitor_id, low, high)
+            assert sorted(row[1] for row in check_rows(conn, wanted)) == expected
+            source, params = checks(conn.dialect, wanted)
+            in_sql = conn.execute(f"SELECT at_ms FROM {source} AS c", params)
+            assert sorted(row[0] for row in in_sql) == expected
+    finally:
+        store.close()
