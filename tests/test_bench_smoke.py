@@ -217,7 +217,11 @@ def test_cluster(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert figures["stored_in_window"] > 0 and figures["lateness_p99_ms"] is not None
     assert sum(figures["owned"].values()) == 150  # every monitor owned once, by the live nodes
     assert figures["takeover_s"] is not None and figures["takeover_s"] < 6 * 5 + 30
-    assert 0 < figures["pg_bytes_per_check"] < 1000
+    assert 0 < figures["pg_tail_bytes_per_check"] < 1000
     status = figures["status_json"]
     assert status["sqlite_ms"] > 0 and status["postgresql_ms"] > 0 and status["copied_rows"] > 0
+    # At rest: the copied day of raw checks is mostly packed, and the figure reported is that one.
+    assert status["bytes"]["packed_checks"] > status["bytes"]["checks"] > 0
+    at_rest = figures["pg_bytes_per_check"]
+    assert 0 < at_rest == status["pg_bytes_per_check"] < figures["pg_tail_bytes_per_check"]
     assert report["baseline"]["checks"] > 0

@@ -38,3 +38,24 @@ def test_an_old_file_full_of_free_pages_is_told_to_vacuum_once(
         assert store.free_pages()[0] == free  # nothing reclaimed behind the operator's back
     finally:
         store.close()
+
+
+def test_the_retention_run_packs_closed_hours_on_postgresql(pg_url: str) -> None:
+    from storage_helpers import Feed, check
+
+    now = time.time() // 3600 * 3600 + 1800
+    store = Store.open(pg_url)
+    try:
+        feed = Feed("api")
+        store.commit_batch([feed.write(check("api", now - 5 * 3600 + 60 * i)) for i in range(5 * 60)])
+        asyncio.run(RetentionRun(store).run(StorageSettings(), now))
+        conn = store._db.connection()  # the test reads the tables themselves
+        raw = conn.execute('SELECT count(*) FROM "check"').fetchone()[0]
+        blocks, packed = conn.execute("SELECT count(*), sum(n) FROM check_block").fetchone()
+        # Hours that ended an hour or more before `now` are packed, one block each; the rest wait.
+        assert (raw, blocks, packed) == (90, 4, 210)
+        assert store.history("api").checks == 300  # type: ignore[union-attr]
+        asyncio.run(RetentionRun(store).run(StorageSettings(), now))  # nothing more to do
+        assert conn.execute("SELECT count(*), sum(n) FROM check_block").fetchone() == (4, 210)
+    finally:
+        store.close()

@@ -81,8 +81,10 @@ def test_both_backends_have_the_same_tables_columns_and_indexes(tmp_path: Path, 
                             "WHERE table_schema = 'public'").fetchall()
         indexes = {row[0] for row in conn.execute("SELECT indexname FROM pg_indexes WHERE schemaname = "
                                                   "'public' AND indexname NOT LIKE '%_pkey'")}
-    # The cluster's tables and the outbox's claim columns (schema 10) are PostgreSQL's alone.
-    cluster_only = {"node", "lease", "location_state", "outbox.claimed_by", "outbox.claimed_until"}
+    # The cluster's tables and the outbox's claim columns (schema 10) and the packed checks
+    # (schema 12) are PostgreSQL's alone.
+    cluster_only = {"node", "lease", "location_state", "outbox.claimed_by", "outbox.claimed_until",
+                    "check_block"}
     found: dict[str, list[str]] = {}
     for table, column in rows:
         if table not in cluster_only and f"{table}.{column}" not in cluster_only:

@@ -9,7 +9,8 @@ the raw tail go through the real path — `evaluate`, `step`, `PipelineWrite`, `
 stores the raw rows, merges them into the same rollups and keeps monitor state and incidents.
 The raw checks of the hours where the 24h, 7d and 30d windows start are inserted too (packed as
 the writer packs them): statistics read raw rows at window edges, and a real 30-day `keep_raw`
-would have them, so the timing pays for those reads.
+would have them, so the timing pays for those reads. With `keep_raw_hours`, every check of those
+last hours is kept raw the same way (what `keep_raw` leaves at rest, for bytes per stored check).
 Generation runs in a process pool (one worker per core) since it is pure Python arithmetic.
 """
 
@@ -48,6 +49,13 @@ class SeedPlan:
     raw_hours: float
     now: float
     sample_every: int = 50  # keep every check of every 50th monitor for the accuracy check
+    keep_raw_hours: float = 0.0
+    """Raw rows for the checks of these last hours before the tail too, as `keep_raw` keeps them
+    (inserted directly, like the edge hours); 0: the edge hours only."""
+
+    @property
+    def kept_start(self) -> float:
+        return self.now - max(self.raw_hours, self.keep_raw_hours) * 3600
 
     @property
     def start(self) -> float:
@@ -93,7 +101,7 @@ def _history(plan: SeedPlan, index: int, monitor_id: int, conn: sqlite3.Connecti
     outage_end = outage_start + rng.uniform(300, 3600)
     offset = stable_offset(monitor_name(index), plan.interval)
     k = math.ceil((plan.start - offset) / plan.interval)
-    tail_start, now_, interval = plan.tail_start, plan.now, plan.interval
+    tail_start, kept_start, now_, interval = plan.tail_start, plan.kept_start, plan.now, plan.interval
     hours = RollupAccumulator()
     tail: list[RawCheck] = []
     edges: list[RawCheck] = []
@@ -114,7 +122,7 @@ def _history(plan: SeedPlan, index: int, monitor_id: int, conn: sqlite3.Connecti
             tail.append((at, code, latency_us))
             continue
         at_ms = to_ms(at)
-        if hour_of(at_ms) in edge_hours:
+        if at >= kept_start or hour_of(at_ms) in edge_hours:
             edges.append((at, code, latency_us))
         hours.add(monitor_id, at_ms, code, latency_us)
     rollup_rows = len(hours.deltas)

@@ -1,4 +1,5 @@
-"""The engine's retention run: apply `[storage]` retention in small steps, then return free pages.
+"""The engine's retention run: apply `[storage]` retention in small steps, pack closed periods of
+checks into blocks (PostgreSQL, storage/compaction.py), then return free pages.
 
 Small transactions keep the writer from ever waiting long: 10,000 monitors at 30 s store 20,000
 checks a minute, so a run keeps stepping until it has caught up, yielding between steps.
@@ -32,12 +33,18 @@ class RetentionRun:
     async def run(self, settings: StorageSettings, now: float) -> None:
         keep = Retention(raw=settings.keep_raw, hourly=settings.keep_hourly, daily=settings.keep_daily,
                          incidents=settings.keep_incidents)
-        started, deleted, returned = time.monotonic(), 0, 0
+        started, deleted, returned, packed = time.monotonic(), 0, 0, 0
         try:
             while (count := await asyncio.to_thread(self._store.prune, now, keep, STEP_ROWS)) == STEP_ROWS:
                 deleted += count
                 await asyncio.sleep(PAUSE_SECONDS)
             deleted += count
+            after: int | None = 0  # PostgreSQL: closed periods of checks packed into blocks
+            while after is not None:
+                count, after = await asyncio.to_thread(self._store.pack_checks, now, STEP_ROWS, after)
+                packed += count
+                if after is not None:
+                    await asyncio.sleep(PAUSE_SECONDS)
             free, incremental = await asyncio.to_thread(self._store.free_pages)
             while incremental and (count := await asyncio.to_thread(self._store.reclaim, STEP_PAGES)) > 0:
                 returned += count
@@ -54,5 +61,5 @@ class RetentionRun:
             log.warning("%s keeps %d free pages it cannot return (made before auto_vacuum); stop "
                         "ShipTrack and run `shiptrack db vacuum` once", self._store.path, free)
         if time.monotonic() - started > REPORT_AFTER_SECONDS:
-            log.info("retention caught up: %d rows removed, %d pages returned in %.0f s", deleted,
-                     returned, time.monotonic() - started)
+            log.info("retention caught up: %d rows removed, %d checks packed, %d pages returned in %.0f s",
+                     deleted, packed, returned, time.monotonic() - started)

@@ -6,6 +6,10 @@ READ on PostgreSQL) in batches of `batch` rows by primary key, so a history of a
 in memory at once; the destination is written in one transaction (COPY on PostgreSQL), so a
 failed copy leaves it as empty as it was. PostgreSQL's id sequences are moved past the copied ids.
 
+Checks copied to PostgreSQL are packed into blocks by closed period (storage/compaction.py) as
+they arrive; blocks copied from PostgreSQL to SQLite are unpacked into rows. Counts are of checks,
+raw and packed.
+
 A destination that holds any history already is refused (`DestinationNotEmpty`): merging two
 histories would collide on ids and monitor names.
 """
@@ -13,12 +17,14 @@ histories would collide on ids and monitor names.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from peewee import DatabaseError as PeeweeDatabaseError
 
+from shiptrack_tui.storage import compaction, packing
 from shiptrack_tui.storage.db import StorageError
 
 if TYPE_CHECKING:
@@ -103,6 +109,8 @@ def _columns(db: Database, table: str) -> dict[str, str]:
 
 
 def _count(db: Database, table: str) -> int:
+    if table == "check":
+        return packing.count_all(db)  # raw and packed (PostgreSQL's check_block)
     row = db.execute_sql(f"SELECT COUNT(*) FROM {_quote(table)}").fetchone()
     return int(row[0])
 
@@ -170,6 +178,35 @@ def _writer(db: Database, table: str, columns: Sequence[str]) -> Callable[[list[
     return insert_rows
 
 
+def _rows(src: Database, dst: Database, table: str, key: tuple[str, ...], columns: Sequence[str],
+          batch: int) -> Iterator[list[tuple[Any, ...]]]:
+    """The table's rows, `batch` at a time; for `check` on PostgreSQL, with the packed ones unpacked
+    after the raw ones (unless the destination is PostgreSQL too: then the blocks go as they are)."""
+    yield from _batches(src, table, key, columns, batch)
+    if table == "check" and packing.packs(src.dialect) and not packing.packs(dst.dialect):
+        order = [packing.COLUMNS.index(column) for column in columns]
+        for blocks in packing.blocks_in_order(src, max(1, batch // 60)):
+            yield [tuple(row[i] for i in order) for block in blocks for row in block.rows]
+
+
+def _checks_writer(src: Database, dst: Database, write_raw: Callable[[list[tuple[Any, ...]]], None],
+                   ) -> tuple[Callable[[list[tuple[Any, ...]]], None], Callable[[], None] | None]:
+    """How checks arriving in primary-key order are written: packed into blocks for the closed
+    periods when the destination packs (compaction.BlockWriter); as they are otherwise."""
+    if not packing.packs(dst.dialect):
+        return write_raw, None
+    if packing.packs(src.dialect):  # PostgreSQL to PostgreSQL: the blocks are copied as they are
+        block_write = _writer(dst, "check_block", packing.BLOCK_COLUMNS.split(", "))
+
+        def copy_blocks() -> None:
+            for blocks in packing.blocks_in_order(src, BATCH_ROWS // 60):
+                block_write([block.columns() for block in blocks])
+
+        return write_raw, copy_blocks
+    writer = compaction.BlockWriter(dst.connection, time.time(), write_raw)
+    return writer.add, writer.flush
+
+
 def _reset_sequences(db: Database, tables: Sequence[str]) -> None:
     """PostgreSQL: the next id of each table follows the largest copied one."""
     for table in tables:
@@ -226,9 +263,11 @@ def _copy(source: Store, destination: Store, batch: int, progress: Progress | No
                                    "`shiptrack db migrate` on both with the same ShipTrack version")
             across = _is_postgres(dst) and not _is_postgres(src)
             converters = [_converter(src_columns[c], dst_columns[c]) if across else None for c in columns]
-            write = _writer(dst, table, columns)
+            write, finish = _writer(dst, table, columns), None
+            if table == "check" and tuple(columns) == packing.COLUMNS:
+                write, finish = _checks_writer(src, dst, write)
             done = 0
-            for rows in _batches(src, table, key, columns, batch):
+            for rows in _rows(src, dst, table, key, columns, batch):
                 if any(converters):
                     rows = [tuple(value if convert is None else convert(value)
                                   for value, convert in zip(row, converters, strict=True)) for row in rows]
@@ -236,9 +275,12 @@ def _copy(source: Store, destination: Store, batch: int, progress: Progress | No
                 done += len(rows)
                 if progress is not None:
                     progress(table, done)
+            if finish is not None:
+                finish()
             copied.append((table, _count(src, table)))
         if _is_postgres(dst):
             _reset_sequences(dst, [table for table, key in TABLES if key == ("id",)])
+            dst.execute_sql("ANALYZE")  # the planner's statistics, before autovacuum gets to it
     for table, source_rows in copied:
         counts.append(TableCount(table, source_rows, _count(dst, table)))
     return CopyReport(tuple(counts), tuple(skipped))

@@ -181,12 +181,17 @@ def _node_generations(db: SqliteDatabase) -> None:
     longer expire: storage/cluster.py); nothing on SQLite but the number."""
 
 
+def _packed_checks(db: SqliteDatabase) -> None:
+    """Schema 12 is PostgreSQL's packed check blocks (storage/packing.py); a SQLite file keeps
+    every check as its own row (about 30 bytes, WITHOUT ROWID), and only keeps its number in step."""
+
+
 MIGRATIONS: Final[tuple[Callable[[SqliteDatabase], None], ...]] = (_initial_schema, _silences,
                                                                     _compact_rollups, _outbox_by_monitor,
                                                                     _timeline_by, _incident_severity,
                                                                     _incident_status, _push_monitors,
                                                                     _write_batches, _cluster_tables,
-                                                                    _node_generations)
+                                                                    _node_generations, _packed_checks)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 

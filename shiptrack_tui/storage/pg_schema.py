@@ -17,6 +17,7 @@ from peewee import DatabaseError as PeeweeDatabaseError
 from shiptrack_tui.core.dsn import redact
 from shiptrack_tui.storage.cluster import CLUSTER_DDL, CLUSTER_DDL_11
 from shiptrack_tui.storage.db import StorageError
+from shiptrack_tui.storage.packing import PACKED_DDL
 from shiptrack_tui.storage.postgres import PgDatabase, read_password
 
 BASE_VERSION: Final = 8
@@ -90,6 +91,9 @@ PG_MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
     10: CLUSTER_DDL,
     # Node-level liveness (storage/cluster.py): each node row's generation; leases no longer expire.
     11: CLUSTER_DDL_11,
+    # Closed periods of checks packed into one row per monitor and hour (or day, for monitors
+    # checked less often): storage/packing.py reads them, storage/compaction.py writes them.
+    12: PACKED_DDL,
 }
 """Version n > 8 -> the DDL turning a version n-1 PostgreSQL database into version n."""
 

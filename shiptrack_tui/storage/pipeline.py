@@ -28,6 +28,7 @@ from shiptrack_tui.core.model import (
     TimelineEntry,
     TimelineKind,
 )
+from shiptrack_tui.storage import compaction
 from shiptrack_tui.storage.codec import pack_code, to_ms, to_us
 from shiptrack_tui.storage.dialect import Connection
 from shiptrack_tui.storage.lookups import rows_by_key
@@ -143,14 +144,20 @@ class _Batch:
         its tally taken out of the rollups before the new one's goes in."""
         stored = rows_by_key(self.conn, "check", ("monitor_id", "at_ms"), ("code", "latency_us"),
                              list(self.checks))
+        # A check older than packing's grace may have been packed (held through a long outage and
+        # written again): take it out of its block, so the new one replaces it as a raw row does.
+        old_ms = to_ms(time.time() - compaction.GRACE / 2)
+        packed = compaction.take_packed(self.conn, [key for key in self.checks
+                                                    if key[1] < old_ms and key not in stored])
         inserts, updates = [], []
         for (monitor_id, at_ms), (code, latency_us, status, error_id) in self.checks.items():
-            old = stored.get((monitor_id, at_ms))
-            if old is None:
-                inserts.append((monitor_id, at_ms, code, latency_us, status, error_id))
-            else:
-                self.rollups.add(monitor_id, at_ms, old[0], old[1], sign=-1)
+            if (monitor_id, at_ms) in stored:
                 updates.append((code, latency_us, status, error_id, monitor_id, at_ms))
+            else:
+                inserts.append((monitor_id, at_ms, code, latency_us, status, error_id))
+            replaced = stored.get((monitor_id, at_ms)) or packed.get((monitor_id, at_ms))
+            if replaced is not None:
+                self.rollups.add(monitor_id, at_ms, replaced[0], replaced[1], sign=-1)
             self.rollups.add(monitor_id, at_ms, code, latency_us)
         if inserts:
             self.conn.executemany(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Final
@@ -20,17 +19,17 @@ from shiptrack_tui.core.model import (
     TimelineEntry,
     TimelineKind,
 )
+from shiptrack_tui.storage import packing
 from shiptrack_tui.storage.codec import (
-    DOWN_CODE,
     HOUR,
     MAINTENANCE,
-    OUTCOME_MASK,
     code_outcome,
     from_ms,
     from_us,
     to_ms,
 )
 from shiptrack_tui.storage.dialect import Connection, Database
+from shiptrack_tui.storage.packing import EARLIEST, Wanted
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,11 +157,11 @@ def incidents(db: Database, open_only: bool = False, monitor: str | None = None,
 
 def recent_checks(db: Database, monitor_id: int, monitor: str, limit: int,
                   since: float | None = None) -> list[CheckResult]:
+    low = EARLIEST if since is None else to_ms(since)
+    source, params = packing.checks(db.dialect, Wanted(monitor_id, low, first=limit))
     rows = db.execute_sql(
-        'SELECT c.at_ms, c.code, c.latency_us, c.status, r.text FROM "check" AS c '
-        "LEFT JOIN reason AS r ON r.id = c.error_id WHERE c.monitor_id = ? AND c.at_ms >= ? "
-        "ORDER BY c.at_ms DESC LIMIT ?",
-        (monitor_id, -1 if since is None else to_ms(since), limit),
+        f"SELECT c.at_ms, c.code, c.latency_us, c.status, r.text FROM {source} AS c "
+        "LEFT JOIN reason AS r ON r.id = c.error_id ORDER BY c.at_ms DESC LIMIT ?", (*params, limit),
     ).fetchall()
     return [
         CheckResult(
@@ -188,7 +187,8 @@ def first_check_at(db: Database, monitor_id: int) -> float | None:
     Once retention has removed the oldest raw checks, the oldest hour rollup says it, to the hour
     (so a 7-day chart does not take a monitor with 2 days of raw checks for a 2-day-old one).
     """
-    row = db.execute_sql('SELECT MIN(at_ms) FROM "check" WHERE monitor_id = ?', (monitor_id,)).fetchone()
+    source, params = packing.checks(db.dialect, Wanted(monitor_id, first=1, newest=False, columns=()))
+    row = db.execute_sql(f"SELECT MIN(at_ms) FROM {source} AS c", params).fetchone()
     raw = None if row[0] is None else from_ms(row[0])
     hour = db.execute_sql("SELECT MIN(hour) FROM rollup WHERE monitor_id = ? AND span = 1",
                           (monitor_id,)).fetchone()[0]
@@ -197,38 +197,13 @@ def first_check_at(db: Database, monitor_id: int) -> float | None:
     return raw
 
 
-def failure_series(db: Database, monitor_id: int, since: float, until: float, points: int) -> list[int]:
-    """Failed checks (outside maintenance) per equal slice of [since, until], sliced like
-    `windows.latency_series`: hour rollups when a slice is an hour or wider, raw checks otherwise."""
-    if points <= 0 or until <= since:
-        return [0] * max(points, 0)
-    width = (until - since) / points
-    counts = [0] * points
-    if width >= HOUR:
-        query = ("SELECT hour, down FROM rollup WHERE monitor_id = ? AND span = 1 AND hour >= ? AND hour < ? "
-                 "AND down > 0")
-        rows = db.execute_sql(query, (monitor_id, math.floor(since / HOUR), math.ceil(until / HOUR)))
-        for hour, down in rows:
-            index = int((hour * HOUR + HOUR / 2 - since) / width)
-            if 0 <= index < points:
-                counts[index] += down
-        return counts
-    query = ('SELECT at_ms, code FROM "check" WHERE monitor_id = ? AND at_ms >= ? AND at_ms <= ? '
-             "AND code & ? = ?")
-    params = (monitor_id, to_ms(since), to_ms(until), OUTCOME_MASK, DOWN_CODE)
-    for at_ms, code in db.execute_sql(query, params):
-        if not code & MAINTENANCE:
-            counts[min(points - 1, int((at_ms / 1000 - since) / width))] += 1
-    return counts
-
-
 def history(conn: Connection, monitor: str) -> MonitorHistory | None:
     """Counts of what is kept about a monitor, removed or not; None when it has no row."""
     row = conn.execute("SELECT id FROM monitor WHERE name = ?", (monitor,)).fetchone()
     if row is None:
         return None
     (monitor_id,) = row
-    checks = conn.execute('SELECT count(*) FROM "check" WHERE monitor_id = ?', (monitor_id,)).fetchone()[0]
+    checks = packing.count(conn, monitor_id)
     hours = conn.execute("SELECT count(*) FROM rollup WHERE monitor_id = ? AND span = 1",
                          (monitor_id,)).fetchone()[0]
     incidents = conn.execute("SELECT count(*) FROM incident WHERE monitor_id = ?",

@@ -5,6 +5,8 @@ system a few at a time (`reclaim`), and the WAL is checkpointed.
 What is kept (`Retention`, from `[storage]`):
 - raw checks for `raw`, cut on an hour boundary: an hour's checks go all at once, so a window whose
   first hour is older than `raw` starts on the nearest whole hour and never on a half-pruned one;
+  on PostgreSQL packed blocks go whole once their period has ended before that boundary (a day
+  block of a sparse monitor straddling it stays until all of it is older: at most a day more);
 - hour rollups (span 1) for `hourly`: the 24 h / 7 d / 30 d statistics read hour rows at their
   edges, hence at least `MIN_HOURLY`;
 - day and week blocks (spans 24 and 168) for `daily`: they carry the same latency histogram, so
@@ -20,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from shiptrack_tui.storage import batches
+from shiptrack_tui.storage import batches, compaction
 from shiptrack_tui.storage.codec import HOUR, to_ms
 from shiptrack_tui.storage.dialect import Connection, Database
 
@@ -105,7 +107,10 @@ def prune(db: Database, now: float, keep: Retention, max_rows: int) -> int:
     budget; a caller repeats until fewer than `max_rows` go.
     """
     spare = max_rows
-    spare -= _delete_old(db, "check", "monitor_id, at_ms", "at_ms < ?", spare, (keep.raw_cutoff_ms(now),))
+    raw_cutoff = keep.raw_cutoff_ms(now)
+    spare -= _delete_old(db, "check", "monitor_id, at_ms", "at_ms < ?", spare, (raw_cutoff,))
+    if spare > 0:
+        spare -= compaction.prune_blocks(db, raw_cutoff, spare)  # PostgreSQL's packed checks
     for span, kept in ((1, keep.hourly), (24, keep.daily), (168, keep.daily)):
         if spare > 0:
             condition = _rollup_condition(span, keep.hour_cutoff(now, kept))
@@ -138,8 +143,9 @@ def due(conn: Connection, now: float, keep: Retention) -> dict[str, int]:
     def count(sql: str, *params: object) -> int:
         return int(conn.execute(sql, params).fetchone()[0])
 
+    raw_cutoff = keep.raw_cutoff_ms(now)
     found = {"check": count('SELECT COUNT(*) FROM "check" WHERE monitor_id IN (SELECT id FROM monitor) '
-                            "AND at_ms < ?", keep.raw_cutoff_ms(now))}
+                            "AND at_ms < ?", raw_cutoff) + compaction.due_blocks(conn, raw_cutoff)}
     for label, span, kept in (("rollup (hourly)", 1, keep.hourly), ("rollup (daily)", 24, keep.daily),
                               ("rollup (weekly)", 168, keep.daily)):
         found[label] = count("SELECT COUNT(*) FROM rollup WHERE monitor_id IN (SELECT id FROM monitor) AND "

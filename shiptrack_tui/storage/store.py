@@ -30,6 +30,7 @@ from shiptrack_tui.core.model import (
 from shiptrack_tui.core.vitals import database_label
 from shiptrack_tui.storage import (
     batches,
+    compaction,
     outbox,
     reads,
     renames,
@@ -354,6 +355,12 @@ class Store(StoreReads):
         """Delete at most `max_rows` rows that `keep` no longer covers (raw checks first), in small
         transactions; return how many went."""
         return retention.prune(self._db, now, keep, max_rows)
+
+    def pack_checks(self, now: float, max_rows: int = 5000, after: int = 0) -> tuple[int, int | None]:
+        """PostgreSQL: pack the closed periods' checks of the next monitors with an id above `after`
+        into blocks (storage/compaction.py), one transaction of at most `max_rows` checks; (checks
+        packed, the `after` to go on from, None once every monitor was seen). SQLite: (0, None)."""
+        return compaction.pack(self._db, now, max_rows, after)
 
     def reclaim(self, max_pages: int = 1000) -> int:
         """Return up to `max_pages` free pages to the file system in one short transaction."""

@@ -22,7 +22,7 @@ from shiptrack_tui.core.model import (
 )
 from shiptrack_tui.core.postmortem import CheckSpan, PhaseChecks
 from shiptrack_tui.core.stats import WINDOWS
-from shiptrack_tui.storage import daily, gauges, postmortem_reads, reads
+from shiptrack_tui.storage import daily, gauges, postmortem_reads, reads, series
 from shiptrack_tui.storage import windows as windows_module
 from shiptrack_tui.storage.codec import load_tags
 from shiptrack_tui.storage.gauges import StoreGauges
@@ -133,14 +133,14 @@ class StoreReads:
         monitor_id = self._names.find_monitor(self._conn(), monitor)
         if monitor_id is None:
             return [None] * max(points, 0)
-        return windows_module.latency_series(self._conn(), monitor_id, since, until, points)
+        return series.latency_series(self._conn(), monitor_id, since, until, points)
 
     def failure_series(self, monitor: str, since: float, until: float, points: int) -> list[int]:
         """Failed checks per equal slice of [since, until], sliced like `latency_series`."""
         monitor_id = self._names.find_monitor(self._conn(), monitor)
         if monitor_id is None:
             return [0] * max(points, 0)
-        return reads.failure_series(self._db, monitor_id, since, until, points)
+        return series.failure_series(self._db, monitor_id, since, until, points)
 
     def first_check_at(self, monitor: str) -> float | None:
         """When the monitor's oldest stored raw check ran (None without one)."""

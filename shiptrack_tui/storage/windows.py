@@ -24,11 +24,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from shiptrack_tui.core.model import WindowStats
-from shiptrack_tui.core.stats import FLOOR_MS, GROWTH, exact_percentile, histogram_percentile, uptime_percent
+from shiptrack_tui.core.stats import FLOOR_MS, GROWTH, exact_percentile, uptime_percent
 from shiptrack_tui.storage import histograms, totals
-from shiptrack_tui.storage.codec import DOWN_CODE, EXCLUDED, HOUR, OUTCOME_MASK, to_ms
+from shiptrack_tui.storage.codec import EXCLUDED, HOUR, OUTCOME_MASK, to_ms
 from shiptrack_tui.storage.dialect import Connection, snapshot
 from shiptrack_tui.storage.histograms import WindowHistogram
+from shiptrack_tui.storage.packing import Wanted, check_rows
 from shiptrack_tui.storage.spans import decompose
 
 HOUR_MS = HOUR * 1000
@@ -36,8 +37,6 @@ LOG_GROWTH = math.log(GROWTH)  # as core.stats computes it
 MAX_FIXUP_HOURS = 6  # hour rows a window may add to or take from a stored total
 
 # {ids}: the monitor ids, as the connection's dialect binds a list (dialect.in_list)
-_RAW = ('SELECT monitor_id, code, latency_us FROM "check" '
-        "WHERE {ids} AND at_ms >= ? AND at_ms <= ?")
 _BLOCKS = ("SELECT monitor_id, up, degraded, down, maintenance, hist FROM rollup "
            "WHERE {ids} AND span = ? AND hour >= ? AND hour < ?")
 
@@ -166,18 +165,13 @@ class WindowTally:
                            p95_ms=p95, checks=counted)
 
 
-def _counts(latency_us: int | None, code: int) -> bool:
-    return latency_us is not None and not code & EXCLUDED and (code & OUTCOME_MASK) != DOWN_CODE
-
-
 class _Reader:
     """Runs each query once for all monitors, adding rows into the tallies it is given."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.dialect = conn.dialect
-        ids = self.dialect.in_list("monitor_id")
-        self.raw_sql, self.blocks_sql = _RAW.format(ids=ids), _BLOCKS.format(ids=ids)
+        self.blocks_sql = _BLOCKS.format(ids=self.dialect.in_list("monitor_id"))
 
     def raw(self, into: dict[int, WindowTally], ids: Iterable[int], low_ms: int, high_ms: int,
             sign: int = 1) -> None:
@@ -186,8 +180,8 @@ class _Reader:
             return
         # WindowTally.add_check inlined: a status call reads tens of thousands of edge rows.
         log, floor_ms, log_growth = math.log, FLOOR_MS, LOG_GROWTH
-        for monitor_id, code, latency_us in self.conn.execute(self.raw_sql, (self.dialect.values(ids), low_ms,
-                                                                          high_ms)):
+        wanted = Wanted(ids, low_ms, high_ms, columns=("code", "latency_us"))
+        for monitor_id, _at_ms, code, latency_us in check_rows(self.conn, wanted):
             tally = into[monitor_id]
             if code & EXCLUDED:
                 tally.maintenance += sign
@@ -431,34 +425,3 @@ def _from_blocks(conn: Connection, subjects: Sequence[Subject], now: float,
         _edge(reader, tallies, ids, start_ms, first_whole)
         results[window] = {monitor_id: tally.stats() for monitor_id, tally in tallies.items()}
     return results
-
-
-def latency_series(conn: Connection, monitor_id: int, since: float, until: float,
-                   points: int) -> list[float | None]:
-    """Median latency per equal slice of [since, until]; None where a slice has no data.
-
-    Slices an hour wide or wider read hour rollups (each hour lands in the slice holding its
-    middle); narrower slices read raw checks.
-    """
-    if points <= 0 or until <= since:
-        return [None] * max(points, 0)
-    width = (until - since) / points
-    if width >= HOUR:
-        hists: list[dict[int, int]] = [{} for _ in range(points)]
-        first, last = math.floor(since / HOUR), math.ceil(until / HOUR)
-        query = "SELECT hour, hist FROM rollup WHERE monitor_id = ? AND span = 1 AND hour >= ? AND hour < ?"
-        for hour, blob in conn.execute(query, (monitor_id, first, last)):
-            index = int((hour * HOUR + HOUR / 2 - since) / width)
-            if 0 <= index < points:
-                merged = hists[index]
-                for bucket, count in histograms.decode(blob).items():
-                    merged[bucket] = merged.get(bucket, 0) + count
-        return [histogram_percentile(hist, 0.5) for hist in hists]
-    slices: list[list[float]] = [[] for _ in range(points)]
-    rows = conn.execute('SELECT at_ms, code, latency_us FROM "check" WHERE monitor_id = ? '
-                        "AND at_ms >= ? AND at_ms <= ?", (monitor_id, to_ms(since), to_ms(until)))
-    for at_ms, code, latency_us in rows:
-        if _counts(latency_us, code):
-            index = min(points - 1, int((at_ms / 1000 - since) / width))
-            slices[index].append(latency_us / 1000)
-    return [exact_percentile(values, 0.5) for values in slices]
