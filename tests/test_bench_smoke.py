@@ -225,3 +225,4 @@ def test_cluster(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     at_rest = figures["pg_bytes_per_check"]
     assert 0 < at_rest == status["pg_bytes_per_check"] < figures["pg_tail_bytes_per_check"]
     assert report["baseline"]["checks"] > 0
+    assert report["same_rate_baseline"]["checks"] > 0 and report["same_rate_ratio"] is not None

@@ -248,6 +248,13 @@ def run(targets: TargetProcess, *, monitors: int, interval: float, duration: flo
     single = asyncio.run(run_engine(targets, specs, workdir / "single.db", warmup, duration))
     single_cpu_s = single.cpu_percent / 100 * single.window_s
     single_ms_per_check = 1000 * single_cpu_s / single.checks if single.checks else None
+    # A second baseline: one engine on SQLite with one node's share of the monitors, so checking
+    # at a node's rate. A process's CPU per check falls as its rate rises (its fixed work is
+    # shared by more checks), so this one tells the cluster's own cost from that effect.
+    share = asyncio.run(run_engine(targets, specs[:max(1, monitors // nodes)], workdir / "share.db", warmup,
+                                   duration))
+    share_cpu_s = share.cpu_percent / 100 * share.window_s
+    share_ms_per_check = 1000 * share_cpu_s / share.checks if share.checks else None
     server = PostgresServer()
     server.start()
     try:
@@ -259,6 +266,7 @@ def run(targets: TargetProcess, *, monitors: int, interval: float, duration: flo
     finally:
         server.destroy()
     cpu_ratio = ratio(cluster["engine_cpu_ms_per_check"], single_ms_per_check)
+    same_rate_ratio = ratio(cluster["engine_cpu_ms_per_check"], share_ms_per_check)
     return {
         "scenario": "cluster",
         "params": {"monitors": monitors, "interval_s": interval, "duration_s": duration, "warmup_s": warmup,
@@ -270,7 +278,13 @@ def run(targets: TargetProcess, *, monitors: int, interval: float, duration: flo
             "cpu_percent": single.cpu_percent, "engine_cpu_ms_per_check": single_ms_per_check,
             "lateness_p99_ms": single.lateness_p99_ms,
         },
+        "same_rate_baseline": {
+            "what": "one engine on SQLite checking one node's share of the monitors (same targets, same run)",
+            "monitors": max(1, monitors // nodes), "checks": share.checks, "skipped": share.skipped,
+            "engine_cpu_ms_per_check": share_ms_per_check,
+        },
         "ratio": cpu_ratio,
+        "same_rate_ratio": same_rate_ratio,
         "target": TARGETS,
         "pass": {
             "nothing_skipped": cluster["skipped"] == 0,
