@@ -83,4 +83,4 @@ def test_no_config_with_the_demo_daemon_running_attaches_to_it(tmp_path: Path) -
                 os.kill(child, 9)
                 os.waitpid(child, 0)
         daemon.terminate()
-        assert daemon.wait(10) == 0
+        assert daemon.wait(30) == 0  # it finishes in-flight checks first: slow on a loaded machine

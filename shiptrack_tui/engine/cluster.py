@@ -79,6 +79,7 @@ CHORES: Final[LeaseKey] = ("*cluster", OWNER)
 """The lease whose holder runs the cluster-wide chores. Every node adds it to every node's view;
 a monitor someone named "*cluster" would share the key (and be checked only if the holder has it)."""
 RETIRE_EVERY: Final = 300.0
+CONTENDED_RETRY_SECONDS: Final = 0.2
 T = TypeVar("T")
 
 
@@ -206,6 +207,10 @@ class ClusterRole:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
+                if self._link.contended(error):  # nodes joining at once may deadlock: go again soon
+                    log.info("cluster round lost a lock race (%s); again", self._link.describe(error))
+                    await asyncio.sleep(CONTENDED_RETRY_SECONDS)
+                    continue
                 if self._link.unreachable(error):
                     if not self._db_down:
                         log.warning("the database cannot be reached (%s): checking on with the "

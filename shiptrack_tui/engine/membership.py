@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 import psycopg
+import psycopg.errors
 
 from shiptrack_tui import __version__
 from shiptrack_tui.config.settings import ClusterSettings
@@ -103,6 +104,13 @@ class ClusterLink:
     def unreachable(error: BaseException) -> bool:
         """Whether `error` means the database cannot be reached (rather than a bug)."""
         return isinstance(error, psycopg.OperationalError | psycopg.InterfaceError)
+
+    @staticmethod
+    def contended(error: BaseException) -> bool:
+        """Whether `error` is a lost lock race (a deadlock or serialization failure the server broke
+        by rolling this transaction back): nothing is wrong, the same call can go again at once."""
+        cause = error if isinstance(error, psycopg.Error) else error.__cause__
+        return isinstance(cause, psycopg.errors.DeadlockDetected | psycopg.errors.SerializationFailure)
 
     @staticmethod
     def describe(error: BaseException) -> str:

@@ -108,6 +108,8 @@ async def _act(ctx: WebContext, kind: ActionKind, wait: float, *, incident_id: i
         raise HTTPException(404, f"no {what}") from None
     if ctx.wake is not None:
         ctx.wake()
+    if wait <= 0:  # the caller asked not to wait: queued, however fast the engine may be
+        return json_response({"action": action_id, "state": "queued"}, 202)
     deadline = time.monotonic() + (wait if ctx.vitals is not None else 0.0)
     while True:
         applied_at, error = await run_in_threadpool(store.action_outcome, action_id)
