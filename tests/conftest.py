@@ -10,6 +10,7 @@ import pytest
 from postgres_server import PostgresServer
 
 from shiptrack_tui.core.formats import set_display_zone
+from shiptrack_tui.demo import DemoTargetsThread
 
 
 @pytest.fixture(autouse=True)
@@ -66,3 +67,12 @@ def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
     if request.param == "sqlite":
         return tmp_path / "shiptrack.db"
     return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def targets() -> Iterator[DemoTargetsThread]:
+    """The demo's loopback targets (`/t/<name>` answers as told), on a free port for this test."""
+    server = DemoTargetsThread()
+    server.start()
+    yield server
+    server.stop()

@@ -9,11 +9,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from receiver import Receiver
 from waiting import wait_for
 
@@ -45,14 +43,6 @@ end = {end}
 
 def stamp(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@pytest.fixture
-def targets() -> Iterator[DemoTargetsThread]:
-    server = DemoTargetsThread()
-    server.start()
-    yield server
-    server.stop()
 
 
 def daemon(workdir: Path) -> subprocess.Popen[bytes]:

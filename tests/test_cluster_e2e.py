@@ -79,14 +79,6 @@ class Node:
 
 
 @pytest.fixture
-def targets() -> Iterator[DemoTargetsThread]:
-    server = DemoTargetsThread()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def receiver() -> Iterator[Receiver]:
     with Receiver() as rx:
         yield rx

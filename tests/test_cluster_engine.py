@@ -168,14 +168,6 @@ def test_a_row_claimed_by_a_node_that_died_mid_send_is_claimed_again(store: Stor
     alive.close()
 
 
-@pytest.fixture
-def targets() -> Iterator[DemoTargetsThread]:
-    server = DemoTargetsThread()
-    server.start()
-    yield server
-    server.stop()
-
-
 def test_two_engines_share_the_monitors_and_hand_them_over_on_stop(pg_url: str, targets: DemoTargetsThread,
                                                                    tmp_path: Path) -> None:
     names = [f"m{i}" for i in range(6)]

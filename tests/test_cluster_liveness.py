@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +33,6 @@ from shiptrack_tui.storage.cluster_nodes import NodeInfo, heartbeat
 
 LEASE = 5.0  # liveness timeout 3 s, rounds every 1.25 s
 NAMES = tuple(f"m{i}" for i in range(6))
-
-
-@pytest.fixture
-def targets() -> Iterator[DemoTargetsThread]:
-    server = DemoTargetsThread()
-    server.start()
-    yield server
-    server.stop()
 
 
 def _config(tmp_path: Path, targets: DemoTargetsThread) -> Config:

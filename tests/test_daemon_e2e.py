@@ -41,14 +41,6 @@ url = "{tcp}"
 
 
 @pytest.fixture
-def targets() -> Iterator[DemoTargetsThread]:
-    server = DemoTargetsThread()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def workdir(tmp_path: Path, targets: DemoTargetsThread) -> Path:
     (tmp_path / "shiptrack.toml").write_text(CONFIG.format(base=targets.base_url, tcp=targets.tcp_url))
     return tmp_path

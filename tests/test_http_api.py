@@ -21,14 +21,6 @@ SECRET_URL = "json://127.0.0.1:9/hook?token=NOTIFYSECRET42"
 
 
 @pytest.fixture
-def targets() -> Iterator[DemoTargetsThread]:
-    server = DemoTargetsThread()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def rig(tmp_path: Path, targets: DemoTargetsThread) -> Iterator[Rig]:
     started = Rig(tmp_path, targets, notify=NotifySettings(urls=(SECRET_URL,)))
     yield started

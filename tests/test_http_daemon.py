@@ -9,11 +9,9 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from waiting import wait_for
 
@@ -34,14 +32,6 @@ listen = "127.0.0.1:0"
 name = "api"
 url = "{base}/t/api"
 """
-
-
-@pytest.fixture
-def targets() -> Iterator[DemoTargetsThread]:
-    server = DemoTargetsThread()
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_the_daemon_serves_health_metrics_and_the_api(tmp_path: Path, targets: DemoTargetsThread) -> None:

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from http_rig import AUTH, Rig
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -23,14 +21,6 @@ from shiptrack_tui.storage import Store
 from shiptrack_tui.web.context import WebContext
 from shiptrack_tui.web.exposition import Family, render
 from shiptrack_tui.web.metrics import Scrape, ShipTrackCollector
-
-
-@pytest.fixture
-def targets() -> Iterator[DemoTargetsThread]:
-    server = DemoTargetsThread()
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_ready_is_503_with_the_reason_while_storage_is_stalled(tmp_path: Path,

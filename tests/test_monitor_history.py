@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,14 +27,6 @@ from shiptrack_tui.tui.modals.monitor_form import MonitorForm
 from shiptrack_tui.tui.widgets.monitor_table import MonitorTable
 
 WIDE = (160, 40)
-
-
-@pytest.fixture
-def targets() -> Iterator[DemoTargetsThread]:
-    server = DemoTargetsThread()
-    server.start()
-    yield server
-    server.stop()
 
 
 

@@ -6,11 +6,9 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
-import pytest
 from loopback_http import LoopbackTarget
 from test_tui_seed import settled, wait_until
 
@@ -26,14 +24,6 @@ from shiptrack_tui.tui.modals.note_modal import NoteModal
 from shiptrack_tui.tui.widgets.status_bar import StatusBar
 
 WIDE = (160, 40)
-
-
-@pytest.fixture
-def targets() -> Iterator[DemoTargetsThread]:
-    server = DemoTargetsThread()
-    server.start()
-    yield server
-    server.stop()
 
 
 def incident_state(db: Path) -> list[tuple[str, str]]:

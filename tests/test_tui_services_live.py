@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from test_tui_panes_keys import pane_lines
 from test_tui_seed import settled, wait_until
 
@@ -23,14 +21,6 @@ from shiptrack_tui.tui.widgets.services_strip import ServicesStrip
 from shiptrack_tui.tui.widgets.timeline_pane import TimelinePane
 
 WIDE = (160, 40)
-
-
-@pytest.fixture
-def targets() -> Iterator[DemoTargetsThread]:
-    server = DemoTargetsThread()
-    server.start()
-    yield server
-    server.stop()
 
 
 def write_config(path: Path, base_url: str) -> Path:
