@@ -105,7 +105,7 @@ class Writer:
         self._max_batch = max_batch
         self._gather_seconds = getattr(store, "gather_seconds", GATHER_SECONDS) if gather_seconds is None \
             else gather_seconds
-        self._urgent = False  # a queued write is more than a check result: commit without gathering
+        self._urgent = 0  # queued writes that are more than a check result: commit without gathering
         self._gather_writes = max(1, min(gather_writes, max_batch))
         self._max_pending = max(1, max_pending)
         self._shed = when_full == "shed"
@@ -153,7 +153,7 @@ class Writer:
             self._queue.append(write)
             self._submitted += 1
             urgent = not is_plain(write)
-            self._urgent = self._urgent or urgent
+            self._urgent += urgent
             if len(self._queue) == 1 or len(self._queue) >= self._gather_writes or urgent:
                 self._cond.notify_all()
 
@@ -263,7 +263,7 @@ class Writer:
                     count = min(len(self._queue), self._max_batch)
                     # Taken out now, so that shedding never touches a batch being committed.
                     batch = [self._queue.popleft() for _ in range(count)]
-                    self._urgent = any(not is_plain(write) for write in self._queue)
+                    self._urgent -= sum(not is_plain(write) for write in batch)  # shedding drops plain ones
                     self._batch_started, self._batch_failures = time.monotonic(), 0
                 self._commit(batch)
                 with self._cond:
