@@ -221,3 +221,18 @@ async def test_a_cluster_viewer_says_so_in_the_header(cluster_url: str) -> None:
         bar = dashboard.query_one(StatusBar)
         await wait_until(pilot, lambda: bar.cluster is not None)
         assert "│ attached to cluster  │ 3 of 4 nodes alive  │ config skew: fra-2" in str(bar.render())
+
+
+async def test_the_header_names_a_location_no_live_node_is_in(cluster_url: str, tmp_path: Path) -> None:
+    config = tmp_path / "shiptrack.toml"
+    config.write_text(f'[storage]\nurl = "{cluster_url}"\n\n'
+                      '[cluster]\nnode = "viewer"\nlocation = "eu-west"\n\n[[monitor]]\nname = "api"\nurl = "http://127.0.0.1:9/"\n'
+                      'locations = ["eu-west", "ap-south"]\n')
+    config.chmod(0o600)
+    app = ShipTrackApp(StoreTarget(cluster_url), clock=lambda: NOW, viewer_mode=CLUSTER_MODE,
+                       config_path=config)
+    async with app.run_test(size=(200, 40)) as pilot:
+        dashboard = await settled(pilot)
+        bar = dashboard.query_one(StatusBar)
+        await wait_until(pilot, lambda: bar.cluster is not None and bar.cluster.unserved == ("ap-south",))
+        assert "│ no node in ap-south" in str(bar.render())
