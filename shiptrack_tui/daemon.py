@@ -45,7 +45,7 @@ def setup_logging(verbose: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for noisy in ("httpx", "httpcore", "peewee", "apprise"):
+    for noisy in ("aiohttp", "httpx", "httpcore", "peewee", "apprise"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -29,7 +29,7 @@ def test_headless_modules_never_load_the_ui() -> None:
 def test_core_imports_the_standard_library_only() -> None:
     core = [f"shiptrack_tui.core.{m.name}" for m in pkgutil.iter_modules(shiptrack_tui.core.__path__)]
     loaded = _modules_loaded_by(core)
-    for library in ("httpx", "peewee", "apprise", "tomlkit", "textual", "rich", "platformdirs"):
+    for library in ("aiohttp", "httpx", "peewee", "apprise", "tomlkit", "textual", "rich", "platformdirs"):
         assert library not in loaded, f"the pure core loaded {library}"
 
 

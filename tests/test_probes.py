@@ -8,10 +8,12 @@ from collections.abc import AsyncIterator
 
 import misbehaving_servers as ms
 import pytest
+from yarl import URL
 
 from shiptrack_tui.core.evaluation import evaluate
 from shiptrack_tui.core.model import MonitorSpec, Outcome
 from shiptrack_tui.probes import USER_AGENT, ClientPool, probe
+from shiptrack_tui.probes.http import Hop, next_hop
 
 
 @pytest.fixture
@@ -118,6 +120,7 @@ async def test_garbage_instead_of_http_is_a_protocol_error(pool: ClientPool) -> 
     async with ms.serve(ms.garbage) as port:
         obs = await probe(spec(f"http://127.0.0.1:{port}/"), pool)
     assert obs.error is not None and obs.error.startswith("protocol error: ")
+    assert "\n" not in obs.error and "SSH-2.0" in obs.error  # one line, naming what came back
 
 
 async def test_redirects_are_followed(pool: ClientPool) -> None:
@@ -134,6 +137,44 @@ async def test_redirect_loop_is_too_many_redirects(pool: ClientPool) -> None:
         obs = await probe(spec(f"http://127.0.0.1:{port}/"), pool)
     assert obs.error == "too many redirects"
     assert len(seen.requests) == 11  # the request and ten redirects followed
+
+
+@pytest.mark.parametrize(("status", "method", "body"),
+                         [(302, "GET", b""), (303, "GET", b""), (307, "POST", b"x=1")])
+async def test_a_redirected_post_becomes_a_get_except_on_307(
+        pool: ClientPool, status: int, method: str, body: bytes) -> None:
+    seen = ms.Seen()
+
+    async def once(_r: object, writer: asyncio.StreamWriter, q: ms.Request) -> None:
+        if q.path == "/":
+            writer.write(ms.response(status, headers={"Location": "/next"}))
+        else:
+            writer.write(ms.response(200, b"ok"))
+        await writer.drain()
+
+    async with ms.serve(once, seen=seen) as port:
+        obs = await probe(spec(f"http://127.0.0.1:{port}/", method="POST", body="x=1"), pool)
+    assert (obs.error, obs.status_code) == (None, 200)
+    [first, second] = seen.requests
+    assert (first.method, first.body) == ("POST", b"x=1")
+    assert (second.method, second.path, second.body) == (method, "/next", body)
+
+
+def test_credentials_stay_with_their_origin_on_redirect() -> None:
+    secret = [("Authorization", "Bearer s3cret"), ("X-Trace", "1")]
+    here = Hop("GET", URL("http://api.example/a"), secret, None)
+    assert next_hop(here, 302, "/b").headers == secret  # same origin
+    assert next_hop(here, 302, "https://api.example/b").headers == secret  # upgrade to https
+    assert next_hop(here, 302, "http://elsewhere.example/").headers == [("X-Trace", "1")]
+    assert next_hop(here, 302, "//api.example:8080/").headers == [("X-Trace", "1")]  # another port
+
+
+@pytest.mark.parametrize("location", ["ftp://files.example/x", "http://[::1"])
+async def test_a_redirect_that_cannot_be_followed_is_a_protocol_error(
+        pool: ClientPool, location: str) -> None:
+    async with ms.serve(ms.answer(302, headers={"Location": location})) as port:
+        obs = await probe(spec(f"http://127.0.0.1:{port}/"), pool)
+    assert obs.error == f"protocol error: invalid redirect location {location!r}"
 
 
 BIG_PAGE = 64 << 20  # far more than loopback socket buffers hold, so a full download would show
@@ -225,14 +266,6 @@ async def test_each_check_opens_a_fresh_connection(pool: ClientPool) -> None:
         for _ in range(3):
             assert (await probe(spec(f"http://127.0.0.1:{port}/"), pool)).status_code == 200
     assert seen.connections == 3
-
-
-def test_shards_are_stable_and_spread() -> None:
-    p = ClientPool(clients=8, verify=False)
-    names = [f"monitor-{i}" for i in range(800)]
-    shards = [p.shard_of(n) for n in names]
-    assert shards == [ClientPool(clients=8, verify=False).shard_of(n) for n in names]
-    assert min(shards.count(i) for i in range(8)) > 60
 
 
 async def test_closed_pool_refuses_work() -> None:

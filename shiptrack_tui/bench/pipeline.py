@@ -1,4 +1,4 @@
-"""Scenario "pipeline": whole-engine checks/s against a bare httpx loop run the same way.
+"""Scenario "pipeline": whole-engine checks/s against a bare HTTP loop run the same way.
 
 Engine: `monitors` monitors at `interval` (offered load monitors/interval per second, chosen above
 what one core can do, so the engine is saturated), the full path schedule → probe → evaluate →
@@ -26,7 +26,7 @@ ENGINE_MAX_IN_FLIGHT = 256  # Engine's default; the baseline runs exactly this m
 
 async def run_baseline(targets: TargetProcess, names: list[str], in_flight: int,
                        warmup: float, duration: float) -> dict[str, float]:
-    """A bare httpx loop: `in_flight` workers, each GET → read → next target, on a ClientPool."""
+    """A bare HTTP loop: `in_flight` workers, each GET → read → next target, on a ClientPool."""
     pool = ClientPool()
     urls = [targets.url(name) for name in names]
     done = 0
@@ -41,8 +41,8 @@ async def run_baseline(targets: TargetProcess, names: list[str], in_flight: int,
             index += in_flight
             async with pool.lease(name) as client:
                 try:
-                    response = await client.get(url)
-                    await response.aread()
+                    async with client.get(url) as response:
+                        await response.read()
                 except Exception:
                     errors += 1
                     continue
@@ -122,7 +122,7 @@ async def _scenario(targets: TargetProcess, monitors: int, interval: float, dura
             "engine_rounds": engine_rounds,
         },
         "baseline": {
-            "what": "bare httpx loop, same ClientPool layout, same number in flight, same targets",
+            "what": "bare HTTP loop, same ClientPool layout, same number in flight, same targets",
             "checks_per_s": base_rate,
             "cpu_ms_per_check": base_cpu,
             "rounds": baseline_rounds,

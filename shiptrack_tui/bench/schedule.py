@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 
 from shiptrack_tui.bench.disk import naive_bytes, shiptrack_bytes
 from shiptrack_tui.bench.engine_run import bench_specs, run_engine
@@ -43,13 +43,13 @@ def expected_slots(specs: tuple[MonitorSpec, ...], t0: float, t1: float) -> int:
     return total
 
 
-async def _get(client: httpx.AsyncClient, url: str) -> None:
+async def _get(client: aiohttp.ClientSession, url: str) -> None:
     """One bare GET. Kept out of the per-monitor loop so no response outlives its request: 10,000
     suspended loops each holding their last response made every gen-2 GC pass walk ~half a million
     objects (pauses growing to 0.5 s), a cost of this baseline's shape, not of the network."""
     with contextlib.suppress(Exception):
-        response = await client.get(url)
-        await response.aread()
+        async with client.get(url) as response:
+            await response.read()
 
 
 async def run_baseline(specs: tuple[MonitorSpec, ...], warmup: float, duration: float,

@@ -1,10 +1,9 @@
 """Days left on the certificate a server presented, read from an open TLS connection.
 
-httpx does not expose the peer certificate, but httpcore 1.x puts the connection's stream in every
-response's extensions (`"network_stream"`), and its `get_extra_info("ssl_object")` is the live
-`ssl.SSLObject`. This works for streamed responses because we read it while the response is open.
-`getpeercert()` only returns fields for a verified certificate, so for `verify=False` pools we read
-notAfter from the DER bytes ourselves (no third-party parser in the runtime dependencies).
+The pool's response class reads the live `ssl.SSLObject` while the response holds its connection
+(probes/pool.py). `getpeercert()` only returns fields for a verified certificate, so for
+`verify=False` pools we read notAfter from the DER bytes ourselves (no third-party parser in the
+runtime dependencies).
 """
 
 from __future__ import annotations
@@ -12,22 +11,8 @@ from __future__ import annotations
 import calendar
 import math
 import ssl
-from typing import Any
-
-import httpx
 
 _DAY = 86400.0
-
-
-def peer_ssl_object(response: httpx.Response) -> ssl.SSLObject | None:
-    stream: Any = response.extensions.get("network_stream")
-    if stream is None:
-        return None
-    try:
-        obj = stream.get_extra_info("ssl_object")
-    except Exception:  # a transport without extra info: no certificate to report
-        return None
-    return obj if isinstance(obj, ssl.SSLObject | ssl.SSLSocket) else None
 
 
 def not_after(ssl_object: ssl.SSLObject | ssl.SSLSocket) -> float | None:
@@ -45,14 +30,6 @@ def not_after(ssl_object: ssl.SSLObject | ssl.SSLSocket) -> float | None:
 def days_left(expires_at: float, now: float) -> int:
     """Whole days until expiry (negative once expired), counted the way people do: rounded down."""
     return math.floor((expires_at - now) / _DAY)
-
-
-def cert_days_left(response: httpx.Response, now: float) -> int | None:
-    obj = peer_ssl_object(response)
-    if obj is None:
-        return None
-    expires = not_after(obj)
-    return None if expires is None else days_left(expires, now)
 
 
 # --- a minimal DER walk: Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version?,

@@ -2,8 +2,8 @@
 
 A probe never raises on a network failure: it returns an Observation whose `error` is already
 phrased for the operator. The deadline is one `asyncio.timeout` around the whole exchange
-(connect, headers, streamed body), because httpx's timeouts are per phase and a server dripping a
-byte at a time would otherwise hold a check for as long as it likes (DESIGN §2, §9).
+(connect, headers, streamed body), so a server dripping a byte at a time cannot hold a check for as
+long as it likes (DESIGN §2, §9).
 """
 
 from __future__ import annotations
@@ -14,11 +14,9 @@ import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-import httpx
-
 from shiptrack_tui.core.model import MonitorSpec, Observation
 from shiptrack_tui.probes.errors import describe, timeout_text
-from shiptrack_tui.probes.http import exchange
+from shiptrack_tui.probes.http import Hop, exchange, first_hop
 from shiptrack_tui.probes.pool import ClientPool
 from shiptrack_tui.probes.tcp import connect, tcp_target
 
@@ -34,11 +32,13 @@ async def probe(spec: MonitorSpec, pool: ClientPool, clock: Callable[[], float] 
         at = clock()
         started = time.perf_counter()
         deadline = asyncio.timeout(spec.timeout)
+        hop: Hop | None = None
         try:
             async with deadline:
-                seen = await exchange(spec, client, at, drain=pool.keepalive)
+                hop = first_hop(spec)
+                seen = await exchange(spec, client, at, hop, drain=pool.keepalive)
         except Exception as exc:
-            error = _failure_text(exc, spec, deadline, _http_host(exc, spec))
+            error = _failure_text(exc, spec, deadline, _http_host(hop, spec))
             return Observation(at=at, latency_ms=_since(started), error=error)
         latency_ms = _since(started)
     return Observation(
@@ -71,13 +71,10 @@ def _since(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def _http_host(exc: Exception, spec: MonitorSpec) -> str | None:
+def _http_host(hop: Hop | None, spec: MonitorSpec) -> str | None:
     """The host of the hop that failed (a redirect may lead elsewhere), else the monitor's own."""
-    if isinstance(exc, httpx.RequestError):
-        try:
-            return exc.request.url.host
-        except RuntimeError:  # raised when the exception carries no request
-            pass
+    if hop is not None and hop.url.host:
+        return hop.url.host
     return urlsplit(spec.url).hostname
 
 

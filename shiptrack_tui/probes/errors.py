@@ -1,10 +1,10 @@
 """Turn network exceptions into the one-line reasons an operator reads ("connection refused").
 
-httpx wraps everything: a TLS failure is an `httpx.ConnectError` whose `ssl` error sits in
-`__cause__`, a refused port is `ConnectError` ← `httpcore.ConnectError` ← `OSError("All connection
-attempts failed")` ← `ConnectionRefusedError` (or an ExceptionGroup of them), and some messages
-are empty (`ReadTimeout()`, `ReadError()`). So we walk the whole chain and name the most telling
-cause, falling back to the exception class when there is no message.
+aiohttp wraps what the socket said: a TLS failure is a `ClientConnectorCertificateError` whose
+`ssl` error sits in `__cause__`, a refused port a `ClientConnectorError` carrying the errno (or an
+OSError whose text lists several failed attempts, one per address), and some messages are empty.
+So we walk the whole chain and name the most telling cause, falling back to the exception class
+when there is no message.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import ssl
 from collections.abc import Iterator
 from typing import Final
 
-import httpx
+import aiohttp
 
 # OpenSSL X509_V_ERR_* codes, as reported in ssl.SSLCertVerificationError.verify_code.
 _CERT_EXPIRED: Final = 10
@@ -48,6 +48,14 @@ _ERRNO_TEXT: Final = {
 
 # Python 3.11 asyncio folds several failed connection attempts into one OSError whose text lists them.
 _MULTI_ERRNO: Final = re.compile(r"\[Errno (\d+)\]")
+
+
+class TooManyRedirects(Exception):
+    """More than MAX_REDIRECTS redirects in one check."""
+
+
+class BadRedirect(Exception):
+    """A redirect whose Location cannot be followed."""
 
 
 def timeout_text(seconds: float) -> str:
@@ -117,36 +125,49 @@ def describe(exc: BaseException, host: str | None = None) -> str:
     """Name a failed exchange in operator words; `host` is used for DNS failures."""
     chain = list(causes(exc))
     for item in chain:
-        if isinstance(item, httpx.TooManyRedirects):
+        if isinstance(item, TooManyRedirects):
             return "too many redirects"
     for item in chain:
-        if isinstance(item, ssl.SSLCertVerificationError):
+        # aiohttp's own wrappers also subclass the ssl errors, without their fields: skip them.
+        if isinstance(item, ssl.SSLCertVerificationError) and not isinstance(item, aiohttp.ClientError):
             return _cert_text(item)
     for item in chain:
         if isinstance(item, socket.gaierror):
             return f'DNS: cannot resolve host "{host}"' if host else f"DNS: {item.strerror or item}"
     for item in chain:
-        if isinstance(item, ssl.SSLError):
+        if isinstance(item, ssl.SSLError) and not isinstance(item, aiohttp.ClientError):
             return _ssl_text(item)
     for item in chain:
         if isinstance(item, OSError) and (text := _oserror_text(item)) is not None:
             return text
     for item in chain:
-        if isinstance(item, httpx.RemoteProtocolError):
-            return _protocol_text(str(item))
-        if isinstance(item, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        if isinstance(item, aiohttp.ServerDisconnectedError):
+            return "connection closed before a response"
+        if isinstance(item, aiohttp.ClientPayloadError):
+            return _payload_text(str(item))
+        if isinstance(item, aiohttp.ClientResponseError):  # the response did not parse as HTTP
+            return _protocol_text(item.message)
+        if isinstance(item, BadRedirect):
+            return f"protocol error: {item}"
+        if isinstance(item, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
             return f"invalid URL: {item}"
     for item in chain:
-        if isinstance(item, httpx.ReadError | httpx.WriteError) and not str(item).strip():
+        if isinstance(item, aiohttp.ClientConnectionError) and not str(item).strip():
             return "connection closed unexpectedly"
     # Nothing we know by name: say what the first real (non-group) exception says.
     return _plain(next((item for item in chain if not isinstance(item, BaseExceptionGroup)), exc))
 
 
 def _protocol_text(message: str) -> str:
+    """One line: aiohttp's parser spreads its message over lines, with a caret under the fault."""
+    lines = (line.strip() for line in message.splitlines())
+    message = " ".join(line for line in lines if line and set(line) != {"^"}).rstrip(".")
+    return f"protocol error: {message}" if message else "protocol error"
+
+
+def _payload_text(message: str) -> str:
+    """aiohttp's words for a body that broke off or did not decode."""
     lowered = message.lower()
-    if "without sending a response" in lowered or "disconnected" in lowered:
-        return "connection closed before a response"
-    if "complete message body" in lowered:
+    if "not completed" in lowered or "content length" in lowered or "incomplete" in lowered:
         return "connection closed before the body was complete"
-    return f"protocol error: {message.rstrip('.')}" if message else "protocol error"
+    return _protocol_text(message)

@@ -1,61 +1,81 @@
-"""The engine's HTTP clients: a few long-lived httpx.AsyncClients, monitors sharded across them.
+"""The engine's HTTP client: one long-lived aiohttp session and a bound on checks on the wire.
 
-Why a pool (DESIGN §8, §9):
-- Building an AsyncClient costs 25–33 ms of CPU, nearly all of it loading the CA bundle into an
-  SSLContext. We build that context once and share it, and build each client once per engine.
-- One AsyncClient slows sharply with many requests in flight: httpcore re-scans every queued
-  request against every connection on each event (quadratic in what is in flight). So each
-  monitor is pinned to one of `clients` clients by a stable hash of its name, and each client
-  carries at most `max_connections_per_client` checks at a time. A check waits for its slot
-  *before* its deadline and latency clock start: local queueing is the engine's lateness, never
-  the target's downtime.
+Why aiohttp and not httpx (DESIGN §8, §9): the HTTP exchange is most of an engine's CPU per check.
+Measured here (`python -m shiptrack_tui.bench --scenario pipeline`, and a bare loop of fresh-
+connection GETs on loopback, 64 in flight), client CPU per request: aiohttp 0.31–0.44 ms, httpx
+0.85–0.91 ms (httpx's pure-Python HTTP/1.1 parser, httpcore's pool and anyio's cancel scopes on
+every read and write; a native asyncio network backend under httpcore saved under 5 %). aiohttp
+parses HTTP in C and speaks to asyncio directly, and it is already installed: textual-serve (the
+dashboard in a browser) is built on it.
+
+- Building the SSLContext costs 25–33 ms of CPU, nearly all of it loading the CA bundle: it is
+  built once per pool and shared.
+- A check waits for its slot *before* its deadline and latency clock start: local queueing is the
+  engine's lateness, never the target's downtime. `clients × max_connections_per_client` checks
+  may be on the wire at once.
 
 Connections are fresh per check by default (`keepalive=False`): an uptime check should see what a
-new visitor sees, so it resolves DNS, opens TCP and does the TLS handshake every time. Keep-alive
-hides a broken accept path or a dead TLS listener behind an old connection, reports the certificate
-of the connection's first handshake after a renewal, makes latency bimodal, and races servers that
-close idle connections between two checks (false "connection closed" failures). It is not even
-cheaper at our concurrency: httpcore 1.0 re-scans every pooled connection for each idle one on every
-request, so idle keep-alive connections make each request cost more as the pool grows. Measured
-here, 200 checks in flight on loopback, client CPU per check: fresh 8×32 0.58–0.74 ms, keep-alive
-8×32 1.5 ms, keep-alive 1×200 2.8–4.0 ms, a default AsyncClient 2.7–2.8 ms. `keepalive=True`
-remains for benchmarks (bodies are then drained so a connection can be reused).
+new visitor sees, so it resolves DNS (no resolver cache), opens TCP and does the TLS handshake every
+time. Keep-alive hides a broken accept path or a dead TLS listener behind an old connection,
+reports the certificate of the connection's first handshake after a renewal, makes latency bimodal,
+and races servers that close idle connections between two checks (false "connection closed"
+failures). `keepalive=True` remains for benchmarks (bodies are then drained so a connection can be
+reused). No cookie jar: one check's cookies must not ride along on another monitor's request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
-import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
-import httpx
+import aiohttp
+import certifi
 
 from shiptrack_tui import __version__
+from shiptrack_tui.probes.certs import not_after
 
 USER_AGENT: Final = f"ShipTrack/{__version__}"
 MAX_REDIRECTS: Final = 10
+# aiohttp's default cap on one header line is 8 KiB; real sites send longer CSP and cookie headers,
+# which must not turn into a failed check (h11, which we used before, allowed 16 KiB per event).
+MAX_HEADER_BYTES: Final = 64 * 1024
 
 
 def default_ssl_context(verify: ssl.SSLContext | bool = True) -> ssl.SSLContext:
-    """The context every client shares: certifi's CA bundle (as httpx would load it), or none."""
+    """The context every check shares: certifi's CA bundle, or no verification at all."""
     if isinstance(verify, ssl.SSLContext):
         return verify
-    return httpx.create_ssl_context(verify=verify, trust_env=False)
+    if verify:
+        return ssl.create_default_context(cafile=certifi.where())
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
 
 
-@dataclass(slots=True)
-class _Shard:
-    client: httpx.AsyncClient
-    slots: asyncio.Semaphore
-    in_flight: int = field(default=0)
+class CertReadingResponse(aiohttp.ClientResponse):
+    """A response that keeps its TLS peer's expiry, read while the connection is certainly open.
+
+    aiohttp hands an empty body's connection back before `request()` returns, so reading the
+    certificate afterwards would miss every HEAD, 204 and redirect; `start` is the one moment a
+    response holds its live connection.
+    """
+
+    peer_expires_at: float | None = None
+
+    async def start(self, connection: Any) -> aiohttp.ClientResponse:
+        transport = connection.transport
+        ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
+        if ssl_object is not None:
+            self.peer_expires_at = not_after(ssl_object)
+        return await super().start(connection)
 
 
 class ClientPool:
-    """Long-lived HTTP clients for one engine; `lease(name)` lends the monitor's client."""
+    """One HTTP session for one engine; `lease(name)` lends it to a check once a slot is free."""
 
     def __init__(
         self,
@@ -75,52 +95,49 @@ class ClientPool:
         self.local_address = local_address
         """The local IP every check leaves from (`[cluster] source_address`); None: the OS picks."""
         self._ssl_context = default_ssl_context(verify)
-        self._shards: list[_Shard | None] = [None] * clients
+        self._session: aiohttp.ClientSession | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self._in_flight = 0
         self._closed = False
 
-    def shard_of(self, name: str) -> int:
-        """A stable shard per monitor name (crc32, not hash(): that changes per process)."""
-        return zlib.crc32(name.encode()) % self.size
-
-    def _shard(self, index: int) -> _Shard:
-        shard = self._shards[index]
-        if shard is None:
-            limit = self.max_connections_per_client
-            limits = httpx.Limits(
-                max_connections=limit,
-                max_keepalive_connections=limit if self.keepalive else 0,
+    def _open(self) -> aiohttp.ClientSession:
+        """The session, built on first use: aiohttp wants a running event loop for it."""
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                ssl=self._ssl_context,
+                limit=0,  # our slots are the bound; a second queue inside aiohttp would hide waits
+                force_close=not self.keepalive,
+                use_dns_cache=False,
+                local_addr=None if self.local_address is None else (self.local_address, 0),
             )
-            # A transport of our own only to bind the source address: the client would build the
-            # same one from the same verify/limits/trust_env otherwise.
-            transport = None if self.local_address is None else httpx.AsyncHTTPTransport(
-                verify=self._ssl_context, limits=limits, trust_env=self._trust_env,
-                local_address=self.local_address)
-            client = httpx.AsyncClient(
-                verify=self._ssl_context,
-                # Our own asyncio.timeout is the one deadline per check; httpx's per-phase
-                # timeouts would only race it with a less useful message.
-                timeout=httpx.Timeout(None),
-                limits=limits,
-                transport=transport,
+            self._session = aiohttp.ClientSession(
+                connector=connector,
                 headers={"User-Agent": USER_AGENT},
-                follow_redirects=False,  # the probe follows them itself, to read each hop's cert
+                # Our own asyncio.timeout is the one deadline per check; aiohttp's default
+                # five-minute total would only race it with a less useful message.
+                timeout=aiohttp.ClientTimeout(total=None),
+                cookie_jar=aiohttp.DummyCookieJar(),
                 trust_env=self._trust_env,
+                response_class=CertReadingResponse,
+                max_line_size=MAX_HEADER_BYTES,
+                max_field_size=MAX_HEADER_BYTES,
             )
-            shard = self._shards[index] = _Shard(client, asyncio.Semaphore(limit))
-        return shard
+            self._slots = asyncio.Semaphore(self.capacity)
+        return self._session
 
     @asynccontextmanager
-    async def lease(self, name: str) -> AsyncIterator[httpx.AsyncClient]:
-        """Wait for a free slot on the monitor's client and lend the client for one check."""
+    async def lease(self, name: str) -> AsyncIterator[aiohttp.ClientSession]:
+        """Wait for a free slot and lend the session for one check (`name`: whose check it is)."""
         if self._closed:
             raise RuntimeError("this ClientPool is closed")
-        shard = self._shard(self.shard_of(name))
-        async with shard.slots:
-            shard.in_flight += 1
+        session = self._open()
+        assert self._slots is not None
+        async with self._slots:
+            self._in_flight += 1
             try:
-                yield shard.client
+                yield session
             finally:
-                shard.in_flight -= 1
+                self._in_flight -= 1
 
     @property
     def capacity(self) -> int:
@@ -128,16 +145,15 @@ class ClientPool:
         return self.size * self.max_connections_per_client
 
     def in_flight(self) -> int:
-        """Checks currently holding a slot, across all clients."""
-        return sum(shard.in_flight for shard in self._shards if shard is not None)
+        """Checks currently holding a slot."""
+        return self._in_flight
 
     async def aclose(self) -> None:
-        """Close every client; idempotent."""
+        """Close the session; idempotent."""
         self._closed = True
-        shards, self._shards = self._shards, [None] * self.size
-        for shard in shards:
-            if shard is not None:
-                await shard.client.aclose()
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
 
     async def __aenter__(self) -> ClientPool:
         return self

@@ -18,7 +18,7 @@ from shiptrack_tui.failures import RuntimeFailure
 MAX_BYTES: Final = 5 * 1024 * 1024
 BACKUPS: Final = 3
 FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-NOISY: Final = ("httpx", "httpcore", "peewee", "apprise")
+NOISY: Final = ("aiohttp", "httpx", "httpcore", "peewee", "apprise")
 
 
 class PrivateRotatingFileHandler(RotatingFileHandler):
