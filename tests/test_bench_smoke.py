@@ -46,6 +46,10 @@ def test_pipeline(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert baseline["rounds"][0]["errors"] == 0
     expected = figures["engine_checks_per_s"] / baseline["checks_per_s"]
     assert report["ratio"] == pytest.approx(expected, rel=0.01, abs=0.0005)  # the report rounds to 3 places
+    same_client = report["same_client_baseline"]
+    assert same_client["checks_per_s"] > 0 and same_client["rounds"][0]["errors"] == 0
+    expected = figures["engine_checks_per_s"] / same_client["checks_per_s"]
+    assert report["same_client_ratio"] == pytest.approx(expected, rel=0.01, abs=0.0005)
 
 
 def test_schedule(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
