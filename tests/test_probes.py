@@ -177,6 +177,14 @@ async def test_a_redirect_that_cannot_be_followed_is_a_protocol_error(
     assert obs.error == f"protocol error: invalid redirect location {location!r}"
 
 
+async def test_a_long_header_line_is_not_a_failure(pool: ClientPool) -> None:
+    """Real sites send CSP and cookie headers past aiohttp's default 8 KiB line limit."""
+    policy = "default-src 'self'; " + "script-src https://cdn.example/" + "x" * 20_000
+    async with ms.serve(ms.answer(200, b"ok", {"Content-Security-Policy": policy})) as port:
+        obs = await probe(spec(f"http://127.0.0.1:{port}/", body_contains="ok"), pool)
+    assert (obs.error, obs.status_code, obs.body) == (None, 200, b"ok")
+
+
 BIG_PAGE = 64 << 20  # far more than loopback socket buffers hold, so a full download would show
 SMALL_CAP = 64 * 1024
 
