@@ -139,10 +139,16 @@ class ClusterLink:
         self._name_lock = conn
 
     def prepare(self) -> None:
-        """The cluster's tables, if the schema does not have them yet (every node may race here)."""
+        """The cluster's tables, if the schema does not have them yet (every node may race here).
+        Nothing at all when it has them: the DDL would lock whole tables other nodes are using."""
         conn = self._connection()
+        if leases.schema_current(conn):
+            return
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", SCHEMA_LOCK)
+            if leases.schema_current(conn):
+                return  # another node made them meanwhile
+            leases.lock_tables(conn)
             for statement in leases.CLUSTER_SCHEMA:
                 conn.execute(statement)
 
