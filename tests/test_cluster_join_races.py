@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 import psycopg
+from waiting import wait_for
 
 from shiptrack_tui.config.settings import ClusterSettings
 from shiptrack_tui.core.cluster import OWNER, LeaseKey, NodeView, assign, lease_changes, wanted_keys
@@ -143,3 +144,56 @@ def test_three_nodes_joining_at_once_twenty_times_never_deadlock(pg_url: str) ->
                 conn.execute("UPDATE node SET heartbeat_at = heartbeat_at - interval '1 hour' "
                              "WHERE name = ANY(%s)", (dead,))
     assert lost_races == []
+
+
+def _waiting(watch: psycopg.Connection[Any]) -> int:
+    return int(watch.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                             "AND wait_event_type = 'Lock'").fetchone()[0])
+
+
+def test_a_node_leaving_while_another_declares_it_dead_does_not_deadlock(pg_url: str) -> None:
+    """A node stopping after its heartbeat lapsed (paused, or cut off) meets a node taking its keys:
+    the leaver must lock its node row before its lease rows, as the taker does. Interleaved with a
+    third connection holding the leaver's last lease row: the leaver waits there having released
+    the first two, the taker (node row locked) waits behind it, then the gate opens."""
+    Store.open(pg_url).close()
+    keys = [(f"m{i}", OWNER) for i in range(3)]
+    leaver, taker = (ClusterLink(pg_url, ClusterSettings(node=name, location="here", lease=LEASE), "cafe")
+                     for name in ("a-leaver", "b-taker"))
+    failures: list[BaseException] = []
+
+    def run(call: Any, *args: Any) -> threading.Thread:
+        def target() -> None:
+            try:
+                call(*args)
+            except BaseException as error:
+                failures.append(error)
+        thread = threading.Thread(target=target, daemon=True)
+        thread.start()
+        return thread
+
+    try:
+        for joined in (leaver, taker):
+            joined.claim_name()
+            joined.prepare()
+            joined.beat(list(MONITORS), 0, None)
+        assert sorted(leaver.acquire(keys)) == keys
+        with psycopg.connect(pg_url, autocommit=True) as watch, psycopg.connect(pg_url) as gate:
+            watch.execute("UPDATE node SET heartbeat_at = heartbeat_at - interval '1 hour' "
+                          "WHERE name = 'a-leaver'")
+            gate.execute("SELECT 1 FROM lease WHERE monitor = 'm2' FOR UPDATE")
+            leaving = run(leaver.leave)
+            wait_for(lambda: _waiting(watch) == 1, 10, "the leaver to wait at the gate")
+            taking = run(taker.acquire, keys)
+            wait_for(lambda: _waiting(watch) == 2, 10, "the taker to wait for the leaver")
+            gate.rollback()
+            leaving.join(30)
+            taking.join(30)
+            assert failures == []
+            holders = dict(watch.execute("SELECT monitor, node FROM lease").fetchall())
+            # The leaver's keys went to nobody first, or straight to the taker: never stuck with it.
+            assert set(holders.values()) <= {"", "b-taker"}
+            assert watch.execute("SELECT count(*) FROM node WHERE name = 'a-leaver'").fetchone()[0] == 0
+    finally:
+        leaver.close()
+        taker.close()
