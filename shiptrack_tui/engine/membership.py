@@ -76,6 +76,7 @@ class ClusterLink:
         self._told_clash: str | None = None
         self.fenced = 0  # writes the store dropped: made under a generation declared dead since
         self.generation: int | None = None  # the one this node last joined under (None: not yet)
+        self.claim_margin: float | None = None  # its sender's (outbox): cuts a dead node's claims to it
         self._fence_logged_at = -FENCE_LOG_EVERY
         self._fence_lock = threading.Lock()
         # A quarter lease (as storage.cluster.session_options), but never under a second: a busy
@@ -204,7 +205,7 @@ class ClusterLink:
         conn = self._connection()
         with conn.transaction():
             return leases.acquire(conn, self.node, keys, self.lease, generation=self.generation,
-                                  take_dead=take_dead)
+                                  take_dead=take_dead, claim_margin=self.claim_margin)
 
     def release(self, keys: Iterable[LeaseKey]) -> None:
         conn = self._connection()
@@ -267,7 +268,9 @@ class ClusterLink:
 
     # -- the outbox -------------------------------------------------------------------------------
     def outbox(self, store: Store, may_send: Callable[[], bool], send_timeout: float) -> ClusterOutbox:
-        return ClusterOutbox(self, store, may_send, send_timeout)
+        box = ClusterOutbox(self, store, may_send, send_timeout)
+        self.claim_margin = box.margin
+        return box
 
 
 def _decisive(write: PipelineWrite) -> bool:

@@ -23,7 +23,8 @@ racing each other (joining at once, taking a dead node's keys) wait instead of d
   1. node rows, by name (COLLATE "C"): `declare_dead`, a commit's `fence_node`, a node's own beat;
   2. lease rows, by (monitor, slot) (COLLATE "C"): `acquire`, `release`, `fence`;
   3. location_state rows, by (monitor, location) (COLLATE "C"): `write_location_state`,
-     `drop_location_states`.
+     `drop_location_states`;
+  4. outbox rows, by id: `acquire` cutting a dead node's claims, and cluster_outbox.py.
 A transaction may skip a level, never go back up one (`forget_node` locks its node row before
 releasing its leases). Table locks come only from DDL, which a node runs only when the schema
 lacks something (`schema_current`; the store's migrations normally made it all), and then in the
@@ -225,9 +226,21 @@ RETURNING l.monitor, l.slot, l.epoch
 """
 
 
+# A dead node's outbox claims, cut to `margin` (its sender's: the delivery timeout + 1 s) from now,
+# in the transaction that declares it dead: why that is safe is in storage/cluster_outbox.py.
+_CUT_CLAIMS: Final = """
+WITH theirs AS MATERIALIZED (
+  SELECT id FROM outbox WHERE claimed_by = ANY(%(dead)s::text[])
+    AND claimed_until > clock_timestamp() + make_interval(secs => %(margin)s)
+  ORDER BY id FOR UPDATE)
+UPDATE outbox AS o SET claimed_until = clock_timestamp() + make_interval(secs => %(margin)s)
+FROM theirs WHERE o.id = theirs.id
+"""
+
+
 def acquire(conn: Conn, node: str, keys: Iterable[LeaseKey],
             lease_seconds: float = DEFAULT_LEASE_SECONDS, *, generation: int | None = None,
-            take_dead: bool = True) -> dict[LeaseKey, int]:
+            take_dead: bool = True, claim_margin: float | None = None) -> dict[LeaseKey, int]:
     """Take the keys that are free, released, already ours, or held by a dead node; return those
     we now hold -> epoch.
 
@@ -238,7 +251,8 @@ def acquire(conn: Conn, node: str, keys: Iterable[LeaseKey],
     holders are left out; a key whose holder is busy writing under it is waited for, then judged
     again. `generation`: this node's own; if its row has another (it was declared dead), nothing
     is taken. `take_dead=False`: take only free, released or our own keys, e.g. for a lease time
-    after the database came back, when every heartbeat is old but nobody is dead.
+    after the database came back, when every heartbeat is old but nobody is dead. `claim_margin`:
+    the outbox claims of the nodes declared dead here end that many seconds from now (if later).
     """
     monitors, slots = _split(dict.fromkeys(keys))
     if not monitors:
@@ -246,8 +260,11 @@ def acquire(conn: Conn, node: str, keys: Iterable[LeaseKey],
     if generation is not None and not fence_node(conn, node, generation, lock=False):
         return {}
     dead = declare_dead(conn, node, zip(monitors, slots, strict=True), lease_seconds) if take_dead else []
-    return _keyed(run(conn, _ACQUIRE, {"node": node, "monitors": monitors, "slots": slots,
-                                       "take": take_dead, "dead": dead}))
+    taken = _keyed(run(conn, _ACQUIRE, {"node": node, "monitors": monitors, "slots": slots,
+                                        "take": take_dead, "dead": dead}))
+    if dead and claim_margin is not None:
+        run(conn, _CUT_CLAIMS, {"dead": dead, "margin": float(claim_margin)})
+    return taken
 
 
 def declare_dead(conn: Conn, node: str, keys: Iterable[LeaseKey],
