@@ -168,6 +168,35 @@ def test_a_row_claimed_by_a_node_that_died_mid_send_is_claimed_again(store: Stor
     alive.close()
 
 
+def test_the_node_declaring_another_dead_frees_its_claims_a_send_margin_later(store: Store,
+                                                                              pg_url: str) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO outbox (incident_id, monitor, transition, url, title, body, notify_type, "
+                     "created_at, attempts, next_attempt_at) VALUES (NULL, 'api', 'open', 'json://x', "
+                     "'[OPEN] api', 'down', 'failure', %s, 0, 0.0)", (time.time(),))
+    dead_link, alive_link = link(pg_url, "dead"), link(pg_url, "alive")
+    dead = dead_link.outbox(store, lambda: True, send_timeout=10.0)  # a claim lasts 27 s: 2 x 11 s + 5 s
+    alive = alive_link.outbox(store, lambda: True, send_timeout=10.0)
+    dead_link.beat(["api"], 0, None)
+    assert dead_link.acquire([("api", "")]) == {("api", ""): 1}
+    [row] = dead.due_outbox(time.time())  # ... and then it is killed before sending
+    alive_link.beat(["api"], 0, None)
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("UPDATE node SET heartbeat_at = heartbeat_at - interval '1 hour' WHERE name = 'dead'")
+        assert alive_link.acquire([("api", "")]) == {("api", ""): 2}  # declared dead: claims cut to 11 s
+        left = conn.execute("SELECT extract(epoch FROM claimed_until - clock_timestamp())::float8 "
+                            "FROM outbox").fetchone()
+        assert left is not None and 0 < left[0] <= 11.0
+        assert alive.due_outbox(time.time()) == []
+        conn.execute("UPDATE outbox SET claimed_until = claimed_until - interval '11 seconds'")
+    [again] = alive.due_outbox(time.time())
+    assert again.id == row.id and alive.still_ours(again)
+    dead.close()
+    alive.close()
+    dead_link.close()
+    alive_link.close()
+
+
 def test_two_engines_share_the_monitors_and_hand_them_over_on_stop(pg_url: str, targets: DemoTargetsThread,
                                                                    tmp_path: Path) -> None:
     names = [f"m{i}" for i in range(6)]

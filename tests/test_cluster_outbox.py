@@ -224,3 +224,34 @@ def test_recording_notes_the_attempt_on_the_incident_timeline(conns: Conns) -> N
                         (201.0, "notified", "open → json://x: delivered (attempt 2)")]
     state = a.execute("SELECT attempts, delivered_at, last_error, claimed_by FROM outbox").fetchone()
     assert state == (2, 201.0, None, None)
+
+
+def test_a_claim_of_a_node_declared_dead_is_free_a_send_margin_later(db: str) -> None:
+    """Declaring a node dead (storage/cluster.py `acquire`) cuts its claims to `claim_margin` from
+    then: a send it started before that ends by then, and it can start none after. Its claimed but
+    unsent row is claimed again that much later instead of at the claim's own expiry (2 minutes)."""
+    from shiptrack_tui.storage.cluster import acquire
+    from shiptrack_tui.storage.cluster_nodes import NodeInfo, heartbeat
+
+    margin = 11.0
+    with connect(db) as b, connect(db) as dead:
+        (row_id, other_id) = queue(b, [("api", "json://x"), ("web", "json://x")])
+        generation = heartbeat(dead, NodeInfo("A", "here", "cafe", ("api",))).generation
+        assert acquire(dead, "A", [("api", "")], generation=generation) == {("api", ""): 1}
+        dead.commit()
+        lost, in_flight = claim(dead, "A", seconds=120)  # A starts sending the second one, then dies
+        assert still_claimed(dead, [in_flight], margin) == {other_id}
+        dead.commit()
+        heartbeat(b, NodeInfo("B", "here", "cafe", ("api",)))
+        lapse(b, "node", "heartbeat_at", "name = %s", ("A",))  # A's heartbeat is long gone
+        assert acquire(b, "B", [("api", "")], claim_margin=margin) == {("api", ""): 2}
+        b.commit()
+        assert still_claimed(dead, [lost], margin) == set()  # A may start no send under it now
+        dead.commit()
+        assert claim(b, "B") == []  # but one it started may still be going on
+        assert deliver(dead, in_flight)  # and when it ends (within the margin), it is recorded
+        lapse(b, "outbox", "claimed_until", "id = %s", (row_id,), seconds=margin)
+        (again,) = claim(b, "B")  # a margin later, not two minutes
+        assert again.id == row_id and again.node == "B"
+        assert deliver(b, again)
+        assert b.execute("SELECT count(*) FROM outbox WHERE delivered_at IS NOT NULL").fetchone()[0] == 2

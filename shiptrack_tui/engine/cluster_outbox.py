@@ -38,8 +38,8 @@ class ClusterOutbox:
         self._link = link
         self._store = store
         self._may_send = may_send
-        self._margin = send_timeout + 1.0  # a claim must hold this long more when a send starts
-        self.claim_seconds = 2 * self._margin + link.lease
+        self.margin = send_timeout + 1.0  # a claim must hold this long more when a send starts
+        self.claim_seconds = 2 * self.margin + link.lease
         self._conn: psycopg.Connection[Any] | None = None
         self._lock = threading.Lock()
         self._claims: dict[int, claims.Claim] = {}
@@ -81,7 +81,7 @@ class ClusterOutbox:
         with self._lock:
             claim = self._claims.get(row.id)
             ours = claim is not None and self._may_send() and bool(
-                claims.still_claimed(self._connection(), [claim], self._margin))
+                claims.still_claimed(self._connection(), [claim], self.margin))
             if not ours:
                 self._claims.pop(row.id, None)
                 self.lapsed += 1

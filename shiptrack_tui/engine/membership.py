@@ -76,6 +76,7 @@ class ClusterLink:
         self._told_clash: str | None = None
         self.fenced = 0  # writes the store dropped: made under a generation declared dead since
         self.generation: int | None = None  # the one this node last joined under (None: not yet)
+        self.claim_margin: float | None = None  # its sender's (outbox): cuts a dead node's claims to it
         self._fence_logged_at = -FENCE_LOG_EVERY
         self._fence_lock = threading.Lock()
         # A quarter lease (as storage.cluster.session_options), but never under a second: a busy
@@ -139,10 +140,16 @@ class ClusterLink:
         self._name_lock = conn
 
     def prepare(self) -> None:
-        """The cluster's tables, if the schema does not have them yet (every node may race here)."""
+        """The cluster's tables, if the schema does not have them yet (every node may race here).
+        Nothing at all when it has them: the DDL would lock whole tables other nodes are using."""
         conn = self._connection()
+        if leases.schema_current(conn):
+            return
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", SCHEMA_LOCK)
+            if leases.schema_current(conn):
+                return  # another node made them meanwhile
+            leases.lock_tables(conn)
             for statement in leases.CLUSTER_SCHEMA:
                 conn.execute(statement)
 
@@ -198,7 +205,7 @@ class ClusterLink:
         conn = self._connection()
         with conn.transaction():
             return leases.acquire(conn, self.node, keys, self.lease, generation=self.generation,
-                                  take_dead=take_dead)
+                                  take_dead=take_dead, claim_margin=self.claim_margin)
 
     def release(self, keys: Iterable[LeaseKey]) -> None:
         conn = self._connection()
@@ -261,7 +268,9 @@ class ClusterLink:
 
     # -- the outbox -------------------------------------------------------------------------------
     def outbox(self, store: Store, may_send: Callable[[], bool], send_timeout: float) -> ClusterOutbox:
-        return ClusterOutbox(self, store, may_send, send_timeout)
+        box = ClusterOutbox(self, store, may_send, send_timeout)
+        self.claim_margin = box.margin
+        return box
 
 
 def _decisive(write: PipelineWrite) -> bool:

@@ -17,6 +17,18 @@ generation (`acquire`): from then on every commit of the old incarnation is fenc
 writer checks its own node row's generation inside its write transaction (`fence_node`: one row
 however many keys). Location results are fenced per key (`fence`: the lease rows' (node, epoch),
 which a takeover changes).
+
+Lock order. Every transaction on these tables takes its row locks in this one order, so nodes
+racing each other (joining at once, taking a dead node's keys) wait instead of deadlocking:
+  1. node rows, by name (COLLATE "C"): `declare_dead`, a commit's `fence_node`, a node's own beat;
+  2. lease rows, by (monitor, slot) (COLLATE "C"): `acquire`, `release`, `fence`;
+  3. location_state rows, by (monitor, location) (COLLATE "C"): `write_location_state`,
+     `drop_location_states`;
+  4. outbox rows, by id: `acquire` cutting a dead node's claims, and cluster_outbox.py.
+A transaction may skip a level, never go back up one (`forget_node` locks its node row before
+releasing its leases). Table locks come only from DDL, which a node runs only when the schema
+lacks something (`schema_current`; the store's migrations normally made it all), and then in the
+same order: node, lease, location_state, outbox (`lock_tables`).
 """
 
 from __future__ import annotations
@@ -65,6 +77,34 @@ CLUSTER_DDL_11: Final = (
 )
 CLUSTER_SCHEMA: Final = (*CLUSTER_DDL, *CLUSTER_DDL_11)
 """The cluster's tables as they are now: schema 10's DDL, then 11's (each idempotent)."""
+
+# Read from the catalog, without a lock on any table: whether CLUSTER_SCHEMA has nothing to do.
+_SCHEMA_CURRENT: Final = """
+SELECT to_regclass('node_generation') IS NOT NULL AND to_regclass('lease_node') IS NOT NULL
+   AND to_regclass('location_state') IS NOT NULL
+   AND (SELECT count(*) FROM pg_attribute WHERE NOT attisdropped AND attnum > 0 AND (
+          (attrelid = to_regclass('node') AND attname = 'generation')
+          OR (attrelid = to_regclass('outbox') AND attname IN ('claimed_by', 'claimed_until')))) = 3
+   AND NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('lease')
+                   AND attname = 'expires_at' AND NOT attisdropped)
+"""
+_LOCKED_TABLES: Final = ("node", "lease", "location_state", "outbox")  # the lock order's, top down
+
+
+def schema_current(conn: Conn) -> bool:
+    """Whether the cluster's tables are all there as CLUSTER_SCHEMA makes them. Its DDL, even when
+    it has nothing to do, locks whole tables (ALTER TABLE ... IF NOT EXISTS takes ACCESS EXCLUSIVE
+    first), which deadlocked nodes joining while others ran their rounds."""
+    row = run(conn, _SCHEMA_CURRENT).fetchone()
+    return bool(row and row[0])
+
+
+def lock_tables(conn: Conn) -> None:
+    """Before CLUSTER_SCHEMA's DDL, in its transaction: lock the cluster's tables that exist, in
+    the lock order, so that the DDL's own locks never come in another order than the rounds'."""
+    for table in _LOCKED_TABLES:
+        if run(conn, "SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()[0]:
+            run(conn, f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,9 +226,21 @@ RETURNING l.monitor, l.slot, l.epoch
 """
 
 
+# A dead node's outbox claims, cut to `margin` (its sender's: the delivery timeout + 1 s) from now,
+# in the transaction that declares it dead: why that is safe is in storage/cluster_outbox.py.
+_CUT_CLAIMS: Final = """
+WITH theirs AS MATERIALIZED (
+  SELECT id FROM outbox WHERE claimed_by = ANY(%(dead)s::text[])
+    AND claimed_until > clock_timestamp() + make_interval(secs => %(margin)s)
+  ORDER BY id FOR UPDATE)
+UPDATE outbox AS o SET claimed_until = clock_timestamp() + make_interval(secs => %(margin)s)
+FROM theirs WHERE o.id = theirs.id
+"""
+
+
 def acquire(conn: Conn, node: str, keys: Iterable[LeaseKey],
             lease_seconds: float = DEFAULT_LEASE_SECONDS, *, generation: int | None = None,
-            take_dead: bool = True) -> dict[LeaseKey, int]:
+            take_dead: bool = True, claim_margin: float | None = None) -> dict[LeaseKey, int]:
     """Take the keys that are free, released, already ours, or held by a dead node; return those
     we now hold -> epoch.
 
@@ -199,7 +251,8 @@ def acquire(conn: Conn, node: str, keys: Iterable[LeaseKey],
     holders are left out; a key whose holder is busy writing under it is waited for, then judged
     again. `generation`: this node's own; if its row has another (it was declared dead), nothing
     is taken. `take_dead=False`: take only free, released or our own keys, e.g. for a lease time
-    after the database came back, when every heartbeat is old but nobody is dead.
+    after the database came back, when every heartbeat is old but nobody is dead. `claim_margin`:
+    the outbox claims of the nodes declared dead here end that many seconds from now (if later).
     """
     monitors, slots = _split(dict.fromkeys(keys))
     if not monitors:
@@ -207,8 +260,11 @@ def acquire(conn: Conn, node: str, keys: Iterable[LeaseKey],
     if generation is not None and not fence_node(conn, node, generation, lock=False):
         return {}
     dead = declare_dead(conn, node, zip(monitors, slots, strict=True), lease_seconds) if take_dead else []
-    return _keyed(run(conn, _ACQUIRE, {"node": node, "monitors": monitors, "slots": slots,
-                                       "take": take_dead, "dead": dead}))
+    taken = _keyed(run(conn, _ACQUIRE, {"node": node, "monitors": monitors, "slots": slots,
+                                        "take": take_dead, "dead": dead}))
+    if dead and claim_margin is not None:
+        run(conn, _CUT_CLAIMS, {"dead": dead, "margin": float(claim_margin)})
+    return taken
 
 
 def declare_dead(conn: Conn, node: str, keys: Iterable[LeaseKey],
@@ -220,10 +276,15 @@ def declare_dead(conn: Conn, node: str, keys: Iterable[LeaseKey],
     return sorted(name for (name,) in run(conn, _DECLARE_DEAD, params))
 
 
+# Rows locked in key order first (the lock order), then handed to nobody.
 _RELEASE: Final = """
-UPDATE lease SET node = ''
-WHERE node = %(node)s AND (%(all)s OR (monitor, slot) IN (
-    SELECT * FROM unnest(%(monitors)s::text[], %(slots)s::text[])))
+WITH mine AS MATERIALIZED (
+  SELECT monitor, slot FROM lease
+  WHERE node = %(node)s AND (%(all)s OR (monitor, slot) IN (
+      SELECT * FROM unnest(%(monitors)s::text[], %(slots)s::text[])))
+  ORDER BY monitor COLLATE "C", slot COLLATE "C"
+  FOR UPDATE)
+UPDATE lease AS l SET node = '' FROM mine WHERE l.monitor = mine.monitor AND l.slot = mine.slot
 """
 
 
@@ -309,7 +370,8 @@ _WRITE_LOCATIONS: Final = """
 INSERT INTO location_state AS s (monitor, location, node, epoch, failures, ok, reason, latency_ms, checked_at)
 SELECT * FROM unnest(%(monitors)s::text[], %(locations)s::text[], %(nodes)s::text[], %(epochs)s::bigint[],
                      %(failures)s::int[], %(oks)s::boolean[], %(reasons)s::text[], %(latencies)s::float8[],
-                     %(ats)s::float8[])
+                     %(ats)s::float8[]) AS u(monitor, location)
+ORDER BY u.monitor COLLATE "C", u.location COLLATE "C"
 ON CONFLICT (monitor, location) DO UPDATE
 SET node = excluded.node, epoch = excluded.epoch, failures = excluded.failures, ok = excluded.ok,
     reason = excluded.reason, latency_ms = excluded.latency_ms, checked_at = excluded.checked_at
@@ -361,5 +423,9 @@ def location_states(conn: Conn, monitors: Collection[str] | None = None) -> list
 def drop_location_states(conn: Conn, keep: Collection[LeaseKey]) -> int:
     """Delete results of location checkers that no longer exist (monitor removed, location dropped)."""
     monitors, locations = _split(keep)
-    return run(conn, "DELETE FROM location_state WHERE (monitor, location) NOT IN "
-                     "(SELECT * FROM unnest(%s::text[], %s::text[]))", (monitors, locations)).rowcount
+    return run(conn, "WITH gone AS MATERIALIZED (SELECT monitor, location FROM location_state "
+                     "WHERE (monitor, location) NOT IN (SELECT * FROM unnest(%s::text[], %s::text[])) "
+                     'ORDER BY monitor COLLATE "C", location COLLATE "C" FOR UPDATE) '
+                     "DELETE FROM location_state AS s USING gone "
+                     "WHERE s.monitor = gone.monitor AND s.location = gone.location",
+               (monitors, locations)).rowcount

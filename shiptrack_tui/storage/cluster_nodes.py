@@ -141,7 +141,9 @@ def nodes(conn: Conn, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> list[Node
 
 
 def forget_node(conn: Conn, name: str) -> None:
-    """A clean shutdown: release every lease of the node and drop its row."""
+    """A clean shutdown: release every lease of the node and drop its row (the row locked first:
+    the lock order, storage/cluster.py)."""
+    run(conn, "SELECT 1 FROM node WHERE name = %s FOR UPDATE", (name,))
     release(conn, name)
     run(conn, "DELETE FROM node WHERE name = %s", (name,))
 

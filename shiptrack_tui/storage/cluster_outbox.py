@@ -9,6 +9,26 @@ another short transaction that first checks the claim is still ours. A node kill
 leaves its claim to expire; after `claim_seconds` any node claims the row again (at-least-once,
 as on one machine). A node that was paused past its claim finds it gone (`still_claimed`) and
 does not send.
+
+A claim's token is its `claimed_until`, and a claim stays its node's while `claimed_by` names it
+and `claimed_until` is not later than the token: nobody claims a row without setting a later one
+(a claim ends after it is made), but a node declaring another dead may cut its claims short.
+
+Freeing a dead node's claims early. A node sends a row only after `still_claimed` found its claim
+valid for `margin` (the delivery timeout + 1 s) more; the send then ends within the delivery
+timeout, so by the check's time + margin. When node B declares node A dead (storage/cluster.py
+`acquire`, which bumps A's generation), it cuts A's claims, in the same transaction, to end at
+T + margin, T being its `clock_timestamp()` then. `still_claimed` locks the row FOR SHARE, so A's
+check and B's cut are ordered by the row lock: a check before the cut ran by T (to within the
+microseconds between evaluating the clock and taking the lock, well inside the 1 s of slack in the
+margin), so A's send from it ends by T + margin, when the claim ends and another node may take
+the row; a check after the cut finds the claim valid for less than a margin and A sends nothing.
+A's send in flight is still recorded (the claim is still A's: the token rule above), so it is not
+sent again. What this cannot cover, nor could the claim's own expiry: a node paused (SIGSTOP)
+between its check and the end of its send, which then finishes after another node sent the row too
+(at-least-once, as on one machine). B uses its own margin for A's: every node's delivery timeout
+is ShipTrack's fixed DEFAULT_TIMEOUT. So a killed node's unsent row waits at most the liveness
+timeout, a round and a margin (about 30 s at the default lease) instead of the whole claim (42 s).
 """
 
 from __future__ import annotations
@@ -94,8 +114,9 @@ def claim_outbox(conn: Conn, node: str, now_limit: float,
 
 
 def _ours(conn: Conn, claims: Iterable[Claim], *, valid_for: float | None = None,
-          lock: bool = False) -> set[int]:
-    """Ids of these claims still ours (same node and token); with `valid_for`, unexpired that long."""
+          lock: str = "") -> set[int]:
+    """Ids of these claims still ours (same node, until not past the token); with `valid_for`,
+    unexpired that long. `lock`: "SHARE" or "UPDATE" to lock the rows found."""
     listed = list(claims)
     if not listed:
         return set()
@@ -103,9 +124,9 @@ def _ours(conn: Conn, claims: Iterable[Claim], *, valid_for: float | None = None
         conn,
         "SELECT o.id FROM outbox AS o "
         "JOIN unnest(%s::bigint[], %s::text[], %s::timestamptz[]) AS k(id, node, until) "
-        "ON o.id = k.id AND o.claimed_by = k.node AND o.claimed_until = k.until "
+        "ON o.id = k.id AND o.claimed_by = k.node AND o.claimed_until <= k.until "
         "WHERE %s::float8 IS NULL OR o.claimed_until > clock_timestamp() + make_interval(secs => %s) "
-        f"ORDER BY o.id{' FOR UPDATE OF o' if lock else ''}",
+        f"ORDER BY o.id{f' FOR {lock} OF o' if lock else ''}",
         ([c.id for c in listed], [c.node for c in listed], [c.until for c in listed], valid_for,
          valid_for or 0.0))
     return {row_id for (row_id,) in rows}
@@ -118,14 +139,14 @@ def still_claimed(conn: Conn, claims: Iterable[Claim],
     Ask right before sending: a node paused (SIGSTOP) past its claim gets nothing back and sends
     nothing; another node has the row, or will.
     """
-    return _ours(conn, claims, valid_for=margin_seconds)
+    return _ours(conn, claims, valid_for=margin_seconds, lock="SHARE")  # ordered with a cut: see above
 
 
 def extend_claims(conn: Conn, claims: Iterable[Claim],
                   claim_seconds: float = DEFAULT_CLAIM_SECONDS) -> list[Claim]:
     """Push the expiry of claims still ours (even expired, if nobody reclaimed); return the new claims."""
     listed = {c.id: c for c in claims}
-    mine = _ours(conn, listed.values(), lock=True)
+    mine = _ours(conn, listed.values(), lock="UPDATE")
     if not mine:
         return []
     rows = run(
@@ -138,7 +159,7 @@ def extend_claims(conn: Conn, claims: Iterable[Claim],
 def release_claims(conn: Conn, claims: Iterable[Claim]) -> int:
     """Hand back claims not sent (still ours): the rows are claimable again at once."""
     listed = list(claims)
-    mine = _ours(conn, listed, lock=True)
+    mine = _ours(conn, listed, lock="UPDATE")
     if not mine:
         return 0
     return run(conn, "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL "
@@ -155,7 +176,7 @@ def record_claimed_attempt(conn: Conn, claim: Claim, at: float, delivered: bool,
     is still ours as long as no other node claimed the row since; if one did, nothing is recorded
     and that node's attempt counts (at-least-once: the message may arrive twice).
     """
-    if not _ours(conn, [claim], lock=True):
+    if not _ours(conn, [claim], lock="UPDATE"):
         return False
     run(conn, "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE id = %s", (claim.id,))
     outbox.record_attempt(PgConnection(raw_connection(conn)), claim.id, at, delivered, error,

@@ -9,6 +9,19 @@ already packed period stays in `check` until the next call merges it into that p
 (the block is rewritten). Calls are idempotent, and an advisory lock keeps two packers (a lease
 handover) from working at once. SQLite keeps every check as its own row: nothing to do.
 
+The packer and the writer (storage/pipeline.py) agree on one lock order: `MOVE_LOCK` first, then
+raw rows, then blocks. Only late writes can touch a check the packer may move: a batch held in
+memory through a database outage (the writer never drops one), a push ping applied long after it
+arrived, the same check written again (which replaces the stored one, raw or packed). A batch
+holding a check older than `LATE` takes `MOVE_LOCK` shared before any row; the packer takes it
+exclusively before reading the rows it moves. So a late write sees each of its checks either raw
+or in its block, never in between: its UPDATE of a raw row cannot miss a row just moved (the
+check's new values lost), and the two never wait for each other's rows in opposite orders (a
+deadlock). One lock rather than one per monitor or hour: the packer moves up to 500 monitors'
+checks per transaction and a catch-up batch holds up to 5,000 monitors, more entries than the
+server's shared lock table may have (max_locks_per_transaction x max_connections: 6,400 by
+default). Fresh checks take no lock: the packer never touches them.
+
 A day is packed by the hour when any of its hours holds `DENSE_PER_HOUR` checks (or it has hour
 blocks already), else as one block once the whole day is closed: a monitor checked every hour
 still gets 24 checks per block, and one checked every 10 s 360.
@@ -38,6 +51,10 @@ GRACE: Final = 3600.0
 MONITORS_PER_TRANSACTION: Final = 500
 BLOCKS_PER_TRANSACTION: Final = 200
 PACK_LOCK: Final = 0x5041_434B  # "PACK": held (per transaction) while packing
+MOVE_LOCK: Final = 0x5041_434D  # "PACM": exclusive while checks move into blocks, shared by late writes
+LATE: Final = GRACE / 2
+"""A check older than this (s, by the writer's clock) may lie in a period the packer moves: the
+writer holds MOVE_LOCK while writing it. Half the grace: nodes' clocks may differ by half an hour."""
 _UPDATE_BLOCK: Final = ("UPDATE check_block SET n = ?, at_off = ?::integer[], code = ?::smallint[], "
                         "latency_us = ?::integer[], status = ?::smallint[], error_id = ?::integer[] "
                         "WHERE monitor_id = ? AND start_ms = ?")
@@ -82,6 +99,18 @@ def plan(rows: Sequence[CheckRow], existing: dict[int, dict[int, int]], cutoff_m
                 start = period_of(row[1], span)
                 targets[(monitor_id, row[1])] = (monitor_id, start, start + span)
     return targets
+
+
+def late_before(now: float) -> int:
+    """Checks before this instant (ms) are late: writing one needs `hold_for_late_writes` first."""
+    return round((now - LATE) * 1000)
+
+
+def hold_for_late_writes(conn: Any) -> None:
+    """Wait for a packer moving checks, and keep the next from starting until this transaction
+    ends. The first lock of a batch writing late checks (see the module docstring). No-op on SQLite."""
+    if packs(conn.dialect):
+        conn.execute("SELECT pg_advisory_xact_lock_shared(?)", (MOVE_LOCK,))
 
 
 def _existing(conn: Any, monitors: Sequence[int], rows: Sequence[CheckRow]) -> dict[int, dict[int, int]]:
@@ -151,6 +180,9 @@ def pack(db: Any, now: float, max_rows: int, after: int = 0) -> tuple[int, int |
         conn = db.connection()
         if not conn.execute("SELECT pg_try_advisory_xact_lock(?)", (PACK_LOCK,)).fetchone()[0]:
             return 0, None  # another node packs right now (a chores lease changing hands)
+        # Batches writing late checks finish first (the next ones wait): nothing read below
+        # changes underneath until this commits.
+        conn.execute("SELECT pg_advisory_xact_lock(?)", (MOVE_LOCK,))
         rows = conn.execute(
             'SELECT monitor_id, at_ms, code, latency_us, status, error_id FROM "check" '
             "WHERE monitor_id = ANY(?) AND at_ms < ? ORDER BY monitor_id, at_ms LIMIT ?",

@@ -90,9 +90,10 @@ def open_incident_row(conn: Connection, monitor_id: int) -> tuple[int, float] | 
 
 
 class _Batch:
-    def __init__(self, conn: Connection, names: Names) -> None:
+    def __init__(self, conn: Connection, names: Names, late_ms: int) -> None:
         self.conn = conn
         self.names = names
+        self.late_ms = late_ms  # checks before this may have been packed (storage/compaction.py)
         self.rollups = RollupAccumulator()
         self.final: dict[int, tuple[MonitorState, CheckResult | None]] = {}
         self.newest: dict[int, int] = {}  # monitor id -> latest at_ms written in this batch
@@ -144,11 +145,11 @@ class _Batch:
         its tally taken out of the rollups before the new one's goes in."""
         stored = rows_by_key(self.conn, "check", ("monitor_id", "at_ms"), ("code", "latency_us"),
                              list(self.checks))
-        # A check older than packing's grace may have been packed (held through a long outage and
-        # written again): take it out of its block, so the new one replaces it as a raw row does.
-        old_ms = to_ms(time.time() - compaction.GRACE / 2)
+        # A late check may have been packed (held through a long outage and written again): take it
+        # out of its block, so the new one replaces it as a raw row does. MOVE_LOCK, held since
+        # the batch began, keeps the packer from moving any of these rows until this commits.
         packed = compaction.take_packed(self.conn, [key for key in self.checks
-                                                    if key[1] < old_ms and key not in stored])
+                                                    if key[1] < self.late_ms and key not in stored])
         inserts, updates = [], []
         for (monitor_id, at_ms), (code, latency_us, status, error_id) in self.checks.items():
             if (monitor_id, at_ms) in stored:
@@ -270,7 +271,11 @@ def apply_writes(conn: Connection, names: Names, writes: Sequence[PipelineWrite]
 
     Returns the ids of monitors that got a check in one of their older hours.
     """
-    batch = _Batch(conn, names)
+    late_ms = compaction.late_before(time.time())
+    if any(write.result is not None and to_ms(write.result.at) < late_ms for write in writes):
+        # Before any row of the batch: the one lock order the packer follows too (compaction.py).
+        compaction.hold_for_late_writes(conn)
+    batch = _Batch(conn, names, late_ms)
     for write in writes:
         batch.apply(write)
     return batch.finish()
