@@ -219,6 +219,7 @@ def test_cluster(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     figures = report["figures"]
     assert len(figures["nodes"]) == 3 and figures["checks"] > 0 and figures["expected_slots"] > 0
     assert figures["stored_in_window"] > 0 and figures["lateness_p99_ms"] is not None
+    assert figures["doubled_in_window"] == 0
     assert sum(figures["owned"].values()) == 150  # every monitor owned once, by the live nodes
     assert figures["takeover_s"] is not None and figures["takeover_s"] < 6 * 5 + 30
     assert 0 < figures["pg_tail_bytes_per_check"] < 1000

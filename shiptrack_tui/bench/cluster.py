@@ -34,6 +34,8 @@ from shiptrack_tui.bench.pg_server import PostgresServer
 from shiptrack_tui.bench.schedule import expected_slots
 from shiptrack_tui.bench.seed import SeedPlan, seed
 from shiptrack_tui.bench.targets import TargetProcess
+from shiptrack_tui.core.model import MonitorSpec
+from shiptrack_tui.core.schedule import stable_offset
 from shiptrack_tui.core.stats import exact_percentile
 from shiptrack_tui.storage import Store
 from shiptrack_tui.storage.copy import copy_history
@@ -92,12 +94,29 @@ def _read_figures(procs: list[subprocess.Popen[str]], timeout: float) -> list[di
     return figures
 
 
-def _stored(url: str, t0: float, t1: float) -> tuple[int, int]:
+def _covered_slots(url: str, specs: tuple[MonitorSpec, ...], t0: float, t1: float,
+                   late_s: float = 10.0) -> tuple[int, int]:
+    """(grid slots due in [t0, t1) that have a stored check, checks beyond one per such slot).
+
+    A check is stored at its start, a few ms after its slot: counting stored starts in [t0, t1)
+    would move the checks of slots due just before t0 into the window and those due just before
+    t1 out of it (off by a few either way). Each stored check is mapped back to the slot it ran
+    for instead (the nearest one: lateness is far below the interval)."""
+    grid = {spec.name: (stable_offset(spec.name, spec.interval), spec.interval) for spec in specs}
     with psycopg.connect(url) as conn:
-        window = conn.execute('SELECT count(*) FROM "check" WHERE at_ms >= %s AND at_ms < %s',
-                              (round(t0 * 1000), round(t1 * 1000))).fetchone()
-        total = conn.execute('SELECT count(*) FROM "check"').fetchone()
-    return int(window[0]), int(total[0])
+        rows = conn.execute('SELECT m.name, c.at_ms FROM "check" AS c '
+                            "JOIN monitor AS m ON m.id = c.monitor_id WHERE c.at_ms >= %s AND c.at_ms < %s",
+                            (round((t0 - late_s) * 1000), round((t1 + late_s) * 1000))).fetchall()
+    covered: set[tuple[str, int]] = set()
+    doubled = 0
+    for name, at_ms in rows:
+        offset, interval = grid[name]
+        slot = round((at_ms / 1000 - offset) / interval)
+        if t0 <= offset + slot * interval < t1:
+            if (name, slot) in covered:
+                doubled += 1
+            covered.add((name, slot))
+    return len(covered), doubled
 
 
 def _bytes(url: str) -> dict[str, int]:
@@ -152,7 +171,7 @@ def _run_cluster(targets: TargetProcess, url: str, server: PostgresServer, *, mo
         pg_cpu, targets_cpu = _postgres_cpu(server) - pg_cpu0, targets.cpu_seconds() - targets_cpu0
         time.sleep(1.0)  # the nodes' writers commit what they checked in the window (250 ms batches)
         t0, t1 = max(f["t0"] for f in figures), min(f["t1"] for f in figures)
-        stored_window, _total = _stored(url, t0, t1)
+        stored_window, doubled = _covered_slots(url, bench_specs(targets, monitors, interval), t0, t1)
         specs = bench_specs(targets, monitors, interval)
         expected = expected_slots(specs, t0, t1)
         lateness = sorted(s for f in figures for s in f.pop("lateness_s"))
@@ -176,6 +195,7 @@ def _run_cluster(targets: TargetProcess, url: str, server: PostgresServer, *, mo
             log.close()
     return {
         "nodes": figures, "window_s": t1 - t0, "expected_slots": expected, "stored_in_window": stored_window,
+        "doubled_in_window": doubled,
         "skipped": max(0, expected - stored_window), "checks": checks, "engine_cpu_s": cpu,
         "engine_cpu_ms_per_check": 1000 * cpu / checks if checks else None,
         "postgres_cpu_s": pg_cpu, "postgres_cpu_ms_per_check": 1000 * pg_cpu / checks if checks else None,
