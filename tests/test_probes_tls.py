@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
+import threading
+import time
 from collections.abc import AsyncIterator
 
 import misbehaving_servers as ms
@@ -14,6 +17,7 @@ from shiptrack_tui.core.evaluation import evaluate
 from shiptrack_tui.core.model import MonitorSpec, Outcome
 from shiptrack_tui.probes import ClientPool, probe
 from shiptrack_tui.probes.certs import der_not_after
+from shiptrack_tui.probes.pool import CLEANUP_CLOSED_TLS
 
 DAY = 86400.0
 
@@ -115,3 +119,41 @@ def test_der_not_after_matches_the_certificate(name: str) -> None:
         cert_pem.split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----"
     )
     assert der_not_after(der) == x509.load_der_x509_certificate(der).not_valid_after_utc.timestamp()
+
+
+def _silent_after_answer(listener: socket.socket, closed_after: list[float]) -> None:
+    """One TLS exchange, then never a TLS shutdown: read the raw socket until the client drops it."""
+    conn, _ = listener.accept()
+    tls = ms.server_tls("valid").wrap_socket(conn, server_side=True)
+    tls.recv(65536)
+    tls.sendall(ms.response(200, b"ok"))
+    answered = time.monotonic()
+    raw = socket.fromfd(tls.fileno(), socket.AF_INET, socket.SOCK_STREAM)  # below TLS: nothing answered
+    raw.settimeout(40)
+    try:
+        while raw.recv(4096):  # the client's close_notify arrives, then only its end of the TCP stream
+            pass
+    except OSError:
+        pass
+    closed_after.append(time.monotonic() - answered)
+    raw.close()
+    tls.close()
+
+
+@pytest.mark.skipif(not CLEANUP_CLOSED_TLS, reason="this Python releases such transports itself")
+async def test_a_server_that_never_finishes_the_tls_shutdown_does_not_keep_the_connection(
+        pool: ClientPool) -> None:
+    """A fresh connection per check must not pile up behind servers that skip close_notify: held
+    for asyncio's 30 s shutdown timeout otherwise (measured here: 30.1 s without the flag)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    closed_after: list[float] = []
+    server = threading.Thread(target=_silent_after_answer, args=(listener, closed_after), daemon=True)
+    server.start()
+    try:
+        port = listener.getsockname()[1]
+        obs = await probe(spec(f"https://127.0.0.1:{port}/"), pool)
+        assert (obs.error, obs.status_code) == (None, 200)
+        await asyncio.to_thread(server.join, 45)
+    finally:
+        listener.close()
+    assert closed_after and closed_after[0] < 10  # asyncio's own shutdown timeout would be 30 s

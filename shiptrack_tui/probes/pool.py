@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Final
@@ -42,6 +43,11 @@ MAX_REDIRECTS: Final = 10
 # aiohttp's default cap on one header line is 8 KiB; real sites send longer CSP and cookie headers,
 # which must not turn into a failed check (h11, which we used before, allowed 16 KiB per event).
 MAX_HEADER_BYTES: Final = 64 * 1024
+# A server that never answers our TLS close_notify holds the connection for asyncio's 30 s shutdown
+# timeout, and before CPython 3.12.8 / 3.13.1 (python/cpython#118960) one whose peer dropped TCP
+# during that wait was never released at all. With a fresh connection per check that piles up, so
+# aiohttp aborts such transports after two seconds when asked (it refuses the flag where fixed).
+CLEANUP_CLOSED_TLS: Final = sys.version_info < (3, 12, 8) or (3, 13, 0) <= sys.version_info < (3, 13, 1)
 
 
 def default_ssl_context(verify: ssl.SSLContext | bool = True) -> ssl.SSLContext:
@@ -108,6 +114,7 @@ class ClientPool:
                 limit=0,  # our slots are the bound; a second queue inside aiohttp would hide waits
                 force_close=not self.keepalive,
                 use_dns_cache=False,
+                enable_cleanup_closed=CLEANUP_CLOSED_TLS,
                 local_addr=None if self.local_address is None else (self.local_address, 0),
             )
             self._session = aiohttp.ClientSession(
