@@ -56,7 +56,7 @@ async def checker(url: str, location: str, spec: MonitorSpec, node: str | None =
     """One node's location checker for `spec` from `location`, holding its lease, running."""
     node = node or NODES[location]
     async with AsyncExitStack() as stack:
-        pool = await stack.enter_async_context(ClientPool(clients=1, local_address=PLACES[location]))
+        pool = await stack.enter_async_context(ClientPool(local_address=PLACES[location]))
         book = PgLocationBook.at(url)
         stack.callback(book.close)
         checks = LocationChecks(book, node, lambda s: probe(s, pool))
@@ -168,7 +168,7 @@ async def test_the_node_follows_its_engine_and_the_chores_holder_drops_removed_l
         keys = [("api", "eu-west"), ("api", "us-east"), CHORES]
         held = await asyncio.to_thread(_take, pg_url, "fra-1", keys)
         config: list[object] = [SimpleNamespace(monitors=(both,))]
-        async with ClientPool(clients=1, local_address="127.0.0.2") as pool:
+        async with ClientPool(local_address="127.0.0.2") as pool:
             checks = LocationChecks(book, "fra-1", lambda s: probe(s, pool), source=lambda: (config[0], held))
             task = asyncio.create_task(checks.run())
             try:

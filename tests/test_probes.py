@@ -18,7 +18,7 @@ from shiptrack_tui.probes.http import Hop, next_hop
 
 @pytest.fixture
 async def pool() -> AsyncIterator[ClientPool]:
-    async with ClientPool(clients=2, max_connections_per_client=8, verify=ms.client_trusting_test_ca()) as p:
+    async with ClientPool(16, verify=ms.client_trusting_test_ca()) as p:
         yield p
 
 
@@ -185,6 +185,15 @@ async def test_a_long_header_line_is_not_a_failure(pool: ClientPool) -> None:
     assert (obs.error, obs.status_code, obs.body) == (None, 200, b"ok")
 
 
+async def test_a_cookie_one_monitor_got_never_rides_on_another_monitors_request(pool: ClientPool) -> None:
+    seen = ms.Seen()
+    async with ms.serve(ms.answer(200, b"ok", {"Set-Cookie": "session=s3cret; Path=/"}), seen=seen) as port:
+        for name in ("login", "other"):
+            obs = await probe(spec(f"http://127.0.0.1:{port}/", name=name), pool)
+            assert obs.status_code == 200
+    assert [request.headers.get("cookie") for request in seen.requests] == [None, None]
+
+
 BIG_PAGE = 64 << 20  # far more than loopback socket buffers hold, so a full download would show
 SMALL_CAP = 64 * 1024
 
@@ -252,7 +261,7 @@ async def test_pool_queues_beyond_its_limit_without_charging_the_target(pool: Cl
         await writer.drain()
 
     async with (
-        ClientPool(clients=1, max_connections_per_client=2) as narrow,
+        ClientPool(max_in_flight=2) as narrow,
         ms.serve(slow, seen=seen) as port,
     ):
         specs = [spec(f"http://127.0.0.1:{port}/", name=f"m{i}", timeout=0.9) for i in range(6)]
@@ -277,7 +286,7 @@ async def test_each_check_opens_a_fresh_connection(pool: ClientPool) -> None:
 
 
 async def test_closed_pool_refuses_work() -> None:
-    p = ClientPool(clients=1)
+    p = ClientPool()
     await p.aclose()
     await p.aclose()
     with pytest.raises(RuntimeError):
@@ -342,7 +351,7 @@ async def test_keepalive_pool_reuses_connections() -> None:
             if await ms.read_request(reader) is None:
                 return
 
-    async with ClientPool(clients=1, keepalive=True) as reuse, ms.serve(keep_alive, seen=seen) as port:
+    async with ClientPool(keepalive=True) as reuse, ms.serve(keep_alive, seen=seen) as port:
         for _ in range(3):
             assert (await probe(spec(f"http://127.0.0.1:{port}/"), reuse)).status_code == 200
     assert seen.connections == 1

@@ -29,7 +29,7 @@ def not_after(name: str) -> float:
 
 @pytest.fixture
 async def pool() -> AsyncIterator[ClientPool]:
-    async with ClientPool(clients=2, verify=ms.client_trusting_test_ca()) as p:
+    async with ClientPool(verify=ms.client_trusting_test_ca()) as p:
         yield p
 
 
@@ -59,7 +59,7 @@ async def test_days_left_without_verification_reads_the_raw_certificate() -> Non
     """getpeercert() is empty for unverified peers; the DER fallback still finds notAfter."""
     now = not_after("self_signed") - 30.2 * DAY
     async with (
-        ClientPool(clients=1, verify=False) as insecure,
+        ClientPool(verify=False) as insecure,
         ms.serve(ms.answer(200), tls=ms.server_tls("self_signed")) as port,
     ):
         obs = await probe(spec(f"https://127.0.0.1:{port}/"), insecure, clock=lambda: now)
@@ -93,7 +93,7 @@ async def test_bad_certificates_are_named(pool: ClientPool, fixture: str, error:
 
 async def test_certificate_from_an_unknown_ca_is_not_trusted() -> None:
     """The default pool trusts the public CA bundle, which has never heard of our test CA."""
-    async with ClientPool(clients=1) as public, ms.serve(ms.answer(200), tls=ms.server_tls("valid")) as port:
+    async with ClientPool() as public, ms.serve(ms.answer(200), tls=ms.server_tls("valid")) as port:
         obs = await probe(spec(f"https://127.0.0.1:{port}/"), public)
     assert obs.error == "TLS: certificate is not trusted (self-signed or unknown issuer)"
 

@@ -171,8 +171,8 @@ def _run_cluster(targets: TargetProcess, url: str, server: PostgresServer, *, mo
         pg_cpu, targets_cpu = _postgres_cpu(server) - pg_cpu0, targets.cpu_seconds() - targets_cpu0
         time.sleep(1.0)  # the nodes' writers commit what they checked in the window (250 ms batches)
         t0, t1 = max(f["t0"] for f in figures), min(f["t1"] for f in figures)
-        stored_window, doubled = _covered_slots(url, bench_specs(targets, monitors, interval), t0, t1)
         specs = bench_specs(targets, monitors, interval)
+        stored_window, doubled = _covered_slots(url, specs, t0, t1)
         expected = expected_slots(specs, t0, t1)
         lateness = sorted(s for f in figures for s in f.pop("lateness_s"))
         checks = sum(f["checks"] for f in figures)

@@ -186,7 +186,8 @@ class Engine(OperatorActions, PushMonitors, ClusterRole, LocationRole):
         self._slots = asyncio.Semaphore(self._max_in_flight)
         if self._pool is None:
             cluster = self.config.cluster  # [cluster] source_address: where this node's checks leave from
-            self._pool = ClientPool(local_address=cluster.source_address if cluster is not None else None)
+            self._pool = ClientPool(self._max_in_flight,
+                                    local_address=cluster.source_address if cluster is not None else None)
         # The loop must never block on storage: a stalled database sheds old check results (loudly)
         # rather than stop the checks; see storage/writer.py.
         self._writer = self._new_writer(max_pending=self._max_pending, when_full="shed")

@@ -11,8 +11,8 @@ dashboard in a browser) is built on it.
 - Building the SSLContext costs 25–33 ms of CPU, nearly all of it loading the CA bundle: it is
   built once per pool and shared.
 - A check waits for its slot *before* its deadline and latency clock start: local queueing is the
-  engine's lateness, never the target's downtime. `clients × max_connections_per_client` checks
-  may be on the wire at once.
+  engine's lateness, never the target's downtime. `max_in_flight` checks may be on the wire at
+  once (the engine's default bound on checks in flight).
 
 Connections are fresh per check by default (`keepalive=False`): an uptime check should see what a
 new visitor sees, so it resolves DNS (no resolver cache), opens TCP and does the TLS handshake every
@@ -85,24 +85,23 @@ class ClientPool:
 
     def __init__(
         self,
-        clients: int = 8,
-        max_connections_per_client: int = 32,
+        max_in_flight: int = 256,
         verify: ssl.SSLContext | bool = True,
         keepalive: bool = False,
         trust_env: bool = False,
         local_address: str | None = None,
     ) -> None:
-        if clients < 1 or max_connections_per_client < 1:
-            raise ValueError("a ClientPool needs at least one client and one connection per client")
-        self.size = clients
-        self.max_connections_per_client = max_connections_per_client
+        if max_in_flight < 1:
+            raise ValueError("a ClientPool needs room for at least one check")
+        self.capacity = max_in_flight
+        """How many HTTP checks can be on the wire at once; more wait for a slot."""
         self.keepalive = keepalive
         self._trust_env = trust_env
         self.local_address = local_address
         """The local IP every check leaves from (`[cluster] source_address`); None: the OS picks."""
         self._ssl_context = default_ssl_context(verify)
         self._session: aiohttp.ClientSession | None = None
-        self._slots: asyncio.Semaphore | None = None
+        self._slots = asyncio.Semaphore(max_in_flight)
         self._in_flight = 0
         self._closed = False
 
@@ -129,7 +128,6 @@ class ClientPool:
                 max_line_size=MAX_HEADER_BYTES,
                 max_field_size=MAX_HEADER_BYTES,
             )
-            self._slots = asyncio.Semaphore(self.capacity)
         return self._session
 
     @asynccontextmanager
@@ -138,18 +136,12 @@ class ClientPool:
         if self._closed:
             raise RuntimeError("this ClientPool is closed")
         session = self._open()
-        assert self._slots is not None
         async with self._slots:
             self._in_flight += 1
             try:
                 yield session
             finally:
                 self._in_flight -= 1
-
-    @property
-    def capacity(self) -> int:
-        """How many HTTP checks can be on the wire at once; more wait for a slot."""
-        return self.size * self.max_connections_per_client
 
     def in_flight(self) -> int:
         """Checks currently holding a slot."""

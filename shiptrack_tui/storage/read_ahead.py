@@ -58,9 +58,3 @@ class ReadAhead:
         self._pending.clear()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
-
-    def __enter__(self) -> ReadAhead:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
