@@ -52,8 +52,10 @@ def _read_until(fd: int, wanted: re.Pattern[str], seconds: float) -> str:
 
 def test_no_config_with_the_demo_daemon_running_attaches_to_it(tmp_path: Path) -> None:
     demo_db = default_db_path(None).with_name("demo.db")  # in the test's own HOME (conftest)
-    daemon = subprocess.Popen([sys.executable, "-m", "shiptrack_tui", "--demo", "--daemon"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = tmp_path / "daemon.log"  # shown if it does not stop: what it was still doing
+    with log.open("w") as err:
+        daemon = subprocess.Popen([sys.executable, "-m", "shiptrack_tui", "--demo", "--daemon"],
+                                  stdout=subprocess.DEVNULL, stderr=err)
     child = None
     try:
         deadline = time.monotonic() + 15
@@ -83,4 +85,10 @@ def test_no_config_with_the_demo_daemon_running_attaches_to_it(tmp_path: Path) -
                 os.kill(child, 9)
                 os.waitpid(child, 0)
         daemon.terminate()
-        assert daemon.wait(30) == 0  # it finishes in-flight checks first: slow on a loaded machine
+        try:
+            code = daemon.wait(30)  # it finishes in-flight checks first: slow on a loaded machine
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            tail = log.read_text()[-3000:]
+            raise AssertionError(f"the demo daemon did not stop within 30 s:\n{tail}") from None
+        assert code == 0, log.read_text()[-3000:]
