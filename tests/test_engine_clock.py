@@ -132,3 +132,15 @@ async def test_check_now_runs_at_once_after_a_backward_step(tmp_path: Path) -> N
             await asyncio.to_thread(engine.store.add_action, ActionKind.CHECK_NOW, wall(), "api")
             engine.wake()
             await until(lambda: target.count(since=asked) >= 1, 5, "the check the operator asked for")
+
+
+async def test_a_stop_asked_before_the_engine_runs_is_kept(tmp_path: Path) -> None:
+    """A daemon's SIGTERM can land while it still starts (its HTTP server, say): the engine must
+    stop as soon as it runs, not check forever (it was dropped, and the daemon hung)."""
+    store = Store.open(tmp_path / "stop.db")
+    try:
+        engine = Engine(Config(path=tmp_path / "none.toml", monitors=()), store, send_notifications=False)
+        engine.request_stop()
+        await asyncio.wait_for(engine.run(), 10)
+    finally:
+        store.close()

@@ -127,6 +127,10 @@ class Engine(OperatorActions, PushMonitors, ClusterRole, LocationRole):
         self._listeners.append(listener)
 
     def request_stop(self) -> None:
+        if self._loop is None:  # not running yet (a daemon's SIGTERM while it starts): run() stops at once
+            self._stop.set()
+            return
+
         def stop() -> None:
             self._stop.set()
             self._reschedule.set()  # the scheduler waits on this one event only
