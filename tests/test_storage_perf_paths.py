@@ -202,3 +202,31 @@ def test_a_full_writer_queue_blocks_submit_and_drops_nothing(store_target: str |
     assert writer.blocked > 0 and writer.dropped == 0
     assert all(len(store.recent_checks(f.monitor, limit=100)) == 30 for f in feeds)
     store.close()
+
+
+def test_percentiles_match_the_bucket_by_bucket_reference_with_subtracted_counts() -> None:
+    """The packed fast path (lanes read in C, a borrow detected by lane top bits) against the
+    plain definition: counts per bucket, negative ones clamped, nearest rank."""
+    from shiptrack_tui.core.stats import histogram_percentile
+    from shiptrack_tui.storage.histograms import WindowHistogram
+
+    rng = random.Random(7)
+    borrowed = 0
+    for _ in range(2000):
+        counts = {rng.randrange(150, 700): rng.choice([1, 3, 60, 70_000])
+                  for _ in range(rng.randrange(1, 50))}
+        hist = WindowHistogram()
+        hist.add_blob(encode(counts))
+        for _ in range(rng.choice([0, 0, 3, 8])):  # raw checks added, and taken away (an edge)
+            bucket = rng.randrange(140, 710)
+            hist.loose[bucket] = hist.loose.get(bucket, 0) + rng.choice([-2, -1, 1, 4])
+        if rng.random() < 0.2:  # an hour row taken away from the packed part that holds it
+            held = rng.choice(sorted(counts))
+            hist.packed -= to_packed(encode({held: rng.randrange(1, counts[held] + 1)}))
+        per_bucket = hist.counts()
+        borrowed += any(count < 0 for count in per_bucket)
+        clamped = {bucket: max(0, count) for bucket, count in enumerate(per_bucket)}
+        expected = ([histogram_percentile(clamped, q) for q in (0.5, 0.95)] if sum(clamped.values())
+                    else [None, None])
+        assert hist.percentiles(0.5, 0.95) == pytest.approx(expected), (counts, hist.loose)
+    assert borrowed > 100  # the slow path ran too

@@ -100,13 +100,23 @@ def to_packed(blob: bytes | None) -> int:
         return int.from_bytes(blob[3:], "little") << (LANE_BITS * int.from_bytes(blob[1:3], "little"))
     if kind & 0xF0 == DENSE_NARROW:
         low = int.from_bytes(blob[1:3], "little")
-        _size, typecode = WIDTHS[kind & 0x0F]
-        lanes = blob[3:] if typecode == "I" else _little(array("I", _read(typecode, blob[3:])))
+        size, _typecode = WIDTHS[kind & 0x0F]
+        counts = blob[3:]
+        if size == LANE_BYTES:
+            lanes = counts
+        else:  # widen each little-endian count into its 4-byte lane by strided copies, in C
+            lanes = bytearray(len(counts) // size * LANE_BYTES)
+            for byte in range(size):
+                lanes[byte::LANE_BYTES] = counts[byte::size]
         return int.from_bytes(lanes, "little") << (LANE_BITS * low)
-    packed = 0
-    for bucket, count in decode(blob).items():
-        packed += count << (LANE_BITS * bucket)
-    return packed
+    found = decode(blob)
+    if not found:
+        return 0
+    low = min(found)
+    dense = array("I", bytes(LANE_BYTES * (max(found) - low + 1)))
+    for bucket, count in found.items():
+        dense[bucket - low] = count
+    return int.from_bytes(_little(dense), "little") << (LANE_BITS * low)
 
 
 def decode(blob: bytes | None) -> dict[int, int]:
@@ -143,6 +153,18 @@ def _packed_loose(loose: Mapping[int, int]) -> int:
     if any(minus):
         packed -= int.from_bytes(_little(minus), "little")
     return packed << (LANE_BITS * low)
+
+
+_top_bits_mask = 0  # the top bit of every lane, over as many lanes as the widest histogram yet
+
+
+def _top_bits(bits: int) -> int:
+    """An integer with each 32-bit lane's top bit set, over at least `bits` bits."""
+    global _top_bits_mask
+    if _top_bits_mask.bit_length() < bits:
+        lanes = -(-bits // LANE_BITS) * 2  # grow ahead: most histograms are about the same size
+        _top_bits_mask = int.from_bytes(b"\0\0\0\x80" * lanes, "little")
+    return _top_bits_mask
 
 
 class WindowHistogram:
@@ -196,18 +218,20 @@ class WindowHistogram:
 
     def percentiles(self, *qs: float) -> list[float | None]:
         """Nearest-rank percentiles (as core.stats.histogram_percentile); None when empty."""
-        combined = self.packed + _packed_loose(self.loose)
-        if combined >= 0:  # the usual case: every bucket non-negative, read in C from the first one
-            data = combined.to_bytes(-(-combined.bit_length() // LANE_BITS) * LANE_BYTES, "little")
-            low = (len(data) - len(data.lstrip(b"\0"))) // LANE_BYTES
-            lanes = _read("I", data[low * LANE_BYTES:])
-            if not lanes:
-                return [None for _ in qs]
-            if max(lanes) < 1 << (LANE_BITS - 1):  # else a negative bucket borrowed from the next
-                cumulative = list(accumulate(lanes))
-                total = cumulative[-1]
-                return [bucket_value(low + bisect_left(cumulative, max(1, math.ceil(q * total))))
-                        for q in qs]
+        combined = self.packed + _packed_loose(self.loose) if self.loose else self.packed
+        if combined == 0:
+            return [None for _ in qs]
+        # The usual case: every bucket non-negative (no lane's top bit set: a negative bucket
+        # borrows from the next one), read in C from the lowest occupied lane.
+        if combined > 0 and not combined & _top_bits(combined.bit_length()):
+            low = ((combined & -combined).bit_length() - 1) // LANE_BITS
+            occupied = combined >> (LANE_BITS * low)
+            lanes = _read("I", occupied.to_bytes(-(-occupied.bit_length() // LANE_BITS) * LANE_BYTES,
+                                                 "little"))
+            cumulative = list(accumulate(lanes))
+            total = cumulative[-1]
+            return [bucket_value(low + bisect_left(cumulative, max(1, math.ceil(q * total))))
+                    for q in qs]
         counts = self.counts()
         if any(count < 0 for count in self.loose.values()) and min(counts) < 0:
             # Raw rows pruned under a subtracted edge: never let a bucket hold negative mass.

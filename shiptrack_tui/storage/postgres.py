@@ -118,6 +118,15 @@ class PgConnection:
         except psycopg.Error as error:
             raise _translated_error(error) from error
 
+    def fetch_binary(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Every row of a read, in the binary format: bytea and arrays arrive without being
+        encoded as text and parsed back (about half the client time of rollup and total rows)."""
+        query, order = translate(sql)
+        try:
+            return self.raw.execute(query, _bind(order, params), binary=True).fetchall()  # type: ignore[arg-type]
+        except psycopg.Error as error:
+            raise _translated_error(error) from error
+
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> psycopg.Cursor[Any]:
         """Run `sql` once per row. An upsert (INSERT ... VALUES (...) ON CONFLICT ...) becomes
         one multi-row INSERT per chunk of rows: a single round trip (each batch upserts rollups

@@ -13,10 +13,10 @@ monitor's totals are an hour or two behind).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Final
+from typing import Any, Final
 
 from shiptrack_tui.storage import histograms
-from shiptrack_tui.storage.dialect import Connection
+from shiptrack_tui.storage.dialect import Connection, Dialect
 from shiptrack_tui.storage.histograms import LANE_BITS
 from shiptrack_tui.storage.lookups import HourRow, hour_rows
 from shiptrack_tui.storage.spans import decompose
@@ -119,14 +119,21 @@ def advance_many(conn: Connection, steps: Sequence[tuple[int, int | None, int, L
 def read(conn: Connection, ids: Sequence[int]) -> dict[int, dict[int, StoredTotal]]:
     """Every stored total of the given monitors: {monitor_id: {hours: total}}."""
     found: dict[int, dict[int, StoredTotal]] = {}
-    dialect = conn.dialect
-    query = ("SELECT monitor_id, hours, through_hour, up, degraded, down, maintenance, hist "
-             f"FROM window_total WHERE {dialect.in_list('monitor_id')}")
-    to_packed = histograms.to_packed
-    for monitor_id, hours, through, up, degraded, down, maintenance, blob in conn.execute(
-            query, (dialect.values(ids),)):
-        found.setdefault(monitor_id, {})[hours] = (through, up, degraded, down, maintenance, to_packed(blob))
+    collect(found, conn.execute(read_sql(conn.dialect), (conn.dialect.values(ids),)))
     return found
+
+
+def read_sql(dialect: Dialect) -> str:
+    """The statement `read` runs, with one parameter: the ids as `dialect.values` binds them."""
+    return ("SELECT monitor_id, hours, through_hour, up, degraded, down, maintenance, hist "
+            f"FROM window_total WHERE {dialect.in_list('monitor_id')}")
+
+
+def collect(found: dict[int, dict[int, StoredTotal]], rows: Iterable[Sequence[Any]]) -> None:
+    """Add the rows of `read_sql` to `found`, as `read` returns them."""
+    to_packed = histograms.to_packed
+    for monitor_id, hours, through, up, degraded, down, maintenance, blob in rows:
+        found.setdefault(monitor_id, {})[hours] = (through, up, degraded, down, maintenance, to_packed(blob))
 
 
 def rebuild(conn: Connection) -> None:

@@ -9,6 +9,7 @@ from functools import partial
 from typing import Any
 
 from shiptrack_tui.core.stats import FLOOR_MS, GROWTH
+from shiptrack_tui.storage import totals
 from shiptrack_tui.storage.codec import EXCLUDED, OUTCOME_MASK
 from shiptrack_tui.storage.dialect import Connection
 from shiptrack_tui.storage.packing import Expand, Wanted, check_queries, packs
@@ -35,8 +36,13 @@ class WindowReader:
         self.blocks_sql = _BLOCKS.format(ids=self.dialect.in_list("monitor_id"))
         self.queries = ReadAhead(conn, enabled=ahead and packs(self.dialect))
 
-    def settle(self) -> None:
-        self.queries.settle()
+    @property
+    def mark(self) -> int:
+        """Where the reads submitted so far end: `settle(through=mark)` completes just those."""
+        return self.queries.submitted
+
+    def settle(self, through: int | None = None) -> None:
+        self.queries.settle(through)
 
     def close(self) -> None:
         self.queries.close()
@@ -49,6 +55,11 @@ class WindowReader:
         wanted = Wanted(ids, low_ms, high_ms, columns=("code", "latency_us"))
         for sql, params, expand in check_queries(self.dialect, wanted):
             self.queries.submit(sql, params, partial(_add_checks, into, expand, sign))
+
+    def totals(self, into: dict[int, dict[int, totals.StoredTotal]], ids: Sequence[int]) -> None:
+        """The monitors' stored window totals (storage/totals.py), into `into` by monitor id."""
+        self.queries.submit(totals.read_sql(self.dialect), (self.dialect.values(ids),),
+                            partial(totals.collect, into))
 
     def blocks(self, into: dict[int, WindowTally], ids: Iterable[int], span: int, first: int, stop: int,
                sign: int = 1) -> None:

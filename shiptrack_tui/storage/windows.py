@@ -38,12 +38,13 @@ def window_stats_many(conn: Connection, subjects: Sequence[Subject], now: float,
                       cache: SegmentCache | None = None) -> list[dict[int, WindowStats]]:
     """WindowStats over [now - w, now] for each window w (seconds) and subject, by monitor id."""
     with snapshot(conn):  # totals and hour rows from the same commit
-        stored, plans = _plan(conn, subjects, now, windows)
-        slow = [subject for subject in subjects if subject.monitor_id not in plans]
-        fast = [subject for subject in subjects if subject.monitor_id in plans]
-        results = _from_blocks(conn, slow, now, windows, cache) if slow else {}
-        if fast:
-            for window, found in _from_totals(conn, fast, plans, now, windows, stored).items():
+        reader = WindowReader(conn, ahead=True)
+        try:
+            results, slow = _from_totals(reader, subjects, now, windows)
+        finally:
+            reader.close()
+        if slow:
+            for window, found in _from_blocks(conn, slow, now, windows, cache).items():
                 results.setdefault(window, {}).update(found)
     return [results.get(window, {}) for window in windows]
 
@@ -93,13 +94,11 @@ def _whole_hours(now: float, windows: Sequence[float]) -> dict[float, Span]:
     return spans
 
 
-def _plan(conn: Connection, subjects: Sequence[Subject], now: float, windows: Sequence[float],
-          ) -> tuple[dict[int, dict[int, totals.StoredTotal]], dict[int, dict[float, Plan]]]:
-    """Which monitors can take every window's whole hours from a stored total, and how."""
-    needs = _whole_hours(now, windows)
+def _plan(subjects: Sequence[Subject], needs: dict[float, Span],
+          stored: dict[int, dict[int, totals.StoredTotal]]) -> dict[int, dict[float, Plan]]:
+    """Which monitors can take every window's whole hours (`needs`) from a stored total, and how."""
     if not needs:
-        return {}, {subject.monitor_id: {} for subject in subjects}
-    stored = totals.read(conn, [subject.monitor_id for subject in subjects])
+        return {subject.monitor_id: {} for subject in subjects}
     plans: dict[int, dict[float, Plan]] = {}
     known: dict[tuple[tuple[int, int], ...], dict[float, Plan] | None] = {}  # most monitors agree
     for subject in subjects:
@@ -127,40 +126,51 @@ def _plan(conn: Connection, subjects: Sequence[Subject], now: float, windows: Se
             plan[window] = best[1]
         else:
             plans[subject.monitor_id] = known[shape] = plan
-    return stored, plans
+    return plans
 
 
-def _from_totals(conn: Connection, subjects: Sequence[Subject], plans: dict[int, dict[float, Plan]],
-                 now: float, windows: Sequence[float],
-                 stored: dict[int, dict[int, totals.StoredTotal]] | None = None,
-                 ) -> dict[float, dict[int, WindowStats]]:
-    """Windows from stored totals, a few hour rows, the current hour and the leading edge."""
-    end_ms = to_ms(now)
+def _from_totals(reader: WindowReader, subjects: Sequence[Subject], now: float, windows: Sequence[float],
+                 ) -> tuple[dict[float, dict[int, WindowStats]], list[Subject]]:
+    """Windows from stored totals, a few hour rows, the current hour and the leading edge, for
+    the monitors whose totals are close enough; and the other monitors (see _from_blocks).
+
+    Reads are submitted in the order they are needed and run ahead (PostgreSQL): the totals
+    first, so planning starts while the current hour and the edges are read; then each window is
+    summed as soon as its reads have arrived, while the next window's still run. Edges are read
+    for every monitor (monitors left to _from_blocks are rare: their edges are thrown away).
+    """
     ids = [subject.monitor_id for subject in subjects]
-    reader = WindowReader(conn, ahead=True)
-    try:
-        # Every read is submitted before any is applied, so the reads run back to back: each
-        # window's tallies start empty and the current hour joins them once everything settled.
-        base = _current_hour(reader, subjects, end_ms)
-        tallied = {window: _window_from_totals(reader, ids, plans, stored, now, window)
-                   for window in sorted(set(windows))}
-        reader.settle()
-    finally:
-        reader.close()
-    results: dict[float, dict[int, WindowStats]] = {}
-    for window, (tallies, exact) in tallied.items():
+    needs = _whole_hours(now, windows)
+    stored: dict[int, dict[int, totals.StoredTotal]] = {}
+    if needs:
+        reader.totals(stored, ids)
+    planned = reader.mark
+    base = _current_hour(reader, subjects, to_ms(now))
+    edges = {window: _edge_tallies(reader, ids, now, window) for window in sorted(set(windows))}
+    reader.settle(planned)
+    plans = _plan(subjects, needs, stored)
+    fast = [monitor_id for monitor_id in ids if monitor_id in plans]
+    ready = {}
+    for window, (tallies, exact) in edges.items():
         if not exact:
-            for monitor_id, tally in tallies.items():
+            _add_totals(reader, tallies, fast, plans, stored, window)
+        ready[window] = reader.mark
+    results: dict[float, dict[int, WindowStats]] = {}
+    for window, (tallies, exact) in edges.items():
+        reader.settle(ready[window])
+        found = results[window] = {}
+        for monitor_id in fast:
+            tally = tallies[monitor_id]
+            if not exact:
                 tally.add_tally(base[monitor_id])
-        results[window] = {monitor_id: tally.stats() for monitor_id, tally in tallies.items()}
-    return results
+            found[monitor_id] = tally.stats()
+    return results, [subject for subject in subjects if subject.monitor_id not in plans]
 
 
-def _window_from_totals(reader: WindowReader, ids: Sequence[int], plans: dict[int, dict[float, Plan]],
-                        stored: dict[int, dict[int, totals.StoredTotal]] | None, now: float,
-                        window: float) -> tuple[dict[int, WindowTally], bool]:
-    """One window's tallies but the current hour's, their reads submitted to `reader` (complete
-    once it settles); and whether they are exact (the window lies inside the current hour)."""
+def _edge_tallies(reader: WindowReader, ids: Sequence[int], now: float, window: float,
+                  ) -> tuple[dict[int, WindowTally], bool]:
+    """One window's tallies, holding only its leading edge once the reader settles (or the whole
+    window, exact from raw checks, when it lies inside the current hour: the bool)."""
     end_ms = to_ms(now)
     start_ms = to_ms(now - window)
     first_whole = -(-start_ms // HOUR_MS)
@@ -169,13 +179,21 @@ def _window_from_totals(reader: WindowReader, ids: Sequence[int], plans: dict[in
         reader.raw(exact, ids, start_ms, end_ms)
         return exact, True
     tallies = {monitor_id: WindowTally(exact=False) for monitor_id in ids}
+    _edge(reader, tallies, ids, start_ms, first_whole)
+    return tallies, False
+
+
+def _add_totals(reader: WindowReader, tallies: dict[int, WindowTally], ids: Sequence[int],
+                plans: dict[int, dict[float, Plan]], stored: dict[int, dict[int, totals.StoredTotal]],
+                window: float) -> None:
+    """Add each monitor's stored total for the window's whole hours, and submit the hour rows
+    that correct it (complete once the reader settles)."""
     fixups: dict[tuple[tuple[Span, ...], tuple[Span, ...]], list[int]] = {}
     for monitor_id in ids:
         plan = plans[monitor_id].get(window)
         if plan is None:
             continue
         n, add, sub = plan
-        assert stored is not None
         _through, *segment = stored[monitor_id][n]
         tallies[monitor_id].add_segment(tuple(segment))  # type: ignore[arg-type]
         if add or sub:
@@ -185,8 +203,6 @@ def _window_from_totals(reader: WindowReader, ids: Sequence[int], plans: dict[in
             reader.blocks(tallies, members, 1, first, stop)
         for first, stop in sub:
             reader.blocks(tallies, members, 1, first, stop, sign=-1)
-    _edge(reader, tallies, ids, start_ms, first_whole)
-    return tallies, False
 
 
 def _from_blocks(conn: Connection, subjects: Sequence[Subject], now: float,
