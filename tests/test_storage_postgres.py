@@ -38,6 +38,40 @@ def test_the_shared_placeholders_become_psycopg_ones() -> None:
     assert translate('SELECT 5 % 2, "we?ird"') == ('SELECT 5 %% 2, "we?ird"', None)
 
 
+def test_a_batch_upsert_is_one_statement_whatever_its_size_and_keeps_every_value(pg_url: str) -> None:
+    """Upserts of many rows go in as one array per column (one statement text, so psycopg and
+    the server parse it once): NULLs, bytes, large ints, ints in a float column and booleans in
+    an integer column all arrive as they would row by row, and the conflict clause still rules."""
+    store = Store.open(pg_url)
+    try:
+        conn = store._conn()
+        conn.execute("CREATE TABLE probe_upsert (k BIGINT PRIMARY KEY, f DOUBLE PRECISION, "
+                     "n INTEGER, b BYTEA, t TEXT)")
+        upsert = ("INSERT INTO probe_upsert (k, f, n, b, t) VALUES (?, ?, ?, ?, ?) "
+                  "ON CONFLICT (k) DO UPDATE SET f = excluded.f, t = excluded.t")
+        texts = set()
+        original = conn.raw.execute
+
+        def seen(query, *args, **kwargs):
+            texts.add(str(query))
+            return original(query, *args, **kwargs)
+
+        conn.raw.execute = seen
+        try:
+            conn.executemany(upsert, [(2**40, 1, True, b"\x00\xff", "a'b"), (2, None, None, None, None)])
+            conn.executemany(upsert, [(k, k / 2, k % 2 == 0, bytes([k % 256]), f"t{k}") for k in range(3, 300)]
+                             + [(2, 2.5, 0, b"", "again")])
+        finally:
+            conn.raw.execute = original
+        assert len([text for text in texts if "probe_upsert" in text]) == 1
+        rows = dict((row[0], row[1:]) for row in conn.execute("SELECT * FROM probe_upsert").fetchall())
+        assert rows[2**40] == (1.0, 1, b"\x00\xff", "a'b")
+        assert rows[2] == (2.5, None, None, "again")  # the update touched f and t only
+        assert rows[7] == (3.5, 0, b"\x07", "t7") and len(rows) == 299
+    finally:
+        store.close()
+
+
 def test_display_name_hides_the_password_and_path_is_none(pg_url: str) -> None:
     with_password = pg_url.replace("shiptrack@", "shiptrack:s3cret@")  # trust auth ignores it
     store = Store.open(with_password)

@@ -42,6 +42,9 @@ _TOKENS: Final = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|\?(\d*)|%""")
 _UPSERT: Final = re.compile(r"^\s*(INSERT\s+INTO\s.*?\sVALUES)\s*(\([^()]*\))\s*(ON\s+CONFLICT\s.*)$",
                             re.IGNORECASE | re.DOTALL)
 MAX_PARAMS: Final = 30_000  # per statement (the protocol's limit is 65,535)
+_INSERT_INTO: Final = re.compile(r'^\s*INSERT\s+INTO\s+("?\w+"?)\s*\(([^()]*)\)\s*VALUES$', re.IGNORECASE)
+_FLOAT_TYPES: Final = frozenset({"double precision", "real"})
+_INTEGER_TYPES: Final = frozenset({"smallint", "integer", "bigint"})
 
 
 @lru_cache(maxsize=1024)
@@ -91,6 +94,7 @@ class PgConnection:
     def __init__(self, raw: psycopg.Connection[Any]) -> None:
         self.raw = raw
         self.backend_pid = raw.info.backend_pid
+        self._types: dict[str, dict[str, str]] = {}
 
     @property
     def usable(self) -> bool:
@@ -128,13 +132,19 @@ class PgConnection:
             raise _translated_error(error) from error
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> psycopg.Cursor[Any]:
-        """Run `sql` once per row. An upsert (INSERT ... VALUES (...) ON CONFLICT ...) becomes
-        one multi-row INSERT per chunk of rows: a single round trip (each batch upserts rollups
-        and totals); its rows must have distinct keys, as every caller's do."""
+        """Run `sql` once per row. An upsert (INSERT ... VALUES (...) ON CONFLICT ...) is one
+        statement: a single round trip (each batch upserts checks, rollups and totals); its rows
+        must have distinct keys, as every caller's do. With only placeholders for values it
+        inserts from one array per column (`unnest`): the statement's text is the same whatever
+        the number of rows, so psycopg parses it once and the server prepares it once (a multi-row
+        VALUES list was parsed again on every batch: half the writer's CPU on a cluster node)."""
         rows = list(rows)
         upsert = _UPSERT.match(sql)
         if upsert is not None and len(rows) > 1 and not re.search(r"\?\d", upsert.group(2)):
             head, values, tail = upsert.groups()
+            into = _INSERT_INTO.match(head)
+            if into is not None and re.fullmatch(r"\(\s*\?(\s*,\s*\?)*\s*\)", values):
+                return self._insert_unnested(into.group(1), into.group(2), tail, rows)
             step = max(1, MAX_PARAMS // max(1, values.count("?")))
             cursor = None
             for start in range(0, len(rows), step):
@@ -151,6 +161,34 @@ class PgConnection:
             except psycopg.Error as error:
                 raise _translated_error(error) from error
         return cursor
+
+    def _insert_unnested(self, table: str, column_list: str, tail: str,
+                         rows: Sequence[Sequence[Any]]) -> psycopg.Cursor[Any]:
+        columns = [column.strip().strip('"') for column in column_list.split(",")]
+        types = [self._column_types(table)[column] for column in columns]
+        arrays = []
+        for index, kind in enumerate(types):
+            values = [row[index] for row in rows]
+            # One array type per column: psycopg picks it from the values, which may mix ints
+            # and floats (a timestamp) or hold booleans (a flag).
+            if kind in _FLOAT_TYPES:
+                values = [None if value is None else float(value) for value in values]
+            elif kind in _INTEGER_TYPES:
+                values = [None if value is None else int(value) for value in values]
+            arrays.append(values)
+        unnest = ", ".join(f"?::{kind}[]" for kind in types)
+        return self.execute(f"INSERT INTO {table} ({column_list}) SELECT * FROM unnest({unnest}) {tail}",
+                            arrays)
+
+    def _column_types(self, table: str) -> dict[str, str]:
+        """Column name -> SQL type of one of our tables (read once per connection)."""
+        found = self._types.get(table)
+        if found is None:
+            rows = self.execute("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                                "WHERE attrelid = ?::regclass AND attnum > 0 AND NOT attisdropped",
+                                (table,)).fetchall()
+            found = self._types[table] = {name: kind for name, kind in rows}
+        return found
 
     def rollback_quietly(self) -> None:
         """End a failed transaction; nothing to do on a connection the server dropped."""
