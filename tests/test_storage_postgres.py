@@ -59,8 +59,8 @@ def test_a_batch_upsert_is_one_statement_whatever_its_size_and_keeps_every_value
         conn.raw.execute = seen
         try:
             conn.executemany(upsert, [(2**40, 1, True, b"\x00\xff", "a'b"), (2, None, None, None, None)])
-            conn.executemany(upsert, [(k, k / 2, k % 2 == 0, bytes([k % 256]), f"t{k}") for k in range(3, 300)]
-                             + [(2, 2.5, 0, b"", "again")])
+            many = [(k, k / 2, k % 2 == 0, bytes([k % 256]), f"t{k}") for k in range(3, 300)]
+            conn.executemany(upsert, [*many, (2, 2.5, 0, b"", "again")])
         finally:
             conn.raw.execute = original
         assert len([text for text in texts if "probe_upsert" in text]) == 1

@@ -57,7 +57,7 @@ class ReadAhead:
         the mark `through` (a value of `submitted`)."""
         count = len(self._pending) if through is None else max(0, through - self._applied)
         try:
-            while count > 0:
+            while count > 0 and self._pending:
                 future, apply = self._pending[0]
                 rows = future.result()
                 del self._pending[0]
