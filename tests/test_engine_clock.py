@@ -134,6 +134,19 @@ async def test_check_now_runs_at_once_after_a_backward_step(tmp_path: Path) -> N
             await until(lambda: target.count(since=asked) >= 1, 5, "the check the operator asked for")
 
 
+async def test_check_now_on_a_push_monitor_is_refused_with_the_reason(tmp_path: Path) -> None:
+    from shiptrack_tui.core.model import ActionKind
+
+    backup = MonitorSpec(name="backup", url="push", push=True, interval=3600.0, grace=60.0)
+    async with running(tmp_path, (backup,), SteppedWallClock()) as engine:
+        await until(lambda: "backup" in engine.states, 10, "the engine to know the monitor")
+        action = await asyncio.to_thread(engine.store.add_action, ActionKind.CHECK_NOW, time.time(), "backup")
+        engine.wake()
+        await until(lambda: engine.store.action_outcome(action)[1] is not None, 5, "the refusal")
+        applied_at, error = engine.store.action_outcome(action)
+        assert applied_at is None and error is not None and "push monitor" in error
+
+
 async def test_a_stop_asked_before_the_engine_runs_is_kept(tmp_path: Path) -> None:
     """A daemon's SIGTERM can land while it still starts (its HTTP server, say): the engine must
     stop as soon as it runs, not check forever (it was dropped, and the daemon hung)."""

@@ -130,6 +130,10 @@ class OperatorActions(IncidentUpdates):
         now = self.clock()
         try:
             if action.kind is ActionKind.CHECK_NOW:
+                if spec.push:  # nothing to probe: it was marked applied and nothing happened
+                    self._reject(action, f"{spec.name} is a push monitor: its pings are its checks, "
+                                         "there is nothing to check now")
+                    return
                 self._schedule.run_now(spec.name, now)
                 self._reschedule.set()
                 self._submit(spec, state, [], action_id=action.id)

@@ -19,6 +19,7 @@ from shiptrack_tui.core.model import (
     MonitorSummary,
     Silence,
 )
+from shiptrack_tui.core.push import PUSH_TARGET
 from shiptrack_tui.core.silences import SilenceRequest, SilenceTarget, is_active, target_of
 from shiptrack_tui.tui.daemon_watch import queued_summary
 from shiptrack_tui.tui.formatting import is_acknowledged, status_of
@@ -134,8 +135,13 @@ class MonitorActions(MonitorEdits):
 
     def action_check_now(self) -> None:
         summary = self._require_selected()
-        if summary is not None:
-            self._write_action(ActionKind.CHECK_NOW, f"Checking {summary.name} now.", monitor=summary.name)
+        if summary is None:
+            return
+        if summary.target == PUSH_TARGET:  # the engine would refuse it: say why at once
+            self.notify(f"{summary.name} is a push monitor: its pings are its checks.",
+                        severity="warning", timeout=4)
+            return
+        self._write_action(ActionKind.CHECK_NOW, f"Checking {summary.name} now.", monitor=summary.name)
 
     def action_pause(self) -> None:
         summary = self._require_selected()
