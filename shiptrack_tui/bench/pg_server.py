@@ -20,6 +20,8 @@ import uuid
 from pathlib import Path
 
 SUPERUSER = "shiptrack"
+PREFIX = "shiptrack-pg-"
+OWNER_FILE = "owner.pid"  # the process that made the server: once it is gone, so may the server be
 
 
 def postgres_bin_dir() -> Path | None:
@@ -51,7 +53,9 @@ class PostgresServer:
         self.bin_dir = found
         self.host = host
         self.port = _free_port(host)
-        self.root = Path(tempfile.mkdtemp(prefix="shiptrack-pg-"))
+        sweep_orphans()
+        self.root = Path(tempfile.mkdtemp(prefix=PREFIX))
+        (self.root / OWNER_FILE).write_text(str(os.getpid()))
         self.data = self.root / "data"
         self._as_postgres = os.geteuid() == 0
         if self._as_postgres:
@@ -112,3 +116,37 @@ class PostgresServer:
         if self.running:
             self.stop("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
+
+
+def sweep_orphans(tmp: Path | None = None) -> list[Path]:
+    """Stop and delete the throwaway servers whose owner process is gone (a test run or a
+    benchmark killed before it could clean up leaves its server running); return their roots.
+    A server without an owner file, or whose owner lives, is left alone."""
+    swept = []
+    for root in Path(tmp or tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        try:
+            owner = int((root / OWNER_FILE).read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if _alive(owner):
+            continue
+        bin_dir = postgres_bin_dir()
+        data = root / "data"
+        if bin_dir is not None and (data / "postmaster.pid").exists():
+            command = [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]
+            if os.geteuid() == 0:
+                command = ["runuser", "-u", "postgres", "--", *command]
+            subprocess.run(command, capture_output=True, timeout=60, check=False)
+        shutil.rmtree(root, ignore_errors=True)
+        swept.append(root)
+    return swept
