@@ -146,7 +146,9 @@ def sweep_orphans(tmp: Path | None = None) -> list[Path]:
             command = [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]
             if os.geteuid() == 0:
                 command = ["runuser", "-u", "postgres", "--", *command]
-            subprocess.run(command, capture_output=True, timeout=60, check=False)
+            stopped = subprocess.run(command, capture_output=True, timeout=60, check=False)
+            if stopped.returncode != 0 and (data / "postmaster.pid").exists():
+                continue  # still running, for a reason we do not know: keep its files
         shutil.rmtree(root, ignore_errors=True)
         swept.append(root)
     return swept
