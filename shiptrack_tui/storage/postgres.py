@@ -115,20 +115,20 @@ class PgConnection:
         except (psycopg.Error, OSError, ValueError):
             return True
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
+    def execute(self, sql: str, params: Sequence[Any] = (), binary: bool = False) -> psycopg.Cursor[Any]:
         query, order = translate(sql)
         try:
-            return self.raw.execute(query, _bind(order, params))  # type: ignore[arg-type]
+            return self.raw.execute(query, _bind(order, params), binary=binary)  # type: ignore[arg-type]
         except psycopg.Error as error:
             raise _translated_error(error) from error
 
     def fetch_binary(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """Every row of a read, in the binary format: bytea and arrays arrive without being
         encoded as text and parsed back (about half the client time of rollup and total rows)."""
-        query, order = translate(sql)
+        cursor = self.execute(sql, params, binary=True)
         try:
-            return self.raw.execute(query, _bind(order, params), binary=True).fetchall()  # type: ignore[arg-type]
-        except psycopg.Error as error:
+            return cursor.fetchall()
+        except psycopg.Error as error:  # the server went away while the rows came
             raise _translated_error(error) from error
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> psycopg.Cursor[Any]:

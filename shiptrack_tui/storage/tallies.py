@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from shiptrack_tui.core.model import WindowStats
 from shiptrack_tui.core.stats import exact_percentile, uptime_percent
 from shiptrack_tui.storage import histograms
-from shiptrack_tui.storage.codec import EXCLUDED, OUTCOME_MASK
 from shiptrack_tui.storage.histograms import WindowHistogram
 
 
@@ -73,23 +72,6 @@ class WindowTally:
         self.hist = WindowHistogram()
         self.exact: list[float] | None = [] if exact else None  # every latency, when all are raw
 
-    def add_check(self, code: int, latency_us: int | None, sign: int = 1) -> None:
-        if code & EXCLUDED:
-            self.maintenance += sign
-            return
-        outcome = code & OUTCOME_MASK
-        if outcome == 0:
-            self.up += sign
-        elif outcome == 1:
-            self.degraded += sign
-        else:
-            self.down += sign
-            return
-        if latency_us is not None:
-            self.hist.add_latency(latency_us / 1000, sign)
-            if self.exact is not None:
-                self.exact.append(latency_us / 1000)
-
     def copy(self) -> WindowTally:
         twin = WindowTally(exact=False)
         twin.up, twin.degraded, twin.down = self.up, self.degraded, self.down
@@ -124,13 +106,12 @@ class WindowTally:
         self.maintenance -= maintenance
         self.hist.packed -= histograms.to_packed(blob)
 
-    def add_row(self, up: int, degraded: int, down: int, maintenance: int, blob: bytes | None,
-                sign: int = 1) -> None:
-        self.up += sign * up
-        self.degraded += sign * degraded
-        self.down += sign * down
-        self.maintenance += sign * maintenance
-        self.hist.add_blob(blob, sign)
+    def add_row(self, up: int, degraded: int, down: int, maintenance: int, blob: bytes | None) -> None:
+        self.up += up
+        self.degraded += degraded
+        self.down += down
+        self.maintenance += maintenance
+        self.hist.add_blob(blob)
 
     def stats(self) -> WindowStats:
         counted = self.up + self.degraded + self.down

@@ -107,7 +107,7 @@ class WindowReader:
 
 def _add_checks(into: dict[int, WindowTally], expand: Expand | None, sign: int,
                 rows: Iterable[Sequence[Any]]) -> None:
-    # WindowTally.add_check inlined: a status call reads tens of thousands of edge rows.
+    # rollups.Tally.add_check's arithmetic, inlined: a status call reads tens of thousands of edge rows.
     log, floor_ms, log_growth = math.log, FLOOR_MS, LOG_GROWTH
     for monitor_id, _at_ms, code, latency_us in (rows if expand is None else expand(rows)):
         tally = into[monitor_id]

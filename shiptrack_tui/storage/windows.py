@@ -174,13 +174,18 @@ def _edge_tallies(reader: WindowReader, ids: Sequence[int], now: float, window: 
     end_ms = to_ms(now)
     start_ms = to_ms(now - window)
     first_whole = -(-start_ms // HOUR_MS)
-    if first_whole > end_ms // HOUR_MS:  # the window lies inside one hour: exact, from raw checks
-        exact = {monitor_id: WindowTally(exact=True) for monitor_id in ids}
-        reader.raw(exact, ids, start_ms, end_ms)
-        return exact, True
+    if first_whole > end_ms // HOUR_MS:
+        return _exact(reader, ids, start_ms, end_ms), True
     tallies = {monitor_id: WindowTally(exact=False) for monitor_id in ids}
     _edge(reader, tallies, ids, start_ms, first_whole)
     return tallies, False
+
+
+def _exact(reader: WindowReader, ids: Sequence[int], start_ms: int, end_ms: int) -> dict[int, WindowTally]:
+    """A window that lies inside one hour: every raw check, for exact percentiles."""
+    exact = {monitor_id: WindowTally(exact=True) for monitor_id in ids}
+    reader.raw(exact, ids, start_ms, end_ms)
+    return exact
 
 
 def _add_totals(reader: WindowReader, tallies: dict[int, WindowTally], ids: Sequence[int],
@@ -222,9 +227,8 @@ def _from_blocks(conn: Connection, subjects: Sequence[Subject], now: float,
     for window in sorted(set(windows)):
         start_ms = to_ms(now - window)
         first_whole = -(-start_ms // HOUR_MS)
-        if first_whole > current:  # the window lies inside one hour: exact, from raw checks
-            exact = {monitor_id: WindowTally(exact=True) for monitor_id in ids}
-            reader.raw(exact, ids, start_ms, end_ms)
+        if first_whole > current:
+            exact = _exact(reader, ids, start_ms, end_ms)
             results[window] = {monitor_id: tally.stats() for monitor_id, tally in exact.items()}
             continue
         settled = current - 1  # hours before this one take no more checks
