@@ -260,3 +260,13 @@ def test_the_listening_socket_lets_asyncio_turn_nagle_off() -> None:
         assert sock.proto == socket.IPPROTO_TCP and sock.type == socket.SOCK_STREAM
     finally:
         sock.close()
+
+
+def test_check_now_on_a_push_monitor_is_409_with_the_reason(tmp_path: Path, rigs: list[PushRig]) -> None:
+    rig = PushRig(tmp_path, job())
+    rigs.append(rig)
+    rig.start()
+    assert rig.client is not None
+    refused = rig.client.post("/api/v1/monitors/job/check", headers=AUTH)
+    assert refused.status_code == 409, refused.text
+    assert "push monitor" in refused.json()["error"] and "nothing to check now" in refused.json()["error"]
