@@ -6,6 +6,7 @@ but that answer is held back until a recovery check has resolved the incident.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 import time
@@ -71,10 +72,19 @@ def test_an_ack_whose_store_read_outlasts_a_recovery_does_not_resurrect_the_inci
                 handle.stop()
         applied, error = store.action_outcome(action)
         assert applied is None and error is not None and "not open" in error
-        assert state.incident is None and state.status is MonitorStatus.UP
-        assert [p.title.split(" — ")[0] for p in rx.posts] == ["[OPEN] api", "[RESOLVED] api"]
+        # On a loaded machine a later 200 ms check may time out and open a new incident (a CI run
+        # did): that one is no resurrection. The first incident must stay resolved and unacknowledged.
+        [(started,)] = rows(db, f"SELECT started_at FROM incident WHERE id = {int(incident_id)}")
+        if rows(db, "SELECT COUNT(*) FROM incident") == [(1,)]:
+            assert state.incident is None and state.status is MonitorStatus.UP
+        else:
+            assert state.incident is None or state.incident.started_at != started
+        first = re.compile(rf"^Incident: #{int(incident_id)}\b", re.M)
+        assert [p.title.split(" — ")[0] for p in rx.posts if first.search(str(p.payload.get("message")))] == [
+            "[OPEN] api", "[RESOLVED] api"]
         assert rows(db, "SELECT COUNT(*) FROM outbox WHERE incident_id IS NULL") == [(0,)]
-        assert rows(db, "SELECT state, acknowledged_at FROM incident") == [("resolved", None)]
+        assert rows(db, f"SELECT state, acknowledged_at FROM incident WHERE id = {int(incident_id)}") == [
+            ("resolved", None)]
     finally:
         store.close()
         targets.stop()
