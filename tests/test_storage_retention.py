@@ -145,7 +145,7 @@ def _expected(results: list, start: float, end: float) -> tuple[int, float, floa
 
 
 def _nearest_hour(at: float) -> float:
-    """Where a window starts once its first hour's raw checks are gone (windows.py `_edge`)."""
+    """Where a window longer than a day starts (core.stats.window_start), computed another way."""
     first_whole = -(-to_ms(at) // 3_600_000) * 3600.0
     return first_whole - HOUR if first_whole - at > HOUR / 2 else first_whole
 
@@ -175,12 +175,13 @@ def test_30_and_7_day_windows_stay_right_after_raw_and_hour_rows_are_pruned(stor
     keep = Retention(raw=DAY, hourly=32 * DAY, daily=400 * DAY, incidents=30 * DAY)
     write(T0, 40 * 144)  # 40 days, a check every 10 minutes
     now = T0 + 40 * DAY - 600 + 1805  # 30 min 5 s past the hour of the last check
-    for window in (7 * DAY, 30 * DAY):
-        _assert_stats(store, results, now, window, now - window)
+    for window in (7 * DAY, 30 * DAY):  # longer than a day: from the nearest hour, raw edges or not
+        _assert_stats(store, results, now, window, _nearest_hour(now - window))
+    _assert_stats(store, results, now, DAY, now - DAY)  # a day is to the check
     store.prune(now, keep, max_rows=1_000_000)
     assert _count(store, 'SELECT COUNT(*) FROM "check"') < 150  # one day left
     assert _count(store, "SELECT MIN(hour) FROM rollup WHERE span = 1") * HOUR > T0 + 7 * DAY
-    for window in (7 * DAY, 30 * DAY):  # raw edges gone: the window starts on the nearest hour
+    for window in (7 * DAY, 30 * DAY):  # raw edges gone: the same
         _assert_stats(store, results, now, window, _nearest_hour(now - window))
     # The monitor's data still reaches back 32 days (the hour rows): its 7-day chart is not zoomed
     # in as for a monitor 1 day old.
@@ -195,4 +196,4 @@ def test_30_and_7_day_windows_stay_right_after_raw_and_hour_rows_are_pruned(stor
     write(T0 + 50 * DAY, 12)
     end = T0 + 50 * DAY + 2 * HOUR + 5
     _assert_stats(store, results, end, 30 * DAY, _nearest_hour(end - 30 * DAY))
-    _assert_stats(store, results, end, 7 * DAY, end - 7 * DAY)
+    _assert_stats(store, results, end, 7 * DAY, _nearest_hour(end - 7 * DAY))

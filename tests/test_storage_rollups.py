@@ -9,7 +9,7 @@ import pytest
 from storage_helpers import T0, Feed, check
 
 from shiptrack_tui.core.model import CheckResult, Outcome
-from shiptrack_tui.core.stats import bucket_of, exact_percentile, histogram_percentile
+from shiptrack_tui.core.stats import bucket_of, exact_percentile, histogram_percentile, window_start
 from shiptrack_tui.storage import Store
 from shiptrack_tui.storage.codec import to_ms, to_us
 from shiptrack_tui.storage.histograms import WindowHistogram, decode, encode
@@ -80,7 +80,7 @@ def _history(days: int, every: float, seed: int) -> list[CheckResult]:
 
 
 def _exact(results: list[CheckResult], now: float, window: float) -> tuple[int, float, float, float]:
-    inside = [r for r in results if to_ms(now - window) <= to_ms(r.at) <= to_ms(now) and not r.in_maintenance]
+    inside = [r for r in results if to_ms(window_start(now, window)) <= to_ms(r.at) <= to_ms(now) and not r.in_maintenance]
     good = sum(r.outcome is not Outcome.DOWN for r in inside)
     latencies = [to_us(r.latency_ms) / 1000 for r in inside if r.outcome is not Outcome.DOWN]
     return len(inside), 100.0 * good / len(inside), exact_percentile(latencies, 0.5), exact_percentile(
@@ -179,3 +179,18 @@ def test_cached_settled_hours_match_a_fresh_reader(store_target: str | Path) -> 
         assert reader.monitor_summaries(now) == Store.open(path).monitor_summaries(now)
     writer.close()
     reader.close()
+
+
+def test_windows_longer_than_a_day_start_on_the_nearest_hour(store_target: str | Path) -> None:
+    store = Store.open(store_target)
+    _write_hourly(store, Feed("api"), [check("api", T0 + minute * 60.0) for minute in range(8 * 1440)])
+    hour = T0 + 8 * 86400 - 3 * HOUR  # on the hour, with checks after it
+    for minutes_past, moved in ((10, 10), (40, -20)):  # 7 days before: 10 minutes earlier, 20 later
+        now = hour + minutes_past * 60
+        assert store.window_stats("api", now, 86400).checks == 1440 + 1  # a day is to the check
+        assert store.window_stats("api", now, 7 * 86400).checks == 7 * 1440 + moved + 1
+        (summary,) = store.monitor_summaries(now)
+        assert summary.windows["24h"].checks == 1440 + 1
+        assert summary.windows["7d"].checks == 7 * 1440 + moved + 1
+        assert summary.windows["30d"].checks == 8 * 1440 - 3 * 60 + minutes_past + 1  # all of it
+    store.close()

@@ -25,7 +25,7 @@ from shiptrack_tui.bench.disk import checkpoint_truncate
 from shiptrack_tui.bench.measure import median, ratio
 from shiptrack_tui.bench.seed import RawCheck, SeedPlan, seed
 from shiptrack_tui.core.model import MonitorSummary
-from shiptrack_tui.core.stats import WINDOWS, exact_percentile, uptime_percent
+from shiptrack_tui.core.stats import WINDOWS, exact_percentile, uptime_percent, window_start
 from shiptrack_tui.storage import Store
 from shiptrack_tui.storage.codec import to_ms
 
@@ -34,7 +34,7 @@ TARGETS = {"summaries_ms": 300.0, "first_paint_ms": 1000.0, "percentile_error_pe
 
 def exact_window(sample: list[RawCheck], now: float, seconds: float) -> tuple[float | None, ...]:
     """(uptime, p50, p95) over every generated check in the window, as window_stats bounds it."""
-    start_ms, end_ms = to_ms(now - seconds), to_ms(now)
+    start_ms, end_ms = to_ms(window_start(now, seconds)), to_ms(now)
     rows = [(code, lat) for at, code, lat in sample if start_ms <= to_ms(at) <= end_ms]
     latencies = [lat / 1000 for code, lat in rows if code != 2]
     down = sum(1 for code, _lat in rows if code == 2)

@@ -15,6 +15,22 @@ WINDOWS: Final = {"1h": 3600.0, "24h": 86400.0, "7d": 7 * 86400.0, "30d": 30 * 8
 FLOOR_MS: Final = 0.01
 GROWTH: Final = 1.02
 _LOG_GROWTH: Final = math.log(GROWTH)
+HOUR_S: Final = 3600.0
+EXACT_UP_TO: Final = 86400.0
+"""Windows up to a day start exactly `window` before `now`; longer ones on the nearest hour."""
+
+
+def window_start(now: float, window: float) -> float:
+    """Where the window [start, now] begins.
+
+    A window longer than a day begins on the hour nearest to `now - window`: at most 30 minutes
+    either way, under 0.3 % of 7 days. Its statistics are then sums of hourly rollups, and the
+    checks of the hour it begins in are never read (most of a cold `status` call's work otherwise).
+    """
+    start = now - window
+    if window <= EXACT_UP_TO:
+        return start
+    return math.floor(start / HOUR_S + 0.5) * HOUR_S
 
 
 def bucket_of(latency_ms: float) -> int:

@@ -1,8 +1,9 @@
 """Statistics over time windows, read from rollups wherever rollups are exact.
 
-A window [now - w, now] splits into
-- the tail of the hour it starts in: raw checks (or, when that tail is more than half the hour,
-  the hour's rollup minus the raw checks before the window starts);
+A window [start, now] (core.stats.window_start: now - w, or for windows longer than a day the
+nearest hour) splits into
+- the tail of the hour it starts in, if any: raw checks (or, when that tail is more than half the
+  hour, the hour's rollup minus the raw checks before the window starts);
 - whole hours: aligned rollup blocks (see rollups.decompose), a few dozen rows at most;
 - the hour `now` falls in: its hour rollup when the monitor has no check after `now` (the usual
   case), else raw checks.
@@ -21,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from shiptrack_tui.core.model import WindowStats
+from shiptrack_tui.core.stats import window_start
 from shiptrack_tui.storage import totals
 from shiptrack_tui.storage.codec import HOUR, to_ms
 from shiptrack_tui.storage.dialect import Connection, snapshot
@@ -72,6 +74,12 @@ def _edge(reader: WindowReader, tallies: dict[int, WindowTally], ids: Sequence[i
         reader.raw(tallies, ids, start_ms, boundary - 1)
 
 
+def _start_ms(now: float, window: float) -> int:
+    """The window's first ms: on the hour for windows longer than a day (core.stats.window_start),
+    so they have no edge to read."""
+    return to_ms(window_start(now, window))
+
+
 Span = tuple[int, int]  # hours [first, stop)
 Plan = tuple[int, tuple[Span, ...], tuple[Span, ...]]  # stored total's size, hours to add, to take away
 
@@ -88,7 +96,7 @@ def _whole_hours(now: float, windows: Sequence[float]) -> dict[float, Span]:
     current = end_ms // HOUR_MS
     spans = {}
     for window in set(windows):
-        first_whole = -(-to_ms(now - window) // HOUR_MS)
+        first_whole = -(-_start_ms(now, window) // HOUR_MS)
         if first_whole < current:
             spans[window] = (first_whole, current)
     return spans
@@ -172,7 +180,7 @@ def _edge_tallies(reader: WindowReader, ids: Sequence[int], now: float, window: 
     """One window's tallies, holding only its leading edge once the reader settles (or the whole
     window, exact from raw checks, when it lies inside the current hour: the bool)."""
     end_ms = to_ms(now)
-    start_ms = to_ms(now - window)
+    start_ms = _start_ms(now, window)
     first_whole = -(-start_ms // HOUR_MS)
     if first_whole > end_ms // HOUR_MS:
         return _exact(reader, ids, start_ms, end_ms), True
@@ -214,8 +222,8 @@ def _from_blocks(conn: Connection, subjects: Sequence[Subject], now: float,
                  windows: Sequence[float], cache: SegmentCache | None) -> dict[float, dict[int, WindowStats]]:
     """Windows from aligned rollup blocks (see window_stats_many).
 
-    All windows end at `now`, so each longer one is the shorter one plus the hours before it:
-    the whole-hour blocks are read once, for the longest window, and summed from `now` backwards.
+    All windows end at `now`, so each one that starts earlier is the one before plus the hours
+    before it: the whole-hour blocks are read once, for the earliest start, summed from `now` back.
     """
     end_ms = to_ms(now)
     current = end_ms // HOUR_MS
@@ -224,8 +232,8 @@ def _from_blocks(conn: Connection, subjects: Sequence[Subject], now: float,
     results: dict[float, dict[int, WindowStats]] = {}
     running = _current_hour(reader, subjects, end_ms)
     reached = current  # `running` holds [reached hour, now]
-    for window in sorted(set(windows)):
-        start_ms = to_ms(now - window)
+    for window in sorted(set(windows), key=lambda window: -_start_ms(now, window)):  # latest start first
+        start_ms = _start_ms(now, window)
         first_whole = -(-start_ms // HOUR_MS)
         if first_whole > current:
             exact = _exact(reader, ids, start_ms, end_ms)
