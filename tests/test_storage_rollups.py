@@ -80,7 +80,8 @@ def _history(days: int, every: float, seed: int) -> list[CheckResult]:
 
 
 def _exact(results: list[CheckResult], now: float, window: float) -> tuple[int, float, float, float]:
-    inside = [r for r in results if to_ms(window_start(now, window)) <= to_ms(r.at) <= to_ms(now) and not r.in_maintenance]
+    start_ms = to_ms(window_start(now, window))
+    inside = [r for r in results if start_ms <= to_ms(r.at) <= to_ms(now) and not r.in_maintenance]
     good = sum(r.outcome is not Outcome.DOWN for r in inside)
     latencies = [to_us(r.latency_ms) / 1000 for r in inside if r.outcome is not Outcome.DOWN]
     return len(inside), 100.0 * good / len(inside), exact_percentile(latencies, 0.5), exact_percentile(
