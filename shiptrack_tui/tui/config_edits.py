@@ -17,10 +17,14 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from shiptrack_tui.config import Config, ConfigEditor, ConfigError
+from shiptrack_tui.config.push import PUSH_KEYS, PUSH_ONLY_KEYS
 from shiptrack_tui.config.sourcemap import SourceMap
 from shiptrack_tui.tui.form_fields import FORM_KEYS
 
-DURATION_KEYS: Final = frozenset({"interval", "timeout", "degraded_after"})
+EDIT_KEYS: Final = (FORM_KEYS[0], "push", *FORM_KEYS[1:])
+"""What the form edits, in the order an added table is written: its text fields, and after the
+name whether the monitor is a push monitor (text "true" or "")."""
+DURATION_KEYS: Final = frozenset({"interval", "timeout", "grace", "degraded_after"})
 INTEGER_KEYS: Final = frozenset({"failure_threshold", "recovery_threshold", "max_body"})
 LIST_KEYS: Final = frozenset({"expect_status", "tags"})
 _NUMBER: Final = re.compile(r"^-?\d+(\.\d+)?$")
@@ -119,6 +123,8 @@ def field_text(key: str, value: Any) -> str:
     """How a TOML value is shown in the form's text field."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "true" if value else ""
     if key in LIST_KEYS and isinstance(value, list):
         return ", ".join(str(item) for item in value)
     return str(value)
@@ -129,6 +135,8 @@ def field_value(key: str, text: str) -> Any:
     text = text.strip()
     if not text:
         return None
+    if key == "push":
+        return text == "true" or None
     if key in LIST_KEYS:
         items = [item.strip() for item in text.split(",") if item.strip()]
         if key == "expect_status":
@@ -141,7 +149,13 @@ def field_value(key: str, text: str) -> Any:
 
 def form_texts(raw: Mapping[str, Any] | None) -> dict[str, str]:
     raw = raw or {}
-    return {key: field_text(key, raw.get(key)) for key in FORM_KEYS}
+    return {key: field_text(key, raw.get(key)) for key in EDIT_KEYS}
+
+
+def _carried(key: str, push: bool) -> bool:
+    """Whether a key the form does not show applies to the kind of monitor the form now says
+    (what a push monitor cannot have goes when an operator turns one into the other)."""
+    return key in PUSH_KEYS if push else key not in PUSH_ONLY_KEYS
 
 
 def edit_from_form(kind: EditKind, name: str | None, raw: Mapping[str, Any] | None,
@@ -149,19 +163,23 @@ def edit_from_form(kind: EditKind, name: str | None, raw: Mapping[str, Any] | No
     """The smallest edit that turns `raw` (the table as written) into what the form says.
 
     Fields whose text did not change are not written at all, so their bytes (and comments) stay.
-    Adding carries `raw`'s other keys along (a duplicate keeps its headers, body, maintenance).
+    Adding carries `raw`'s other keys along (a duplicate keeps its headers, body, maintenance), but
+    never a push token: each push monitor needs its own, and ShipTrack generates one.
     """
     original = raw or {}
+    push = field_value("push", texts.get("push", "")) is True
     if kind == "add":
         fields: dict[str, Any] = {}
-        for key in FORM_KEYS:
+        for key in EDIT_KEYS:
             value = field_value(key, texts.get(key, ""))
             if value is not None:
                 fields[key] = value
-        fields.update({key: value for key, value in original.items() if key not in FORM_KEYS})
+        fields.update({key: value for key, value in original.items()
+                       if key not in EDIT_KEYS and key != "push_token" and _carried(key, push)})
         return MonitorEdit("add", None, fields)
-    changed: dict[str, Any] = {}
-    for key in FORM_KEYS:
+    changed: dict[str, Any] = {key: None for key in original
+                               if key not in EDIT_KEYS and not _carried(key, push)}
+    for key in EDIT_KEYS:
         text = texts.get(key, "")
         if text.strip() == field_text(key, original.get(key)).strip():
             continue

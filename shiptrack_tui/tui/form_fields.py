@@ -16,6 +16,7 @@ from typing import Final
 from shiptrack_tui.config.settings import DEFAULT_TIMEOUT, Defaults
 from shiptrack_tui.config.values import Bad, as_duration
 from shiptrack_tui.core.durations import format_duration
+from shiptrack_tui.core.push import default_grace
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,7 @@ FORM_FIELDS: Final = (
     FormField("body", "request body", "optional · sent as is (with POST, PUT…)"),
     FormField("interval", "interval", ""),
     FormField("timeout", "timeout", ""),
+    FormField("grace", "grace", ""),
     FormField("expect_status", "expect status", "default: 200-399"),
     FormField("body_contains", "body contains", "optional · text the body must contain"),
     FormField("body_regex", "body regex", "optional · instead of body contains"),
@@ -43,12 +45,22 @@ FORM_FIELDS: Final = (
 )
 FORM_KEYS: Final = tuple(f.key for f in FORM_FIELDS)
 LABELS: Final = {f.key: f.label for f in FORM_FIELDS}
+PUSH_FORM_KEYS: Final = frozenset({"name", "interval", "grace", "tags", "failure_threshold",
+                                   "recovery_threshold", "degraded_after"})
+"""What a push monitor has (config/push.py): no target, so nothing about probing it."""
+
+
+def shown_keys(push: bool) -> tuple[str, ...]:
+    """The fields the form shows for a push monitor, or for a probed one (everything but grace)."""
+    return tuple(key for key in FORM_KEYS if (key in PUSH_FORM_KEYS if push else key != "grace"))
 _SCOPE: Final = re.compile(r'^monitor (?:#\d+|"(?:[^"\\]|\\.)*")(?:: | )')
 
 
-def hints(defaults: Defaults, in_file: Collection[str], interval_text: str = "") -> dict[str, str]:
+def hints(defaults: Defaults, in_file: Collection[str], interval_text: str = "",
+          push: bool = False) -> dict[str, str]:
     """Every field's placeholder. `in_file`: the keys the file's [defaults] sets; `interval_text`:
-    what the interval field says now (the inherited timeout can depend on it)."""
+    what the interval field says now (the inherited timeout and grace can depend on it); `push`: for
+    a push monitor, whose thresholds do not come from [defaults]."""
     def inherited(key: str, shown: str) -> str:
         return f"default: {shown}" + (" (from [defaults])" if key in in_file else "")
 
@@ -66,6 +78,12 @@ def hints(defaults: Defaults, in_file: Collection[str], interval_text: str = "")
         timeout = defaults.timeout_for(interval)
         half = " (half the interval)" if timeout < DEFAULT_TIMEOUT else ""
         found["timeout"] = f"default: {format_duration(timeout)}{half}"
+    interval = _duration(interval_text) or defaults.interval
+    found["grace"] = f"default: {format_duration(default_grace(interval))} · how late a ping may be"
+    if push:
+        found["failure_threshold"] = "default: 1 · missed deadlines or /fail pings"
+        found["recovery_threshold"] = "default: 1 · pings"
+        found["degraded_after"] = "default: off · e.g. 10m: longer runs degraded"
     return found
 
 

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from shiptrack_tui.tui.config_edits import (
     ConfigSnapshot,
@@ -28,10 +28,24 @@ from shiptrack_tui.tui.config_edits import (
     edit_from_form,
     form_texts,
 )
-from shiptrack_tui.tui.form_fields import FORM_FIELDS, FORM_KEYS, form_problem, hints
+from shiptrack_tui.tui.form_fields import (
+    FORM_FIELDS,
+    FORM_KEYS,
+    PUSH_FORM_KEYS,
+    form_problem,
+    hints,
+    shown_keys,
+)
 
 READY = "✓ valid — ctrl+s or enter saves, esc cancels"
+PUSH_LABEL = "no URL: a job pings it at /push/<token>"
 WAITING = "ctrl+s or enter saves, esc cancels"
+
+
+class KindCheckbox(Checkbox, inherit_bindings=False):
+    """Space ticks it; enter saves the form, as it does from every field ("enter saves")."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("space", "toggle_button", "Toggle", show=False)]
 
 
 class MonitorForm(ModalScreen[MonitorEdit | None]):
@@ -40,6 +54,7 @@ class MonitorForm(ModalScreen[MonitorEdit | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="form.cancel"),
         Binding("ctrl+s", "save", "Save", id="form.save"),
+        Binding("enter", "save", "Save", show=False),  # reached from the push checkbox
     ]
 
     def __init__(self, snapshot: ConfigSnapshot, kind: EditKind, *, title: str, name: str | None = None,
@@ -64,8 +79,15 @@ class MonitorForm(ModalScreen[MonitorEdit | None]):
         with Vertical(id="form-dialog"):
             yield Label(self._title, id="form-title")
             with VerticalScroll(id="form-fields"):
+                # First, where shift+tab from the name reaches it: tab from the name goes to the URL.
+                with Horizontal(classes="form-row"):
+                    yield Label("push monitor", classes="form-label")
+                    yield KindCheckbox(PUSH_LABEL, self._initial.get("push") == "true", compact=True,
+                                   id="field-push")
                 for field in FORM_FIELDS:
-                    with Horizontal(classes="form-row"):
+                    shared = "" if field.key in PUSH_FORM_KEYS else " probe-only"
+                    only = " push-only" if field.key == "grace" else shared
+                    with Horizontal(classes=f"form-row{only}"):
                         yield Label(field.label, classes="form-label")
                         yield Input(self._initial.get(field.key, ""), placeholder=placeholders[field.key],
                                     id=f"field-{field.key}", compact=True, select_on_focus=False,
@@ -76,6 +98,7 @@ class MonitorForm(ModalScreen[MonitorEdit | None]):
                 yield Button("Cancel", id="form-cancel")
 
     def on_mount(self) -> None:
+        self.query_one("#form-dialog").set_class(self.push, "-push")
         # Typing starts at once, after what the first field already says (never replacing it).
         first = self._input(FORM_KEYS[0])
         first.focus()
@@ -85,12 +108,21 @@ class MonitorForm(ModalScreen[MonitorEdit | None]):
     def _input(self, key: str) -> Input:
         return self.query_one(f"#field-{key}", Input)
 
+    @property
+    def push(self) -> bool:
+        """Whether the form describes a push monitor (the checkbox, once composed)."""
+        found = self.query("#field-push")
+        return found.first(Checkbox).value if found else self._initial.get("push") == "true"
+
     def _hints(self, interval_text: str | None = None) -> dict[str, str]:
         interval = self._initial.get("interval", "") if interval_text is None else interval_text
-        return hints(self._snapshot.config.defaults, self._defaults_in_file, interval)
+        return hints(self._snapshot.config.defaults, self._defaults_in_file, interval, self.push)
 
     def texts(self) -> dict[str, str]:
-        return {key: self._input(key).value for key in FORM_KEYS}
+        """What the form says: the fields shown (hidden ones count as empty) and "push"."""
+        shown = shown_keys(self.push)
+        texts = {key: self._input(key).value if key in shown else "" for key in FORM_KEYS}
+        return {**texts, "push": "true" if self.push else ""}
 
     def edit(self) -> MonitorEdit:
         return edit_from_form(self._kind, self._name, self._raw, self.texts())
@@ -110,7 +142,7 @@ class MonitorForm(ModalScreen[MonitorEdit | None]):
         shown = self.shown_problems()
         for key in FORM_KEYS:
             self._input(key).set_class(key in shown, "-problem")
-        lines = [text for key in (*FORM_KEYS, None) for text in shown.get(key, [])]
+        lines = [text for key in (*FORM_KEYS, "push", None) for text in shown.get(key, [])]
         message = self.query_one("#form-problems", Static)
         message.set_class(bool(lines), "-problems")
         message.set_class(not self.problems, "-valid")
@@ -119,9 +151,19 @@ class MonitorForm(ModalScreen[MonitorEdit | None]):
 
     @on(Input.Changed, ".form-input")
     def _changed(self, event: Input.Changed) -> None:
-        if event.input.id == "field-interval":  # the inherited timeout can follow the interval
-            self._input("timeout").placeholder = self._hints(event.value)["timeout"]
+        if event.input.id == "field-interval":  # the inherited timeout and grace follow the interval
+            self._update_hints(event.value)
         self.validate()
+
+    @on(Checkbox.Changed, "#field-push")
+    def _kind_changed(self) -> None:
+        self.query_one("#form-dialog").set_class(self.push, "-push")
+        self._update_hints(self._input("interval").value)
+        self.validate()
+
+    def _update_hints(self, interval_text: str) -> None:
+        for key, hint in self._hints(interval_text).items():
+            self._input(key).placeholder = hint
 
     @on(Input.Blurred, ".form-input")
     def _left(self, event: Input.Blurred) -> None:
