@@ -56,6 +56,15 @@ class ActionWritten(Message):
 
 
 @dataclass
+class ActionRefused(Message):
+    """The engine refused an action the dashboard wrote (the incident resolved meanwhile...)."""
+
+    kind: ActionKind
+    action_id: int
+    reason: str
+
+
+@dataclass
 class ConfigSaved(Message):
     """The config file was written; the app hands the new Config to an in-process engine at once."""
 

@@ -6,6 +6,8 @@ edits (add, edit, duplicate, delete) are `MonitorEdits`' half.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 from textual import on, work
@@ -23,7 +25,7 @@ from shiptrack_tui.core.push import PUSH_TARGET
 from shiptrack_tui.core.silences import SilenceRequest, SilenceTarget, is_active, target_of
 from shiptrack_tui.tui.daemon_watch import queued_summary
 from shiptrack_tui.tui.formatting import is_acknowledged, status_of
-from shiptrack_tui.tui.messages import ActionWritten
+from shiptrack_tui.tui.messages import ActionRefused, ActionWritten
 from shiptrack_tui.tui.modals.choice_modal import ChoiceModal
 from shiptrack_tui.tui.modals.note_modal import NoteModal
 from shiptrack_tui.tui.modals.silence_modal import SilenceModal
@@ -31,6 +33,9 @@ from shiptrack_tui.tui.screens.monitor_edits import NO_FILE, MonitorEdits
 from shiptrack_tui.tui.store_access import StoreGateway
 
 __all__ = ["NO_FILE", "MonitorActions"]
+
+REFUSAL_WAIT = 5.0
+"""How long the dashboard watches an action it wrote for the engine's refusal (seconds)."""
 
 
 class MonitorActions(MonitorEdits):
@@ -59,11 +64,26 @@ class MonitorActions(MonitorEdits):
                 source=operator("dashboard"),
             )
         )
-        if self.engine_live():
-            self.post_message(ActionWritten(kind, action_id, done))
-        else:  # the row waits in the database: say so rather than "Checking api now."
+        if not self.engine_live():  # the row waits in the database: say so rather than "Checking api now."
             self.post_message(ActionWritten(kind, action_id, queued_summary(kind, monitor, incident_id),
                                             queued=True))
+            return
+        self.post_message(ActionWritten(kind, action_id, done))
+        reason = await self._refusal(action_id)
+        if reason is not None:
+            self.post_message(ActionRefused(kind, action_id, reason))
+
+    async def _refusal(self, action_id: int) -> str | None:
+        """Why the engine refused the action, when it does so within REFUSAL_WAIT. The dashboard
+        checks what it can beforehand, but the engine decides: an incident may resolve, or another
+        operator act, between the key and the engine's turn."""
+        deadline = time.monotonic() + REFUSAL_WAIT
+        while time.monotonic() < deadline:
+            applied_at, error = await self._gateway.call(lambda store: store.action_outcome(action_id))
+            if error is not None or applied_at is not None:
+                return error
+            await asyncio.sleep(0.2)
+        return None
 
     def engine_live(self) -> bool:
         """Whether an engine applies actions now; the dashboard knows (it watches the daemon)."""
@@ -74,6 +94,12 @@ class MonitorActions(MonitorEdits):
         # Not stopped: the app sees it next and wakes an in-process engine.
         self.notify(message.summary, severity="warning" if message.queued else "information",
                     timeout=6 if message.queued else 3)
+        self.request_reload()
+
+    @on(ActionRefused)
+    def _action_refused(self, message: ActionRefused) -> None:
+        # As the engine words it (it may start with a monitor's name: never recapitalised).
+        self.notify(message.reason.rstrip(".") + ".", title="Not done", severity="error", timeout=8)
         self.request_reload()
 
     def _open_incident(self) -> tuple[str, int] | None:

@@ -1,0 +1,60 @@
+"""The dashboard checks an action before writing it, but the engine decides: when the engine
+refuses one (the incident resolved while the operator typed a note), the dashboard says so."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from test_tui_seed import settled, wait_until
+from textual.widgets import Input
+
+from shiptrack_tui.config import Config
+from shiptrack_tui.core.model import MonitorSpec
+from shiptrack_tui.demo import DemoTargetsThread
+from shiptrack_tui.engine import Engine, EngineThread
+from shiptrack_tui.storage import Store
+from shiptrack_tui.tui import ShipTrackApp
+from shiptrack_tui.tui.modals.note_modal import NoteModal
+
+
+def _incident_states(db: Path) -> list[str]:
+    with sqlite3.connect(db) as conn:
+        return [state for (state,) in conn.execute("SELECT state FROM incident ORDER BY id")]
+
+
+def _toasts(app: ShipTrackApp) -> list[tuple[str, str]]:
+    return [(str(n.title), str(n.message)) for n in app._notifications]
+
+
+async def test_a_note_the_engine_refuses_is_reported_not_claimed(tmp_path: Path) -> None:
+    db = tmp_path / "live.db"
+    targets = DemoTargetsThread()
+    targets.start()
+    store = Store.open(db)
+    try:
+        spec = MonitorSpec(name="api", url=f"{targets.base_url}/t/api", interval=0.5, timeout=5.0,
+                           failure_threshold=1, recovery_threshold=1)
+        targets.set_down("t/api")
+        handle = EngineThread(Engine(Config(path=tmp_path / "none.toml", monitors=(spec,)), store))
+        app = ShipTrackApp(db, engine=handle)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settled(pilot)
+            await wait_until(pilot, lambda: _incident_states(db) == ["open"])
+            await pilot.pause(0.5)  # the dashboard's view has the open incident
+            await pilot.press("n")
+            await wait_until(pilot, lambda: isinstance(app.screen, NoteModal))
+            # While the operator types, the target recovers and the engine resolves the incident.
+            targets.set_up("t/api")
+            await wait_until(pilot, lambda: _incident_states(db) == ["resolved"])
+            app.screen.query_one("#note-input", Input).value = "looking into it"
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: any(title == "Not done" for title, _ in _toasts(app)))
+            (refusal,) = [message for title, message in _toasts(app) if title == "Not done"]
+            assert refusal == "api has no open incident."
+        with sqlite3.connect(db) as conn:
+            assert conn.execute("SELECT kind, error FROM action").fetchall() == [
+                ("note", "api has no open incident")]
+    finally:
+        store.close()
+        targets.stop()
