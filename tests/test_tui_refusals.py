@@ -1,5 +1,6 @@
-"""The dashboard checks an action before writing it, but the engine decides: when the engine
-refuses one (the incident resolved while the operator typed a note), the dashboard says so."""
+"""The dashboard checks an action before writing it, but the engine decides: the dashboard says
+what happened once the engine has applied the action, or why the engine refused it (the incident
+resolved while the operator typed a note)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,11 @@ async def test_a_note_the_engine_refuses_is_reported_not_claimed(tmp_path: Path)
             await settled(pilot)
             await wait_until(pilot, lambda: _incident_states(db) == ["open"])
             await pilot.pause(0.5)  # the dashboard's view has the open incident
+            await pilot.press("n")  # applied: said once the engine has applied it
+            await wait_until(pilot, lambda: isinstance(app.screen, NoteModal))
+            app.screen.query_one("#note-input", Input).value = "on it"
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: ("", "Note added to incident #1.") in _toasts(app))
             await pilot.press("n")
             await wait_until(pilot, lambda: isinstance(app.screen, NoteModal))
             # While the operator types, the target recovers and the engine resolves the incident.
@@ -50,11 +56,13 @@ async def test_a_note_the_engine_refuses_is_reported_not_claimed(tmp_path: Path)
             app.screen.query_one("#note-input", Input).value = "looking into it"
             await pilot.press("enter")
             await wait_until(pilot, lambda: any(title == "Not done" for title, _ in _toasts(app)))
-            (refusal,) = [message for title, message in _toasts(app) if title == "Not done"]
-            assert refusal == "api has no open incident."
+            await pilot.pause(0.5)
+            # Only what happened: no "Note added" for the refused note.
+            assert _toasts(app) == [("", "Note added to incident #1."),
+                                    ("Not done", "api has no open incident.")]
         with sqlite3.connect(db) as conn:
-            assert conn.execute("SELECT kind, error FROM action").fetchall() == [
-                ("note", "api has no open incident")]
+            assert conn.execute("SELECT kind, error FROM action ORDER BY id").fetchall() == [
+                ("note", None), ("note", "api has no open incident")]
     finally:
         store.close()
         targets.stop()

@@ -50,18 +50,23 @@ class ActionWritten(Message):
     kind: ActionKind
     action_id: int
     summary: str
-    """What the operator is told, e.g. "Pausing api."."""
+    """What the operator is told, e.g. "Pausing api." (once applied: ActionSettled)."""
     queued: bool = False
     """No engine runs: the action waits in the database until one starts."""
 
 
 @dataclass
-class ActionRefused(Message):
-    """The engine refused an action the dashboard wrote (the incident resolved meanwhile...)."""
+class ActionSettled(Message):
+    """What became of an action the dashboard wrote while an engine runs: applied, refused (the
+    incident resolved meanwhile...), or neither yet after a few seconds."""
 
     kind: ActionKind
     action_id: int
-    reason: str
+    summary: str
+    """What the operator is told once it is applied, e.g. "Pausing api."."""
+    refusal: str | None
+    """The engine's reason, when it refused."""
+    applied: bool
 
 
 @dataclass

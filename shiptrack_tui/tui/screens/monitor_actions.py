@@ -25,7 +25,7 @@ from shiptrack_tui.core.push import PUSH_TARGET
 from shiptrack_tui.core.silences import SilenceRequest, SilenceTarget, is_active, target_of
 from shiptrack_tui.tui.daemon_watch import queued_summary
 from shiptrack_tui.tui.formatting import is_acknowledged, status_of
-from shiptrack_tui.tui.messages import ActionRefused, ActionWritten
+from shiptrack_tui.tui.messages import ActionSettled, ActionWritten
 from shiptrack_tui.tui.modals.choice_modal import ChoiceModal
 from shiptrack_tui.tui.modals.note_modal import NoteModal
 from shiptrack_tui.tui.modals.silence_modal import SilenceModal
@@ -34,8 +34,8 @@ from shiptrack_tui.tui.store_access import StoreGateway
 
 __all__ = ["NO_FILE", "MonitorActions"]
 
-REFUSAL_WAIT = 5.0
-"""How long the dashboard watches an action it wrote for the engine's refusal (seconds)."""
+OUTCOME_WAIT = 5.0
+"""How long the dashboard watches an action it wrote for the engine to apply or refuse it (s)."""
 
 
 class MonitorActions(MonitorEdits):
@@ -68,22 +68,21 @@ class MonitorActions(MonitorEdits):
             self.post_message(ActionWritten(kind, action_id, queued_summary(kind, monitor, incident_id),
                                             queued=True))
             return
-        self.post_message(ActionWritten(kind, action_id, done))
-        reason = await self._refusal(action_id)
-        if reason is not None:
-            self.post_message(ActionRefused(kind, action_id, reason))
+        self.post_message(ActionWritten(kind, action_id, done))  # wakes an in-process engine
+        applied, refusal = await self._outcome(action_id)
+        self.post_message(ActionSettled(kind, action_id, done, refusal, applied))
 
-    async def _refusal(self, action_id: int) -> str | None:
-        """Why the engine refused the action, when it does so within REFUSAL_WAIT. The dashboard
-        checks what it can beforehand, but the engine decides: an incident may resolve, or another
+    async def _outcome(self, action_id: int) -> tuple[bool, str | None]:
+        """(applied, the engine's reason for refusing) within OUTCOME_WAIT. The dashboard checks
+        what it can beforehand, but the engine decides: an incident may resolve, or another
         operator act, between the key and the engine's turn."""
-        deadline = time.monotonic() + REFUSAL_WAIT
+        deadline = time.monotonic() + OUTCOME_WAIT
         while time.monotonic() < deadline:
             applied_at, error = await self._gateway.call(lambda store: store.action_outcome(action_id))
             if error is not None or applied_at is not None:
-                return error
-            await asyncio.sleep(0.2)
-        return None
+                return error is None, error
+            await asyncio.sleep(0.1)
+        return False, None
 
     def engine_live(self) -> bool:
         """Whether an engine applies actions now; the dashboard knows (it watches the daemon)."""
@@ -92,14 +91,20 @@ class MonitorActions(MonitorEdits):
     @on(ActionWritten)
     def _action_written(self, message: ActionWritten) -> None:
         # Not stopped: the app sees it next and wakes an in-process engine.
-        self.notify(message.summary, severity="warning" if message.queued else "information",
-                    timeout=6 if message.queued else 3)
+        if message.queued:
+            self.notify(message.summary, severity="warning", timeout=6)
         self.request_reload()
 
-    @on(ActionRefused)
-    def _action_refused(self, message: ActionRefused) -> None:
-        # As the engine words it (it may start with a monitor's name: never recapitalised).
-        self.notify(message.reason.rstrip(".") + ".", title="Not done", severity="error", timeout=8)
+    @on(ActionSettled)
+    def _action_settled(self, message: ActionSettled) -> None:
+        if message.refusal is not None:
+            # As the engine words it (it may start with a monitor's name: never recapitalised).
+            self.notify(message.refusal.rstrip(".") + ".", title="Not done", severity="error", timeout=8)
+        elif message.applied:
+            self.notify(message.summary, timeout=3)
+        else:
+            self.notify(f"Not applied yet (is the engine busy?): {message.summary}", severity="warning",
+                        timeout=6)
         self.request_reload()
 
     def _open_incident(self) -> tuple[str, int] | None:
