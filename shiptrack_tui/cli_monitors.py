@@ -1,5 +1,6 @@
 """`shiptrack monitor add` and `monitor rm`: edit the config file, keeping its comments;
-`monitor show`: one monitor as configured and as it stands, with a push monitor's URLs.
+`monitor show`: one monitor as configured and as it stands, with a push monitor's URLs;
+`monitor rename`: cli_rename.py.
 
 Errors cite the file as it is on disk (the monitor being added is not in it); a file that did
 not exist is created and the command says so.
@@ -33,6 +34,10 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
     if args.monitor_command == "show":
         return _show(args)
+    if args.monitor_command == "rename":
+        from shiptrack_tui.cli_rename import cmd_rename
+
+        return cmd_rename(args, PICKED_UP)
     path = config_path(args)
     existed = path.exists()
     try:

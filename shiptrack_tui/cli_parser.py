@@ -80,9 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     length.add_argument("--until-resolved", action="store_true", help="until the incident resolves")
     p = command("unsilence", "lift the silence on a monitor or a tag")
     p.add_argument("target", metavar="MONITOR|tag:TAG", help="as given to `shiptrack silence`")
-    monitor = command("monitor", "add, remove or show monitors in the config file")
-    msub = monitor.add_subparsers(dest="monitor_command", metavar="add|rm|show", required=True,
-                                  help="add, remove or show one monitor")
+    monitor = command("monitor", "add, remove, rename or show monitors in the config file")
+    msub = monitor.add_subparsers(dest="monitor_command", metavar="add|rm|rename|show", required=True,
+                                  help="add, remove, rename or show one monitor")
     text = "add a monitor (comments in the file are kept; a missing file is created)"
     p = msub.add_parser("add", help=text, description=text)
     _common(p, top=False)
@@ -97,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="the name of the monitor to remove")
     p.add_argument("--yes", action="store_true", help="remove it even though it has history (checks or "
                    "incidents) in the database")
+    text = "rename a monitor (comments in the file are kept; its history goes with it)"
+    p = msub.add_parser("rename", help=text, description=text)
+    _common(p, top=False)
+    p.add_argument("old", metavar="OLD", help="the monitor's name now")
+    p.add_argument("new", metavar="NEW", help="its new name")
     text = "one monitor's settings and state; a push monitor's token and ping URLs"
     p = msub.add_parser("show", help=text, description=text)
     _common(p, top=False)
