@@ -69,6 +69,16 @@ async def select(pilot: Pilot[None], name: str) -> None:
     await wait_until(pilot, lambda: table.selected_monitor == name)
 
 
+async def form_of(pilot: Pilot[None], name: str, key: str) -> MonitorForm:
+    """The dashboard, `name` selected, then the form `key` opens (e: edit, d: duplicate)."""
+    await open_dashboard(pilot)
+    await select(pilot, name)
+    await pilot.press(key)
+    form = pilot.app.screen
+    assert isinstance(form, MonitorForm)
+    return form
+
+
 async def test_a_push_monitor_is_added_with_the_fields_it_has(cfg: Path, db: Path) -> None:
     engine = ReloadingEngine()
     app = ShipTrackApp(db, engine=engine, clock=lambda: NOW, config_path=cfg)
@@ -99,11 +109,7 @@ async def test_a_push_monitor_is_added_with_the_fields_it_has(cfg: Path, db: Pat
 async def test_editing_a_push_monitor_changes_only_what_was_edited(cfg: Path, db: Path) -> None:
     app = ShipTrackApp(db, clock=lambda: NOW, config_path=cfg)
     async with app.run_test(size=WIDE) as pilot:
-        await open_dashboard(pilot)
-        await select(pilot, "backup")
-        await pilot.press("e")
-        form = app.screen
-        assert isinstance(form, MonitorForm)
+        form = await form_of(pilot, "backup", "e")
         assert form.push and not shown(form, "url") and form.texts()["grace"] == "1h"
         await fill(pilot, "grace", "2h")
         await save_and_wait(pilot, cfg, PUSHING)
@@ -115,11 +121,7 @@ async def test_editing_a_push_monitor_changes_only_what_was_edited(cfg: Path, db
 async def test_a_push_monitor_turned_into_a_probed_one_loses_its_push_keys(cfg: Path, db: Path) -> None:
     app = ShipTrackApp(db, clock=lambda: NOW, config_path=cfg)
     async with app.run_test(size=WIDE) as pilot:
-        await open_dashboard(pilot)
-        await select(pilot, "backup")
-        await pilot.press("e")
-        form = app.screen
-        assert isinstance(form, MonitorForm)
+        form = await form_of(pilot, "backup", "e")
         form.query_one("#field-push", Checkbox).focus()
         await pilot.press("space")
         assert shown(form, "url") and not shown(form, "grace")
@@ -138,11 +140,7 @@ async def test_a_push_monitor_turned_into_a_probed_one_loses_its_push_keys(cfg: 
 async def test_a_duplicated_push_monitor_gets_a_token_of_its_own(cfg: Path, db: Path) -> None:
     app = ShipTrackApp(db, clock=lambda: NOW, config_path=cfg)
     async with app.run_test(size=WIDE) as pilot:
-        await open_dashboard(pilot)
-        await select(pilot, "backup")
-        await pilot.press("d")
-        form = app.screen
-        assert isinstance(form, MonitorForm)
+        form = await form_of(pilot, "backup", "d")
         assert form.push and form.texts()["name"] == "copy of backup"
         assert "✓ valid" in problems_text(app)  # the original's token would be a duplicate
         checkbox = form.query_one("#field-push", Checkbox)
