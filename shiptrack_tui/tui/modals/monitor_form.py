@@ -83,7 +83,7 @@ class MonitorForm(ModalScreen[MonitorEdit | None]):
                 with Horizontal(classes="form-row"):
                     yield Label("push monitor", classes="form-label")
                     yield KindCheckbox(PUSH_LABEL, self._initial.get("push") == "true", compact=True,
-                                   id="field-push")
+                                       id="field-push")
                 for field in FORM_FIELDS:
                     shared = "" if field.key in PUSH_FORM_KEYS else " probe-only"
                     only = " push-only" if field.key == "grace" else shared
