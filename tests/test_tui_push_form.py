@@ -99,6 +99,8 @@ async def test_a_push_monitor_is_added_with_the_fields_it_has(cfg: Path, db: Pat
         assert "✓ valid" in problems_text(app)  # no URL asked for
         await save_and_wait(pilot, cfg, PUSHING)
         await wait_until(pilot, engine.event.is_set)
+        await wait_until(pilot, lambda: any(n.message == "Push monitor “reports” added to config.toml; its "
+                                            "ping URL is in the detail pane" for n in app._notifications))
     added = '\n[[monitor]]\nname = "reports"\npush = true\ninterval = "1h"\ngrace = "10m"\n'
     assert cfg.read_text() == PUSHING.replace(BACKUP, BACKUP + added)
     reports = next(spec for spec in engine.reloaded[-1].monitors if spec.name == "reports")

@@ -116,6 +116,8 @@ class MonitorEdit:
             return (f"Monitor “{self.name}” renamed to “{self.target}” in {file}; “{self.target}” has a "
                     f"history of its own, so “{self.name}”'s stays under the old name")
         verb = {"add": "added to", "update": "saved in", "remove": "removed from"}[self.kind]
+        if self.kind == "add" and self.fields.get("push") is True:  # the job needs its URL next
+            return f"Push monitor “{self.target}” added to {file}; its ping URL is in the detail pane"
         return f"Monitor “{self.target}” {verb} {file}"
 
 
