@@ -69,14 +69,23 @@ class ShipTrackApp(App[None]):
         self.config = config
         """The config this dashboard started with (its services and display zone for postmortems)."""
         self.web_url = web_url
+        """Where this process serves HTTP (`[http]`, the demo), shown in the header."""
         self.viewer_mode = viewer_mode
         """What the header says of a dashboard without an engine (default "viewer (no engine)")."""
-        """Where this process serves HTTP (`[http]`, the demo), shown in the header."""
         self.gateway = StoreGateway(store_path)
         self.collector = IdleCollector()
         self.view = load_view_state()
         """Theme, chart window and grouping as the operator left them (kept in the state dir)."""
         self._engine_started = False
+
+    @property
+    def push_base(self) -> str:
+        """Where push monitors' pings go, for the detail pane: this process's server, else the
+        config's `[http] listen` (a daemon's); "" when neither is known."""
+        if self.web_url is not None:
+            return self.web_url
+        http = self.config.http if self.config is not None else None
+        return f"http://{http.listen}" if http is not None and http.enabled else ""
 
     @property
     def mode(self) -> str:
@@ -102,7 +111,7 @@ class ShipTrackApp(App[None]):
         # Attached: the dashboard follows the daemon stopping and another one starting.
         daemon = DaemonWatch(self.attached_pid, time.time()) if self.attached_pid is not None else None
         self.push_screen(Dashboard(self.gateway, self.clock, self.mode, self.config_path, self.view,
-                                   daemon=daemon, services=self.services))
+                                   daemon=daemon, services=self.services, push_base=self.push_base))
 
     def _engine_changed(self, monitors: set[str]) -> None:
         """Called from the engine's thread; post_message is thread-safe and the message coalesces."""

@@ -74,8 +74,10 @@ class Dashboard(DatabaseWatch):
 
     def __init__(self, gateway: StoreGateway, clock: Callable[[], float], mode: str,
                  config_path: Path | None = None, view: ViewState | None = None,
-                 daemon: DaemonWatch | None = None, services: ServiceIndex | None = None) -> None:
+                 daemon: DaemonWatch | None = None, services: ServiceIndex | None = None,
+                 push_base: str = "") -> None:
         super().__init__(gateway, config_path, services)
+        self._push_base = push_base
         self._told_unreachable = False  # an unreachable database was told in a toast (once per outage)
         self._view = view or ViewState()
         self._clock = clock
@@ -105,7 +107,7 @@ class Dashboard(DatabaseWatch):
                 yield Input(placeholder="filter: name, tag or state (esc clears)", id="filter")
                 yield MonitorTable(id="monitors")
             with Vertical(id="side"):
-                yield DetailPane(id="detail-pane", classes="pane")
+                yield DetailPane(push_base=self._push_base, id="detail-pane", classes="pane")
                 yield TimelinePane(id="timeline-pane", classes="pane")
         yield Footer()
 

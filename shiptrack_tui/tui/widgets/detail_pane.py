@@ -57,6 +57,11 @@ class DetailPane(VerticalScroll):
 
         window: str
 
+    def __init__(self, *, push_base: str = "", id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.push_base = push_base
+        """Where this dashboard's engine takes pings (`http://127.0.0.1:8080`), "" when unknown."""
+
     def compose(self) -> ComposeResult:
         yield Static("No monitor selected.", id="detail-head")
         yield Static("", id="detail-notes")
@@ -110,7 +115,7 @@ class DetailPane(VerticalScroll):
         update_in_place(stats, _stats(detail))
         chart.series, chart.failures = detail.series, detail.failures
         update_in_place(caption, Text(chart_caption(detail), no_wrap=True, overflow="ellipsis"))
-        update_in_place(body, _body(detail))
+        update_in_place(body, _body(detail, self.push_base))
         if detail.locations:
             update_in_place(places, locations_text(detail))
         update_in_place(recent, _recent(detail))
@@ -174,7 +179,7 @@ def _stats(detail: MonitorDetail) -> Text:
     return text
 
 
-def _body(detail: MonitorDetail) -> Text:
+def _body(detail: MonitorDetail, push_base: str = "") -> Text:
     """Last check, last error, the open incident and the certificate: the facts read first."""
     summary = detail.summary
     state = summary.state
@@ -194,6 +199,8 @@ def _body(detail: MonitorDetail) -> Text:
         text.append(detail.checked_by or "no node holds its lease now")
     if detail.push_token is not None:  # a push monitor: its URL instead of a certificate
         text.append("\npush URL    ", style="bold")
+        if push_base:  # the server on the label's line, the path whole below it (never split)
+            text.append(f"{push_base}\n")
         text.append(f"/push/{detail.push_token}")
         return text
     text.append("\ncertificate ", style="bold")
