@@ -98,7 +98,9 @@ def test_open_and_resolve_while_the_file_is_renamed_away_reach_each_entry_once_i
     wait_for(lambda: rig.titles("plain") == ["[OPEN] api", "[RESOLVED] api"])  # plain URLs do not wait
     assert rig.titles("one") == rig.titles("two") == []
     rig.aside.rename(rig.file)
-    wait_for(lambda: len(rig.posts()) == 6)
+    # The OPEN's retry comes after its backoff (5 s, or 10 s more if it fell before the file was
+    # back): allow for a loaded machine. At least 6, then exactly 6: a double delivery shows as such.
+    wait_for(lambda: len(rig.posts()) >= 6, timeout=45)
     time.sleep(0.5)  # nothing more may follow
     assert rig.titles("one") == rig.titles("two") == ["[OPEN] api", "[RESOLVED] api"]
     assert len(rig.posts()) == 6
@@ -112,7 +114,7 @@ def test_a_directory_in_place_of_the_file_delays_the_open_and_the_later_resolve_
     rig.file.rmdir()
     shutil.move(rig.aside, rig.file)
     rig.targets.set_up("t/api")  # RESOLVED is routed to the entries at once; the OPEN must go first
-    wait_for(lambda: len(rig.posts()) == 6)
+    wait_for(lambda: len(rig.posts()) >= 6, timeout=45)
     time.sleep(0.5)
     assert rig.titles("one") == rig.titles("two") == ["[OPEN] api", "[RESOLVED] api"]
     assert rig.titles("plain") == ["[OPEN] api", "[RESOLVED] api"]

@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from shiptrack_tui.config import NotifySettings
 from shiptrack_tui.core.incidents import IncidentAcknowledged, IncidentOpened, IncidentResolved, ReminderDue
 from shiptrack_tui.core.model import MonitorSpec, Transition
 from shiptrack_tui.notify import check_notify_url, load_config_targets, outbox_items_for, route
+from shiptrack_tui.notify.config_file import read_config_targets
 from shiptrack_tui.notify.validate import check_apprise_config
 
 ALL = frozenset({"open", "ack", "resolve"})
@@ -155,3 +158,26 @@ def test_an_apprise_config_entry_apprise_cannot_use_is_named_by_line_without_its
     good = tmp_path / "good.txt"
     good.write_text("json://127.0.0.1:9000/ok\n")
     assert check_apprise_config(good) is None
+
+
+def test_a_file_renamed_away_while_apprise_reads_it_is_unreadable_not_empty(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The race behind a lost notification: the file passed our checks, then was renamed away
+    before Apprise opened it. Cached as "no entries" for its (mtime, size), which it has again once
+    it is back, every message owed to its entries was routed to nobody."""
+    import apprise
+
+    path, aside = tmp_path / "apprise.yml", tmp_path / "apprise.yml.aside"
+    path.write_text("urls:\n  - json://127.0.0.1:9/one\n")
+    read_by_apprise = apprise.AppriseConfig.add
+
+    def renamed_first(self: apprise.AppriseConfig, *args: object, **kwargs: object) -> bool:
+        path.rename(aside)
+        return read_by_apprise(self, *args, **kwargs)
+
+    monkeypatch.setattr(apprise.AppriseConfig, "add", renamed_first)
+    assert read_config_targets(path) is None  # cannot be read: the placeholder is retried
+    monkeypatch.undo()
+    aside.rename(path)  # back, with the same mtime and size
+    (entry,) = read_config_targets(path) or ()  # not a cached "no entries"
+    assert entry.url.startswith("json://127.0.0.1:9/one")

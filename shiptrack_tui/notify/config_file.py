@@ -69,6 +69,17 @@ def read_config_targets(path: str | os.PathLike[str]) -> tuple[ConfigTarget, ...
             ConfigTarget(service.url(), frozenset(str(tag) for tag in service.tags))
             for service in config.services()
         )
+        # Apprise opens the file again: renamed away (or replaced) in between, it read nothing.
+        # That is "cannot be read" (retried), never "no entries" (cached for this identity, which
+        # the file has again once it is back: its messages would be routed to nobody).
+        try:
+            after = os.stat(resolved)
+        except OSError as exc:
+            log.warning("cannot read the Apprise config %s: %s", resolved, exc.strerror or exc)
+            return None
+        if (after.st_mtime_ns, after.st_size, after.st_ino) != (*identity, info.st_ino):
+            log.warning("the Apprise config %s changed while it was read; reading it again later", resolved)
+            return None
         _config_cache[resolved] = (identity, targets)
         return targets
 
