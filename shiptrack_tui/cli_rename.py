@@ -19,9 +19,6 @@ from shiptrack_tui.failures import UsageError
 if TYPE_CHECKING:
     from shiptrack_tui.store_target import StoreTarget
 
-NOT_SAVED = "the config file was not saved"
-
-
 def cmd_rename(args: argparse.Namespace, picked_up: str) -> int:
     from shiptrack_tui.config import ConfigConflict, ConfigEditor, ConfigError, MonitorNotFound
 
@@ -60,19 +57,12 @@ def _announce(db: StoreTarget, old: str, new: str) -> tuple[int | None, bool]:
     is nothing to carry (no database yet, or the monitor was never checked) or the new name has a
     history of its own (the engine would refuse the rename)."""
     from shiptrack_tui.config import operator
-    from shiptrack_tui.core.model import ActionKind
 
     if not db.exists():
         return None, True
     store = open_store(db)
     try:
-        if store.history(new) is not None:
-            return None, False
-        try:
-            return store.add_action(ActionKind.RENAME, at=time.time(), monitor=old, note=new,
-                                    source=operator("cli")), True
-        except LookupError:  # never checked: no history to carry
-            return None, True
+        return store.announce_rename(old, new, time.time(), operator("cli"))
     finally:
         store.close()
 
@@ -82,6 +72,6 @@ def _withdraw(db: StoreTarget, action: int | None) -> None:
         return
     store = open_store(db)
     try:
-        store.reject_action(action, time.time(), NOT_SAVED)
+        store.withdraw_rename(action, time.time())
     finally:
         store.close()

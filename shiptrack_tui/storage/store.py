@@ -263,6 +263,21 @@ class Store(StoreReads):
         with self._db.writing():
             self._conn().execute("UPDATE action SET error = ? WHERE id = ?", (error, action_id))
 
+    def announce_rename(self, old: str, new: str, at: float, source: str) -> tuple[int | None, bool]:
+        """Write the action that carries `old`'s history to `new`, before the file that renames it
+        is saved (storage/renames.py). Returns (its id, whether the history can follow): no action
+        when `old` was never checked (nothing to carry) or `new` has a history of its own."""
+        if self.history(new) is not None:
+            return None, False
+        try:
+            return self.add_action(ActionKind.RENAME, at, monitor=old, note=new, source=source), True
+        except LookupError:
+            return None, True
+
+    def withdraw_rename(self, action_id: int, at: float) -> None:
+        """The file that renames was not saved: the engine must never apply the rename."""
+        self.reject_action(action_id, at, "the config file was not saved")
+
     def action_outcome(self, action_id: int) -> tuple[float | None, str | None]:
         """(applied_at, error): both None while the action waits. LookupError for an unknown id."""
         query = "SELECT applied_at, error FROM action WHERE id = ?"

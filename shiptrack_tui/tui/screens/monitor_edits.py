@@ -19,15 +19,14 @@ from textual import on, work
 from textual.screen import Screen
 
 from shiptrack_tui.config import ConfigConflict, ConfigError, operator
-from shiptrack_tui.core.model import ActionKind, MonitorHistory, MonitorSummary
+from shiptrack_tui.core.model import MonitorHistory, MonitorSummary
 from shiptrack_tui.tui.config_edits import ConfigSnapshot, MonitorEdit, load_snapshot, save_edit
 from shiptrack_tui.tui.messages import ConfigSaved, EditFailed
 from shiptrack_tui.tui.modals.choice_modal import ChoiceModal
 from shiptrack_tui.tui.modals.monitor_form import MonitorForm
-from shiptrack_tui.tui.store_access import StoreGateway, StoreReader
+from shiptrack_tui.tui.store_access import StoreGateway
 
 NO_FILE: Final = "Editing needs a config file; the demo has none (run with --config to edit monitors)."
-NOT_SAVED: Final = "the config file was not saved"
 
 
 class MonitorEdits(Screen[None]):
@@ -167,24 +166,13 @@ class MonitorEdits(Screen[None]):
         (the engine would refuse the rename: storage/renames.py)."""
         if not edit.renames:
             return None, True
-        old, new, at = edit.name or "", edit.target, self.app_clock()
-
-        def announce(store: StoreReader) -> tuple[int | None, bool]:
-            if store.history(new) is not None:
-                return None, False
-            try:
-                action = store.add_action(ActionKind.RENAME, at=at, monitor=old, note=new,
-                                          source=operator("dashboard"))
-                return action, True
-            except LookupError:  # never checked: no history to carry
-                return None, True
-
-        return await self._gateway.call(announce)
+        old, new, at, by = edit.name or "", edit.target, self.app_clock(), operator("dashboard")
+        return await self._gateway.call(lambda store: store.announce_rename(old, new, at, by))
 
     async def _withdraw_rename(self, action_id: int | None) -> None:
         if action_id is not None:
             at = self.app_clock()
-            await self._gateway.call(lambda store: store.reject_action(action_id, at, NOT_SAVED))
+            await self._gateway.call(lambda store: store.withdraw_rename(action_id, at))
 
     @on(ConfigSaved)
     def _config_saved(self, message: ConfigSaved) -> None:
