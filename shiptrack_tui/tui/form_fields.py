@@ -13,6 +13,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Final
 
+from shiptrack_tui.config.push import PUSH_KEYS, PUSH_ONLY_KEYS
 from shiptrack_tui.config.settings import DEFAULT_TIMEOUT, Defaults
 from shiptrack_tui.config.values import Bad, as_duration
 from shiptrack_tui.core.durations import format_duration
@@ -45,14 +46,13 @@ FORM_FIELDS: Final = (
 )
 FORM_KEYS: Final = tuple(f.key for f in FORM_FIELDS)
 LABELS: Final = {f.key: f.label for f in FORM_FIELDS}
-PUSH_FORM_KEYS: Final = frozenset({"name", "interval", "grace", "tags", "failure_threshold",
-                                   "recovery_threshold", "degraded_after"})
-"""What a push monitor has (config/push.py): no target, so nothing about probing it."""
+PUSH_FORM_KEYS: Final = frozenset(FORM_KEYS) & frozenset(PUSH_KEYS)
+"""The fields a push monitor has (config/push.py): no target, so nothing about probing it."""
 
 
 def shown_keys(push: bool) -> tuple[str, ...]:
-    """The fields the form shows for a push monitor, or for a probed one (everything but grace)."""
-    return tuple(key for key in FORM_KEYS if (key in PUSH_FORM_KEYS if push else key != "grace"))
+    """The fields the form shows for a push monitor, or for a probed one (all but push-only)."""
+    return tuple(key for key in FORM_KEYS if (key in PUSH_FORM_KEYS if push else key not in PUSH_ONLY_KEYS))
 _SCOPE: Final = re.compile(r'^monitor (?:#\d+|"(?:[^"\\]|\\.)*")(?:: | )')
 
 
@@ -71,14 +71,13 @@ def hints(defaults: Defaults, in_file: Collection[str], interval_text: str = "",
     after = defaults.degraded_after
     found["degraded_after"] = inherited("degraded_after", format_duration(after)) if after is not None else \
         "default: off · e.g. 2s marks slower answers degraded"
+    interval = _duration(interval_text) or defaults.interval
     if defaults.timeout is not None:
         found["timeout"] = inherited("timeout", format_duration(defaults.timeout))
     else:
-        interval = _duration(interval_text) or defaults.interval
         timeout = defaults.timeout_for(interval)
         half = " (half the interval)" if timeout < DEFAULT_TIMEOUT else ""
         found["timeout"] = f"default: {format_duration(timeout)}{half}"
-    interval = _duration(interval_text) or defaults.interval
     found["grace"] = f"default: {format_duration(default_grace(interval))} · how late a ping may be"
     if push:
         found["failure_threshold"] = "default: 1 · missed deadlines or /fail pings"

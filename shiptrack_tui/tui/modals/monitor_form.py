@@ -19,6 +19,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
+from shiptrack_tui.config.push import PUSH_ONLY_KEYS
 from shiptrack_tui.tui.config_edits import (
     ConfigSnapshot,
     EditKind,
@@ -86,7 +87,7 @@ class MonitorForm(ModalScreen[MonitorEdit | None]):
                                        id="field-push")
                 for field in FORM_FIELDS:
                     shared = "" if field.key in PUSH_FORM_KEYS else " probe-only"
-                    only = " push-only" if field.key == "grace" else shared
+                    only = " push-only" if field.key in PUSH_ONLY_KEYS else shared
                     with Horizontal(classes=f"form-row{only}"):
                         yield Label(field.label, classes="form-label")
                         yield Input(self._initial.get(field.key, ""), placeholder=placeholders[field.key],
