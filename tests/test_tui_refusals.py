@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from test_tui_seed import settled, wait_until
 from textual.widgets import Input
 
@@ -66,3 +67,21 @@ async def test_a_note_the_engine_refuses_is_reported_not_claimed(tmp_path: Path)
     finally:
         store.close()
         targets.stop()
+
+
+async def test_an_action_no_engine_takes_up_says_it_is_not_applied_yet(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_tui_forms import ReloadingEngine
+    from test_tui_seed import Plan, seed
+
+    from shiptrack_tui.tui.screens import monitor_actions
+
+    monkeypatch.setattr(monitor_actions, "OUTCOME_WAIT", 0.5)  # how long the dashboard watches
+    db = tmp_path / "st.db"
+    seed(db, (Plan("api", "u" * 5),))
+    app = ShipTrackApp(db, engine=ReloadingEngine())  # an engine that never applies an action
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(pilot)
+        await pilot.press("c")
+        await wait_until(pilot, lambda: bool(_toasts(app)))
+        assert _toasts(app) == [("", "Not applied yet (is the engine busy?): Checking api now.")]
