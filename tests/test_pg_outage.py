@@ -252,6 +252,9 @@ def test_a_delivery_the_sender_cannot_record_is_held_and_recorded_once(
             proxy.down()
             rx.wait_for(1)  # delivered, and the database is away
             wait_for(lambda: store.outage.since is not None, what="the sender to meet the outage")
+            outages = store.outage.outages
+            time.sleep(0.3)  # several polls while the delivery waits to be recorded: one outage
+            assert store.outage.since is not None and store.outage.outages == outages
             proxy.up()
             delivered = "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NOT NULL AND attempts = 1"
             wait_for(lambda: _count(store, delivered) == 1, what="the delivery recorded")

@@ -206,7 +206,8 @@ class NotificationSender:
         while not self._stop.is_set():
             try:
                 self.run_once()
-                self._outage.ok()
+                if not self._unrecorded:  # held attempts: recording them just failed, still away
+                    self._outage.ok()
             except Exception as error:
                 trouble(self._outage, error, "notification sender step failed", log)
             self._wake.wait(self.poll_seconds)
