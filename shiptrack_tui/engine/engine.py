@@ -314,7 +314,7 @@ class Engine(OperatorActions, PushMonitors, ClusterRole, LocationRole):
             now = self.monotonic()
             self.liveness.tick(now, self.clock())
             # Slots due within the window start together (engine/launch_window.py: a check
-            # started alone costs half as much CPU again as one started in a group).
+            # started alone can cost nearly twice the CPU of one started in a group).
             started = sum(self._launch(due, now) for due in self._schedule.pop_due(now + self._window.ahead))
             self._window.launched(started, now)
             wake_at = self._schedule.next_wake()

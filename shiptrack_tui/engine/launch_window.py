@@ -3,9 +3,10 @@
 Checks that start together share the event loop's passes and the kernel's wake-ups: their
 connects, requests and replies come back in the same `epoll` calls. One engine checking 10,000
 monitors at 60 s measured 1.34 ms of CPU per check when each started alone and 0.73 ms in groups
-of about 24 (0.75 ms at 30,000 monitors, where checks overlap anyway). A group is sized from the recent launch rate, not by a fixed window: a fixed window
-gives groups of 2 at one rate and 50 at another, and a big group holds the loop for the CPU time
-of all its checks, which shows as lateness.
+of about 24 (0.75 ms at 30,000 monitors, where checks overlap anyway). A group is sized from the
+recent launch rate, not by a fixed window: a fixed window gives groups of 2 at one rate and 50 at
+another, and a big group holds the loop for the CPU time of all its checks, which shows as
+lateness.
 
 A check starts at most `MAX_AHEAD` before its slot. Its lateness then counts as zero, and the
 slot it belongs to does not change (`due` travels with it).
