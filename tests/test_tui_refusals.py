@@ -29,6 +29,20 @@ def _toasts(app: ShipTrackApp) -> list[tuple[str, str]]:
     return [(str(n.title), str(n.message)) for n in app._notifications]
 
 
+def _record_toasts(app: ShipTrackApp) -> list[tuple[str, str]]:
+    """Every toast the app is asked to show, in order: a 3 s toast can be gone before a slow
+    machine reaches the assertion, so the screen's list alone would not say what was shown."""
+    shown: list[tuple[str, str]] = []
+    show = app.notify
+
+    def recording(message: str, *, title: str = "", **options: object) -> None:
+        shown.append((title, message))
+        show(message, title=title, **options)  # type: ignore[arg-type]
+
+    app.notify = recording  # type: ignore[method-assign]
+    return shown
+
+
 async def test_a_note_the_engine_refuses_is_reported_not_claimed(tmp_path: Path) -> None:
     db = tmp_path / "live.db"
     targets = DemoTargetsThread()
@@ -40,6 +54,7 @@ async def test_a_note_the_engine_refuses_is_reported_not_claimed(tmp_path: Path)
         targets.set_down("t/api")
         handle = EngineThread(Engine(Config(path=tmp_path / "none.toml", monitors=(spec,)), store))
         app = ShipTrackApp(db, engine=handle)
+        shown = _record_toasts(app)
         async with app.run_test(size=(120, 40)) as pilot:
             await settled(pilot)
             await wait_until(pilot, lambda: _incident_states(db) == ["open"])
@@ -48,7 +63,7 @@ async def test_a_note_the_engine_refuses_is_reported_not_claimed(tmp_path: Path)
             await wait_until(pilot, lambda: isinstance(app.screen, NoteModal))
             app.screen.query_one("#note-input", Input).value = "on it"
             await pilot.press("enter")
-            await wait_until(pilot, lambda: ("", "Note added to incident #1.") in _toasts(app))
+            await wait_until(pilot, lambda: ("", "Note added to incident #1.") in shown)
             await pilot.press("n")
             await wait_until(pilot, lambda: isinstance(app.screen, NoteModal))
             # While the operator types, the target recovers and the engine resolves the incident.
@@ -56,11 +71,10 @@ async def test_a_note_the_engine_refuses_is_reported_not_claimed(tmp_path: Path)
             await wait_until(pilot, lambda: _incident_states(db) == ["resolved"])
             app.screen.query_one("#note-input", Input).value = "looking into it"
             await pilot.press("enter")
-            await wait_until(pilot, lambda: any(title == "Not done" for title, _ in _toasts(app)))
+            await wait_until(pilot, lambda: any(title == "Not done" for title, _ in shown))
             await pilot.pause(0.5)
             # Only what happened: no "Note added" for the refused note.
-            assert _toasts(app) == [("", "Note added to incident #1."),
-                                    ("Not done", "api has no open incident.")]
+            assert shown == [("", "Note added to incident #1."), ("Not done", "api has no open incident.")]
         with sqlite3.connect(db) as conn:
             assert conn.execute("SELECT kind, error FROM action ORDER BY id").fetchall() == [
                 ("note", None), ("note", "api has no open incident")]
