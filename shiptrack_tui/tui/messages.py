@@ -60,8 +60,6 @@ class ActionSettled(Message):
     """What became of an action the dashboard wrote while an engine runs: applied, refused (the
     incident resolved meanwhile...), or neither yet after a few seconds."""
 
-    kind: ActionKind
-    action_id: int
     summary: str
     """What the operator is told once it is applied, e.g. "Pausing api."."""
     refusal: str | None

@@ -70,7 +70,7 @@ class MonitorActions(MonitorEdits):
             return
         self.post_message(ActionWritten(kind, action_id, done))  # wakes an in-process engine
         applied, refusal = await self._outcome(action_id)
-        self.post_message(ActionSettled(kind, action_id, done, refusal, applied))
+        self.post_message(ActionSettled(done, refusal, applied))
 
     async def _outcome(self, action_id: int) -> tuple[bool, str | None]:
         """(applied, the engine's reason for refusing) within OUTCOME_WAIT. The dashboard checks
